@@ -1,0 +1,149 @@
+/**
+ * What every wire protocol IS, as one interface. The mocks build their answers with it, the
+ * relay reads usage / terminal events / session keys with it and answers errors in its shape,
+ * and the scenario engine checks client results with it. Protocol knowledge lives only here.
+ */
+
+/** Wire protocols (not endpoint types: chatgpt-oauth speaks openai-responses on another path). */
+export type ProtocolId = 'anthropic' | 'openai-chat' | 'openai-responses' | 'custom-pass';
+
+/** Endpoint / upstream kinds, as configured in mocks and relay. */
+export type UpstreamKind = 'claude' | 'openai' | 'openai-responses' | 'chatgpt-oauth' | 'custom-pass';
+
+/**
+ * Normalised usage. `inputTokens` is the NON-cached input (Anthropic input_tokens; OpenAI
+ * prompt_tokens minus cached_tokens), so cost = in*pIn + out*pOut + cacheWrite*pCw + cacheRead*pCr.
+ */
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+  cacheWriteTokens: number;
+  cacheReadTokens: number;
+  /** true when the upstream reported none and the number is the relay's own estimate. */
+  estimated?: boolean;
+}
+
+export const ZERO_USAGE: Usage = Object.freeze({ inputTokens: 0, outputTokens: 0, cacheWriteTokens: 0, cacheReadTokens: 0 });
+
+/** One server-sent event as on the wire (`event:` line optional; `data:` joined by \n). */
+export interface SseEvent {
+  event?: string;
+  data: string;
+  id?: string;
+}
+
+/**
+ * Where an event sits in a protocol's stream. Fault rules target phases generically
+ * ("cut after the first content event", "after usage but before terminal") for every protocol.
+ *   start    - message_start / role chunk / response.created, in_progress, output_item.added ...
+ *   ping     - keep-alives (Anthropic ping)
+ *   content  - text or tool-argument deltas (each carries `tokens` output tokens)
+ *   content_end - content_block_stop / finish_reason chunk / output_text.done, output_item.done
+ *   usage    - the event that carries final usage when it is not the terminal one
+ *              (Anthropic message_delta, OpenAI's usage chunk)
+ *   terminal - message_stop / [DONE] / response.completed (which also carries usage)
+ *   error    - an in-stream error event (Anthropic error, response.failed, response.incomplete)
+ */
+export type StreamPhase = 'start' | 'ping' | 'content' | 'content_end' | 'usage' | 'terminal' | 'error';
+
+export interface LabeledEvent extends SseEvent {
+  phase: StreamPhase;
+  /** Output tokens this event delivers (content events); ground truth for billing a cut stream. */
+  tokens?: number;
+}
+
+/** What the mock decided to answer, before faults and pacing are applied. */
+export interface GeneratedContent {
+  /** Output split into tokens; joined they equal the text. output_tokens === tokens.length. */
+  tokens: string[];
+  /** When the request had tools: one tool call whose JSON input is streamed in pieces. */
+  toolCall?: { id: string; name: string; input: Record<string, unknown>; argumentChunks: string[] };
+  stopReason: 'end_turn' | 'max_tokens' | 'tool_use';
+}
+
+/** A parsed client request, as much as routing, billing and mocks need to know. */
+export interface RequestInfo {
+  model: string | undefined;
+  stream: boolean;
+  /** max_tokens / max_output_tokens / max_completion_tokens when present. */
+  maxOutputTokens: number | undefined;
+  /** Estimated input tokens by the documented rule (see protocols/tokens.ts). */
+  estimatedInputTokens: number;
+  /** OpenAI chat: stream_options.include_usage. */
+  includeUsage: boolean;
+  hasTools: boolean;
+}
+
+/** A sticky-session key and where it came from (for the attempt log: "sticky via instructions"). */
+export interface SessionKey {
+  source: string;
+  value: string;
+}
+
+export interface ErrorReply {
+  status: number;
+  headers: Record<string, string>;
+  body: unknown;
+}
+
+export interface ErrorOptions {
+  /** Anthropic error.type / OpenAI error.type override. */
+  type?: string;
+  /** OpenAI error.code (e.g. 'context_length_exceeded', 'invalid_api_key'). */
+  code?: string | null;
+  param?: string | null;
+  /** Seconds, for 429 / 529 retry-after. */
+  retryAfterSeconds?: number;
+  requestId?: string;
+}
+
+/** Reads a stream as it passes through: usage, terminal, in-stream errors. Pure state machine. */
+export interface StreamObserver {
+  /** Feed one event; returns its phase as classified by the protocol. */
+  push(event: SseEvent): StreamPhase;
+  /** Usage reported so far by the stream (merged from start + final events); undefined if none. */
+  readonly usage: Usage | undefined;
+  /** Output text seen so far (text deltas joined). */
+  readonly text: string;
+  /** true once the protocol's terminal event was seen (message_stop, [DONE], response.completed). */
+  readonly complete: boolean;
+  /** Set when an in-stream error / response.failed / response.incomplete was seen. */
+  readonly error: { type: string; message: string; incomplete?: boolean } | undefined;
+  /** Number of content events seen (0 = nothing delivered yet). */
+  readonly contentEvents: number;
+}
+
+export interface Protocol {
+  id: ProtocolId;
+  /** Parse a client request body (already JSON-parsed). Never throws on unknown fields. */
+  requestInfo(body: unknown): RequestInfo;
+  /** Validate a request the way the real upstream does; returns an error reply or undefined. */
+  validate(body: unknown): ErrorReply | undefined;
+  /** The protocol's own error response for an HTTP status (body shape, type by status, headers). */
+  errorReply(status: number, message: string, opts?: ErrorOptions): ErrorReply;
+  /** The event(s) a relay sends to end a stream that broke after the commit point. */
+  streamErrorEvents(message: string, type?: string): SseEvent[];
+  /** Usage from a non-stream JSON response body; undefined if the body has none. */
+  usageFromBody(body: unknown): Usage | undefined;
+  /** Output text from a non-stream JSON response body. */
+  textFromBody(body: unknown): string;
+  createObserver(): StreamObserver;
+  /** Sticky-session key from headers and body, by the protocol's precedence; undefined if none. */
+  sessionKey(headers: Record<string, string | string[] | undefined>, body: unknown): SessionKey | undefined;
+  /** Returns a copy of the body with `model` replaced (model mapping); other fields untouched. */
+  withModel(body: unknown, model: string): unknown;
+
+  // --- mock side: building faithful answers ---
+  /** Non-stream JSON response for a request and generated content. */
+  buildResponse(req: RequestInfo, body: unknown, content: GeneratedContent, usage: Usage, ids: ResponseIds): unknown;
+  /** The complete, labeled event sequence of a stream (faults are applied to it afterwards). */
+  buildStream(req: RequestInfo, body: unknown, content: GeneratedContent, usage: Usage, ids: ResponseIds): LabeledEvent[];
+  /** In-stream error event(s) in the protocol's form; `usage` for Responses response.incomplete. */
+  buildStreamError(kind: 'overloaded' | 'failed' | 'incomplete', usageSoFar: Usage, ids: ResponseIds): LabeledEvent[];
+}
+
+/** Deterministic identifiers and timestamp for one generated response. */
+export interface ResponseIds {
+  id: string;
+  created: number;
+}
