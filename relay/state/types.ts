@@ -1,0 +1,159 @@
+/**
+ * The relay's two state interfaces. Everything the relay remembers goes through one of them,
+ * and nothing outside relay/state/ imports ioredis or mysql2.
+ *
+ *   LiveState   - fast, shared, short-lived: cooldowns, breakers, sticky bindings, counters,
+ *                 health and latency, rate-limit windows. Memory (default) | Redis (REDIS_URL).
+ *   RecordStore - durable: configuration overrides (admin changes, pause flags), the request
+ *                 log. Embedded (memory + JSON file in dataDir) | MySQL (MYSQL_URL).
+ *
+ * Deadlines are absolute times from the relay's Clock (virtual in tests); implementations compare
+ * them with the `now` they are given and use backend expiry (Redis PEXPIRE) only to collect garbage.
+ * Two relay processes on one Redis + one MySQL must see the same state: no process-local caches
+ * of anything another process can change, except where noted.
+ */
+import type { Usage } from '../../protocols/types.js';
+
+export type CooldownScope = 'token' | 'endpoint' | 'channel';
+
+export interface Cooldown {
+  until: number;
+  reason: string;
+}
+
+export type BreakerPhase = 'closed' | 'open' | 'half_open';
+
+export interface BreakerState {
+  phase: BreakerPhase;
+  consecutiveFailures: number;
+  consecutiveSuccesses: number;
+  /** When an open breaker may admit its half-open probe. */
+  openUntil: number;
+}
+
+export type HealthStatus = 'unknown' | 'healthy' | 'unhealthy' | 'disabled' | 'not_checked';
+
+export interface HealthState {
+  status: HealthStatus;
+  consecutiveFailures: number;
+  lastCheckAt: number;
+  /** Latency of the last successful probe (fastest routing reads this). */
+  latencyMs: number | undefined;
+  lastError?: string;
+}
+
+/** Everything the planner needs about one endpoint, read in one round trip. */
+export interface EndpointLiveState {
+  endpoint: string;
+  endpointCooldown: Cooldown | undefined;
+  tokenCooldown: Cooldown | undefined;
+  channelCooldown: Cooldown | undefined;
+  breaker: BreakerState;
+  health: HealthState;
+  /** Consecutive 401/403 answers: counts toward disabling the credential. */
+  authFailures: number;
+}
+
+export interface StickyBinding {
+  endpoint: string;
+  expiresAt: number;
+}
+
+export interface BreakerSettings {
+  failureThreshold: number;
+  successThreshold: number;
+  openMs: number;
+}
+
+export interface LiveState {
+  /** One round trip for all candidates. `tokens` maps endpoint name -> its current token fingerprint. */
+  readEndpoints(
+    endpoints: Array<{ endpoint: string; channel: string; tokenId: string }>,
+    now: number,
+  ): Promise<EndpointLiveState[]>;
+
+  setCooldown(scope: CooldownScope, id: string, cooldown: Cooldown): Promise<void>;
+  clearCooldown(scope: CooldownScope, id: string): Promise<void>;
+
+  /** Records an attempt outcome for the breaker; returns the new state. Atomic across processes. */
+  recordBreaker(endpoint: string, ok: boolean, now: number, settings: BreakerSettings): Promise<BreakerState>;
+  /** For a half-open breaker: true for exactly one caller across processes until the probe reports. */
+  tryAcquireHalfOpenProbe(endpoint: string, now: number, settings: BreakerSettings): Promise<boolean>;
+
+  incrAuthFailures(endpoint: string): Promise<number>;
+  resetAuthFailures(endpoint: string): Promise<void>;
+
+  getBinding(sessionKey: string, now: number): Promise<StickyBinding | undefined>;
+  setBinding(sessionKey: string, binding: StickyBinding, now: number): Promise<void>;
+  deleteBinding(sessionKey: string): Promise<void>;
+
+  setHealth(endpoint: string, health: HealthState): Promise<void>;
+  getHealth(endpoint: string): Promise<HealthState | undefined>;
+
+  /** Atomic counter (round-robin, weights). */
+  increment(counter: string): Promise<number>;
+  /** Fixed-window rate limit: adds one hit and returns the count in the window containing now. */
+  hitRateWindow(key: string, windowMs: number, now: number): Promise<number>;
+
+  close(): Promise<void>;
+}
+
+/** One upstream attempt inside one client request. */
+export interface AttemptRecord {
+  endpoint: string;
+  channel: string;
+  /** Masked token that was sent (prefix…last4). */
+  token: string;
+  status?: number;
+  errorClass?: string;
+  cooldownSetMs?: number;
+  cooldownScope?: CooldownScope;
+  sticky?: 'hit' | 'miss' | 'rebind';
+  durationMs: number;
+}
+
+export interface RequestLogEntry {
+  requestId: string;
+  time: number;
+  keyName: string;
+  protocol: string;
+  path: string;
+  model?: string;
+  stream: boolean;
+  status: number;
+  /** ok | upstream_error | stream_cut | client_abort | no_candidate | rejected ... */
+  outcome: string;
+  latencyMs: number;
+  ttfbMs?: number;
+  session?: { source: string; hash: string; hit: boolean };
+  usage?: Usage;
+  attempts: AttemptRecord[];
+}
+
+export interface RequestLogQuery {
+  limit?: number;
+  since?: number;
+  keyName?: string;
+  endpoint?: string;
+}
+
+/** Admin changes and flags that must survive a restart (pause/resume, token edits ...). */
+export interface ConfigOverrides {
+  /** Full layout as last written by the admin API, or undefined if only the file applies. */
+  layout?: unknown;
+  pausedChannels: string[];
+  updatedAt: number;
+}
+
+export interface RecordStore {
+  loadOverrides(): Promise<ConfigOverrides | undefined>;
+  saveOverrides(overrides: ConfigOverrides): Promise<void>;
+
+  /** Fire-and-forget from the hot path: implementations batch and never block the caller. */
+  appendRequestLog(entry: RequestLogEntry): void;
+  /** Waits for queued log writes (tests, shutdown). */
+  flush(): Promise<void>;
+  queryRequestLog(query: RequestLogQuery): Promise<RequestLogEntry[]>;
+
+  close(): Promise<void>;
+}
