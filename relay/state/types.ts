@@ -29,6 +29,8 @@ export interface BreakerState {
   consecutiveSuccesses: number;
   /** When an open breaker may admit its half-open probe. */
   openUntil: number;
+  /** Half-open only: the admitted probe's lease; no other caller is admitted before it. */
+  probeUntil?: number;
 }
 
 export type HealthStatus = 'unknown' | 'healthy' | 'unhealthy' | 'disabled' | 'not_checked';
@@ -77,7 +79,10 @@ export interface LiveState {
 
   /** Records an attempt outcome for the breaker; returns the new state. Atomic across processes. */
   recordBreaker(endpoint: string, ok: boolean, now: number, settings: BreakerSettings): Promise<BreakerState>;
-  /** For a half-open breaker: true for exactly one caller across processes until the probe reports. */
+  /**
+   * May this caller send through the breaker? Closed: true; open: false; half-open: true for
+   * exactly one caller across processes until the probe reports (or its lease, open_for, ends).
+   */
   tryAcquireHalfOpenProbe(endpoint: string, now: number, settings: BreakerSettings): Promise<boolean>;
 
   incrAuthFailures(endpoint: string): Promise<number>;

@@ -1,0 +1,186 @@
+/**
+ * RecordStore without a database. Always keeps the newest request-log entries in a ring in
+ * memory; with a `dataDir` it also persists:
+ *   overrides.json  - written whole, atomically (temp file + rename), so a crash never leaves half
+ *   requests.jsonl  - one entry per line, appended in batches off the hot path
+ * and reloads both on open, so pause flags and admin edits survive a restart.
+ *
+ * The batch timer is I/O pacing, not relay time: it runs on the system clock even when the relay
+ * runs on a TestClock, otherwise a virtual clock that never advances would never write the log.
+ */
+import { randomBytes } from 'node:crypto';
+import { appendFile, mkdir, open as openFile, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SystemClock, type Clock, type TimerHandle } from '../../lib/clock.js';
+import { Ring } from './ring.js';
+import { selectRequestLog } from './request-log.js';
+import type { ConfigOverrides, RecordStore, RequestLogEntry, RequestLogQuery } from './types.js';
+
+export interface EmbeddedRecordStoreOptions {
+  dataDir?: string;
+  /** Request-log entries kept in memory for queries. */
+  ringSize?: number;
+  /** A batch is written at most this long after its first entry... */
+  flushEveryMs?: number;
+  /** ...or as soon as it has this many entries. */
+  flushRows?: number;
+  /** Where write failures go (the relay passes its logger); they never reach the hot path. */
+  onError?: (err: Error) => void;
+}
+
+export const OVERRIDES_FILE = 'overrides.json';
+export const REQUEST_LOG_FILE = 'requests.jsonl';
+/** On open, only the tail of a large log is read back into the ring. */
+const MAX_TAIL_BYTES = 64 * 1024 * 1024;
+
+export class EmbeddedRecordStore implements RecordStore {
+  private readonly ring: Ring<RequestLogEntry>;
+  private readonly dataDir: string | undefined;
+  private readonly flushEveryMs: number;
+  private readonly flushRows: number;
+  private readonly onError: (err: Error) => void;
+  private readonly ioClock: Clock = new SystemClock();
+  private overrides: ConfigOverrides | undefined;
+  private pending: RequestLogEntry[] = [];
+  private batchTimer: TimerHandle | undefined;
+  /** Serialises file writes so batches land in order and overrides last-write-wins. */
+  private logWrites: Promise<void> = Promise.resolve();
+  private overrideWrites: Promise<void> = Promise.resolve();
+  private closed = false;
+  /** The log file ended in a torn line (a crash mid-append): start the next batch on a new line. */
+  private tornTail = false;
+
+  /** Opens the store and, with a dataDir, loads what an earlier run left there. */
+  static async open(options: EmbeddedRecordStoreOptions = {}): Promise<EmbeddedRecordStore> {
+    const store = new EmbeddedRecordStore(options);
+    await store.load();
+    return store;
+  }
+
+  constructor(options: EmbeddedRecordStoreOptions = {}) {
+    this.ring = new Ring(options.ringSize ?? 10_000);
+    this.dataDir = options.dataDir;
+    this.flushEveryMs = options.flushEveryMs ?? 200;
+    this.flushRows = options.flushRows ?? 500;
+    this.onError = options.onError ?? ((err) => process.stderr.write(`relay record store: ${err.message}\n`));
+  }
+
+  async loadOverrides(): Promise<ConfigOverrides | undefined> {
+    return this.overrides && structuredClone(this.overrides);
+  }
+
+  async saveOverrides(overrides: ConfigOverrides): Promise<void> {
+    this.overrides = structuredClone(overrides);
+    if (!this.dataDir) return;
+    const text = JSON.stringify(overrides, null, 2);
+    const dir = this.dataDir;
+    const write = this.overrideWrites.then(() => writeAtomically(join(dir, OVERRIDES_FILE), text));
+    // A failed write must not poison the next one; the caller still sees this one's error.
+    this.overrideWrites = write.catch(() => undefined);
+    await write;
+  }
+
+  appendRequestLog(entry: RequestLogEntry): void {
+    if (this.closed) return;
+    this.ring.push(entry);
+    if (!this.dataDir) return;
+    this.pending.push(entry);
+    if (this.pending.length >= this.flushRows) this.writeBatch();
+    else this.batchTimer ??= this.ioClock.setTimeout(() => this.writeBatch(), this.flushEveryMs);
+  }
+
+  async flush(): Promise<void> {
+    this.writeBatch();
+    await this.logWrites;
+    await this.overrideWrites;
+  }
+
+  async queryRequestLog(query: RequestLogQuery): Promise<RequestLogEntry[]> {
+    return selectRequestLog(this.ring.toArray(), query);
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    this.closed = true;
+  }
+
+  private writeBatch(): void {
+    this.batchTimer?.cancel();
+    this.batchTimer = undefined;
+    if (!this.dataDir || this.pending.length === 0) return;
+    const lines = (this.tornTail ? '\n' : '') + this.pending.map((e) => JSON.stringify(e)).join('\n') + '\n';
+    this.tornTail = false;
+    this.pending = [];
+    const file = join(this.dataDir, REQUEST_LOG_FILE);
+    this.logWrites = this.logWrites.then(() => appendFile(file, lines)).catch((err: Error) => this.onError(err));
+  }
+
+  private async load(): Promise<void> {
+    if (!this.dataDir) return;
+    await mkdir(this.dataDir, { recursive: true });
+    const overridesText = await readIfExists(join(this.dataDir, OVERRIDES_FILE));
+    if (overridesText !== undefined) {
+      try {
+        this.overrides = JSON.parse(overridesText) as ConfigOverrides;
+      } catch (err) {
+        throw new Error(`${join(this.dataDir, OVERRIDES_FILE)} is not valid JSON: ${(err as Error).message}`);
+      }
+    }
+    const tail = await readLogTail(join(this.dataDir, REQUEST_LOG_FILE), this.ring.capacity);
+    for (const entry of tail.entries) this.ring.push(entry);
+    this.tornTail = tail.torn;
+  }
+}
+
+async function writeAtomically(file: string, text: string): Promise<void> {
+  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    await writeFile(temp, text);
+    await rename(temp, file);
+  } catch (err) {
+    await unlink(temp).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function readIfExists(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** The last `max` parseable entries; a torn last line (crash mid-append) is skipped. */
+async function readLogTail(file: string, max: number): Promise<{ entries: RequestLogEntry[]; torn: boolean }> {
+  let size: number;
+  try {
+    size = (await stat(file)).size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { entries: [], torn: false };
+    throw err;
+  }
+  const start = Math.max(0, size - MAX_TAIL_BYTES);
+  const handle = await openFile(file, 'r');
+  let text: string;
+  try {
+    const buf = Buffer.alloc(size - start);
+    await handle.read(buf, 0, buf.length, start);
+    text = buf.toString('utf8');
+  } finally {
+    await handle.close();
+  }
+  const lines = text.split('\n');
+  if (start > 0) lines.shift();
+  const entries: RequestLogEntry[] = [];
+  for (let i = lines.length - 1; i >= 0 && entries.length < max; i--) {
+    if (!lines[i]) continue;
+    try {
+      entries.push(JSON.parse(lines[i]) as RequestLogEntry);
+    } catch {
+      // A partial line from an interrupted append: the rest of the log is still good.
+    }
+  }
+  return { entries: entries.reverse(), torn: text.length > 0 && !text.endsWith('\n') };
+}

@@ -1,0 +1,39 @@
+/**
+ * Chooses the state implementations. The caller (relay core) reads REDIS_URL / MYSQL_URL and
+ * passes them in; without them the relay keeps everything in process (and in dataDir).
+ */
+import { EmbeddedRecordStore } from './embedded.js';
+import { MemoryLiveState } from './memory.js';
+import type { LiveState, RecordStore } from './types.js';
+
+export type * from './types.js';
+export { MemoryLiveState } from './memory.js';
+export { EmbeddedRecordStore } from './embedded.js';
+
+export interface LiveStateOptions {
+  redisUrl?: string;
+  /** Key prefix, so several relays (or test runs) can share one Redis. */
+  prefix?: string;
+}
+
+export interface RecordStoreOptions {
+  mysqlUrl?: string;
+  dataDir?: string;
+  /** Table name prefix (letters, digits, underscore). */
+  prefix?: string;
+  onError?: (err: Error) => void;
+}
+
+export async function openLiveState(options: LiveStateOptions = {}): Promise<LiveState> {
+  if (options.redisUrl) {
+    throw new Error('Redis live state is not available yet');
+  }
+  return new MemoryLiveState();
+}
+
+export async function openRecordStore(options: RecordStoreOptions = {}): Promise<RecordStore> {
+  if (options.mysqlUrl) {
+    throw new Error('MySQL record store is not available yet');
+  }
+  return EmbeddedRecordStore.open({ dataDir: options.dataDir, onError: options.onError });
+}

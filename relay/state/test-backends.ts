@@ -1,0 +1,69 @@
+/**
+ * The store implementations a test file runs against: always the in-process ones, plus Redis and
+ * MySQL when REDIS_URL / MYSQL_URL are set (CI sets both). Each opened store gets a unique prefix
+ * so parallel test files never see each other's keys or tables; `dispose` deletes them again.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EmbeddedRecordStore } from './embedded.js';
+import { MemoryLiveState } from './memory.js';
+import type { LiveState, RecordStore } from './types.js';
+
+export interface Backend<T> {
+  name: string;
+  /** Opens a fresh, empty store. `shared` reopens the same data (a second process, a restart). */
+  open(): Promise<{ store: T; reopen(): Promise<T>; dispose(): Promise<void> }>;
+}
+
+export function uniquePrefix(label: string): string {
+  return `t_${label}_${process.pid}_${randomBytes(3).toString('hex')}_`;
+}
+
+export function liveStateBackends(): Array<Backend<LiveState>> {
+  const backends: Array<Backend<LiveState>> = [
+    {
+      name: 'memory',
+      async open() {
+        const store = new MemoryLiveState();
+        return { store, reopen: async () => store, dispose: () => store.close() };
+      },
+    },
+  ];
+  return backends;
+}
+
+export function recordStoreBackends(): Array<Backend<RecordStore>> {
+  const backends: Array<Backend<RecordStore>> = [
+    {
+      name: 'embedded (memory only)',
+      async open() {
+        const store = new EmbeddedRecordStore();
+        return { store, reopen: async () => store, dispose: () => store.close() };
+      },
+    },
+    {
+      name: 'embedded (dataDir)',
+      async open() {
+        const dir = await mkdtemp(join(tmpdir(), 'relay-state-'));
+        const opened: RecordStore[] = [];
+        const open = async () => {
+          const s = await EmbeddedRecordStore.open({ dataDir: dir, flushEveryMs: 5 });
+          opened.push(s);
+          return s;
+        };
+        const store = await open();
+        return {
+          store,
+          reopen: open,
+          async dispose() {
+            for (const s of opened) await s.close();
+            await rm(dir, { recursive: true, force: true });
+          },
+        };
+      },
+    },
+  ];
+  return backends;
+}
