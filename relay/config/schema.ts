@@ -1,0 +1,152 @@
+/**
+ * The relay's configuration file, as users write it (snake_case YAML). Durations accept
+ * milliseconds or strings like "30s" / "15d". `RelayConfig` is the INPUT shape (defaults
+ * optional, durations as written), so in-process callers can write the same thing as the YAML;
+ * `ParsedRelayConfig` is what validation returns (defaults filled, durations in ms).
+ */
+import { z } from 'zod';
+import { parseDuration } from '../../lib/duration.js';
+
+export const ENDPOINT_TYPES = ['claude', 'openai', 'openai-responses', 'chatgpt-oauth', 'custom-pass'] as const;
+export type EndpointType = (typeof ENDPOINT_TYPES)[number];
+
+const duration = z.union([z.number().nonnegative(), z.string()]).transform((value, ctx) => {
+  try {
+    return parseDuration(value);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+
+const name = z
+  .string()
+  .min(1)
+  .regex(/^[A-Za-z0-9._:-]+$/, 'use letters, digits and . _ : - only (names appear in URLs)');
+
+const baseUrl = z.string().refine((v) => {
+  try {
+    const u = new URL(v);
+    return u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}, 'expected an http(s) URL');
+
+export const endpointConfigSchema = z.object({
+  name,
+  type: z.enum(ENDPOINT_TYPES),
+  base_url: baseUrl,
+  token: z.string().min(1),
+  account_id: z.string().optional(),
+  refresh_token: z.string().optional(),
+  priority: z.number().int().default(1),
+  weight: z.number().int().positive().default(1),
+  failover_enabled: z.boolean().default(true),
+  fast_test_path: z.string().startsWith('/').optional(),
+  models: z.array(z.string()).default([]),
+  model_map: z.record(z.string(), z.string()).default({}),
+});
+
+export const channelConfigSchema = z.object({
+  name,
+  priority: z.number().int().default(1),
+  paused: z.boolean().default(false),
+  cross_channel: z.boolean().default(true),
+  endpoints: z.array(endpointConfigSchema).default([]),
+});
+
+export const keyConfigSchema = z.object({
+  key: z.string().min(8, 'relay keys need at least 8 characters'),
+  name,
+  models: z.array(z.string()).default([]),
+  rate_limit: z.object({ requests: z.number().int().positive(), per: duration }).optional(),
+});
+
+export const relayConfigSchema = z
+  .object({
+    strategy: z.enum(['priority', 'fastest']).default('priority'),
+    cross_channel_failover: z.boolean().default(true),
+    retry: z
+      .object({
+        max_attempts: z.number().int().positive().default(4),
+        max_credential_rotations: z.number().int().nonnegative().default(3),
+        /** No new attempt starts after this much time since the request arrived. */
+        deadline: duration.default(60_000),
+        /** Inactivity limit on an upstream call (no bytes for this long). Not a total limit. */
+        upstream_timeout: duration.default(600_000),
+        /** Streams: upstream headers and the first event must arrive within this. */
+        first_byte_timeout: duration.default(30_000),
+      })
+      .prefault({}),
+    breaker: z
+      .object({
+        failures: z.number().int().positive().default(5),
+        successes: z.number().int().positive().default(2),
+        open_for: duration.default(30_000),
+      })
+      .prefault({}),
+    cooldowns: z
+      .object({
+        /** 429 without retry-after. */
+        rate_limited: duration.default(10_000),
+        /** Cap on a 429's retry-after. */
+        retry_after_cap: duration.default(60_000),
+        /** 529: brief and endpoint-only. */
+        overloaded: duration.default(2_000),
+        server_error: duration.default(5_000),
+        network: duration.default(5_000),
+        timeout: duration.default(5_000),
+        /** Consecutive 401/403 after which the credential is disabled, and for how long. */
+        auth_failures_to_disable: z.number().int().positive().default(3),
+        auth_disable_for: duration.default(3_600_000),
+      })
+      .prefault({}),
+    sticky: z
+      .object({
+        enabled: z.boolean().default(true),
+        ttl: duration.default(15 * 86_400_000),
+        renew_below: duration.default(14 * 86_400_000),
+      })
+      .prefault({}),
+    health: z
+      .object({
+        enabled: z.boolean().default(true),
+        interval: duration.default(30_000),
+        failure_threshold: z.number().int().positive().default(3),
+        timeout: duration.default(5_000),
+      })
+      .prefault({}),
+    channels: z.array(channelConfigSchema).default([]),
+    keys: z.array(keyConfigSchema).default([]),
+  })
+  .superRefine((cfg, ctx) => {
+    const unique = (values: string[], what: string, path: (i: number) => PropertyKey[]) => {
+      const seen = new Set<string>();
+      values.forEach((v, i) => {
+        if (seen.has(v)) ctx.addIssue({ code: 'custom', path: path(i), message: `duplicate ${what} "${v}"` });
+        seen.add(v);
+      });
+    };
+    unique(cfg.channels.map((c) => c.name), 'channel name', (i) => ['channels', i, 'name']);
+    const endpointPaths: PropertyKey[][] = [];
+    const endpointNames: string[] = [];
+    cfg.channels.forEach((c, ci) =>
+      c.endpoints.forEach((e, ei) => {
+        endpointNames.push(e.name);
+        endpointPaths.push(['channels', ci, 'endpoints', ei, 'name']);
+      }),
+    );
+    unique(endpointNames, 'endpoint name (names are unique across the relay)', (i) => endpointPaths[i]);
+    unique(cfg.keys.map((k) => k.name), 'key name', (i) => ['keys', i, 'name']);
+    unique(cfg.keys.map((k) => k.key), 'key value', (i) => ['keys', i, 'key']);
+  });
+
+export type RelayConfig = z.input<typeof relayConfigSchema>;
+export type ParsedRelayConfig = z.output<typeof relayConfigSchema>;
+export type ChannelConfig = z.input<typeof channelConfigSchema>;
+export type EndpointConfig = z.input<typeof endpointConfigSchema>;
+export type KeyConfig = z.input<typeof keyConfigSchema>;
+export type ParsedChannelConfig = z.output<typeof channelConfigSchema>;
+export type ParsedEndpointConfig = z.output<typeof endpointConfigSchema>;
+export type ParsedKeyConfig = z.output<typeof keyConfigSchema>;

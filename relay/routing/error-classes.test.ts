@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { relayConfigSchema } from '../config/schema.js';
+import { cooldownMs, parseRetryAfter, ruleFor } from './error-classes.js';
+
+const cooldowns = relayConfigSchema.parse({}).cooldowns;
+
+describe('error classes', () => {
+  it('moves on after network errors, timeouts, 429, 5xx and 529', () => {
+    for (const o of ['connect_error', 'timeout', 429, 500, 502, 503, 504, 529, 'stream_error', 'stream_truncated'] as const) {
+      expect(ruleFor(o).action, String(o)).toBe('failover');
+    }
+  });
+
+  it('returns 400/404/413/422 unchanged and never trips a breaker', () => {
+    for (const s of [400, 404, 413, 422, 409]) {
+      expect(ruleFor(s)).toMatchObject({ action: 'return', breaker: false });
+      expect(ruleFor(s).cooldown).toBeUndefined();
+    }
+  });
+
+  it('401/403 move on, count toward disabling the credential, set no cooldown themselves', () => {
+    for (const s of [401, 403]) {
+      expect(ruleFor(s)).toMatchObject({ action: 'failover', auth: true, breaker: false });
+      expect(ruleFor(s).cooldown).toBeUndefined();
+    }
+  });
+
+  it('529 cools only the endpoint, briefly, and is no breaker failure', () => {
+    const r = ruleFor(529);
+    expect(r).toMatchObject({ breaker: false, cooldown: { scope: 'endpoint' } });
+    expect(cooldownMs(r, cooldowns, undefined)).toBe(cooldowns.overloaded);
+    expect(cooldowns.overloaded).toBeLessThanOrEqual(5000);
+  });
+
+  it('429 honours retry-after, capped', () => {
+    const r = ruleFor(429);
+    expect(cooldownMs(r, cooldowns, 7000)).toBe(7000);
+    expect(cooldownMs(r, cooldowns, 10 * 3600_000)).toBe(cooldowns.retry_after_cap);
+    expect(cooldownMs(r, cooldowns, undefined)).toBe(cooldowns.rate_limited);
+  });
+
+  it('unknown 5xx fail over like 500', () => {
+    expect(ruleFor(501)).toMatchObject({ action: 'failover', breaker: true });
+  });
+
+  it('parses retry-after-ms, seconds and dates', () => {
+    expect(parseRetryAfter({ 'retry-after-ms': '1500', 'retry-after': '9' }, 0)).toBe(1500);
+    expect(parseRetryAfter({ 'retry-after': '3' }, 0)).toBe(3000);
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    expect(parseRetryAfter({ 'retry-after': 'Thu, 01 Jan 2026 00:00:10 GMT' }, now)).toBe(10_000);
+    expect(parseRetryAfter({}, 0)).toBeUndefined();
+    expect(parseRetryAfter({ 'retry-after': 'soon' }, 0)).toBeUndefined();
+  });
+});

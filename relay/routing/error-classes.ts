@@ -1,0 +1,97 @@
+/**
+ * What the relay does after a failed upstream attempt, as data. The attempt loop looks an
+ * outcome up here and applies the row; nothing else in the relay decides retry or cooldown.
+ *
+ *   action    failover = try the next candidate (never the same endpoint again);
+ *             return   = give the upstream's answer to the client unchanged.
+ *   cooldown  which configured duration cools which scope (`retry_after` = the upstream's
+ *             retry-after, capped by cooldowns.retry_after_cap, else cooldowns.rate_limited).
+ *   breaker   whether the outcome counts as a failure for the endpoint's circuit breaker.
+ *   auth      counts toward disabling the credential (token-scope cooldown after N in a row).
+ */
+import type { CooldownScope } from '../state/types.js';
+import type { ParsedRelayConfig } from '../config/schema.js';
+
+export type CooldownSetting = 'rate_limited' | 'overloaded' | 'server_error' | 'network' | 'timeout';
+
+export interface ErrorRule {
+  /** Name of the class in logs and the attempt trail. */
+  class: string;
+  action: 'failover' | 'return';
+  cooldown?: { scope: CooldownScope; duration: CooldownSetting | 'retry_after' };
+  breaker: boolean;
+  auth?: boolean;
+}
+
+/** Outcomes that are not an HTTP status. */
+export type TransportOutcome = 'connect_error' | 'timeout' | 'stream_error' | 'stream_truncated';
+export type Outcome = TransportOutcome | number;
+
+const serverError = (status: number): ErrorRule => ({
+  class: `http_${status}`,
+  action: 'failover',
+  cooldown: { scope: 'endpoint', duration: 'server_error' },
+  breaker: true,
+});
+const clientError = (status: number): ErrorRule => ({ class: `http_${status}`, action: 'return', breaker: false });
+const authError = (status: number): ErrorRule => ({ class: `auth_${status}`, action: 'failover', breaker: false, auth: true });
+
+export const ERROR_TABLE: Readonly<Record<string, ErrorRule>> = Object.freeze({
+  connect_error: { class: 'connect_error', action: 'failover', cooldown: { scope: 'endpoint', duration: 'network' }, breaker: true },
+  timeout: { class: 'timeout', action: 'failover', cooldown: { scope: 'endpoint', duration: 'timeout' }, breaker: true },
+  // An in-stream error event (overloaded_error, response.failed) before the commit point.
+  stream_error: { class: 'stream_error', action: 'failover', cooldown: { scope: 'endpoint', duration: 'overloaded' }, breaker: true },
+  // A 200 whose stream ended or died without the protocol's terminal event.
+  stream_truncated: { class: 'stream_truncated', action: 'failover', cooldown: { scope: 'endpoint', duration: 'network' }, breaker: true },
+  '429': { class: 'rate_limited', action: 'failover', cooldown: { scope: 'endpoint', duration: 'retry_after' }, breaker: false },
+  '500': serverError(500),
+  '502': serverError(502),
+  '503': serverError(503),
+  '504': serverError(504),
+  // Brief and endpoint-only, and not a breaker failure: a burst of 529s must not leave nothing to route to.
+  '529': { class: 'overloaded', action: 'failover', cooldown: { scope: 'endpoint', duration: 'overloaded' }, breaker: false },
+  '401': authError(401),
+  '403': authError(403),
+  '400': clientError(400),
+  '404': clientError(404),
+  '413': clientError(413),
+  '422': clientError(422),
+});
+
+/** The row for an outcome; statuses without a row fall back by class (other 5xx fail over, other 4xx return). */
+export function ruleFor(outcome: Outcome): ErrorRule {
+  const row = ERROR_TABLE[String(outcome)];
+  if (row) return row;
+  if (typeof outcome === 'number' && outcome >= 500) return serverError(outcome);
+  if (typeof outcome === 'number') return clientError(outcome);
+  return ERROR_TABLE.connect_error;
+}
+
+/** Milliseconds of cooldown a rule sets, or 0 for none. */
+export function cooldownMs(
+  rule: ErrorRule,
+  cooldowns: ParsedRelayConfig['cooldowns'],
+  retryAfterMs: number | undefined,
+): number {
+  if (!rule.cooldown) return 0;
+  if (rule.cooldown.duration === 'retry_after') {
+    if (retryAfterMs === undefined || !Number.isFinite(retryAfterMs) || retryAfterMs < 0) return cooldowns.rate_limited;
+    return Math.min(retryAfterMs, cooldowns.retry_after_cap);
+  }
+  return cooldowns[rule.cooldown.duration];
+}
+
+/** retry-after-ms wins over retry-after (seconds or an HTTP date). */
+export function parseRetryAfter(headers: Record<string, string | string[] | undefined>, now: number): number | undefined {
+  const ms = first(headers['retry-after-ms']);
+  if (ms !== undefined && ms.trim() !== '' && Number.isFinite(Number(ms))) return Math.max(0, Number(ms));
+  const ra = first(headers['retry-after']);
+  if (ra === undefined || ra.trim() === '') return undefined;
+  if (Number.isFinite(Number(ra))) return Math.max(0, Number(ra) * 1000);
+  const date = Date.parse(ra);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+function first(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
