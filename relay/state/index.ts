@@ -26,7 +26,16 @@ export interface RecordStoreOptions {
 
 export async function openLiveState(options: LiveStateOptions = {}): Promise<LiveState> {
   if (options.redisUrl) {
-    throw new Error('Redis live state is not available yet');
+    // Imported on demand: a relay without Redis never loads ioredis.
+    const { RedisLiveState } = await import('./redis.js');
+    const store = new RedisLiveState(options.redisUrl, { prefix: options.prefix });
+    try {
+      await store.ping();
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+    return store;
   }
   return new MemoryLiveState();
 }

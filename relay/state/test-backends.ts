@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EmbeddedRecordStore } from './embedded.js';
 import { MemoryLiveState } from './memory.js';
+import { RedisLiveState } from './redis.js';
 import type { LiveState, RecordStore } from './types.js';
 
 export interface Backend<T> {
@@ -31,6 +32,31 @@ export function liveStateBackends(): Array<Backend<LiveState>> {
       },
     },
   ];
+  const redisUrl = process.env.REDIS_URL;
+  if (redisUrl) {
+    backends.push({
+      name: 'redis',
+      async open() {
+        const prefix = `${uniquePrefix('live')}:`;
+        const opened: RedisLiveState[] = [];
+        const open = async () => {
+          const s = new RedisLiveState(redisUrl, { prefix });
+          await s.ping();
+          opened.push(s);
+          return s;
+        };
+        const store = await open();
+        return {
+          store,
+          reopen: open,
+          async dispose() {
+            await opened[0].deleteAll();
+            for (const s of opened) await s.close();
+          },
+        };
+      },
+    });
+  }
   return backends;
 }
 
