@@ -1,0 +1,281 @@
+/**
+ * LedgerStore on MySQL/MariaDB: every movement is one transaction that updates the balance and
+ * inserts its ledger row, so several relay processes share balances safely.
+ *   - reservation: `UPDATE accounts SET balance = balance - ? WHERE key_name = ? AND balance >= ?`
+ *     (the check and the decrement are one statement; never check-then-increment), then the
+ *     pending row and the precharge row, in the same transaction;
+ *   - closing: `DELETE FROM pending WHERE request_id = ?`: only the transaction that deleted the
+ *     row writes the settle/refund row; UNIQUE(request_id, kind) is the last line of defence.
+ * Locks are always taken account row first, then pending row, and transactions run READ
+ * COMMITTED, so concurrent movements queue on the account row instead of deadlocking; a deadlock
+ * that still happens is retried.
+ */
+import { createPool, type Pool, type PoolConnection, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
+import type { Usage } from '../../protocols/types.js';
+import type {
+  Balance, CloseInput, CloseResult, LedgerKind, LedgerQuery, LedgerRow, LedgerStore, NewLedgerRow, PendingCharge, ReserveResult,
+} from './ledger.js';
+import type { Micros } from './money.js';
+
+export interface MysqlLedgerOptions {
+  url: string;
+  /** Table name prefix, e.g. `relay_` (tests use a unique one per run). */
+  prefix?: string;
+  connectionLimit?: number;
+}
+
+const DUPLICATE = 'ER_DUP_ENTRY';
+const RETRYABLE = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
+
+export class MysqlLedgerStore implements LedgerStore {
+  private readonly pool: Pool;
+  private readonly t: { accounts: string; ledger: string; pending: string };
+
+  static async open(options: MysqlLedgerOptions): Promise<MysqlLedgerStore> {
+    const store = new MysqlLedgerStore(options);
+    await store.migrate();
+    return store;
+  }
+
+  private constructor(options: MysqlLedgerOptions) {
+    const prefix = options.prefix ?? 'relay_';
+    if (!/^[A-Za-z0-9_]*$/.test(prefix)) throw new Error(`invalid table prefix "${prefix}"`);
+    this.t = { accounts: `${prefix}billing_accounts`, ledger: `${prefix}billing_ledger`, pending: `${prefix}billing_pending` };
+    this.pool = createPool({ uri: options.url, connectionLimit: options.connectionLimit ?? 8, supportBigNumbers: true, bigNumberStrings: false });
+  }
+
+  private async migrate(): Promise<void> {
+    const { accounts, ledger, pending } = this.t;
+    await this.pool.query(`CREATE TABLE IF NOT EXISTS ${accounts} (
+      key_name VARCHAR(191) NOT NULL PRIMARY KEY,
+      balance BIGINT NOT NULL,
+      updated_at BIGINT NOT NULL) ENGINE=InnoDB`);
+    await this.pool.query(`CREATE TABLE IF NOT EXISTS ${ledger} (
+      id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+      time BIGINT NOT NULL,
+      key_name VARCHAR(191) NOT NULL,
+      request_id VARCHAR(191) NOT NULL,
+      kind VARCHAR(16) NOT NULL,
+      amount BIGINT NOT NULL,
+      cost BIGINT NULL,
+      model VARCHAR(191) NULL,
+      endpoint VARCHAR(191) NULL,
+      path VARCHAR(512) NULL,
+      price_version VARCHAR(64) NULL,
+      rule VARCHAR(64) NULL,
+      input_tokens BIGINT NULL,
+      output_tokens BIGINT NULL,
+      cache_write_tokens BIGINT NULL,
+      cache_read_tokens BIGINT NULL,
+      usage_estimated TINYINT NULL,
+      UNIQUE KEY uniq_request_kind (request_id, kind),
+      KEY by_key (key_name, id)) ENGINE=InnoDB`);
+    await this.pool.query(`CREATE TABLE IF NOT EXISTS ${pending} (
+      request_id VARCHAR(191) NOT NULL PRIMARY KEY,
+      key_name VARCHAR(191) NOT NULL,
+      amount BIGINT NOT NULL,
+      time BIGINT NOT NULL,
+      model VARCHAR(191) NOT NULL,
+      price_version VARCHAR(64) NOT NULL,
+      estimated_input_tokens BIGINT NOT NULL,
+      path VARCHAR(512) NULL) ENGINE=InnoDB`);
+  }
+
+  async ensureAccount(keyName: string, initial: Micros, time: number): Promise<boolean> {
+    return this.tx(async (c) => {
+      const [res] = await c.execute<ResultSetHeader>(`INSERT IGNORE INTO ${this.t.accounts} (key_name, balance, updated_at) VALUES (?, ?, ?)`, [keyName, initial, time]);
+      if (res.affectedRows !== 1) return false;
+      await this.insertRow(c, { time, keyName, requestId: `open:${keyName}`, kind: 'topup', amount: -initial });
+      return true;
+    });
+  }
+
+  async topup(keyName: string, amount: Micros, requestId: string, time: number): Promise<Micros> {
+    return this.tx(async (c) => {
+      const inserted = await this.insertRow(c, { time, keyName, requestId, kind: 'topup', amount: -amount }, true);
+      if (inserted) {
+        await c.execute(
+          `INSERT INTO ${this.t.accounts} (key_name, balance, updated_at) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE balance = balance + VALUES(balance), updated_at = VALUES(updated_at)`,
+          [keyName, amount, time],
+        );
+      }
+      const [rows] = await c.execute<RowDataPacket[]>(`SELECT balance FROM ${this.t.accounts} WHERE key_name = ?`, [keyName]);
+      return Number(rows[0]?.balance ?? 0);
+    });
+  }
+
+  async hasAccount(keyName: string): Promise<boolean> {
+    return (await this.balance(keyName)) !== undefined;
+  }
+
+  async reserve(p: PendingCharge): Promise<ReserveResult> {
+    return this.tx(async (c) => {
+      if (p.amount > 0) {
+        const [res] = await c.execute<ResultSetHeader>(
+          `UPDATE ${this.t.accounts} SET balance = balance - ?, updated_at = ? WHERE key_name = ? AND balance >= ?`,
+          [p.amount, p.time, p.keyName, p.amount],
+        );
+        if (res.affectedRows === 0) {
+          const [rows] = await c.execute<RowDataPacket[]>(`SELECT 1 FROM ${this.t.accounts} WHERE key_name = ?`, [p.keyName]);
+          if (rows.length > 0) throw new Rollback('insufficient');
+        }
+      }
+      try {
+        await c.execute(
+          `INSERT INTO ${this.t.pending} (request_id, key_name, amount, time, model, price_version, estimated_input_tokens, path) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+          [p.requestId, p.keyName, p.amount, p.time, p.model, p.priceVersion, Math.ceil(p.estimatedInputTokens), p.path ?? null],
+        );
+        await this.insertRow(c, { time: p.time, keyName: p.keyName, requestId: p.requestId, kind: 'precharge', amount: p.amount, model: p.model, path: p.path, priceVersion: p.priceVersion });
+      } catch (err) {
+        if ((err as { code?: string }).code === DUPLICATE) throw new Rollback('duplicate');
+        throw err;
+      }
+      return 'ok' as const;
+    }).catch((err: unknown) => {
+      if (err instanceof Rollback) return err.result as ReserveResult;
+      throw err;
+    });
+  }
+
+  async close(input: CloseInput): Promise<CloseResult> {
+    // Unlocked read to learn the account, so the account row can be locked first (lock order).
+    const [found] = await this.pool.execute<RowDataPacket[]>(`SELECT key_name FROM ${this.t.pending} WHERE request_id = ?`, [input.requestId]);
+    if (found.length === 0) return this.closedOrMissing(input.requestId);
+    const keyName = String(found[0].key_name);
+    const result = await this.tx(async (c): Promise<CloseResult> => {
+      await c.execute(`SELECT balance FROM ${this.t.accounts} WHERE key_name = ? FOR UPDATE`, [keyName]);
+      const [rows] = await c.execute<RowDataPacket[]>(`SELECT * FROM ${this.t.pending} WHERE request_id = ? FOR UPDATE`, [input.requestId]);
+      if (rows.length === 0) return { status: 'already_closed' };
+      const p = rows[0];
+      await c.execute(`DELETE FROM ${this.t.pending} WHERE request_id = ?`, [input.requestId]);
+      const amount = input.cost - Number(p.amount);
+      if (amount !== 0) await c.execute(`UPDATE ${this.t.accounts} SET balance = balance - ?, updated_at = ? WHERE key_name = ?`, [amount, input.time, keyName]);
+      const row: NewLedgerRow = {
+        time: input.time, keyName, requestId: input.requestId, kind: input.kind, amount, cost: input.cost, model: String(p.model),
+        endpoint: input.endpoint, path: p.path ?? undefined, usage: input.usage, priceVersion: String(p.price_version), rule: input.rule,
+      };
+      const id = await this.insertRow(c, row);
+      return { status: 'closed', row: { id: id ?? 0, ...row } };
+    });
+    return result.status === 'already_closed' ? this.closedOrMissing(input.requestId) : result;
+  }
+
+  async charge(row: NewLedgerRow & { kind: 'charge' }): Promise<'ok' | 'duplicate'> {
+    return this.tx(async (c) => {
+      await c.execute(`SELECT balance FROM ${this.t.accounts} WHERE key_name = ? FOR UPDATE`, [row.keyName]);
+      const id = await this.insertRow(c, row, true);
+      if (id === undefined) return 'duplicate' as const;
+      await c.execute(`UPDATE ${this.t.accounts} SET balance = balance - ?, updated_at = ? WHERE key_name = ?`, [row.amount, row.time, row.keyName]);
+      return 'ok' as const;
+    });
+  }
+
+  async pending(): Promise<PendingCharge[]> {
+    const [rows] = await this.pool.query<RowDataPacket[]>(`SELECT * FROM ${this.t.pending} ORDER BY time, request_id`);
+    return rows.map((r) => ({
+      requestId: String(r.request_id), keyName: String(r.key_name), amount: Number(r.amount), time: Number(r.time), model: String(r.model),
+      priceVersion: String(r.price_version), estimatedInputTokens: Number(r.estimated_input_tokens), path: r.path ?? undefined,
+    }));
+  }
+
+  async balances(): Promise<Balance[]> {
+    const [rows] = await this.pool.query<RowDataPacket[]>(`SELECT key_name, balance FROM ${this.t.accounts} ORDER BY key_name`);
+    return rows.map((r) => ({ keyName: String(r.key_name), balance: Number(r.balance) }));
+  }
+
+  async balance(keyName: string): Promise<Micros | undefined> {
+    const [rows] = await this.pool.execute<RowDataPacket[]>(`SELECT balance FROM ${this.t.accounts} WHERE key_name = ?`, [keyName]);
+    return rows.length > 0 ? Number(rows[0].balance) : undefined;
+  }
+
+  async ledger(q: LedgerQuery = {}): Promise<LedgerRow[]> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (q.keyName !== undefined) (where.push('key_name = ?'), args.push(q.keyName));
+    if (q.requestId !== undefined) (where.push('request_id = ?'), args.push(q.requestId));
+    if (q.since !== undefined) (where.push('time >= ?'), args.push(q.since));
+    if (q.kinds && q.kinds.length > 0) (where.push(`kind IN (${q.kinds.map(() => '?').join(', ')})`), args.push(...q.kinds));
+    const cond = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+    const limit = q.limit !== undefined ? `LIMIT ${Math.max(0, Math.floor(q.limit))}` : '';
+    const [rows] = await this.pool.query<RowDataPacket[]>(`SELECT * FROM (SELECT * FROM ${this.t.ledger} ${cond} ORDER BY id DESC ${limit}) t ORDER BY id`, args);
+    return rows.map(toLedgerRow);
+  }
+
+  async shutdown(): Promise<void> {
+    await this.pool.end();
+  }
+
+  /** Test helper: drop this store's tables. */
+  async dropTables(): Promise<void> {
+    await this.pool.query(`DROP TABLE IF EXISTS ${this.t.accounts}, ${this.t.ledger}, ${this.t.pending}`);
+  }
+
+  private async closedOrMissing(requestId: string): Promise<CloseResult> {
+    const [rows] = await this.pool.execute<RowDataPacket[]>(`SELECT 1 FROM ${this.t.ledger} WHERE request_id = ? AND kind IN ('settle', 'refund') LIMIT 1`, [requestId]);
+    return rows.length > 0 ? { status: 'already_closed' } : { status: 'not_found' };
+  }
+
+  /** Inserts a ledger row; with `ignoreDuplicate` a duplicate (request_id, kind) returns undefined. */
+  private async insertRow(c: PoolConnection, r: NewLedgerRow, ignoreDuplicate = false): Promise<number | undefined> {
+    try {
+      const [res] = await c.execute<ResultSetHeader>(
+        `INSERT INTO ${this.t.ledger} (time, key_name, request_id, kind, amount, cost, model, endpoint, path, price_version, rule,
+          input_tokens, output_tokens, cache_write_tokens, cache_read_tokens, usage_estimated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [
+          r.time, r.keyName, r.requestId, r.kind, r.amount, r.cost ?? null, r.model ?? null, r.endpoint ?? null, r.path ?? null,
+          r.priceVersion ?? null, r.rule ?? null, r.usage?.inputTokens ?? null, r.usage?.outputTokens ?? null,
+          r.usage?.cacheWriteTokens ?? null, r.usage?.cacheReadTokens ?? null, r.usage ? (r.usage.estimated ? 1 : 0) : null,
+        ],
+      );
+      return res.insertId;
+    } catch (err) {
+      if (ignoreDuplicate && (err as { code?: string }).code === DUPLICATE) return undefined;
+      throw err;
+    }
+  }
+
+  private async tx<T>(fn: (c: PoolConnection) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const c = await this.pool.getConnection();
+      try {
+        await c.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED');
+        await c.beginTransaction();
+        const out = await fn(c);
+        await c.commit();
+        return out;
+      } catch (err) {
+        await c.rollback().catch(() => undefined);
+        if (attempt < 5 && RETRYABLE.has((err as { code?: string }).code ?? '')) continue;
+        throw err;
+      } finally {
+        c.release();
+      }
+    }
+  }
+}
+
+class Rollback {
+  constructor(readonly result: string) {}
+}
+
+function toLedgerRow(r: RowDataPacket): LedgerRow {
+  const usage: Usage | undefined =
+    r.input_tokens === null
+      ? undefined
+      : {
+          inputTokens: Number(r.input_tokens), outputTokens: Number(r.output_tokens), cacheWriteTokens: Number(r.cache_write_tokens),
+          cacheReadTokens: Number(r.cache_read_tokens), ...(r.usage_estimated ? { estimated: true } : {}),
+        };
+  const row: LedgerRow = {
+    id: Number(r.id), time: Number(r.time), keyName: String(r.key_name), requestId: String(r.request_id), kind: String(r.kind) as LedgerKind,
+    amount: Number(r.amount),
+  };
+  if (r.cost !== null) row.cost = Number(r.cost);
+  if (r.model !== null) row.model = String(r.model);
+  if (r.endpoint !== null) row.endpoint = String(r.endpoint);
+  if (r.path !== null) row.path = String(r.path);
+  if (r.price_version !== null) row.priceVersion = String(r.price_version);
+  if (r.rule !== null) row.rule = String(r.rule);
+  if (usage) row.usage = usage;
+  return row;
+}

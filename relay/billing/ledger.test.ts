@@ -1,0 +1,148 @@
+import { appendFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { EmbeddedLedgerStore, LEDGER_FILE } from './ledger-embedded.js';
+import type { LedgerStore, PendingCharge } from './ledger.js';
+import { ledgerBackends } from './test-backends.js';
+
+const T0 = Date.UTC(2026, 0, 1);
+
+function pc(requestId: string, keyName: string, amount: number): PendingCharge {
+  return { requestId, keyName, amount, time: T0, model: 'm', priceVersion: 'v1', estimatedInputTokens: 10, path: '/v1/messages' };
+}
+
+describe.each(ledgerBackends)('ledger store: $name', (backend) => {
+  let cleanup: (() => Promise<void>) | undefined;
+  afterEach(async () => {
+    await cleanup?.();
+    cleanup = undefined;
+  });
+  async function fresh() {
+    const made = await backend.create();
+    cleanup = made.cleanup;
+    return made;
+  }
+
+  it('opens an account once and makes a repeated topup a no-op', async () => {
+    const { store } = await fresh();
+    expect(await store.ensureAccount('alice', 1000, T0)).toBe(true);
+    expect(await store.ensureAccount('alice', 5000, T0)).toBe(false);
+    expect(await store.topup('alice', 500, 'topup-1', T0)).toBe(1500);
+    expect(await store.topup('alice', 500, 'topup-1', T0)).toBe(1500);
+    expect(await store.balances()).toEqual([{ keyName: 'alice', balance: 1500 }]);
+    expect((await store.ledger({ keyName: 'alice' })).map((r) => [r.kind, r.amount])).toEqual([['topup', -1000], ['topup', -500]]);
+  });
+
+  it('refuses a reservation the balance cannot cover and leaves no trace', async () => {
+    const { store } = await fresh();
+    await store.ensureAccount('alice', 100, T0);
+    expect(await store.reserve(pc('r1', 'alice', 101))).toBe('insufficient');
+    expect(await store.reserve(pc('r2', 'alice', 100))).toBe('ok');
+    expect(await store.balance('alice')).toBe(0);
+    expect(await store.reserve(pc('r2', 'alice', 0))).toBe('duplicate');
+    expect((await store.pending()).map((p) => p.requestId)).toEqual(['r2']);
+    expect(await store.ledger({ requestId: 'r1' })).toEqual([]);
+  });
+
+  it('records keys without an account but never refuses them', async () => {
+    const { store } = await fresh();
+    expect(await store.reserve(pc('r1', 'nobody', 10_000))).toBe('ok');
+    expect(await store.balance('nobody')).toBeUndefined();
+    const closed = await store.close({ requestId: 'r1', kind: 'settle', cost: 40, time: T0 });
+    expect(closed.status).toBe('closed');
+  });
+
+  it('settles exactly once: charge the rest or refund the difference', async () => {
+    const { store } = await fresh();
+    await store.ensureAccount('alice', 1000, T0);
+    await store.reserve(pc('r1', 'alice', 300));
+    await store.reserve(pc('r2', 'alice', 100));
+    const usage = { inputTokens: 1, outputTokens: 2, cacheWriteTokens: 3, cacheReadTokens: 4 };
+    const s1 = await store.close({ requestId: 'r1', kind: 'settle', cost: 120, time: T0 + 1, usage, endpoint: 'A', rule: 'success' });
+    expect(s1.status === 'closed' && s1.row.amount).toBe(-180);
+    expect(await store.balance('alice')).toBe(1000 - 120 - 100);
+    // charge more than reserved
+    await store.close({ requestId: 'r2', kind: 'settle', cost: 150, time: T0 + 1 });
+    expect(await store.balance('alice')).toBe(1000 - 120 - 150);
+    expect((await store.close({ requestId: 'r1', kind: 'settle', cost: 999, time: T0 + 2 })).status).toBe('already_closed');
+    expect((await store.close({ requestId: 'r1', kind: 'refund', cost: 0, time: T0 + 2 })).status).toBe('already_closed');
+    expect((await store.close({ requestId: 'nope', kind: 'refund', cost: 0, time: T0 + 2 })).status).toBe('not_found');
+    expect(await store.balance('alice')).toBe(730);
+    const r1 = await store.ledger({ requestId: 'r1' });
+    expect(r1.map((r) => r.kind)).toEqual(['precharge', 'settle']);
+    expect(r1[1]).toMatchObject({ cost: 120, usage, endpoint: 'A', rule: 'success', model: 'm', priceVersion: 'v1', path: '/v1/messages' });
+    expect(r1.reduce((s, r) => s + r.amount, 0)).toBe(120);
+    expect(await store.pending()).toEqual([]);
+  });
+
+  it('refunds idempotently', async () => {
+    const { store } = await fresh();
+    await store.ensureAccount('alice', 1000, T0);
+    await store.reserve(pc('r1', 'alice', 300));
+    const refunds = await Promise.all([1, 2, 3].map(() => store.close({ requestId: 'r1', kind: 'refund', cost: 0, time: T0 })));
+    expect(refunds.filter((r) => r.status === 'closed')).toHaveLength(1);
+    expect(await store.balance('alice')).toBe(1000);
+  });
+
+  it('charges without a reservation once per request id', async () => {
+    const { store } = await fresh();
+    await store.ensureAccount('alice', 1000, T0);
+    const row = { time: T0, keyName: 'alice', requestId: 'c1', kind: 'charge' as const, amount: 70, cost: 70, model: 'm' };
+    expect(await store.charge(row)).toBe('ok');
+    expect(await store.charge(row)).toBe('duplicate');
+    expect(await store.balance('alice')).toBe(930);
+  });
+
+  it('never overdraws under hundreds of concurrent reservations at the edge of a balance', async () => {
+    const { store, reopen } = await fresh();
+    await store.ensureAccount('alice', 1000, T0);
+    // Two handles on the same data: two relay processes for MySQL (the embedded store is one process).
+    const other: LedgerStore = backend.name === 'mysql' ? await reopen() : store;
+    const results = await Promise.all(
+      Array.from({ length: 300 }, (_, i) => (i % 2 ? other : store).reserve(pc(`c${i}`, 'alice', 7))),
+    );
+    expect(results.filter((r) => r === 'ok')).toHaveLength(142);
+    expect(results.filter((r) => r === 'insufficient')).toHaveLength(158);
+    expect(await store.balance('alice')).toBe(6);
+    const rows = await store.ledger({ keyName: 'alice', kinds: ['precharge'] });
+    expect(rows).toHaveLength(142);
+    // and settling them all concurrently, twice each, closes each once
+    const pendings = await store.pending();
+    const closes = await Promise.all(
+      [...pendings, ...pendings].map((p, i) => (i % 2 ? other : store).close({ requestId: p.requestId, kind: 'settle', cost: 5, time: T0 })),
+    );
+    expect(closes.filter((c) => c.status === 'closed')).toHaveLength(142);
+    expect(await store.balance('alice')).toBe(1000 - 142 * 5);
+  }, 60_000);
+
+  it('keeps pending reservations and balances across a reopen (restart)', async () => {
+    const { store, reopen } = await fresh();
+    await store.ensureAccount('alice', 1000, T0);
+    await store.reserve(pc('r1', 'alice', 300));
+    await store.reserve(pc('r2', 'alice', 200));
+    await store.close({ requestId: 'r2', kind: 'settle', cost: 50, time: T0 });
+    const again = await reopen();
+    expect(await again.balance('alice')).toBe(650);
+    expect(await again.pending()).toEqual([pc('r1', 'alice', 300)]);
+    expect(await again.ensureAccount('alice', 1000, T0)).toBe(false);
+    expect((await again.close({ requestId: 'r2', kind: 'refund', cost: 0, time: T0 })).status).toBe('already_closed');
+  });
+});
+
+describe('embedded ledger file', () => {
+  it('ignores a torn last line from a crash mid-append and keeps appending cleanly', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'relay-billing-'));
+    const store = new EmbeddedLedgerStore(dir);
+    await store.ensureAccount('alice', 1000, T0);
+    await store.reserve(pc('r1', 'alice', 300));
+    appendFileSync(join(dir, LEDGER_FILE), '{"id":3,"time":1,"keyName":"alice","requestId":"r1","kind":"se');
+    const again = new EmbeddedLedgerStore(dir);
+    expect(await again.balance('alice')).toBe(700);
+    expect((await again.pending()).map((p) => p.requestId)).toEqual(['r1']);
+    await again.close({ requestId: 'r1', kind: 'settle', cost: 100, time: T0 });
+    const third = new EmbeddedLedgerStore(dir);
+    expect(await third.balance('alice')).toBe(900);
+    expect(await third.pending()).toEqual([]);
+  });
+});
