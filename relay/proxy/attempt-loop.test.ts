@@ -1,0 +1,146 @@
+import { describe, expect, it } from 'vitest';
+import { TestClock } from '../../lib/clock.js';
+import { compileConfig, type EndpointModel } from '../config/model.js';
+import { relayConfigSchema, type RelayConfig } from '../config/schema.js';
+import type { Candidate } from '../routing/planner.js';
+import type { LiveState } from '../state/types.js';
+import { runAttemptLoop, type AttemptResult } from './attempt-loop.js';
+
+/** Records every state write the loop makes; reads are not used by the loop. */
+function fakeLive(probeAllowed = true) {
+  const calls: string[] = [];
+  let auth = 0;
+  const live = {
+    setCooldown: async (scope: string, id: string, c: { until: number }) => void calls.push(`cooldown ${scope} ${id} ${c.until}`),
+    recordBreaker: async (ep: string, ok: boolean) => {
+      calls.push(`breaker ${ep} ${ok}`);
+      return { phase: 'closed', consecutiveFailures: 0, consecutiveSuccesses: 0, openUntil: 0 };
+    },
+    tryAcquireHalfOpenProbe: async (ep: string) => {
+      calls.push(`probe ${ep}`);
+      return probeAllowed;
+    },
+    incrAuthFailures: async (ep: string) => {
+      calls.push(`auth ${ep}`);
+      return ++auth;
+    },
+    resetAuthFailures: async () => void calls.push('auth reset'),
+  } as unknown as LiveState;
+  return { live, calls };
+}
+
+function setup(cfg: Partial<RelayConfig> = {}) {
+  const config = compileConfig(
+    relayConfigSchema.parse({
+      cooldowns: { auth_failures_to_disable: 2 },
+      ...cfg,
+      channels: [
+        {
+          name: 'm',
+          endpoints: ['A', 'B', 'C', 'D', 'E'].map((n) => ({ name: n, type: 'claude', base_url: 'http://127.0.0.1:1', token: `sk-ant-${n}-0000000000` })),
+        },
+      ],
+    }),
+    1,
+  );
+  const candidates: Candidate[] = [...config.endpoints.values()].map((endpoint) => ({ endpoint, halfOpen: false }));
+  return { config, candidates };
+}
+
+const fail = (outcome: AttemptResult['outcome'], extra: Partial<AttemptResult> = {}): AttemptResult => ({
+  kind: 'failed',
+  committed: false,
+  outcome,
+  status: typeof outcome === 'number' ? outcome : undefined,
+  ...extra,
+});
+const ok: AttemptResult = { kind: 'ok', committed: true, status: 200 };
+
+async function run(results: AttemptResult[], cfg: Partial<RelayConfig> = {}, opts: { halfOpen?: boolean; probe?: boolean; clock?: TestClock } = {}) {
+  const { config, candidates } = setup(cfg);
+  if (opts.halfOpen) candidates[0] = { ...candidates[0], halfOpen: true };
+  const { live, calls } = fakeLive(opts.probe ?? true);
+  const clock = opts.clock ?? new TestClock(0);
+  const tried: string[] = [];
+  const result = await runAttemptLoop(candidates, {
+    config,
+    live,
+    clock,
+    states: new Map(),
+    attempt: async (ep: EndpointModel) => {
+      tried.push(ep.name);
+      const r = results.shift() ?? ok;
+      if (opts.clock && r.kind === 'failed') await opts.clock.advance(30_000);
+      return r;
+    },
+  }, clock.now(), 'miss');
+  await new Promise((r) => setImmediate(r));
+  return { result, tried, calls };
+}
+
+describe('attempt loop', () => {
+  it('moves on after 5xx, 429, 529 and network errors, cooling as the table says', async () => {
+    const { result, tried, calls } = await run([fail(500), fail(429, { retryAfterMs: 7000 }), fail(529), fail('connect_error')]);
+    expect(tried).toEqual(['A', 'B', 'C', 'D']);
+    expect(result.stopped).toBe('max_attempts');
+    expect(calls).toContain('cooldown endpoint A 5000');
+    expect(calls).toContain('breaker A false');
+    expect(calls).toContain('cooldown endpoint B 7000');
+    expect(calls).not.toContain('breaker B false');
+    expect(calls).toContain('cooldown endpoint C 2000');
+    expect(calls).not.toContain('breaker C false');
+    expect(result.attempts.map((a) => a.errorClass)).toEqual(['http_500', 'rate_limited', 'overloaded', 'connect_error']);
+    expect(result.attempts[0]).toMatchObject({ token: 'sk-ant-…0000', sticky: 'miss' });
+  });
+
+  it('returns 400/404/413/422 at once without touching the breaker', async () => {
+    for (const s of [400, 404, 413, 422]) {
+      const { result, tried, calls } = await run([fail(s)]);
+      expect(tried).toEqual(['A']);
+      expect(result.stopped).toBe('returned');
+      expect(calls).toEqual([]);
+    }
+  });
+
+  it('401 never retries the same endpoint, counts toward disabling the credential', async () => {
+    const { result, tried, calls } = await run([fail(401), fail(403), ok]);
+    expect(tried).toEqual(['A', 'B', 'C']);
+    expect(result.last?.kind).toBe('ok');
+    expect(calls.filter((c) => c.startsWith('auth'))).toEqual(['auth A', 'auth B']);
+    // the fake counts across endpoints: the second failure reaches the threshold of 2
+    expect(calls.some((c) => c.startsWith('cooldown token'))).toBe(true);
+  });
+
+  it('bounds credential rotations separately', async () => {
+    const { result, tried } = await run([fail(401), fail(401), fail(401)], { retry: { max_credential_rotations: 1, max_attempts: 5 } });
+    expect(tried).toEqual(['A', 'B']);
+    expect(result.stopped).toBe('max_credential_rotations');
+  });
+
+  it('never retries after the commit point', async () => {
+    const { result, tried, calls } = await run([fail('stream_truncated', { committed: true })]);
+    expect(tried).toEqual(['A']);
+    expect(result.stopped).toBeUndefined();
+    expect(calls).toContain('breaker A false');
+  });
+
+  it('stops starting attempts after the deadline', async () => {
+    const { result, tried } = await run([fail(500), fail(500), fail(500)], { retry: { deadline: '45s' } }, { clock: new TestClock(0) });
+    expect(tried).toEqual(['A', 'B']);
+    expect(result.stopped).toBe('deadline');
+  });
+
+  it('a half-open candidate is tried only with the probe slot, and success closes it', async () => {
+    const denied = await run([ok], {}, { halfOpen: true, probe: false });
+    expect(denied.tried).toEqual(['B']);
+    const won = await run([ok], {}, { halfOpen: true, probe: true });
+    expect(won.tried).toEqual(['A']);
+    expect(won.calls).toContain('breaker A true');
+  });
+
+  it('an aborted client ends the loop without state writes', async () => {
+    const { tried, calls } = await run([{ kind: 'aborted', committed: false }]);
+    expect(tried).toEqual(['A']);
+    expect(calls).toEqual([]);
+  });
+});

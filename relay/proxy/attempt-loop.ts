@@ -1,0 +1,154 @@
+/**
+ * The attempt loop: walks the planner's candidates, one upstream attempt each, and after every
+ * failed attempt applies the error table (cooldown, breaker, credential count) and decides
+ * whether to move on. It knows nothing of bytes or protocols: `attempt` does the I/O and tells
+ * it how the attempt ended and whether anything reached the client (the commit point; after it
+ * nothing is retried).
+ *
+ * Bounds: `max_attempts` attempts, `max_credential_rotations` moves caused by 401/403, and no
+ * new attempt after `deadline` since the request arrived. State writes are fire-and-forget:
+ * the client's answer never waits for a cooldown to be stored.
+ */
+import type { Clock } from '../../lib/clock.js';
+import { maskToken } from '../../lib/mask.js';
+import type { EndpointModel, RelayModel } from '../config/model.js';
+import { cooldownMs, ruleFor, type Outcome } from '../routing/error-classes.js';
+import type { Candidate, StickyOutcome } from '../routing/planner.js';
+import type { AttemptRecord, EndpointLiveState, LiveState } from '../state/types.js';
+
+/** An upstream answer the relay may hand to the client unchanged. */
+export interface UpstreamReply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+export interface AttemptResult {
+  /**
+   * ok        the answer went to the client and the upstream finished properly;
+   * failed    the attempt failed (before the commit point if `committed` is false);
+   * aborted   the client went away.
+   */
+  kind: 'ok' | 'failed' | 'aborted';
+  /** true once anything went to the client: the loop stops whatever happened. */
+  committed: boolean;
+  outcome?: Outcome;
+  status?: number;
+  retryAfterMs?: number;
+  reply?: UpstreamReply;
+  message?: string;
+}
+
+export interface LoopDeps {
+  config: RelayModel;
+  live: LiveState;
+  clock: Clock;
+  /** Live state read for planning, to avoid writes that change nothing (closing a closed breaker). */
+  states: ReadonlyMap<string, EndpointLiveState>;
+  attempt: (endpoint: EndpointModel, index: number) => Promise<AttemptResult>;
+  /** Errors of background state writes (logged, never thrown). */
+  onBackgroundError?: (err: unknown) => void;
+}
+
+export interface LoopResult {
+  /** The last attempt's result (undefined when no attempt ran). */
+  last: AttemptResult | undefined;
+  /** Endpoint of the last attempt. */
+  endpoint: EndpointModel | undefined;
+  attempts: AttemptRecord[];
+  /** Why the loop stopped without an answer reaching the client. */
+  stopped?: 'no_candidates' | 'returned' | 'exhausted' | 'max_attempts' | 'max_credential_rotations' | 'deadline';
+}
+
+export async function runAttemptLoop(
+  candidates: readonly Candidate[],
+  deps: LoopDeps,
+  startedAt: number,
+  sticky?: StickyOutcome,
+): Promise<LoopResult> {
+  const { config, live, clock } = deps;
+  const deadline = startedAt + config.retry.deadline;
+  const attempts: AttemptRecord[] = [];
+  let last: AttemptResult | undefined;
+  let lastEndpoint: EndpointModel | undefined;
+  let rotations = 0;
+  const background = (p: Promise<unknown>) => {
+    p.catch((err) => deps.onBackgroundError?.(err));
+  };
+
+  for (let i = 0; i < candidates.length; i++) {
+    if (attempts.length >= config.retry.max_attempts) return { last, endpoint: lastEndpoint, attempts, stopped: 'max_attempts' };
+    if (attempts.length > 0 && clock.now() >= deadline) return { last, endpoint: lastEndpoint, attempts, stopped: 'deadline' };
+    const { endpoint, halfOpen } = candidates[i];
+    if (halfOpen && !(await live.tryAcquireHalfOpenProbe(endpoint.name, clock.now(), config.breaker))) continue;
+
+    const began = clock.now();
+    const result = await deps.attempt(endpoint, attempts.length);
+    const record: AttemptRecord = {
+      endpoint: endpoint.name,
+      channel: endpoint.channel,
+      token: maskToken(endpoint.token),
+      status: result.status,
+      durationMs: clock.now() - began,
+    };
+    if (attempts.length === 0 && sticky) record.sticky = sticky;
+    attempts.push(record);
+    last = result;
+    lastEndpoint = endpoint;
+
+    if (result.kind === 'aborted') return { last, endpoint, attempts };
+    const state = deps.states.get(endpoint.name);
+    if (result.kind === 'ok') {
+      if (halfOpen || (state && (state.breaker.phase !== 'closed' || state.breaker.consecutiveFailures > 0))) {
+        background(live.recordBreaker(endpoint.name, true, clock.now(), config.breaker));
+      }
+      if (state && state.authFailures > 0) background(live.resetAuthFailures(endpoint.name));
+      return { last, endpoint, attempts };
+    }
+
+    const outcome = result.outcome ?? 'connect_error';
+    const rule = ruleFor(outcome);
+    record.errorClass = rule.class;
+    applyRule(endpoint, rule, result, record, deps, background);
+
+    if (result.committed) return { last, endpoint, attempts };
+    if (rule.action === 'return') return { last, endpoint, attempts, stopped: 'returned' };
+    if (rule.auth && ++rotations > config.retry.max_credential_rotations) {
+      return { last, endpoint, attempts, stopped: 'max_credential_rotations' };
+    }
+  }
+  return { last, endpoint: lastEndpoint, attempts, stopped: attempts.length === 0 ? 'no_candidates' : 'exhausted' };
+}
+
+function applyRule(
+  endpoint: EndpointModel,
+  rule: ReturnType<typeof ruleFor>,
+  result: AttemptResult,
+  record: AttemptRecord,
+  deps: LoopDeps,
+  background: (p: Promise<unknown>) => void,
+): void {
+  const { config, live, clock } = deps;
+  const now = clock.now();
+  const ms = cooldownMs(rule, config.cooldowns, result.retryAfterMs);
+  if (ms > 0 && rule.cooldown) {
+    const scope = rule.cooldown.scope;
+    const id = scope === 'endpoint' ? endpoint.name : scope === 'token' ? endpoint.tokenId : endpoint.channel;
+    record.cooldownSetMs = ms;
+    record.cooldownScope = scope;
+    background(live.setCooldown(scope, id, { until: now + ms, reason: rule.class }));
+  }
+  if (rule.breaker) background(live.recordBreaker(endpoint.name, false, now, config.breaker));
+  if (rule.auth) {
+    const c = config.cooldowns;
+    background(
+      live.incrAuthFailures(endpoint.name).then((n) => {
+        if (n < c.auth_failures_to_disable) return;
+        return live.setCooldown('token', endpoint.tokenId, {
+          until: clock.now() + c.auth_disable_for,
+          reason: `credential disabled after ${n} auth failures`,
+        });
+      }),
+    );
+  }
+}
