@@ -42,7 +42,8 @@ export async function openLiveState(options: LiveStateOptions = {}): Promise<Liv
 
 export async function openRecordStore(options: RecordStoreOptions = {}): Promise<RecordStore> {
   if (options.mysqlUrl) {
-    throw new Error('MySQL record store is not available yet');
+    const { MysqlRecordStore } = await import('./mysql.js');
+    return MysqlRecordStore.open(options.mysqlUrl, { prefix: options.prefix, onError: options.onError });
   }
   return EmbeddedRecordStore.open({ dataDir: options.dataDir, onError: options.onError });
 }

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EmbeddedRecordStore } from './embedded.js';
 import { MemoryLiveState } from './memory.js';
+import { MysqlRecordStore } from './mysql.js';
 import { RedisLiveState } from './redis.js';
 import type { LiveState, RecordStore } from './types.js';
 
@@ -91,5 +92,30 @@ export function recordStoreBackends(): Array<Backend<RecordStore>> {
       },
     },
   ];
+  const mysqlUrl = process.env.MYSQL_URL;
+  if (mysqlUrl) {
+    backends.push({
+      name: 'mysql',
+      async open() {
+        const prefix = uniquePrefix('rec');
+        const opened: MysqlRecordStore[] = [];
+        const open = async () => {
+          const s = await MysqlRecordStore.open(mysqlUrl, { prefix, flushEveryMs: 5 });
+          opened.push(s);
+          return s;
+        };
+        const store = await open();
+        return {
+          store,
+          reopen: open,
+          async dispose() {
+            await opened[0].flush();
+            await opened[0].dropTables();
+            for (const s of opened) await s.close();
+          },
+        };
+      },
+    });
+  }
   return backends;
 }
