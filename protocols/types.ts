@@ -105,12 +105,31 @@ export interface StreamObserver {
   readonly usage: Usage | undefined;
   /** Output text seen so far (text deltas joined). */
   readonly text: string;
-  /** true once the protocol's terminal event was seen (message_stop, [DONE], response.completed). */
+  /**
+   * true once the protocol ended the stream by its own rules: message_stop, [DONE],
+   * response.completed, or response.incomplete (which also sets `error.incomplete`: the stream
+   * is over and its usage is final, but the answer was cut short upstream).
+   */
   readonly complete: boolean;
   /** Set when an in-stream error / response.failed / response.incomplete was seen. */
   readonly error: { type: string; message: string; incomplete?: boolean } | undefined;
   /** Number of content events seen (0 = nothing delivered yet). */
   readonly contentEvents: number;
+  /** Output tokens delivered by content events (one per text/argument delta). */
+  readonly contentTokens: number;
+  /** Events whose data was not valid JSON for the protocol (classified as 'content', not thrown). */
+  readonly malformed: number;
+}
+
+/** Where a relay or mock splices error events into a stream that already carried events. */
+export interface StreamErrorOptions {
+  /** Responses: sequence_number for the first spliced event (default 0). */
+  sequenceNumber?: number;
+  /** Responses: response id / model echoed in response.failed / response.incomplete. */
+  responseId?: string;
+  model?: string;
+  /** OpenAI error.code / Responses error.code. */
+  code?: string | null;
 }
 
 export interface Protocol {
@@ -122,7 +141,7 @@ export interface Protocol {
   /** The protocol's own error response for an HTTP status (body shape, type by status, headers). */
   errorReply(status: number, message: string, opts?: ErrorOptions): ErrorReply;
   /** The event(s) a relay sends to end a stream that broke after the commit point. */
-  streamErrorEvents(message: string, type?: string): SseEvent[];
+  streamErrorEvents(message: string, type?: string, opts?: StreamErrorOptions): SseEvent[];
   /** Usage from a non-stream JSON response body; undefined if the body has none. */
   usageFromBody(body: unknown): Usage | undefined;
   /** Output text from a non-stream JSON response body. */
@@ -139,7 +158,12 @@ export interface Protocol {
   /** The complete, labeled event sequence of a stream (faults are applied to it afterwards). */
   buildStream(req: RequestInfo, body: unknown, content: GeneratedContent, usage: Usage, ids: ResponseIds): LabeledEvent[];
   /** In-stream error event(s) in the protocol's form; `usage` for Responses response.incomplete. */
-  buildStreamError(kind: 'overloaded' | 'failed' | 'incomplete', usageSoFar: Usage, ids: ResponseIds): LabeledEvent[];
+  buildStreamError(
+    kind: 'overloaded' | 'failed' | 'incomplete',
+    usageSoFar: Usage,
+    ids: ResponseIds,
+    opts?: StreamErrorOptions,
+  ): LabeledEvent[];
 }
 
 /** Deterministic identifiers and timestamp for one generated response. */

@@ -1,0 +1,380 @@
+/**
+ * Anthropic Messages API (POST /v1/messages), as the official SDK and Claude Code see it.
+ * Field names follow @anthropic-ai/sdk resources/messages: Message, Usage, RawMessageStreamEvent.
+ *
+ * Stream order (text, then an optional tool_use block when the request had tools):
+ *   message_start (usage: input + cache tokens, output_tokens 1)
+ *   content_block_start(0, text) · ping · content_block_delta(text_delta)* · content_block_stop(0)
+ *   [content_block_start(1, tool_use) · content_block_delta(input_json_delta)* · content_block_stop(1)]
+ *   message_delta {delta:{stop_reason, stop_sequence}, usage:{output_tokens}} · message_stop
+ * Errors mid-stream: `event: error` data {type:'error', error:{type:'overloaded_error', ...}}.
+ */
+import { estimateInputTokens } from './tokens.js';
+import type {
+  ErrorOptions,
+  ErrorReply,
+  GeneratedContent,
+  LabeledEvent,
+  Protocol,
+  RequestInfo,
+  ResponseIds,
+  SessionKey,
+  SseEvent,
+  StreamObserver,
+  StreamPhase,
+  Usage,
+} from './types.js';
+import {
+  contentText,
+  hashedKey,
+  header,
+  isObject,
+  jsonReply,
+  num,
+  prefixed,
+  replaceModel,
+  str,
+  tryParse,
+  type Headers,
+  type Json,
+} from './util.js';
+
+/** Status -> error.type, as api.anthropic.com answers. */
+export function anthropicErrorType(status: number): string {
+  switch (status) {
+    case 400:
+      return 'invalid_request_error';
+    case 401:
+      return 'authentication_error';
+    case 402:
+      return 'billing_error';
+    case 403:
+      return 'permission_error';
+    case 404:
+      return 'not_found_error';
+    case 413:
+      return 'request_too_large';
+    case 429:
+      return 'rate_limit_error';
+    case 503:
+    case 529:
+      return 'overloaded_error';
+    case 504:
+      return 'timeout_error';
+    default:
+      return status >= 500 ? 'api_error' : 'invalid_request_error';
+  }
+}
+
+function requestInfo(body: unknown): RequestInfo {
+  const b: Json = isObject(body) ? body : {};
+  return {
+    model: str(b.model),
+    stream: b.stream === true,
+    maxOutputTokens: num(b.max_tokens),
+    estimatedInputTokens: estimateInputTokens('anthropic', body),
+    // Anthropic streams always carry usage.
+    includeUsage: true,
+    hasTools: Array.isArray(b.tools) && b.tools.length > 0,
+  };
+}
+
+function invalid(message: string): ErrorReply {
+  return errorReply(400, message);
+}
+
+function validate(body: unknown): ErrorReply | undefined {
+  if (!isObject(body)) return invalid('Request body must be a JSON object');
+  if (body.model === undefined) return invalid('model: Field required');
+  if (typeof body.model !== 'string') return invalid('model: Input should be a valid string');
+  if (body.messages === undefined) return invalid('messages: Field required');
+  if (!Array.isArray(body.messages)) return invalid('messages: Input should be a valid list');
+  if (body.max_tokens === undefined) return invalid('max_tokens: Field required');
+  if (typeof body.max_tokens !== 'number' || !Number.isInteger(body.max_tokens)) {
+    return invalid('max_tokens: Input should be a valid integer');
+  }
+  if (body.max_tokens < 1) return invalid('max_tokens: Input should be greater than or equal to 1');
+  if (body.stream !== undefined && typeof body.stream !== 'boolean') {
+    return invalid('stream: Input should be a valid boolean');
+  }
+  return undefined;
+}
+
+function errorReply(status: number, message: string, opts: ErrorOptions = {}): ErrorReply {
+  const body: Json = { type: 'error', error: { type: opts.type ?? anthropicErrorType(status), message } };
+  const headers: Record<string, string> = {};
+  if (opts.requestId !== undefined) {
+    body.request_id = opts.requestId;
+    headers['request-id'] = opts.requestId;
+  }
+  const retryAfter = opts.retryAfterSeconds ?? (status === 429 ? 1 : undefined);
+  if (retryAfter !== undefined) headers['retry-after'] = String(retryAfter);
+  return jsonReply(status, body, headers);
+}
+
+function errorEvent(type: string, message: string): SseEvent {
+  return { event: 'error', data: JSON.stringify({ type: 'error', error: { type, message } }) };
+}
+
+function streamErrorEvents(message: string, type = 'api_error'): SseEvent[] {
+  return [errorEvent(type, message)];
+}
+
+/** Usage as the Message object carries it. */
+export function anthropicUsage(u: Usage): Json {
+  return {
+    input_tokens: u.inputTokens,
+    cache_creation_input_tokens: u.cacheWriteTokens,
+    cache_read_input_tokens: u.cacheReadTokens,
+    cache_creation: { ephemeral_5m_input_tokens: u.cacheWriteTokens, ephemeral_1h_input_tokens: 0 },
+    output_tokens: u.outputTokens,
+    service_tier: 'standard',
+  };
+}
+
+function readUsage(raw: unknown): Usage | undefined {
+  if (!isObject(raw)) return undefined;
+  const input = num(raw.input_tokens);
+  const output = num(raw.output_tokens);
+  if (input === undefined && output === undefined) return undefined;
+  return {
+    inputTokens: input ?? 0,
+    outputTokens: output ?? 0,
+    cacheWriteTokens: num(raw.cache_creation_input_tokens) ?? 0,
+    cacheReadTokens: num(raw.cache_read_input_tokens) ?? 0,
+  };
+}
+
+function usageFromBody(body: unknown): Usage | undefined {
+  return isObject(body) ? readUsage(body.usage) : undefined;
+}
+
+function textFromBody(body: unknown): string {
+  if (!isObject(body) || !Array.isArray(body.content)) return '';
+  let out = '';
+  for (const block of body.content) {
+    if (isObject(block) && block.type === 'text' && typeof block.text === 'string') out += block.text;
+  }
+  return out;
+}
+
+function modelOf(req: RequestInfo, body: unknown): string {
+  return req.model ?? (isObject(body) ? str(body.model) : undefined) ?? 'claude-sonnet-4-5';
+}
+
+function toolUseId(id: string): string {
+  return prefixed('toolu_', id);
+}
+
+function buildResponse(req: RequestInfo, body: unknown, content: GeneratedContent, usage: Usage, ids: ResponseIds): Json {
+  const blocks: Json[] = [];
+  const text = content.tokens.join('');
+  if (text.length > 0 || !content.toolCall) blocks.push({ type: 'text', text });
+  if (content.toolCall) {
+    const c = content.toolCall;
+    blocks.push({ type: 'tool_use', id: toolUseId(c.id), name: c.name, input: c.input });
+  }
+  return {
+    id: prefixed('msg_', ids.id),
+    type: 'message',
+    role: 'assistant',
+    model: modelOf(req, body),
+    content: blocks,
+    stop_reason: content.stopReason,
+    stop_sequence: null,
+    usage: anthropicUsage(usage),
+  };
+}
+
+function ev(event: string, data: Json, phase: StreamPhase, tokens?: number): LabeledEvent {
+  const out: LabeledEvent = { event, data: JSON.stringify(data), phase };
+  if (tokens !== undefined) out.tokens = tokens;
+  return out;
+}
+
+function buildStream(req: RequestInfo, body: unknown, content: GeneratedContent, usage: Usage, ids: ResponseIds): LabeledEvent[] {
+  const events: LabeledEvent[] = [];
+  events.push(
+    ev(
+      'message_start',
+      {
+        type: 'message_start',
+        message: {
+          id: prefixed('msg_', ids.id),
+          type: 'message',
+          role: 'assistant',
+          model: modelOf(req, body),
+          content: [],
+          stop_reason: null,
+          stop_sequence: null,
+          usage: { ...anthropicUsage(usage), output_tokens: Math.min(1, usage.outputTokens) },
+        },
+      },
+      'start',
+    ),
+  );
+  let index = 0;
+  let pinged = false;
+  const ping = () => {
+    if (!pinged) events.push(ev('ping', { type: 'ping' }, 'ping'));
+    pinged = true;
+  };
+  if (content.tokens.length > 0 || !content.toolCall) {
+    events.push(ev('content_block_start', { type: 'content_block_start', index, content_block: { type: 'text', text: '' } }, 'start'));
+    ping();
+    for (const t of content.tokens) {
+      events.push(ev('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'text_delta', text: t } }, 'content', 1));
+    }
+    events.push(ev('content_block_stop', { type: 'content_block_stop', index }, 'content_end'));
+    index++;
+  }
+  if (content.toolCall) {
+    const c = content.toolCall;
+    events.push(
+      ev(
+        'content_block_start',
+        { type: 'content_block_start', index, content_block: { type: 'tool_use', id: toolUseId(c.id), name: c.name, input: {} } },
+        'start',
+      ),
+    );
+    ping();
+    for (const piece of c.argumentChunks) {
+      events.push(
+        ev('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: piece } }, 'content', 1),
+      );
+    }
+    events.push(ev('content_block_stop', { type: 'content_block_stop', index }, 'content_end'));
+  }
+  events.push(
+    ev(
+      'message_delta',
+      {
+        type: 'message_delta',
+        delta: { stop_reason: content.stopReason, stop_sequence: null },
+        usage: { output_tokens: usage.outputTokens },
+      },
+      'usage',
+    ),
+  );
+  events.push(ev('message_stop', { type: 'message_stop' }, 'terminal'));
+  return events;
+}
+
+function buildStreamError(kind: 'overloaded' | 'failed' | 'incomplete'): LabeledEvent[] {
+  // Anthropic has no "incomplete" stream end: every non-overload failure is an api_error.
+  const e = kind === 'overloaded' ? errorEvent('overloaded_error', 'Overloaded') : errorEvent('api_error', 'Internal server error');
+  return [{ ...e, phase: 'error' }];
+}
+
+class AnthropicObserver implements StreamObserver {
+  usage: Usage | undefined = undefined;
+  text = '';
+  complete = false;
+  error: { type: string; message: string } | undefined = undefined;
+  contentEvents = 0;
+  contentTokens = 0;
+  malformed = 0;
+
+  push(event: SseEvent): StreamPhase {
+    // Ping carries nothing: classify it without parsing.
+    if (event.event === 'ping') return 'ping';
+    const data = tryParse(event.data);
+    if (!isObject(data)) {
+      this.malformed++;
+      return 'content';
+    }
+    const type = typeof data.type === 'string' ? data.type : event.event;
+    switch (type) {
+      case 'content_block_delta': {
+        const d = data.delta;
+        if (isObject(d) && d.type === 'text_delta' && typeof d.text === 'string') this.text += d.text;
+        this.contentEvents++;
+        this.contentTokens++;
+        return 'content';
+      }
+      case 'message_start':
+        if (isObject(data.message)) this.usage = readUsage(data.message.usage);
+        return 'start';
+      case 'content_block_start':
+        return 'start';
+      case 'content_block_stop':
+        return 'content_end';
+      case 'message_delta':
+        this.mergeDelta(data.usage);
+        return 'usage';
+      case 'message_stop':
+        this.complete = true;
+        return 'terminal';
+      case 'ping':
+        return 'ping';
+      case 'error': {
+        const e = isObject(data.error) ? data.error : {};
+        this.error = { type: str(e.type) ?? 'api_error', message: str(e.message) ?? '' };
+        return 'error';
+      }
+      default:
+        // Unknown event types are ignored by the SDK; treat as content-neutral start noise.
+        return 'start';
+    }
+  }
+
+  /** message_delta usage is cumulative; fields it carries override message_start's. */
+  private mergeDelta(raw: unknown): void {
+    if (!isObject(raw)) return;
+    const base: Usage = this.usage ?? { inputTokens: 0, outputTokens: 0, cacheWriteTokens: 0, cacheReadTokens: 0 };
+    this.usage = {
+      inputTokens: num(raw.input_tokens) ?? base.inputTokens,
+      outputTokens: num(raw.output_tokens) ?? base.outputTokens,
+      cacheWriteTokens: num(raw.cache_creation_input_tokens) ?? base.cacheWriteTokens,
+      cacheReadTokens: num(raw.cache_read_input_tokens) ?? base.cacheReadTokens,
+    };
+  }
+}
+
+/** session_id inside metadata.user_id: JSON form (current Claude Code) or the legacy string form. */
+export function sessionFromUserId(userId: string): string | undefined {
+  if (userId.startsWith('{')) {
+    const parsed = tryParse(userId);
+    return isObject(parsed) ? str(parsed.session_id) || undefined : undefined;
+  }
+  // user_<hash>_account_<uuid or empty>_session_<uuid>
+  const at = userId.lastIndexOf('_session_');
+  if (at === -1) return undefined;
+  const id = userId.slice(at + '_session_'.length);
+  return id.length > 0 ? id : undefined;
+}
+
+function firstMessageText(body: Json): string | undefined {
+  if (!Array.isArray(body.messages) || body.messages.length === 0) return undefined;
+  const m = body.messages[0];
+  if (!isObject(m)) return undefined;
+  const text = contentText(m.content);
+  return text.length > 0 ? text : JSON.stringify(m.content ?? null);
+}
+
+function sessionKey(headers: Headers, body: unknown): SessionKey | undefined {
+  const h = header(headers, 'x-claude-code-session-id');
+  if (h) return { source: 'header:x-claude-code-session-id', value: h };
+  if (!isObject(body)) return undefined;
+  if (isObject(body.metadata) && typeof body.metadata.user_id === 'string') {
+    const id = sessionFromUserId(body.metadata.user_id);
+    if (id) return { source: 'metadata.user_id', value: id };
+  }
+  return hashedKey('first-message', firstMessageText(body));
+}
+
+export const anthropic: Protocol = {
+  id: 'anthropic',
+  requestInfo,
+  validate,
+  errorReply,
+  streamErrorEvents,
+  usageFromBody,
+  textFromBody,
+  createObserver: () => new AnthropicObserver(),
+  sessionKey,
+  withModel: replaceModel,
+  buildResponse,
+  buildStream,
+  buildStreamError,
+};

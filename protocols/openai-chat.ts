@@ -1,0 +1,293 @@
+/**
+ * OpenAI Chat Completions (POST /v1/chat/completions). Field names follow the openai SDK
+ * resources/chat/completions: ChatCompletion, ChatCompletionChunk, CompletionUsage.
+ *
+ * Stream: chunk{delta:{role:'assistant',content:'',refusal:null}} · chunk{delta:{content}}* ·
+ *   [chunk{delta:{tool_calls:[{index,id,type,function:{name,arguments:''}}]}} ·
+ *    chunk{delta:{tool_calls:[{index,function:{arguments}}]}}*] ·
+ *   chunk{delta:{}, finish_reason} · [chunk{choices:[], usage} when stream_options.include_usage,
+ *   every earlier chunk then carrying usage:null] · data: [DONE]
+ * Errors mid-stream: `data: {"error":{message,type,param,code}}` (the SDK throws on it).
+ */
+import { openAiErrorObject, openAiErrorReply } from './openai-shared.js';
+import { DONE_DATA } from './sse.js';
+import { estimateInputTokens } from './tokens.js';
+import type {
+  ErrorReply,
+  GeneratedContent,
+  LabeledEvent,
+  Protocol,
+  RequestInfo,
+  ResponseIds,
+  SessionKey,
+  SseEvent,
+  StreamErrorOptions,
+  StreamObserver,
+  StreamPhase,
+  Usage,
+} from './types.js';
+import { contentText, hashedKey, header, isObject, num, prefixed, replaceModel, str, tryParse, type Headers, type Json } from './util.js';
+
+export const SYSTEM_FINGERPRINT = 'fp_6f2a1b9c0d';
+
+function requestInfo(body: unknown): RequestInfo {
+  const b: Json = isObject(body) ? body : {};
+  return {
+    model: str(b.model),
+    stream: b.stream === true,
+    maxOutputTokens: num(b.max_completion_tokens) ?? num(b.max_tokens),
+    estimatedInputTokens: estimateInputTokens('openai-chat', body),
+    includeUsage: isObject(b.stream_options) && b.stream_options.include_usage === true,
+    hasTools: Array.isArray(b.tools) && b.tools.length > 0,
+  };
+}
+
+function invalid(message: string, param: string | null, code: string | null): ErrorReply {
+  return openAiErrorReply(400, message, { param, code });
+}
+
+function validate(body: unknown): ErrorReply | undefined {
+  if (!isObject(body)) {
+    return invalid("We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)", null, null);
+  }
+  if (body.model === undefined || body.model === null || body.model === '') {
+    return invalid('you must provide a model parameter', null, null);
+  }
+  if (typeof body.model !== 'string') {
+    return invalid(`Invalid type for 'model': expected a string, but got ${typeof body.model} instead.`, 'model', 'invalid_type');
+  }
+  if (body.messages === undefined) return invalid("Missing required parameter: 'messages'.", 'messages', 'missing_required_parameter');
+  if (!Array.isArray(body.messages)) {
+    return invalid(`Invalid type for 'messages': expected an array of objects, but got ${typeof body.messages} instead.`, 'messages', 'invalid_type');
+  }
+  if (body.messages.length === 0) {
+    return invalid(
+      "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.",
+      'messages',
+      'empty_array',
+    );
+  }
+  if (body.stream_options !== undefined && body.stream_options !== null && body.stream !== true) {
+    return invalid('The \'stream_options\' parameter is only allowed when \'stream\' is enabled.', 'stream_options', null);
+  }
+  return undefined;
+}
+
+function errorChunk(message: string, type: string, code: string | null = null): SseEvent {
+  return { data: JSON.stringify({ error: openAiErrorObject(message, type, code) }) };
+}
+
+function streamErrorEvents(message: string, type = 'server_error', opts: StreamErrorOptions = {}): SseEvent[] {
+  return [errorChunk(message, type, opts.code ?? null)];
+}
+
+/** CompletionUsage. OpenAI has no cache-write price: cache writes are plain prompt tokens. */
+export function chatUsage(u: Usage): Json {
+  const prompt = u.inputTokens + u.cacheWriteTokens + u.cacheReadTokens;
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: u.outputTokens,
+    total_tokens: prompt + u.outputTokens,
+    prompt_tokens_details: { cached_tokens: u.cacheReadTokens, audio_tokens: 0 },
+    completion_tokens_details: {
+      reasoning_tokens: 0,
+      audio_tokens: 0,
+      accepted_prediction_tokens: 0,
+      rejected_prediction_tokens: 0,
+    },
+  };
+}
+
+export function readChatUsage(raw: unknown): Usage | undefined {
+  if (!isObject(raw)) return undefined;
+  const prompt = num(raw.prompt_tokens);
+  const completion = num(raw.completion_tokens);
+  if (prompt === undefined && completion === undefined) return undefined;
+  const details = isObject(raw.prompt_tokens_details) ? raw.prompt_tokens_details : undefined;
+  // prompt_cache_hit_tokens: DeepSeek-style compatible upstreams.
+  const cached = num(details?.cached_tokens) ?? num(raw.prompt_cache_hit_tokens) ?? 0;
+  return {
+    inputTokens: Math.max(0, (prompt ?? 0) - cached),
+    outputTokens: completion ?? 0,
+    cacheWriteTokens: 0,
+    cacheReadTokens: cached,
+  };
+}
+
+function usageFromBody(body: unknown): Usage | undefined {
+  return isObject(body) ? readChatUsage(body.usage) : undefined;
+}
+
+function textFromBody(body: unknown): string {
+  if (!isObject(body) || !Array.isArray(body.choices)) return '';
+  const c = body.choices[0];
+  if (!isObject(c) || !isObject(c.message)) return '';
+  return typeof c.message.content === 'string' ? c.message.content : '';
+}
+
+export function finishReason(stop: GeneratedContent['stopReason']): string {
+  return stop === 'max_tokens' ? 'length' : stop === 'tool_use' ? 'tool_calls' : 'stop';
+}
+
+function modelOf(req: RequestInfo, body: unknown): string {
+  return req.model ?? (isObject(body) ? str(body.model) : undefined) ?? 'gpt-4o';
+}
+
+function callId(id: string): string {
+  return prefixed('call_', id);
+}
+
+function buildResponse(req: RequestInfo, body: unknown, content: GeneratedContent, usage: Usage, ids: ResponseIds): Json {
+  const text = content.tokens.join('');
+  const message: Json = {
+    role: 'assistant',
+    content: content.toolCall && text.length === 0 ? null : text,
+    refusal: null,
+    annotations: [],
+  };
+  if (content.toolCall) {
+    const c = content.toolCall;
+    message.tool_calls = [{ id: callId(c.id), type: 'function', function: { name: c.name, arguments: JSON.stringify(c.input) } }];
+  }
+  return {
+    id: prefixed('chatcmpl-', ids.id),
+    object: 'chat.completion',
+    created: ids.created,
+    model: modelOf(req, body),
+    choices: [{ index: 0, message, logprobs: null, finish_reason: finishReason(content.stopReason) }],
+    usage: chatUsage(usage),
+    service_tier: 'default',
+    system_fingerprint: SYSTEM_FINGERPRINT,
+  };
+}
+
+function buildStream(req: RequestInfo, body: unknown, content: GeneratedContent, usage: Usage, ids: ResponseIds): LabeledEvent[] {
+  const id = prefixed('chatcmpl-', ids.id);
+  const model = modelOf(req, body);
+  const withUsage = req.includeUsage;
+  const chunk = (choices: Json[], phase: StreamPhase, tokens?: number, usageValue: Json | null = null): LabeledEvent => {
+    const data: Json = {
+      id,
+      object: 'chat.completion.chunk',
+      created: ids.created,
+      model,
+      service_tier: 'default',
+      system_fingerprint: SYSTEM_FINGERPRINT,
+      choices,
+    };
+    if (withUsage) data.usage = usageValue;
+    const out: LabeledEvent = { data: JSON.stringify(data), phase };
+    if (tokens !== undefined) out.tokens = tokens;
+    return out;
+  };
+  const choice = (delta: Json, finish: string | null = null): Json => ({ index: 0, delta, logprobs: null, finish_reason: finish });
+
+  const events: LabeledEvent[] = [chunk([choice({ role: 'assistant', content: '', refusal: null })], 'start')];
+  for (const t of content.tokens) events.push(chunk([choice({ content: t })], 'content', 1));
+  if (content.toolCall) {
+    const c = content.toolCall;
+    events.push(
+      chunk([choice({ tool_calls: [{ index: 0, id: callId(c.id), type: 'function', function: { name: c.name, arguments: '' } }] })], 'start'),
+    );
+    for (const piece of c.argumentChunks) {
+      events.push(chunk([choice({ tool_calls: [{ index: 0, function: { arguments: piece } }] })], 'content', 1));
+    }
+  }
+  events.push(chunk([choice({}, finishReason(content.stopReason))], 'content_end'));
+  if (withUsage) events.push(chunk([], 'usage', undefined, chatUsage(usage)));
+  events.push({ data: DONE_DATA, phase: 'terminal' });
+  return events;
+}
+
+function buildStreamError(kind: 'overloaded' | 'failed' | 'incomplete'): LabeledEvent[] {
+  const message =
+    kind === 'overloaded'
+      ? 'The server is overloaded or not ready yet.'
+      : 'The server had an error while processing your request. Sorry about that!';
+  return [{ ...errorChunk(message, 'server_error'), phase: 'error' }];
+}
+
+class ChatObserver implements StreamObserver {
+  usage: Usage | undefined = undefined;
+  text = '';
+  complete = false;
+  error: { type: string; message: string } | undefined = undefined;
+  contentEvents = 0;
+  contentTokens = 0;
+  malformed = 0;
+
+  push(event: SseEvent): StreamPhase {
+    if (event.data === DONE_DATA) {
+      this.complete = true;
+      return 'terminal';
+    }
+    const data = tryParse(event.data);
+    if (!isObject(data)) {
+      this.malformed++;
+      return 'content';
+    }
+    if (isObject(data.error)) {
+      this.error = { type: str(data.error.type) ?? 'server_error', message: str(data.error.message) ?? '' };
+      return 'error';
+    }
+    if (isObject(data.usage)) this.usage = readChatUsage(data.usage) ?? this.usage;
+    const choices = data.choices;
+    if (!Array.isArray(choices) || choices.length === 0) return data.usage ? 'usage' : 'start';
+    const c = choices[0];
+    if (!isObject(c)) return 'start';
+    const delta = isObject(c.delta) ? c.delta : undefined;
+    let delivered = false;
+    if (delta) {
+      if (typeof delta.content === 'string' && delta.content.length > 0) {
+        this.text += delta.content;
+        delivered = true;
+      }
+      if (typeof delta.refusal === 'string' && delta.refusal.length > 0) delivered = true;
+      if (Array.isArray(delta.tool_calls)) {
+        for (const call of delta.tool_calls) {
+          if (isObject(call) && isObject(call.function) && typeof call.function.arguments === 'string' && call.function.arguments.length > 0) {
+            delivered = true;
+          }
+        }
+      }
+    }
+    if (delivered) {
+      this.contentEvents++;
+      this.contentTokens++;
+      return 'content';
+    }
+    return c.finish_reason !== null && c.finish_reason !== undefined ? 'content_end' : 'start';
+  }
+}
+
+function firstMessageText(body: Json): string | undefined {
+  if (!Array.isArray(body.messages) || body.messages.length === 0) return undefined;
+  const m = body.messages[0];
+  if (!isObject(m)) return undefined;
+  const text = contentText(m.content);
+  return text.length > 0 ? text : JSON.stringify(m.content ?? null);
+}
+
+function sessionKey(headers: Headers, body: unknown): SessionKey | undefined {
+  for (const name of ['session_id', 'x-session-id']) {
+    const h = header(headers, name);
+    if (h) return { source: `header:${name}`, value: h };
+  }
+  return isObject(body) ? hashedKey('first-message', firstMessageText(body)) : undefined;
+}
+
+export const openaiChat: Protocol = {
+  id: 'openai-chat',
+  requestInfo,
+  validate,
+  errorReply: openAiErrorReply,
+  streamErrorEvents,
+  usageFromBody,
+  textFromBody,
+  createObserver: () => new ChatObserver(),
+  sessionKey,
+  withModel: replaceModel,
+  buildResponse,
+  buildStream,
+  buildStreamError,
+};
