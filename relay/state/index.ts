@@ -47,3 +47,7 @@ export async function openRecordStore(options: RecordStoreOptions = {}): Promise
   }
   return EmbeddedRecordStore.open({ dataDir: options.dataDir, onError: options.onError });
 }
+
+export { StickySessions, stickyKeyHash, needsRenewal, decideSticky, bindingAfterSuccess } from './sticky.js';
+export type { StickyPolicy, StickyOutcome } from './sticky.js';
+export { nextBreaker, acquireProbe, breakerAt, closedBreaker } from './breaker.js';
