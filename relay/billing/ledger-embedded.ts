@@ -85,6 +85,10 @@ export class EmbeddedLedgerStore implements LedgerStore {
     return [...this.open.values()];
   }
 
+  async getPending(requestId: string): Promise<PendingCharge | undefined> {
+    return this.open.get(requestId);
+  }
+
   async balances(): Promise<Balance[]> {
     return [...this.accounts].map(([keyName, balance]) => ({ keyName, balance })).sort((a, b) => a.keyName.localeCompare(b.keyName));
   }

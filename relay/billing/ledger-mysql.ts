@@ -172,10 +172,12 @@ export class MysqlLedgerStore implements LedgerStore {
 
   async pending(): Promise<PendingCharge[]> {
     const [rows] = await this.pool.query<RowDataPacket[]>(`SELECT * FROM ${this.t.pending} ORDER BY time, request_id`);
-    return rows.map((r) => ({
-      requestId: String(r.request_id), keyName: String(r.key_name), amount: Number(r.amount), time: Number(r.time), model: String(r.model),
-      priceVersion: String(r.price_version), estimatedInputTokens: Number(r.estimated_input_tokens), path: r.path ?? undefined,
-    }));
+    return rows.map(toPending);
+  }
+
+  async getPending(requestId: string): Promise<PendingCharge | undefined> {
+    const [rows] = await this.pool.execute<RowDataPacket[]>(`SELECT * FROM ${this.t.pending} WHERE request_id = ?`, [requestId]);
+    return rows.length > 0 ? toPending(rows[0]) : undefined;
   }
 
   async balances(): Promise<Balance[]> {
@@ -256,6 +258,13 @@ export class MysqlLedgerStore implements LedgerStore {
 
 class Rollback {
   constructor(readonly result: string) {}
+}
+
+function toPending(r: RowDataPacket): PendingCharge {
+  return {
+    requestId: String(r.request_id), keyName: String(r.key_name), amount: Number(r.amount), time: Number(r.time), model: String(r.model),
+    priceVersion: String(r.price_version), estimatedInputTokens: Number(r.estimated_input_tokens), path: r.path ?? undefined,
+  };
 }
 
 function toLedgerRow(r: RowDataPacket): LedgerRow {

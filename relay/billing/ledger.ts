@@ -93,6 +93,7 @@ export interface LedgerStore {
   /** A cost with no reservation; idempotent by requestId. */
   charge(row: NewLedgerRow & { kind: 'charge' }): Promise<'ok' | 'duplicate'>;
   pending(): Promise<PendingCharge[]>;
+  getPending(requestId: string): Promise<PendingCharge | undefined>;
   balances(): Promise<Balance[]>;
   balance(keyName: string): Promise<Micros | undefined>;
   /** Rows oldest first (limit keeps the newest). */
