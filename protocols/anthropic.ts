@@ -159,7 +159,7 @@ function textFromBody(body: unknown): string {
 }
 
 function modelOf(req: RequestInfo, body: unknown): string {
-  return req.model ?? (isObject(body) ? str(body.model) : undefined) ?? 'claude-sonnet-4-5';
+  return req.model ?? (isObject(body) ? str(body.model) : undefined) ?? 'claude-sonnet-4-6';
 }
 
 function toolUseId(id: string): string {
@@ -182,6 +182,8 @@ function buildResponse(req: RequestInfo, body: unknown, content: GeneratedConten
     content: blocks,
     stop_reason: content.stopReason,
     stop_sequence: null,
+    stop_details: null,
+    container: null,
     usage: anthropicUsage(usage),
   };
 }
@@ -207,6 +209,8 @@ function buildStream(req: RequestInfo, body: unknown, content: GeneratedContent,
           content: [],
           stop_reason: null,
           stop_sequence: null,
+          stop_details: null,
+          container: null,
           usage: { ...anthropicUsage(usage), output_tokens: Math.min(1, usage.outputTokens) },
         },
       },

@@ -1,0 +1,113 @@
+/**
+ * builder -> encodeSse -> SseDecoder (byte by byte) -> observer, for every streaming protocol:
+ * the text, usage, phases and terminal read back are exactly what was built.
+ */
+import { describe, expect, it } from 'vitest';
+import { protocolFor } from './index.js';
+import { encodeSseAll, SseDecoder } from './sse.js';
+import { generatedOutputTokens } from './tokens.js';
+import { IDS, TEXT, TOOL, TOOLS_ANTHROPIC, TOOLS_OPENAI, TOOLS_RESPONSES, USAGE } from './test-fixtures.js';
+import type { GeneratedContent, LabeledEvent, ProtocolId, SseEvent, StreamObserver } from './types.js';
+
+const BODIES: Record<Exclude<ProtocolId, 'custom-pass'>, { plain: object; tools: object }> = {
+  anthropic: {
+    plain: { model: 'claude-sonnet-4-6', max_tokens: 100, stream: true, messages: [{ role: 'user', content: 'hi' }] },
+    tools: { model: 'claude-sonnet-4-6', max_tokens: 100, stream: true, messages: [{ role: 'user', content: 'hi' }], tools: TOOLS_ANTHROPIC },
+  },
+  'openai-chat': {
+    plain: { model: 'gpt-4o', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'hi' }] },
+    tools: { model: 'gpt-4o', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'hi' }], tools: TOOLS_OPENAI },
+  },
+  'openai-responses': {
+    plain: { model: 'gpt-5', stream: true, input: 'hi' },
+    tools: { model: 'gpt-5', stream: true, input: 'hi', tools: TOOLS_RESPONSES },
+  },
+};
+
+function decodeByteByByte(events: SseEvent[]): SseEvent[] {
+  const bytes = Buffer.from(encodeSseAll(events), 'utf8');
+  const d = new SseDecoder();
+  const out: SseEvent[] = [];
+  for (let i = 0; i < bytes.length; i++) out.push(...d.push(bytes.subarray(i, i + 1)));
+  expect(d.malformed).toBe(false);
+  return out;
+}
+
+function observe(id: ProtocolId, events: SseEvent[]): { obs: StreamObserver; phases: string[] } {
+  const obs = protocolFor(id).createObserver();
+  return { obs, phases: events.map((e) => obs.push(e)) };
+}
+
+const strip = (events: LabeledEvent[]): SseEvent[] => events.map(({ event, data, id }) => (event === undefined ? { data, id } : { event, data, id })).map((e) => JSON.parse(JSON.stringify(e)));
+
+describe.each(Object.keys(BODIES) as Array<keyof typeof BODIES>)('%s stream round trip', (id) => {
+  const p = protocolFor(id);
+
+  for (const [label, content, bodyKey] of [
+    ['text', TEXT, 'plain'],
+    ['tool call', TOOL, 'tools'],
+  ] as Array<[string, GeneratedContent, 'plain' | 'tools']>) {
+    it(`${label}: text, usage, phases and terminal survive the wire`, () => {
+      const body = BODIES[id][bodyKey];
+      const req = p.requestInfo(body);
+      const usage = { ...USAGE, outputTokens: generatedOutputTokens(content) };
+      const built = p.buildStream(req, body, content, usage, IDS);
+      const wire = decodeByteByByte(built);
+      expect(wire).toEqual(strip(built));
+      const { obs, phases } = observe(id, wire);
+      expect(phases).toEqual(built.map((e) => e.phase));
+      expect(obs.text).toBe(content.tokens.join(''));
+      expect(obs.usage).toEqual(usage);
+      expect(obs.complete).toBe(true);
+      expect(obs.error).toBeUndefined();
+      expect(obs.malformed).toBe(0);
+      expect(obs.contentEvents).toBe(generatedOutputTokens(content));
+      // Content events carry one token each: their sum is the billed output.
+      expect(built.reduce((n, e) => n + (e.tokens ?? 0), 0)).toBe(usage.outputTokens);
+      expect(obs.contentTokens).toBe(usage.outputTokens);
+      expect(built.at(-1)!.phase).toBe('terminal');
+    });
+  }
+
+  it('non-stream body: usage and text read back', () => {
+    const body = BODIES[id].plain;
+    const res = p.buildResponse(p.requestInfo(body), body, TEXT, USAGE, IDS);
+    expect(p.usageFromBody(res)).toEqual(USAGE);
+    expect(p.textFromBody(res)).toBe(TEXT.tokens.join(''));
+  });
+
+  it('in-stream errors are recognised after a delivered prefix', () => {
+    const body = BODIES[id].plain;
+    const built = p.buildStream(p.requestInfo(body), body, TEXT, USAGE, IDS);
+    const prefix = built.slice(0, built.findIndex((e) => e.phase === 'content') + 2);
+    for (const kind of ['overloaded', 'failed'] as const) {
+      const errs = p.buildStreamError(kind, { ...USAGE, outputTokens: 2 }, IDS, { sequenceNumber: prefix.length });
+      expect(errs.every((e) => e.phase === 'error')).toBe(true);
+      const { obs, phases } = observe(id, decodeByteByByte([...prefix, ...errs]));
+      expect(phases.at(-1)).toBe('error');
+      expect(obs.error).toBeDefined();
+      expect(obs.complete).toBe(false);
+      expect(obs.contentEvents).toBe(2);
+      expect(obs.text).toBe(TEXT.tokens.slice(0, 2).join(''));
+    }
+    const relayEnd = p.streamErrorEvents('upstream went away');
+    const { obs } = observe(id, decodeByteByByte([...prefix, ...relayEnd]));
+    expect(obs.error?.message).toBe('upstream went away');
+    expect(obs.complete).toBe(false);
+  });
+
+  it('classifies malformed data without throwing', () => {
+    const obs = p.createObserver();
+    expect(() => obs.push({ data: '{not json' })).not.toThrow();
+    expect(obs.malformed).toBe(1);
+  });
+
+  it('a cut stream reports what it saw and is not complete', () => {
+    const body = BODIES[id].plain;
+    const built = p.buildStream(p.requestInfo(body), body, TEXT, USAGE, IDS);
+    const cut = built.slice(0, built.findIndex((e) => e.phase === 'terminal' || e.phase === 'usage'));
+    const { obs } = observe(id, cut);
+    expect(obs.complete).toBe(false);
+    expect(obs.text).toBe(TEXT.tokens.join(''));
+  });
+});
