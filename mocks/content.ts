@@ -49,11 +49,6 @@ export function generateContent(info: RequestInfo, body: unknown, opts: ContentO
   return { tokens, stopReason: count < want ? 'max_tokens' : 'end_turn' };
 }
 
-/** Output tokens the content costs: its words plus one per tool-argument chunk. */
-export function contentOutputTokens(content: GeneratedContent): number {
-  return content.tokens.length + (content.toolCall?.argumentChunks.length ?? 0);
-}
-
 /** Tool name from Anthropic (`tools[].name`), Chat (`tools[].function.name`) or Responses (`tools[].name`) bodies. */
 function firstToolName(body: unknown): string | undefined {
   const tools = (body as { tools?: unknown } | null)?.tools;

@@ -1,0 +1,487 @@
+/**
+ * One upstream's HTTP server: node:http with no framework in the hot path. A request goes
+ * route → auth → body → validation → fault rule → latency → answer (JSON or paced SSE), and is
+ * journaled when its response closes. Anything that throws is answered 500 in the kind's shape;
+ * nothing a client sends can take the process down.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Clock } from '../lib/clock.js';
+import { protocolFor } from '../protocols/index.js';
+import type { ErrorReply, Protocol, ProtocolId, RequestInfo, SessionKey, Usage } from '../protocols/types.js';
+import { writeBody } from './body-writer.js';
+import type { FaultAction } from './config.js';
+import { generateContent } from './content.js';
+import { Exchange } from './exchange.js';
+import { generatedOutputTokens } from '../protocols/tokens.js';
+import type { FiredRule } from './faults.js';
+import type { Journal } from './journal.js';
+import { KINDS, accountCheckBody, findRoute, modelsBody, type Route } from './kinds.js';
+import { mixSeed } from './random.js';
+import { writeStream } from './stream-writer.js';
+import type { MockUpstream } from './upstream.js';
+import { billUsage } from './usage.js';
+import { handlePass } from './custom-pass.js';
+import { readClientCredential } from '../protocols/auth.js';
+import { customPassRoute } from '../protocols/custom-pass.js';
+import { encodeSse } from '../protocols/sse.js';
+import { maskToken } from '../lib/mask.js';
+
+export const CONTROL_PREFIX = '/__mock/';
+
+export interface ServerDeps {
+  journal: Journal;
+  clock: Clock;
+  /** Handles `/__mock/...` on any upstream's port. */
+  control: (req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams, body: Buffer) => void;
+}
+
+/** Everything known about a request as it goes through the pipeline. */
+export interface Ctx {
+  up: MockUpstream;
+  deps: ServerDeps;
+  ex: Exchange;
+  route: Route | undefined;
+  protocol: Protocol;
+  method: string;
+  path: string;
+  rawQuery: string;
+  headers: IncomingMessage['headers'];
+  credential: string | undefined;
+  body: unknown;
+  info: RequestInfo | undefined;
+  session: SessionKey | undefined;
+  fired: FiredRule | undefined;
+  requestId: string;
+}
+
+const DEFAULT_MESSAGES: Record<number, string> = {
+  400: 'Bad request',
+  401: 'Invalid authentication credentials',
+  403: 'Permission denied',
+  404: 'Not found',
+  408: 'Request timed out',
+  413: 'Request too large',
+  429: 'Rate limit exceeded, please retry after a while',
+  500: 'Internal server error',
+  502: 'Bad gateway',
+  503: 'Service unavailable',
+  504: 'Gateway timeout',
+  529: 'Overloaded',
+};
+
+let requestIdCounter = 0;
+
+export function createUpstreamServer(up: MockUpstream, deps: ServerDeps): Server {
+  const server = createServer((req, res) => onRequest(up, deps, req, res));
+  // Streams may be paced for minutes; node's defaults would cut slow clients and idle keep-alives.
+  server.requestTimeout = 0;
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 60_000;
+  return server;
+}
+
+function onRequest(up: MockUpstream, deps: ServerDeps, req: IncomingMessage, res: ServerResponse): void {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  const path = q === -1 ? url : url.slice(0, q);
+  const rawQuery = q === -1 ? '' : url.slice(q + 1);
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.on('error', () => res.destroy());
+  req.on('end', () => {
+    const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+    if (path.startsWith(CONTROL_PREFIX) || path === '/__mock') {
+      try {
+        deps.control(req, res, path, new URLSearchParams(rawQuery), raw);
+      } catch (err) {
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { message: String((err as Error)?.message ?? err) } }));
+      }
+      return;
+    }
+    serve(up, deps, req, res, path, rawQuery, raw);
+  });
+}
+
+function serve(up: MockUpstream, deps: ServerDeps, req: IncomingMessage, res: ServerResponse, path: string, rawQuery: string, raw: Buffer): void {
+  const method = req.method ?? 'GET';
+  const { route, pathKnown } = findRoute(up.kind, method, path);
+  const kind = KINDS[up.kind];
+  const ctx: Ctx = {
+    up,
+    deps,
+    ex: new Exchange(res, deps.clock),
+    route,
+    protocol: protocolFor(route?.protocol ?? kind.protocol),
+    method,
+    path,
+    rawQuery,
+    headers: req.headers,
+    credential: readClientCredential(req.headers),
+    body: null,
+    info: undefined,
+    session: undefined,
+    fired: undefined,
+    requestId: `req_${(mixSeed(up.seed, ++requestIdCounter) >>> 0).toString(16).padStart(8, '0')}${requestIdCounter.toString(16).padStart(8, '0')}`,
+  };
+  const seq = deps.journal.nextSeq();
+  const time = deps.clock.now();
+  res.once('close', () => {
+    ctx.ex.close();
+    const ex = ctx.ex;
+    deps.journal.append({
+      seq,
+      time,
+      upstream: up.name,
+      kind: up.kind,
+      method,
+      path,
+      query: parseQuery(rawQuery),
+      headers: req.headers,
+      credential: ctx.credential ?? null,
+      body: ctx.body ?? bodyForJournal(raw),
+      model: ctx.info?.model ?? null,
+      stream: ctx.info?.stream ?? false,
+      sessionKeys: ctx.session ? [ctx.session] : [],
+      rule: ctx.fired?.name ?? null,
+      status: ex.status,
+      eventsSent: ex.eventsSent,
+      bytesSent: ex.bytesSent,
+      disconnect: ex.disconnect,
+      clientAborted: ex.clientAborted,
+      usage: ex.usage,
+      durationMs: deps.clock.now() - time,
+    });
+  });
+  try {
+    if (!route) {
+      reply(ctx, ctx.protocol.errorReply(pathKnown ? 405 : 404, pathKnown ? `Method ${method} not allowed on ${path}` : `Not found: ${method} ${path}`, { requestId: ctx.requestId }));
+      return;
+    }
+    const pending = pipeline(ctx, raw);
+    if (pending) pending.catch((err) => crashed(ctx, err));
+  } catch (err) {
+    crashed(ctx, err);
+  }
+}
+
+function crashed(ctx: Ctx, err: unknown): void {
+  if (ctx.ex.res.headersSent) {
+    ctx.ex.res.destroy();
+    return;
+  }
+  reply(ctx, ctx.protocol.errorReply(500, `mock internal error: ${(err as Error)?.message ?? String(err)}`, { requestId: ctx.requestId }));
+}
+
+/** Returns a promise only when a step is asynchronous (JWT checks, OAuth). */
+function pipeline(ctx: Ctx, raw: Buffer): Promise<void> | void {
+  const route = ctx.route!;
+  if (route.auth === 'jwt') return checkJwt(ctx).then((ok) => (ok ? afterAuth(ctx, raw) : undefined));
+  if (route.auth === 'key' && !authorized(ctx)) return;
+  return afterAuth(ctx, raw);
+}
+
+function authorized(ctx: Ctx): boolean {
+  if (ctx.up.accepts(ctx.credential)) return true;
+  const anthropic = ctx.protocol.id === 'anthropic';
+  const message =
+    ctx.credential === undefined
+      ? anthropic
+        ? 'x-api-key header is required'
+        : "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
+      : anthropic
+        ? 'invalid x-api-key'
+        : `Incorrect API key provided: ${maskToken(ctx.credential)}. You can find your API key at https://platform.openai.com/account/api-keys.`;
+  reply(ctx, ctx.protocol.errorReply(401, message, { requestId: ctx.requestId, code: anthropic ? undefined : 'invalid_api_key' }));
+  return false;
+}
+
+async function checkJwt(ctx: Ctx): Promise<boolean> {
+  const token = ctx.credential;
+  const account = header(ctx.headers, 'chatgpt-account-id');
+  // Literal tokens from the config are accepted as opaque access tokens (with an account header).
+  if (token !== undefined && ctx.up.tokens.has(token) && account !== undefined) return true;
+  if (token === undefined) {
+    reply(ctx, ctx.protocol.errorReply(401, 'Missing bearer or basic authentication in header', { requestId: ctx.requestId }));
+    return false;
+  }
+  const check = await ctx.up.chatgpt.verify(token, account);
+  if (check.ok && account !== undefined) return true;
+  if (check.ok) {
+    reply(ctx, ctx.protocol.errorReply(401, 'Missing chatgpt-account-id header', { requestId: ctx.requestId }));
+    return false;
+  }
+  const status = check.reason === 'account_mismatch' ? 403 : 401;
+  reply(ctx, ctx.protocol.errorReply(status, check.message, { requestId: ctx.requestId, code: check.reason === 'expired' ? 'token_expired' : undefined }));
+  return false;
+}
+
+function afterAuth(ctx: Ctx, raw: Buffer): Promise<void> | void {
+  const route = ctx.route!;
+  if (route.json) {
+    const type = header(ctx.headers, 'content-type');
+    if (type === undefined || !type.toLowerCase().includes('json')) {
+      reply(ctx, ctx.protocol.errorReply(400, `Invalid content type: expected application/json, got ${type ?? 'none'}`, { requestId: ctx.requestId }));
+      return;
+    }
+    try {
+      ctx.body = JSON.parse(raw.length === 0 ? '' : raw.toString('utf8'));
+    } catch (err) {
+      ctx.body = raw.toString('utf8');
+      reply(ctx, ctx.protocol.errorReply(400, `There was an error parsing the body: ${(err as Error).message}`, { requestId: ctx.requestId }));
+      return;
+    }
+  } else if (route.handler === 'oauth_token') {
+    ctx.body = parseFormOrJson(raw, header(ctx.headers, 'content-type'));
+  }
+  if (route.handler === 'generate' || route.handler === 'count_tokens') {
+    // count_tokens takes a messages body without max_tokens.
+    const checked = route.handler === 'count_tokens' && isPlainObject(ctx.body) ? { max_tokens: 1, ...ctx.body } : ctx.body;
+    const invalid = ctx.protocol.validate(checked);
+    if (invalid) {
+      ctx.info = safeInfo(ctx);
+      reply(ctx, withRequestId(ctx, invalid));
+      return;
+    }
+  }
+  if (route.handler === 'generate' || route.handler === 'count_tokens' || route.handler === 'pass') {
+    ctx.info = ctx.protocol.requestInfo(ctx.body);
+    ctx.session = ctx.protocol.sessionKey(ctx.headers, ctx.body);
+  }
+  if (route.handler === 'pass') {
+    // The model of a pass-through request is in its path: {base}/{model}[/submit].
+    ctx.info = { ...ctx.info!, model: customPassRoute(ctx.path)?.model ?? ctx.info!.model };
+  }
+  const fired = ctx.up.rules.size > 0 ? decide(ctx) : undefined;
+  ctx.fired = fired;
+  const action = fired?.action;
+  const latency = ctx.up.settings.latency + (action?.latency ?? 0);
+  if (action?.hang === 'headers') return; // the response never starts; journaled when the client leaves
+  if (latency > 0) {
+    ctx.ex.after(latency, () => {
+      try {
+        const p = answer(ctx, action);
+        if (p) p.catch((err) => crashed(ctx, err));
+      } catch (err) {
+        crashed(ctx, err);
+      }
+    });
+    return;
+  }
+  return answer(ctx, action);
+}
+
+function decide(ctx: Ctx): FiredRule | undefined {
+  return ctx.up.rules.decide({
+    method: ctx.method,
+    path: ctx.path,
+    model: ctx.info?.model,
+    credential: ctx.credential,
+    session: ctx.session?.value ?? header(ctx.headers, 'session_id') ?? header(ctx.headers, 'x-session-id'),
+    stream: ctx.info?.stream ?? false,
+  });
+}
+
+function answer(ctx: Ctx, action: FaultAction | undefined): Promise<void> | void {
+  if (action?.status !== undefined) {
+    const reply0 = ctx.protocol.errorReply(action.status, action.message ?? DEFAULT_MESSAGES[action.status] ?? 'Error', {
+      requestId: ctx.requestId,
+      type: action.error_type,
+      code: action.code,
+      retryAfterSeconds: action.retry_after,
+    });
+    reply(ctx, withKindHeaders(ctx, reply0), action);
+    return;
+  }
+  switch (ctx.route!.handler) {
+    case 'generate':
+      return generate(ctx, action);
+    case 'count_tokens':
+      sendJson(ctx, 200, { input_tokens: ctx.info!.estimatedInputTokens }, action);
+      return;
+    case 'models':
+      sendJson(ctx, 200, modelsBody(ctx.up.kind, ctx.up.models, Math.floor(ctx.deps.clock.now() / 1000)), action);
+      return;
+    case 'account_check':
+      return ctx.up.chatgpt.verify(ctx.credential ?? '', undefined).then((check) => {
+        const account = check.ok ? check.accountId : (header(ctx.headers, 'chatgpt-account-id') ?? 'unknown');
+        sendJson(ctx, 200, accountCheckBody(account), action);
+      });
+    case 'oauth_token':
+      return oauthToken(ctx, action);
+    case 'pass':
+      handlePass(ctx, action);
+      return;
+  }
+}
+
+export function generate(ctx: Ctx, action: FaultAction | undefined): void {
+  const { up, protocol } = ctx;
+  const info = ctx.info!;
+  if (info.model !== undefined && up.config.models.length > 0 && !up.models.includes(info.model)) {
+    reply(ctx, protocol.errorReply(404, `model: ${info.model} does not exist or you do not have access to it`, { requestId: ctx.requestId, code: 'model_not_found' }));
+    return;
+  }
+  const n = ++up.requestCount;
+  const content = generateContent(info, ctx.body, { seed: up.seed, requestNumber: n, outputTokens: action?.output_tokens ?? up.settings.outputTokens });
+  const usage = billUsage(protocol.id, ctx.body, info, generatedOutputTokens(content), ctx.credential, up.cache);
+  const ids = { id: responseId(up.seed, n), created: Math.floor(ctx.deps.clock.now() / 1000) };
+  if (!info.stream) {
+    const body = protocol.buildResponse(info, ctx.body, content, usage, ids);
+    if (!action?.empty && !action?.hang) ctx.ex.usage = usage;
+    sendJson(ctx, 200, body, action);
+    return;
+  }
+  const events = protocol.buildStream(info, ctx.body, content, usage, ids);
+  const headers = streamHeaders(ctx);
+  if (action?.hang === 'body' || action?.empty || action?.drip) {
+    let text = '';
+    if (action.drip) {
+      for (const e of events) text += encodeSse(e);
+      ctx.ex.eventsSent = events.length;
+      ctx.ex.usage = usage;
+    }
+    writeBody(ctx.ex, 200, headers, text, action);
+    return;
+  }
+  ctx.ex.writeHead(200, headers);
+  const pacing = up.settings.pacing;
+  writeStream(ctx.ex, {
+    events,
+    pacing: {
+      ttft: action?.ttft ?? pacing.ttft,
+      chunkDelay: action?.chunk_delay ?? pacing.chunkDelay,
+      tokensPerSecond: action?.tokens_per_second ?? (action?.chunk_delay !== undefined ? undefined : pacing.tokensPerSecond),
+    },
+    action: action?.truncate && !action.cut ? { ...action, cut: { after: 'mid_content', mode: action.truncate.mode } } : action,
+    fullUsage: usage,
+    buildError: (kind, usageSoFar: Usage) =>
+      protocol.buildStreamError(kind, usageSoFar, ids, { sequenceNumber: ctx.ex.eventsSent, model: info.model }),
+  });
+}
+
+async function oauthToken(ctx: Ctx, action: FaultAction | undefined): Promise<void> {
+  const form = (ctx.body ?? {}) as Record<string, unknown>;
+  const grant = form.grant_type;
+  const refresh = typeof form.refresh_token === 'string' ? form.refresh_token : undefined;
+  if (grant !== 'refresh_token' || refresh === undefined) {
+    sendJson(ctx, 400, { error: 'invalid_request', error_description: 'grant_type must be refresh_token and refresh_token is required' }, action);
+    return;
+  }
+  ctx.credential = refresh;
+  const issued = await ctx.up.chatgpt.refreshWith(refresh);
+  if (!issued) {
+    sendJson(ctx, 401, { error: { message: 'Your refresh token is invalid. Please sign in again.', type: 'invalid_request_error', code: 'refresh_token_invalidated' } }, action);
+    return;
+  }
+  sendJson(
+    ctx,
+    200,
+    { access_token: issued.accessToken, refresh_token: issued.refreshToken, id_token: issued.idToken, expires_in: issued.expiresIn, token_type: 'Bearer', scope: 'openid profile email offline_access' },
+    action,
+  );
+}
+
+// ---- small helpers ---------------------------------------------------------------------------
+
+export function sendJson(ctx: Ctx, status: number, body: unknown, action: FaultAction | undefined, extra?: Record<string, string>): void {
+  const headers: Record<string, string> = { 'content-type': 'application/json', [KINDS[ctx.up.kind].requestIdHeader]: ctx.requestId, ...extra };
+  writeBody(ctx.ex, status, headers, JSON.stringify(body), action);
+}
+
+export function reply(ctx: Ctx, r: ErrorReply, action?: FaultAction): void {
+  const headers: Record<string, string> = { [KINDS[ctx.up.kind].requestIdHeader]: ctx.requestId, ...r.headers };
+  headers['content-type'] ??= 'application/json';
+  // Only body faults apply to an error answer (a drip or a hang of the error body).
+  const bodyFaults = action && (action.drip || action.hang === 'body' || action.truncate) ? action : undefined;
+  writeBody(ctx.ex, r.status, headers, typeof r.body === 'string' ? r.body : JSON.stringify(r.body), bodyFaults);
+}
+
+function withRequestId(ctx: Ctx, r: ErrorReply): ErrorReply {
+  return { ...r, headers: { [KINDS[ctx.up.kind].requestIdHeader]: ctx.requestId, ...r.headers } };
+}
+
+/** OpenAI's 429 carries the rate-limit window headers clients read. */
+function withKindHeaders(ctx: Ctx, r: ErrorReply): ErrorReply {
+  if (r.status !== 429 || ctx.protocol.id === 'anthropic' || ctx.protocol.id === 'custom-pass') return r;
+  const reset = r.headers['retry-after'] ?? '1';
+  return {
+    ...r,
+    headers: {
+      'x-ratelimit-limit-requests': '500',
+      'x-ratelimit-remaining-requests': '0',
+      'x-ratelimit-reset-requests': `${reset}s`,
+      'x-ratelimit-limit-tokens': '30000',
+      'x-ratelimit-remaining-tokens': '0',
+      'x-ratelimit-reset-tokens': `${reset}s`,
+      ...r.headers,
+    },
+  };
+}
+
+function streamHeaders(ctx: Ctx): Record<string, string> {
+  return {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+    [KINDS[ctx.up.kind].requestIdHeader]: ctx.requestId,
+  };
+}
+
+function safeInfo(ctx: Ctx): RequestInfo | undefined {
+  try {
+    return ctx.protocol.requestInfo(ctx.body);
+  } catch {
+    return undefined;
+  }
+}
+
+export function responseId(seed: number, n: number): string {
+  return `01${mixSeed(seed, n).toString(36).padStart(7, '0')}${n.toString(36).padStart(6, '0')}`;
+}
+
+export function header(headers: IncomingMessage['headers'], name: string): string | undefined {
+  const v = headers[name];
+  const s = Array.isArray(v) ? v[0] : v;
+  return s === undefined || s === '' ? undefined : s;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function parseQuery(raw: string): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  if (raw === '') return out;
+  for (const [k, v] of new URLSearchParams(raw)) {
+    const prev = out[k];
+    out[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
+  }
+  return out;
+}
+
+function parseFormOrJson(raw: Buffer, type: string | undefined): unknown {
+  const text = raw.toString('utf8');
+  if (type?.includes('json')) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      return {};
+    }
+  }
+  return Object.fromEntries(new URLSearchParams(text));
+}
+
+
+/** A body the pipeline never parsed (e.g. refused at auth) is still journaled, as JSON when it is. */
+function bodyForJournal(raw: Buffer): unknown {
+  if (raw.length === 0) return null;
+  const text = raw.toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+export type { ProtocolId };

@@ -1,0 +1,75 @@
+/**
+ * The mutable state of one running upstream: accepted tokens, rules, pacing, counters, caches,
+ * ChatGPT tokens and custom-pass tasks. The server reads it per request; the control API edits it.
+ */
+import type { Clock } from '../lib/clock.js';
+import type { UpstreamKind } from '../protocols/types.js';
+import { ChatgptTokens } from './chatgpt-tokens.js';
+import type { ResolvedFaultRule, ResolvedUpstreamConfig } from './config.js';
+import { TaskStore } from './custom-pass-tasks.js';
+import { FaultRules } from './faults.js';
+import { KINDS } from './kinds.js';
+import type { Pacing } from './stream-writer.js';
+import { CacheMemory } from './usage.js';
+
+export interface UpstreamSettings {
+  latency: number;
+  pacing: Pacing;
+  outputTokens: number;
+}
+
+export class MockUpstream {
+  readonly name: string;
+  readonly kind: UpstreamKind;
+  readonly seed: number;
+  url = '';
+  port = 0;
+  tokens: Set<string>;
+  models: string[];
+  settings: UpstreamSettings;
+  readonly rules: FaultRules;
+  readonly cache = new CacheMemory();
+  readonly chatgpt: ChatgptTokens;
+  readonly tasks: TaskStore;
+  /** Generation requests served (content seed); 1-based for the next one after increment. */
+  requestCount = 0;
+
+  constructor(
+    readonly config: ResolvedUpstreamConfig,
+    readonly clock: Clock,
+  ) {
+    this.name = config.name;
+    this.kind = config.kind;
+    this.seed = config.seed;
+    this.tokens = new Set(config.tokens);
+    this.models = config.models.length > 0 ? config.models : KINDS[config.kind].defaultModels;
+    this.settings = { latency: config.latency, pacing: { ...config.stream }, outputTokens: config.output.tokens };
+    this.rules = new FaultRules(config.seed, config.rules);
+    const c = config.chatgpt;
+    this.chatgpt = new ChatgptTokens(c.jwt_secret, clock, c.access_ttl, c.refresh_tokens);
+    this.tasks = new TaskStore(clock, config.custom_pass, config.seed);
+  }
+
+  /** Empty token list = any credential is accepted. */
+  accepts(token: string | undefined): boolean {
+    if (this.tokens.size === 0) return true;
+    return token !== undefined && this.tokens.has(token);
+  }
+
+  setTokens(tokens: string[]): void {
+    this.tokens = new Set(tokens);
+  }
+
+  setRules(rules: ResolvedFaultRule[]): void {
+    this.rules.set(rules);
+  }
+
+  /** Back to the state at start: config rules (counters at zero), tokens, settings, request numbers, caches. */
+  reset(): void {
+    this.setRules(this.config.rules);
+    this.setTokens(this.config.tokens);
+    this.settings = { latency: this.config.latency, pacing: { ...this.config.stream }, outputTokens: this.config.output.tokens };
+    this.requestCount = 0;
+    this.cache.clear();
+  }
+}
