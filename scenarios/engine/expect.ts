@@ -1,0 +1,271 @@
+/**
+ * Expectations as pure functions: what a step observed (client results, the upstream journal of
+ * the step, the relay's records and state) in, a list of named checks out. Each check carries
+ * the expected and the actual value so a report can show them side by side.
+ */
+import type { JournalEntry } from '../../mocks/journal.js';
+import type { AttemptRecord, RequestLogEntry } from '../../relay/state/types.js';
+import type { ClientResult } from './clients.js';
+import type { Count, Expectation } from './schema.js';
+import type { RelayStateView } from './target.js';
+
+export interface Check {
+  name: string;
+  pass: boolean;
+  expected?: unknown;
+  actual?: unknown;
+}
+
+export interface StepObservation {
+  results: ClientResult[];
+  /** Upstream requests made during the step, in arrival order. */
+  journal: JournalEntry[];
+  /** The relay's log entry for each result (same index), when the relay has records. */
+  records: Array<RequestLogEntry | undefined>;
+  state?: RelayStateView;
+  health?: unknown;
+  /** Endpoint name -> mock upstream name and the tokens it has carried. */
+  endpoints: Map<string, { upstream: string; tokens: Set<string> }>;
+}
+
+export function countMatches(count: Count, actual: number): boolean {
+  if (typeof count === 'number') return actual === count;
+  const m = /^(>=|<=|>|<|=)?\s*(\d+)$/.exec(count.trim());
+  if (!m) return false;
+  const n = Number(m[2]);
+  switch (m[1]) {
+    case '>=':
+      return actual >= n;
+    case '<=':
+      return actual <= n;
+    case '>':
+      return actual > n;
+    case '<':
+      return actual < n;
+    default:
+      return actual === n;
+  }
+}
+
+function tally<T>(items: T[], key: (t: T) => string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const i of items) out[key(i)] = (out[key(i)] ?? 0) + 1;
+  return out;
+}
+
+/** `A:429`, `B:200`, or `A:timeout` when no status came back. */
+export function attemptLabel(a: AttemptRecord): string {
+  return `${a.endpoint}:${a.status ?? a.errorClass ?? '?'}`;
+}
+
+/** `A:429` matches `A:429`; `A:*`, `A:5xx` and `A:timeout` (error class) also match. */
+export function attemptMatches(pattern: string, a: AttemptRecord): boolean {
+  const at = pattern.lastIndexOf(':');
+  const ep = at < 0 ? pattern : pattern.slice(0, at);
+  const what = at < 0 ? '*' : pattern.slice(at + 1);
+  if (ep !== '*' && ep !== a.endpoint) return false;
+  if (what === '*') return true;
+  if (/^\dxx$/.test(what)) return a.status !== undefined && Math.floor(a.status / 100) === Number(what[0]);
+  if (/^\d+$/.test(what)) return a.status === Number(what);
+  return a.errorClass === what;
+}
+
+export function chainMatches(expected: string[], attempts: AttemptRecord[]): boolean {
+  return expected.length === attempts.length && expected.every((p, i) => attemptMatches(p, attempts[i]));
+}
+
+function getPath(obj: unknown, path: string): unknown {
+  let cur: unknown = obj;
+  for (const part of path.split('.')) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[/^\d+$/.test(part) ? Number(part) : part];
+  }
+  return cur;
+}
+
+/** Journal entries that belong to an endpoint (its upstream, one of its tokens) or an upstream. */
+function entriesFor(name: string, obs: StepObservation): JournalEntry[] {
+  const ep = obs.endpoints.get(name);
+  if (ep && !obs.journal.some((j) => j.upstream === name)) {
+    return obs.journal.filter((j) => j.upstream === ep.upstream && j.credential !== null && ep.tokens.has(j.credential));
+  }
+  return obs.journal.filter((j) => j.upstream === name);
+}
+
+/** Reads a phase / status word from a state field that may be a string or an object. */
+function word(v: unknown, ...keys: string[]): string | undefined {
+  if (v === null || v === undefined) return undefined;
+  if (typeof v === 'string') return v;
+  if (typeof v === 'object') for (const k of keys) if (typeof (v as Record<string, unknown>)[k] === 'string') return (v as Record<string, string>)[k];
+  return undefined;
+}
+
+function lastEndpoint(r: RequestLogEntry | undefined): string | undefined {
+  return r?.attempts.length ? r.attempts[r.attempts.length - 1].endpoint : undefined;
+}
+
+/** Normalises a health round answer into endpoint -> result word. */
+export function healthResults(health: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  const list = Array.isArray(health) ? health : Array.isArray((health as { results?: unknown })?.results) ? (health as { results: unknown[] }).results : [];
+  for (const item of list as Array<Record<string, unknown>>) {
+    const name = String(item.endpoint ?? item.name ?? '');
+    const result =
+      typeof item.result === 'string' ? item.result : typeof item.status === 'string' ? item.status : item.ok === true ? 'ok' : item.ok === false ? 'failed' : 'unknown';
+    if (name) out[name] = result;
+  }
+  return out;
+}
+
+export function evaluate(expect: Expectation | undefined, obs: StepObservation): Check[] {
+  if (!expect) return [];
+  const checks: Check[] = [];
+  const R = obs.results;
+  const add = (name: string, pass: boolean, expected: unknown, actual: unknown) => checks.push({ name, pass, expected, actual });
+
+  if (expect.status !== undefined) {
+    const want = Array.isArray(expect.status) ? expect.status : [expect.status];
+    add('status', R.length > 0 && R.every((r) => want.includes(r.status)), want.join(' | '), tally(R, (r) => String(r.status)));
+  }
+  if (expect.statuses) {
+    const got = tally(R, (r) => String(r.status));
+    for (const [status, count] of Object.entries(expect.statuses)) add(`statuses.${status}`, countMatches(count, got[status] ?? 0), count, got[status] ?? 0);
+  }
+  if (expect.error !== undefined) {
+    const want = expect.error === true ? {} : expect.error;
+    const bad = R.filter(
+      (r) =>
+        !r.error ||
+        (want.type !== undefined && r.error.type !== want.type) ||
+        (want.message_contains !== undefined && !(r.error.message ?? '').includes(want.message_contains)),
+    );
+    add('error shape', bad.length === 0 && R.length > 0, want.type ? `error.type = ${want.type}` : "the protocol's error shape", bad.length ? (bad[0].error ?? bad[0].body ?? bad[0].rawBody ?? null) : R[0]?.error);
+  }
+  if (expect.text !== undefined) {
+    const t = expect.text;
+    const ok = (s: string) =>
+      t === 'non_empty' ? s.length > 0 : t === 'empty' ? s.length === 0 : 'equals' in t ? s === t.equals : s.includes(t.contains);
+    const bad = R.find((r) => !ok(r.text));
+    add('text', R.length > 0 && !bad, t, bad ? bad.text : R[0]?.text);
+  }
+  if (expect.stream_end !== undefined) {
+    const want = expect.stream_end;
+    const ok = (e: string) => (want === 'terminal_or_error' ? e === 'terminal' || e === 'error' : e === want);
+    add('stream_end', R.length > 0 && R.every((r) => ok(r.streamEnd)), want, tally(R, (r) => r.streamEnd + (r.streamError ? ` (${r.streamError.type})` : '')));
+  }
+  if (expect.usage) {
+    const u = expect.usage;
+    const fields: Array<[keyof typeof u, 'inputTokens' | 'outputTokens' | 'cacheWriteTokens' | 'cacheReadTokens']> = [
+      ['input_tokens', 'inputTokens'],
+      ['output_tokens', 'outputTokens'],
+      ['cache_write_tokens', 'cacheWriteTokens'],
+      ['cache_read_tokens', 'cacheReadTokens'],
+    ];
+    if (u.present !== undefined) add('usage.present', R.every((r) => (r.usage !== undefined) === u.present), u.present, R.map((r) => r.usage !== undefined));
+    for (const [k, field] of fields) {
+      const want = u[k];
+      if (want === undefined || typeof want === 'boolean') continue;
+      const actual = R.map((r) => r.usage?.[field]);
+      add(`usage.${k}`, R.length > 0 && actual.every((v) => v !== undefined && countMatches(want, v)), want, actual.length === 1 ? actual[0] : actual);
+    }
+  }
+  if (expect.headers) {
+    for (const [name, value] of Object.entries(expect.headers)) {
+      const got = R.map((r) => r.headers[name.toLowerCase()]);
+      add(`header ${name}`, R.length > 0 && got.every((g) => g !== undefined && (value === '*' || g === value)), value, got.length === 1 ? got[0] : got);
+    }
+  }
+  if (expect.max_duration !== undefined) {
+    const worst = Math.max(0, ...R.map((r) => r.durationMs));
+    add('max_duration', worst <= expect.max_duration, `<= ${expect.max_duration}ms`, `${Math.round(worst)}ms`);
+  }
+  if (expect.min_duration !== undefined) {
+    const least = Math.min(...R.map((r) => r.durationMs));
+    add('min_duration', least >= expect.min_duration, `>= ${expect.min_duration}ms`, `${Math.round(least)}ms`);
+  }
+  if (expect.body) {
+    for (const [path, value] of Object.entries(expect.body)) {
+      const got = R.map((r) => getPath(r.body, path));
+      add(`body.${path}`, R.length > 0 && got.every((g) => JSON.stringify(g) === JSON.stringify(value)), value, got.length === 1 ? got[0] : got);
+    }
+  }
+
+  // upstream side
+  if (expect.upstreams) {
+    for (const [name, count] of Object.entries(expect.upstreams)) {
+      const n = entriesFor(name, obs).length;
+      add(`upstream ${name} requests`, countMatches(count, n), count, n);
+    }
+  }
+  if (expect.only_token) {
+    for (const [name, token] of Object.entries(expect.only_token)) {
+      const entries = entriesFor(name, obs).length ? entriesFor(name, obs) : obs.journal.filter((j) => j.upstream === name);
+      const seen = tally(entries, (j) => j.credential ?? '(none)');
+      add(`upstream ${name} saw only ${token}`, entries.length > 0 && entries.every((j) => j.credential === token), { [token]: entries.length || '>0' }, seen);
+    }
+  }
+  if (expect.token_unused !== undefined) {
+    for (const token of Array.isArray(expect.token_unused) ? expect.token_unused : [expect.token_unused]) {
+      const n = obs.journal.filter((j) => j.credential === token).length;
+      add(`token ${token} unused`, n === 0, 0, n);
+    }
+  }
+  if (expect.order) {
+    const seq: string[] = [];
+    for (const j of obs.journal) if (seq[seq.length - 1] !== j.upstream) seq.push(j.upstream);
+    add('upstream order', JSON.stringify(seq) === JSON.stringify(expect.order), expect.order, seq);
+  }
+  if (expect.upstream_statuses) {
+    const got = tally(obs.journal, (j) => String(j.status));
+    for (const [status, count] of Object.entries(expect.upstream_statuses)) add(`upstream status ${status}`, countMatches(count, got[status] ?? 0), count, got[status] ?? 0);
+  }
+  if (expect.upstream_paths) {
+    const got = tally(obs.journal, (j) => j.path);
+    for (const [path, count] of Object.entries(expect.upstream_paths)) add(`upstream path ${path}`, countMatches(count, got[path] ?? 0), count, got[path] ?? 0);
+  }
+  if (expect.upstream_disconnects !== undefined) {
+    const n = obs.journal.filter((j) => j.clientAborted).length;
+    add('upstream requests abandoned by the relay', countMatches(expect.upstream_disconnects, n), expect.upstream_disconnects, n);
+  }
+
+  // relay records
+  if (expect.attempts) {
+    const chains = (Array.isArray(expect.attempts[0]) ? expect.attempts : R.map(() => expect.attempts)) as string[][];
+    R.forEach((r, i) => {
+      const want = chains[Math.min(i, chains.length - 1)];
+      const rec = obs.records[i];
+      const got = rec ? rec.attempts.map(attemptLabel) : null;
+      add(R.length > 1 ? `attempts of request ${i + 1}` : 'attempts', !!rec && chainMatches(want, rec.attempts), want, got ?? '(no relay record)');
+    });
+  }
+  if (expect.served_by !== undefined) {
+    const allowed = Array.isArray(expect.served_by) ? expect.served_by : [expect.served_by];
+    const got = obs.records.map(lastEndpoint);
+    add('served_by', got.length > 0 && got.every((e) => e !== undefined && allowed.includes(e)), allowed, tally(got, (e) => e ?? '(no record)'));
+  }
+  if (expect.same_endpoint !== undefined) {
+    const got = new Set(obs.records.map(lastEndpoint));
+    add('same endpoint for every request', (got.size === 1 && !got.has(undefined)) === expect.same_endpoint, expect.same_endpoint, [...got].map((e) => e ?? '(no record)'));
+  }
+  if (expect.state) {
+    for (const [name, want] of Object.entries(expect.state)) {
+      const view = obs.state?.endpoints.find((e) => e.name === name);
+      const actual = view
+        ? {
+            health: word(view.health, 'status'),
+            breaker: word(view.breaker, 'phase', 'state'),
+            cooldown: !!(view.cooldown && (typeof view.cooldown !== 'object' || Object.keys(view.cooldown).length > 0)),
+            paused: view.paused,
+            disabled: view.disabled,
+          }
+        : undefined;
+      const pass = !!actual && Object.entries(want).every(([k, v]) => v === undefined || actual[k as keyof typeof actual] === v);
+      add(`state of ${name}`, pass, want, actual ? Object.fromEntries(Object.keys(want).map((k) => [k, actual[k as keyof typeof actual]])) : '(endpoint not in state)');
+    }
+  }
+  if (expect.health) {
+    const got = healthResults(obs.health);
+    for (const [name, want] of Object.entries(expect.health)) add(`health ${name}`, got[name] === want, want, got[name] ?? '(not probed)');
+  }
+  return checks;
+}

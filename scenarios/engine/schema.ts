@@ -1,0 +1,358 @@
+/**
+ * The scenario file format (scenarios/*.yaml). Documented with a commented example in
+ * scenarios/README.md. The mock upstreams and the relay layout are validated with their owners'
+ * own schemas (mocks/config.ts, relay/config/schema.ts) so a scenario cannot drift from what the
+ * mocks and the relay accept, but the values are kept AS WRITTEN: the engine hands them on to
+ * startMocks / the relay, which apply their own defaults.
+ */
+import { z } from 'zod';
+import { parseDuration } from '../../lib/duration.js';
+import { faultRuleSchema, upstreamConfigSchema, type FaultRule, type UpstreamConfig } from '../../mocks/config.js';
+import { relayConfigSchema } from '../../relay/config/schema.js';
+
+/** What a target must be able to do for a scenario to apply to it. */
+export const CAPABILITIES = [
+  'fastest', // strategy: fastest (latency from probes)
+  'sticky', // session stickiness
+  'cross_channel', // failover across channels
+  'health', // health probes on demand (POST /admin/health/run)
+  'clock', // virtual time (advance)
+  'admin_tokens', // change an endpoint's token / fields while running
+  'pause', // pause / resume a channel
+  'restart', // restart the relay keeping its records
+  'oauth_refresh', // chatgpt-oauth refresh tokens
+  'billing', // billing / prices
+  'custom_pass', // custom-pass channels
+  'relay_records', // the relay's request log with attempt trails
+  'relay_state', // per-endpoint state / stats
+] as const;
+export type Capability = (typeof CAPABILITIES)[number];
+
+export const duration = z.union([z.number().nonnegative(), z.string()]).transform((value, ctx) => {
+  try {
+    return parseDuration(value);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+
+/** Validates with another part's schema but keeps the value as written. */
+function validatedBy<T>(schema: z.ZodType, prepare: (v: unknown) => unknown = (v) => v) {
+  return z.unknown().superRefine((value, ctx) => {
+    const result = schema.safeParse(prepare(value));
+    if (!result.success) for (const issue of result.error.issues) ctx.addIssue({ code: 'custom', path: issue.path as PropertyKey[], message: issue.message });
+  }) as unknown as z.ZodType<T, T>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Relay layout: the relay's own config, with `upstream: <mock name>` in place of base_url.
+
+const PLACEHOLDER_URL = 'http://127.0.0.1:9';
+
+/** Endpoint fields the scenario adds on top of the relay's endpoint config. */
+export interface ScenarioEndpoint {
+  name: string;
+  type: string;
+  /** Name of a mock upstream in `mocks`; becomes base_url. */
+  upstream?: string;
+  base_url?: string;
+  /** A literal token, or a JWT the chatgpt-oauth mock issues at run time. */
+  token: string | { jwt: { account_id: string; expires_in?: string | number } };
+  /** A refresh token the chatgpt-oauth mock will honour. */
+  refresh_token?: string;
+  [k: string]: unknown;
+}
+
+export interface ScenarioChannel {
+  name: string;
+  endpoints?: ScenarioEndpoint[];
+  [k: string]: unknown;
+}
+
+export interface ScenarioLayout {
+  strategy?: 'priority' | 'fastest';
+  cross_channel_failover?: boolean;
+  channels?: ScenarioChannel[];
+  keys?: Array<{ key: string; name: string; [k: string]: unknown }>;
+  [k: string]: unknown;
+}
+
+/** The layout with base_url filled from a map of mock URLs (placeholders for validation). */
+export function resolveLayout(layout: unknown, urlOf: (upstream: string) => string, tokenOf: (ep: ScenarioEndpoint) => string): unknown {
+  if (!layout || typeof layout !== 'object') return layout;
+  const l = layout as ScenarioLayout;
+  if (!Array.isArray(l.channels)) return layout;
+  return {
+    ...l,
+    channels: l.channels.map((c) =>
+      !c || !Array.isArray(c.endpoints)
+        ? c
+        : {
+            ...c,
+            endpoints: c.endpoints.map((e) => {
+              if (!e || typeof e !== 'object') return e;
+              const { upstream, ...rest } = e;
+              return { ...rest, base_url: e.base_url ?? (typeof upstream === 'string' ? urlOf(upstream) : undefined), token: tokenOf(e) };
+            }),
+          },
+    ),
+  };
+}
+
+const layoutSchema = validatedBy<ScenarioLayout>(relayConfigSchema, (v) =>
+  resolveLayout(v, () => PLACEHOLDER_URL, (e) => (typeof e.token === 'object' && e.token !== null ? 'jwt-issued-at-run-time' : (e.token as string))),
+);
+
+// ---------------------------------------------------------------------------------------------
+// Steps
+
+export const PROTOCOLS = ['anthropic', 'openai-chat', 'openai-responses', 'codex', 'custom-pass'] as const;
+export type ClientProtocol = (typeof PROTOCOLS)[number];
+
+const sessionSchema = z
+  .object({
+    /** The protocol's session header (x-claude-code-session-id, session_id, x-session-id). */
+    header: z.string().optional(),
+    /** Responses / Codex instructions. */
+    instructions: z.string().optional(),
+    /** The first user message (all protocols). */
+    first_message: z.string().optional(),
+    /** Claude metadata.user_id session (Claude Code's `..._session_<id>` form). */
+    metadata: z.string().optional(),
+    /** Responses prompt_cache_key. */
+    prompt_cache_key: z.string().optional(),
+  })
+  .strict();
+
+const abortSchema = z.union([
+  duration.transform((ms) => ({ ms, events: undefined as number | undefined })),
+  z
+    .object({ events: z.number().int().min(0).optional(), ms: duration.optional() })
+    .strict()
+    .transform((a) => ({ ms: a.ms, events: a.events })),
+]);
+
+export const requestSchema = z
+  .object({
+    protocol: z.enum(PROTOCOLS),
+    /** Overrides the protocol's default path (query strings allowed). */
+    path: z.string().startsWith('/').optional(),
+    method: z.enum(['GET', 'POST', 'HEAD']).optional(),
+    stream: z.boolean().default(false),
+    model: z.string().optional(),
+    /** The user message text. */
+    message: z.string().default('Hello from relaylab'),
+    max_tokens: z.number().int().positive().optional(),
+    session: sessionSchema.optional(),
+    /** Deep-merged into the generated body (null deletes a field). */
+    body: z.record(z.string(), z.unknown()).optional(),
+    /** Sent verbatim instead of a generated JSON body (malformed input). */
+    raw_body: z.string().optional(),
+    headers: z.record(z.string(), z.string()).default({}),
+    /** A key name from relay.keys, a literal key, or `none` for no credential. Default: the first key. */
+    key: z.string().optional(),
+    count: z.number().int().min(1).max(10_000).default(1),
+    concurrency: z.number().int().min(1).max(500).default(1),
+    /** Client disconnect: after a duration, or after N stream events. */
+    abort_after: abortSchema.optional(),
+    /** Per-request client timeout. */
+    timeout: duration.default(30_000),
+  })
+  .strict();
+
+export const faultsSchema = z
+  .object({
+    upstream: z.string().optional(),
+    /** Replace the upstream's rules. */
+    set: z.array(validatedBy<FaultRule>(faultRuleSchema)).optional(),
+    /** Append rules. */
+    add: z.array(validatedBy<FaultRule>(faultRuleSchema)).optional(),
+    /** Drop the rules of `upstream` (or of every upstream). */
+    clear: z.boolean().optional(),
+    /** Change the credentials the upstream accepts. */
+    tokens: z.array(z.string().min(1)).optional(),
+  })
+  .strict()
+  .superRefine((f, ctx) => {
+    if ((f.set || f.add || f.tokens) && !f.upstream) ctx.addIssue({ code: 'custom', path: ['upstream'], message: 'set/add/tokens need an upstream name' });
+    if (!f.set && !f.add && !f.clear && !f.tokens) ctx.addIssue({ code: 'custom', message: 'expected one of set, add, clear, tokens' });
+  });
+
+export const relayChangeSchema = z
+  .object({
+    /** New token for an endpoint: { endpoint: A, token: Token-A2 }. */
+    token: z.object({ endpoint: z.string(), value: z.string().min(1) }).strict().optional(),
+    pause: z.string().optional(),
+    resume: z.string().optional(),
+    /** Patch an endpoint's fields (priority, failover_enabled, models ...). */
+    update_endpoint: z.object({ name: z.string() }).catchall(z.unknown()).optional(),
+    /** Remove an endpoint. */
+    remove_endpoint: z.string().optional(),
+    /** Patch a channel's fields. */
+    update_channel: z.object({ name: z.string() }).catchall(z.unknown()).optional(),
+    /** Replace the whole layout. */
+    layout: layoutSchema.optional(),
+    /** Stop and start the relay on the same records (pause flags and admin changes must survive). */
+    restart: z.boolean().optional(),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const n = Object.values(c).filter((v) => v !== undefined).length;
+    if (n !== 1) ctx.addIssue({ code: 'custom', message: 'expected exactly one of token, pause, resume, update_endpoint, remove_endpoint, update_channel, layout, restart' });
+  });
+
+// ---------------------------------------------------------------------------------------------
+// Expectations
+
+const statusSchema = z.union([z.number().int(), z.array(z.number().int()).min(1)]);
+
+const textSchema = z.union([
+  z.literal('non_empty'),
+  z.literal('empty'),
+  z.object({ equals: z.string() }).strict(),
+  z.object({ contains: z.string() }).strict(),
+]);
+
+/** A count: exact number or a comparison string (">0", ">=2", "<5"). */
+export const countSchema = z.union([
+  z.number().int().min(0),
+  z.string().regex(/^(>=|<=|>|<|=)?\s*\d+$/, 'expected a number or a comparison like ">0", ">=2", "<5"'),
+]);
+export type Count = z.infer<typeof countSchema>;
+
+const usageExpectSchema = z
+  .object({
+    input_tokens: countSchema.optional(),
+    output_tokens: countSchema.optional(),
+    cache_write_tokens: countSchema.optional(),
+    cache_read_tokens: countSchema.optional(),
+    present: z.boolean().optional(),
+  })
+  .strict();
+
+const endpointStateSchema = z
+  .object({
+    health: z.string().optional(),
+    breaker: z.enum(['closed', 'open', 'half_open']).optional(),
+    cooldown: z.boolean().optional(),
+    paused: z.boolean().optional(),
+    disabled: z.boolean().optional(),
+  })
+  .strict();
+
+export const expectSchema = z
+  .object({
+    // client side, for every request of the step
+    status: statusSchema.optional(),
+    /** How many requests of the step got each status: { 200: 8, 429: ">0" }. */
+    statuses: z.record(z.string().regex(/^\d{3}$/), countSchema).optional(),
+    /** Error body in the protocol's shape, with this type (or just the shape when `true`). */
+    error: z.union([z.literal(true), z.object({ type: z.string().optional(), message_contains: z.string().optional() }).strict()]).optional(),
+    text: textSchema.optional(),
+    /** How a stream ended. */
+    stream_end: z.enum(['terminal', 'error', 'terminal_or_error', 'none']).optional(),
+    usage: usageExpectSchema.optional(),
+    /** The client got response header(s) with these values (`*` = present). */
+    headers: z.record(z.string(), z.string()).optional(),
+    /** Client-side duration bound for every request of the step. */
+    max_duration: duration.optional(),
+    min_duration: duration.optional(),
+    /** JSON body field values (dot paths), non-stream answers. */
+    body: z.record(z.string(), z.unknown()).optional(),
+
+    // upstream side, from the mocks' journal, for the requests made during this step
+    upstreams: z.record(z.string(), countSchema).optional(),
+    /** Every request that reached this upstream carried exactly this credential. */
+    only_token: z.record(z.string(), z.string()).optional(),
+    /** This credential reached no upstream during the step. */
+    token_unused: z.union([z.string(), z.array(z.string())]).optional(),
+    /** Upstream order of the journal (consecutive repeats collapsed). */
+    order: z.array(z.string()).optional(),
+    /** Upstream requests answered with these statuses: { 401: 0 }. */
+    upstream_statuses: z.record(z.string().regex(/^\d{3}$/), countSchema).optional(),
+    /** Journal: only this path family reached upstreams (e.g. health probes checked separately). */
+    upstream_paths: z.record(z.string(), countSchema).optional(),
+    /** Upstream requests whose stream was cut by the client leaving: >0 proves an abort propagated. */
+    upstream_disconnects: countSchema.optional(),
+
+    // relay records
+    /** Attempt chain of each request, e.g. ["A:429", "B:200"]; a list of chains for count > 1 checks each request in order. */
+    attempts: z.union([z.array(z.string()), z.array(z.array(z.string()))]).optional(),
+    /** Relay per-endpoint state after the step. */
+    state: z.record(z.string(), endpointStateSchema).optional(),
+    /** Every request of the step was served by endpoints from this list (last attempt). */
+    served_by: z.union([z.string(), z.array(z.string())]).optional(),
+    /** All requests of the step ended on the same endpoint (stickiness). */
+    same_endpoint: z.boolean().optional(),
+    /** Health check round: endpoint -> result (ok, failed, skipped / not_checked). */
+    health: z.record(z.string(), z.string()).optional(),
+  })
+  .strict();
+export type Expectation = z.infer<typeof expectSchema>;
+
+const stepBase = {
+  name: z.string().optional(),
+  expect: expectSchema.optional(),
+};
+
+export const stepSchema = z
+  .object({
+    ...stepBase,
+    request: requestSchema.optional(),
+    /** Virtual time: moves the relay's (and mocks') clock. */
+    advance: duration.optional(),
+    /** Real time: only for stream pacing and in-flight work. */
+    wait: duration.optional(),
+    faults: faultsSchema.optional(),
+    relay_change: relayChangeSchema.optional(),
+    /** Run one health probe round now. */
+    health_check: z.literal(true).optional(),
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    const actions = (['request', 'advance', 'wait', 'faults', 'relay_change', 'health_check'] as const).filter((k) => s[k] !== undefined);
+    if (actions.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `a step has exactly one action (request, advance, wait, faults, relay_change, health_check); found ${actions.length ? actions.join(', ') : 'none'}`,
+      });
+    }
+  });
+export type Step = z.infer<typeof stepSchema>;
+export type RequestSpec = z.infer<typeof requestSchema>;
+export type FaultsSpec = z.infer<typeof faultsSchema>;
+export type RelayChange = z.infer<typeof relayChangeSchema>;
+
+export const SUITES = ['routing', 'streaming', 'resilience', 'billing', 'custom-pass', 'health', 'sessions', 'forwarding', 'config', 'input', 'oauth'] as const;
+
+export const scenarioSchema = z
+  .object({
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lowercase letters, digits and dashes (it names the report file)'),
+    description: z.string().min(1).refine((d) => !d.includes('\n'), 'one line'),
+    suites: z.array(z.enum(SUITES)).min(1),
+    seed: z.number().int().default(1),
+    requires: z.array(z.enum(CAPABILITIES)).default([]),
+    /** Mock upstreams (mocks/config.ts upstream schema). */
+    mocks: z.array(validatedBy<UpstreamConfig>(upstreamConfigSchema)).min(1),
+    /** The reference relay's layout; endpoints name a mock with `upstream:`. */
+    relay: layoutSchema,
+    steps: z.array(stepSchema).min(1),
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    const mockNames = new Set(s.mocks.map((m) => m.name));
+    (s.relay.channels ?? []).forEach((c, ci) =>
+      (c.endpoints ?? []).forEach((e, ei) => {
+        if (!e.upstream && !e.base_url) ctx.addIssue({ code: 'custom', path: ['relay', 'channels', ci, 'endpoints', ei, 'upstream'], message: 'expected the name of a mock upstream' });
+        if (e.upstream && !mockNames.has(e.upstream))
+          ctx.addIssue({ code: 'custom', path: ['relay', 'channels', ci, 'endpoints', ei, 'upstream'], message: `no mock upstream named "${e.upstream}" (have: ${[...mockNames].join(', ')})` });
+      }),
+    );
+    s.steps.forEach((st, i) => {
+      if (st.faults?.upstream && !mockNames.has(st.faults.upstream))
+        ctx.addIssue({ code: 'custom', path: ['steps', i, 'faults', 'upstream'], message: `no mock upstream named "${st.faults.upstream}"` });
+    });
+  });
+
+export type Scenario = z.infer<typeof scenarioSchema>;
