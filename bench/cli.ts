@@ -1,0 +1,139 @@
+/**
+ * pnpm bench <name...> [--target [name=]url] [--key k] [--rounds n] [--duration s] [--warmup s]
+ *                      [--out dir] [--label l] [--mocks-port n] [--relay-delay ms] [--cpu-prof]
+ *                      [--check] [--no-progress]
+ *
+ * Runs the benchmarks declared in bench/<name>.yaml (or a path to a .yaml), with mocks, relay,
+ * bare server and load generator in separate processes, and writes per benchmark
+ *   <out>/bench-<name>[-<label>]-<stamp>.json       results + environment + raw histograms
+ *   <out>/bench-<name>[-<label>]-<stamp>.html       self-contained report
+ *   <out>/bench-<name>[-<label>]-<stamp>.github.json  github-action-benchmark input (both kinds)
+ * --target (repeatable) benchmarks relays run by someone else instead of the reference relay;
+ * point them at the mock upstreams with --mocks-port (printed at start). --relay-delay (or
+ * BENCH_INJECT_DELAY_MS) puts a delay proxy in front of the reference relay: an injected
+ * regression for proving bench:compare. --check exits 1 when a target check fails.
+ */
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import cliProgress from 'cli-progress';
+import { parseDuration } from '../lib/duration.js';
+import { ConfigError } from '../lib/yaml-config.js';
+import { renderBenchReport } from '../reports/bench-report.js';
+import { loadBenchConfig } from './config.js';
+import { isMain, ROOT } from './processes.js';
+import { toGithubBenchmark, type BenchResult } from './results.js';
+import { runBenchmark } from './runner.js';
+
+const USAGE = `usage: pnpm bench <name...|all> [--target [name=]url]... [--key k] [--rounds n] [--duration s]
+       [--warmup s] [--out dir] [--label l] [--mocks-port n] [--relay-delay ms] [--cpu-prof] [--check] [--no-progress]
+benchmarks: ${listBenchmarks().join(', ')}`;
+
+export function listBenchmarks(): string[] {
+  return readdirSync(join(ROOT, 'bench'))
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => f.slice(0, -5))
+    .sort();
+}
+
+/** "5" and "5s" are seconds here (the CLI talks seconds); "500ms" works too. */
+export function parseSeconds(v: string): number {
+  return /^\d+(\.\d+)?$/.test(v) ? Number(v) * 1000 : parseDuration(v);
+}
+
+export function parseTarget(v: string, i: number): { name: string; url: string } {
+  const eq = v.indexOf('=');
+  if (eq > 0 && !v.slice(0, eq).includes('/')) return { name: v.slice(0, eq), url: v.slice(eq + 1) };
+  return { name: i === 0 ? 'target' : `target${i + 1}`, url: v };
+}
+
+function stamp(d = new Date()): string {
+  return d.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+}
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      target: { type: 'string', multiple: true },
+      key: { type: 'string' },
+      rounds: { type: 'string' },
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      out: { type: 'string' },
+      label: { type: 'string' },
+      'mocks-port': { type: 'string' },
+      'relay-delay': { type: 'string' },
+      'cpu-prof': { type: 'boolean' },
+      check: { type: 'boolean' },
+      'no-progress': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help || positionals.length === 0) {
+    process.stdout.write(USAGE + '\n');
+    return values.help ? 0 : 2;
+  }
+  const names = positionals.includes('all') ? listBenchmarks().filter((n) => n !== 'resources') : positionals;
+  const outDir = resolve(values.out ?? join(ROOT, 'reports', 'out'));
+  mkdirSync(outDir, { recursive: true });
+  const key = values.key ?? process.env.BENCH_RELAY_KEY;
+  const targets = (values.target ?? []).map((t, i) => ({ ...parseTarget(t, i), key }));
+  const delayRaw = values['relay-delay'] ?? process.env.BENCH_INJECT_DELAY_MS;
+  let failed = false;
+
+  for (const name of names) {
+    const file = name.endsWith('.yaml') ? resolve(name) : join(ROOT, 'bench', `${name}.yaml`);
+    const config = loadBenchConfig(file);
+    const base = `bench-${config.name}${values.label ? `-${values.label}` : ''}-${stamp()}`;
+    const showBar = !values['no-progress'] && process.stderr.isTTY;
+    const multi = showBar
+      ? new cliProgress.MultiBar({ format: ' {bar} {percentage}% | ETA {eta_formatted} | {label}', hideCursor: true, clearOnComplete: true, stream: process.stderr }, cliProgress.Presets.shades_classic)
+      : undefined;
+    const bar = multi?.create(1000, 0, { label: config.name });
+    const log = (line: string) => (multi ? multi.log(line + '\n') : process.stderr.write(line + '\n'));
+    log(`== ${config.name}: ${config.description.trim()}`);
+    let result: BenchResult;
+    try {
+      result = await runBenchmark({
+        config,
+        workDir: join(outDir, '.work', base),
+        rounds: values.rounds ? Number(values.rounds) : undefined,
+        durationMs: values.duration ? parseSeconds(values.duration) : undefined,
+        warmupMs: values.warmup ? parseSeconds(values.warmup) : undefined,
+        targets,
+        mocksPort: values['mocks-port'] ? Number(values['mocks-port']) : undefined,
+        relayDelayMs: delayRaw !== undefined ? Number(delayRaw) : undefined,
+        relayNodeFlags: values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${join(outDir, 'profiles')}`] : undefined,
+        onProgress: (label, f) => bar?.update(Math.round(f * 1000), { label }),
+        log,
+      });
+    } finally {
+      multi?.stop();
+    }
+    const jsonPath = join(outDir, `${base}.json`);
+    const htmlPath = join(outDir, `${base}.html`);
+    const githubPath = join(outDir, `${base}.github.json`);
+    writeFileSync(jsonPath, JSON.stringify(result, null, 1));
+    writeFileSync(htmlPath, renderBenchReport([result]));
+    writeFileSync(githubPath, JSON.stringify(toGithubBenchmark(result), null, 1));
+    for (const c of result.checks) {
+      const verdict = c.ok === null ? 'n/a ' : c.ok ? 'PASS' : 'FAIL';
+      process.stdout.write(`${verdict}  ${c.label}: ${c.actual === null ? 'not measured' : c.actual.toFixed(3)} (${c.op} ${c.value})\n`);
+      if (c.ok === false) failed = true;
+    }
+    for (const n of result.notes) process.stdout.write(`note: ${n}\n`);
+    process.stdout.write(`${jsonPath}\n${htmlPath}\n${githubPath}\n`);
+  }
+  return failed && values.check ? 1 : 0;
+}
+
+if (isMain(import.meta.url)) {
+  main().then(
+    (code) => process.exit(code),
+    (err) => {
+      process.stderr.write(err instanceof ConfigError ? `${err.message}\n` : `${(err as Error).stack ?? err}\n`);
+      process.exit(2);
+    },
+  );
+}

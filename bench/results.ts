@@ -1,0 +1,278 @@
+/**
+ * The JSON result of a benchmark run and everything computed from it: per-round metrics (what
+ * bench:compare tests), relay-vs-baseline metrics, the issue's target checks, and the export in
+ * the shape github-action-benchmark reads. Pure functions over plain data.
+ */
+import type { BenchEnvironment } from './environment.js';
+import type { LatencySummary } from './histogram.js';
+import type { TimelinePoint } from './load-result.js';
+import { rssGrowthPct, type ResourceSample } from './resources.js';
+import { mean, type Better } from './stats.js';
+
+export const RESULT_SCHEMA = 'relaylab.bench/v1';
+
+export interface StreamRecord {
+  streams: number;
+  completed: number;
+  incomplete: number;
+  stalls: number;
+  events: number;
+  eventsPerSecond: number;
+  ttfb: LatencySummary;
+  firstEvent: LatencySummary;
+  gap: LatencySummary;
+  total: LatencySummary;
+  /** Encoded HdrHistograms (µs), same keys. */
+  histograms: { ttfb: string; firstEvent: string; gap: string; total: string };
+  eventsTimeline: number[];
+  expectedGapMs?: number;
+}
+
+export interface RunRecord {
+  phase: string;
+  /** Target name: bare, direct, relay, or a --target name. */
+  target: string;
+  /** The phase's baseline target (its first), which relative metrics compare against. */
+  baseline: string;
+  round: number;
+  load: 'closed' | 'open' | 'stream';
+  request: string;
+  connections?: number;
+  rate?: number;
+  durationMs: number;
+  ok: number;
+  errors: number;
+  statusCounts: Record<string, number>;
+  /** Successful responses per second. */
+  rps: number;
+  latency: LatencySummary;
+  /** Encoded HdrHistogram of latency in µs (compressed base64). */
+  histogram: string;
+  /** Open model: latency from the actual send (no coordinated-omission correction). */
+  serviceLatency?: LatencySummary;
+  timeline: TimelinePoint[];
+  stream?: StreamRecord;
+  /** The relay process's RSS/CPU during this run (when this process started the relay). */
+  resources?: ResourceSample[];
+  /** Requests each mock upstream received during this run (journal counts). */
+  upstreamCounts?: Record<string, number>;
+}
+
+export interface Metric {
+  /** `<phase>/<target>/<metric>`. */
+  name: string;
+  unit: string;
+  better: Better;
+  /** One value per measured round, in round order. */
+  values: number[];
+  mean: number;
+  /** Gated metrics decide bench:compare's exit code; the others are shown for information. */
+  gate: boolean;
+  /** Default minimum effect (%) for bench:compare. */
+  minEffectPct: number;
+}
+
+export interface CheckResult {
+  label: string;
+  metric: string;
+  op: '<' | '<=' | '>' | '>=';
+  value: number;
+  actual: number | null;
+  ok: boolean | null;
+}
+
+export interface TargetInfo {
+  name: string;
+  kind: 'bare' | 'direct' | 'relay';
+  url: string;
+}
+
+export interface BenchResult {
+  schema: typeof RESULT_SCHEMA;
+  benchmark: string;
+  description: string;
+  startedAt: string;
+  finishedAt: string;
+  environment: BenchEnvironment;
+  /** The benchmark config as run (after CLI overrides) plus the CLI options. */
+  config: Record<string, unknown>;
+  targets: TargetInfo[];
+  runs: RunRecord[];
+  metrics: Metric[];
+  checks: CheckResult[];
+  thresholds: Record<string, number>;
+  notes: string[];
+}
+
+interface MetricDef {
+  unit: string;
+  better: Better;
+  /** Gate when the target is not the baseline. */
+  gate: boolean;
+  minEffectPct: number;
+}
+
+const DEFS: Record<string, MetricDef> = {
+  rps: { unit: 'req/s', better: 'bigger', gate: true, minEffectPct: 5 },
+  p50_ms: { unit: 'ms', better: 'smaller', gate: true, minEffectPct: 5 },
+  p90_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 5 },
+  p99_ms: { unit: 'ms', better: 'smaller', gate: true, minEffectPct: 10 },
+  max_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 25 },
+  error_pct: { unit: '%', better: 'smaller', gate: false, minEffectPct: 5 },
+  rps_ratio: { unit: 'ratio', better: 'bigger', gate: false, minEffectPct: 5 },
+  added_p50_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 10 },
+  added_p90_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 10 },
+  added_p99_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 20 },
+  added_max_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 25 },
+  ttfb_p50_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 5 },
+  first_event_p50_ms: { unit: 'ms', better: 'smaller', gate: true, minEffectPct: 5 },
+  first_event_p99_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 10 },
+  gap_p50_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 5 },
+  gap_p99_ms: { unit: 'ms', better: 'smaller', gate: true, minEffectPct: 10 },
+  events_per_s: { unit: 'events/s', better: 'bigger', gate: false, minEffectPct: 5 },
+  stalls: { unit: 'count', better: 'smaller', gate: false, minEffectPct: 0 },
+  incomplete_pct: { unit: '%', better: 'smaller', gate: false, minEffectPct: 5 },
+  first_event_added_p50_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 10 },
+  ttfb_added_p50_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 10 },
+  gap_added_p99_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 20 },
+  rss_max_mb: { unit: 'MB', better: 'smaller', gate: false, minEffectPct: 10 },
+  rss_growth_pct: { unit: '%', better: 'smaller', gate: false, minEffectPct: 10 },
+  cpu_mean_pct: { unit: '% of a core', better: 'smaller', gate: false, minEffectPct: 10 },
+};
+
+/** Values of the per-run metrics (absolute, one run alone). */
+export function runMetrics(run: RunRecord): Record<string, number> {
+  const m: Record<string, number> = {};
+  const total = run.ok + run.errors;
+  if (run.stream) {
+    const s = run.stream;
+    m.ttfb_p50_ms = s.ttfb.p50;
+    m.first_event_p50_ms = s.firstEvent.p50;
+    m.first_event_p99_ms = s.firstEvent.p99;
+    m.gap_p50_ms = s.gap.p50;
+    m.gap_p99_ms = s.gap.p99;
+    m.events_per_s = s.eventsPerSecond;
+    m.stalls = s.stalls;
+    m.incomplete_pct = s.streams ? (s.incomplete / s.streams) * 100 : 0;
+  } else {
+    m.rps = run.rps;
+    m.p50_ms = run.latency.p50;
+    m.p90_ms = run.latency.p90;
+    m.p99_ms = run.latency.p99;
+    m.max_ms = run.latency.max;
+    m.error_pct = total ? (run.errors / total) * 100 : 0;
+  }
+  if (run.resources && run.resources.length > 1) {
+    const r = run.resources;
+    m.rss_max_mb = Math.max(...r.map((s) => s.rssMb));
+    m.rss_growth_pct = rssGrowthPct(r);
+    m.cpu_mean_pct = mean(r.slice(1).map((s) => s.cpuPct));
+  }
+  return m;
+}
+
+/** Metrics of a run relative to its baseline run of the same phase and round. */
+export function relativeMetrics(run: RunRecord, base: RunRecord): Record<string, number> {
+  const m: Record<string, number> = {};
+  if (run.stream && base.stream) {
+    m.first_event_added_p50_ms = run.stream.firstEvent.p50 - base.stream.firstEvent.p50;
+    m.ttfb_added_p50_ms = run.stream.ttfb.p50 - base.stream.ttfb.p50;
+    m.gap_added_p99_ms = run.stream.gap.p99 - base.stream.gap.p99;
+  } else {
+    m.rps_ratio = base.rps > 0 ? run.rps / base.rps : 0;
+    m.added_p50_ms = run.latency.p50 - base.latency.p50;
+    m.added_p90_ms = run.latency.p90 - base.latency.p90;
+    m.added_p99_ms = run.latency.p99 - base.latency.p99;
+    m.added_max_ms = run.latency.max - base.latency.max;
+  }
+  return m;
+}
+
+export function deriveMetrics(runs: readonly RunRecord[]): Metric[] {
+  const byName = new Map<string, { def: MetricDef; values: Array<[number, number]>; gate: boolean }>();
+  const add = (name: string, key: string, round: number, value: number, isBaseline: boolean) => {
+    const def = DEFS[key];
+    if (!def || !Number.isFinite(value)) return;
+    let entry = byName.get(name);
+    if (!entry) byName.set(name, (entry = { def, values: [], gate: def.gate && !isBaseline }));
+    entry.values.push([round, value]);
+  };
+  for (const run of runs) {
+    const isBaseline = run.target === run.baseline;
+    for (const [key, value] of Object.entries(runMetrics(run))) add(`${run.phase}/${run.target}/${key}`, key, run.round, value, isBaseline);
+    if (!isBaseline) {
+      const base = runs.find((r) => r.phase === run.phase && r.round === run.round && r.target === run.baseline);
+      if (base) for (const [key, value] of Object.entries(relativeMetrics(run, base))) add(`${run.phase}/${run.target}/${key}`, key, run.round, value, false);
+    }
+  }
+  return [...byName.entries()].map(([name, e]) => {
+    const values = e.values.sort((a, b) => a[0] - b[0]).map((v) => v[1]);
+    return { name, unit: e.def.unit, better: e.def.better, values, mean: mean(values), gate: e.gate, minEffectPct: e.def.minEffectPct };
+  });
+}
+
+/** Expands `relay` in a check's metric to every relay target, then compares the metric's mean. */
+export function evaluateChecks(
+  checks: ReadonlyArray<{ metric: string; op: CheckResult['op']; value: number; label?: string }>,
+  metrics: readonly Metric[],
+  relayNames: readonly string[],
+): CheckResult[] {
+  const out: CheckResult[] = [];
+  for (const c of checks) {
+    const parts = c.metric.split('/');
+    const names = parts[1] === 'relay' ? relayNames.map((r) => [parts[0], r, ...parts.slice(2)].join('/')) : [c.metric];
+    for (const metric of names) {
+      const found = metrics.find((m) => m.name === metric);
+      const actual = found ? found.mean : null;
+      const ok = actual === null ? null : compareOp(actual, c.op, c.value);
+      out.push({ label: c.label ?? `${metric} ${c.op} ${c.value}`, metric, op: c.op, value: c.value, actual, ok });
+    }
+  }
+  return out;
+}
+
+export function compareOp(actual: number, op: CheckResult['op'], value: number): boolean {
+  switch (op) {
+    case '<':
+      return actual < value;
+    case '<=':
+      return actual <= value;
+    case '>':
+      return actual > value;
+    case '>=':
+      return actual >= value;
+  }
+}
+
+/** One entry of github-action-benchmark's `customSmallerIsBetter` / `customBiggerIsBetter` input. */
+export interface GithubBenchmarkEntry {
+  name: string;
+  unit: string;
+  value: number;
+  range?: string;
+  extra?: string;
+}
+
+/**
+ * github-action-benchmark takes one tool per file, so the export is two arrays: metrics where
+ * smaller is better and metrics where bigger is better. `range` is ± one standard deviation.
+ */
+export function toGithubBenchmark(result: Pick<BenchResult, 'benchmark' | 'metrics' | 'environment'>): {
+  customSmallerIsBetter: GithubBenchmarkEntry[];
+  customBiggerIsBetter: GithubBenchmarkEntry[];
+} {
+  const entry = (m: Metric): GithubBenchmarkEntry => {
+    const sd = m.values.length > 1 ? Math.sqrt(m.values.reduce((s, v) => s + (v - m.mean) ** 2, 0) / (m.values.length - 1)) : 0;
+    return {
+      name: `${result.benchmark}/${m.name}`,
+      unit: m.unit,
+      value: Number(m.mean.toPrecision(6)),
+      range: `± ${Number(sd.toPrecision(3))}`,
+      extra: `${m.values.length} rounds; node ${result.environment.node}; ${result.environment.cores} cores; commit ${result.environment.git.commit.slice(0, 12)}`,
+    };
+  };
+  return {
+    customSmallerIsBetter: result.metrics.filter((m) => m.better === 'smaller').map(entry),
+    customBiggerIsBetter: result.metrics.filter((m) => m.better === 'bigger').map(entry),
+  };
+}

@@ -1,0 +1,254 @@
+/**
+ * Runs one benchmark: starts the stack, then for each round and phase runs every target with a
+ * warm-up before each measured run. Targets take turns in a rotating order (round 1: direct,
+ * relay; round 2: relay, direct; ...), so slow drift on a shared machine hits both sides alike.
+ */
+import { performance } from 'node:perf_hooks';
+import { protocolFor } from '../protocols/index.js';
+import { runClosedLoad } from './closed-load.js';
+import { expandPhases, type BenchConfig, type PhaseInstance, type TargetKind } from './config.js';
+import { captureEnvironment, finishEnvironment } from './environment.js';
+import { encodeHistogram, summarize } from './histogram.js';
+import type { LoadRunResult } from './load-result.js';
+import { runOpenLoad } from './open-load.js';
+import { buildRequest, REQUEST_SHAPES, type HttpRequestSpec } from './requests.js';
+import { sampleProcess } from './resources.js';
+import { deriveMetrics, evaluateChecks, RESULT_SCHEMA, type BenchResult, type RunRecord, type TargetInfo } from './results.js';
+import { startStack, type RunningStack } from './stack.js';
+import { runStreamLoad, type StreamRunResult } from './stream-client.js';
+
+export interface RunOptions {
+  config: BenchConfig;
+  /** Where generated mocks/relay configs go. */
+  workDir: string;
+  rounds?: number;
+  durationMs?: number;
+  warmupMs?: number;
+  /** Relays run by someone else (`--target name=url`); replaces the reference relay. */
+  targets?: Array<{ name: string; url: string; key?: string }>;
+  mocksPort?: number;
+  relayDelayMs?: number;
+  relayNodeFlags?: string[];
+  /** Progress: phase label and overall fraction 0..1. */
+  onProgress?: (label: string, fraction: number) => void;
+  log?: (line: string) => void;
+}
+
+interface ResolvedTarget {
+  name: string;
+  kind: TargetKind;
+  origin: string;
+  credential: string;
+  pid?: number;
+}
+
+function targetsFor(instance: PhaseInstance, stack: RunningStack): ResolvedTarget[] {
+  const out: ResolvedTarget[] = [];
+  const shape = REQUEST_SHAPES[instance.request];
+  for (const kind of instance.phase.targets) {
+    if (kind === 'bare') out.push({ name: 'bare', kind, origin: stack.bare!.url, credential: 'bare' });
+    else if (kind === 'direct') {
+      const up = stack.mocks.upstreams.find((u) => u.kind === shape.upstreamKind);
+      if (!up) throw new Error(`phase ${instance.id}: no mock upstream of kind ${shape.upstreamKind} for direct ${instance.request} requests`);
+      out.push({ name: 'direct', kind, origin: up.url, credential: up.token });
+    } else for (const r of stack.relays) out.push({ name: r.name, kind, origin: r.url, credential: r.key, pid: r.pid });
+  }
+  return out;
+}
+
+async function control(stack: RunningStack, method: string, path: string, body?: unknown): Promise<unknown> {
+  const res = await fetch(`${stack.mocks.controlUrl}/__mock${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`mock control ${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : undefined;
+}
+
+async function upstreamCounts(stack: RunningStack): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (const u of stack.mocks.upstreams) {
+    const entries = (await control(stack, 'GET', `/journal?upstream=${encodeURIComponent(u.name)}`)) as unknown[];
+    counts[u.name] = entries.length;
+  }
+  return counts;
+}
+
+/** Runs one load against one target; `scale` < 1 makes the warm-up version. */
+async function runLoad(
+  instance: PhaseInstance,
+  target: ResolvedTarget,
+  request: HttpRequestSpec,
+  durationMs: number,
+  onFraction: (f: number) => void,
+  warmup: boolean,
+): Promise<LoadRunResult | StreamRunResult> {
+  const phase = instance.phase;
+  switch (instance.load) {
+    case 'closed':
+      return runClosedLoad({ origin: target.origin, request, connections: instance.connections!, durationMs, onProgress: onFraction });
+    case 'open':
+      return runOpenLoad({ origin: target.origin, request, rate: instance.rate!, durationMs, maxConnections: phase.max_connections, onProgress: onFraction });
+    case 'stream': {
+      const protocol = protocolFor(REQUEST_SHAPES[instance.request].protocol);
+      const streams = warmup ? Math.max(1, Math.ceil(phase.streams! / 10)) : phase.streams!;
+      return runStreamLoad({
+        origin: target.origin,
+        request,
+        streams,
+        rampMs: warmup ? Math.min(phase.ramp, 200) : phase.ramp,
+        stallMs: phase.stall,
+        isTerminal: (ev) => protocol.createObserver().push(ev) === 'terminal',
+        onProgress: onFraction,
+      });
+    }
+  }
+}
+
+function toRecord(instance: PhaseInstance, target: ResolvedTarget, baseline: string, round: number, r: LoadRunResult | StreamRunResult): RunRecord {
+  const rec: RunRecord = {
+    phase: instance.id,
+    target: target.name,
+    baseline,
+    round,
+    load: instance.load,
+    request: instance.request,
+    connections: instance.connections,
+    rate: instance.rate,
+    durationMs: r.durationMs,
+    ok: r.ok,
+    errors: r.errors,
+    statusCounts: r.statusCounts,
+    rps: r.ok / (r.durationMs / 1000),
+    latency: summarize(r.latency),
+    histogram: encodeHistogram(r.latency),
+    serviceLatency: r.serviceLatency ? summarize(r.serviceLatency) : undefined,
+    timeline: r.timeline,
+  };
+  if ('stream' in r) {
+    const s = r.stream;
+    rec.stream = {
+      streams: s.streams,
+      completed: s.completed,
+      incomplete: s.incomplete,
+      stalls: s.stalls,
+      events: s.events,
+      eventsPerSecond: s.eventsPerSecond,
+      ttfb: summarize(s.ttfb),
+      firstEvent: summarize(s.firstEvent),
+      gap: summarize(s.gap),
+      total: summarize(s.total),
+      histograms: { ttfb: encodeHistogram(s.ttfb), firstEvent: encodeHistogram(s.firstEvent), gap: encodeHistogram(s.gap), total: encodeHistogram(s.total) },
+      eventsTimeline: s.eventsTimeline,
+      expectedGapMs: instance.phase.expected_gap,
+    };
+  }
+  return rec;
+}
+
+/** Estimated cost of one phase run in progress units (ms of load, warm-up included). */
+function phaseCost(instance: PhaseInstance, durationMs: number, warmupMs: number): number {
+  return instance.load === 'stream' ? 2 * durationMs : durationMs + warmupMs;
+}
+
+export async function runBenchmark(opts: RunOptions): Promise<BenchResult> {
+  const config = opts.config;
+  const rounds = opts.rounds ?? config.rounds;
+  const startedAt = new Date().toISOString();
+  const environment = captureEnvironment();
+  const instances = expandPhases(config.phases);
+  const needBare = instances.some((i) => i.phase.targets.includes('bare'));
+  const stack = await startStack(config, {
+    workDir: opts.workDir,
+    needBare,
+    targets: opts.targets ?? [],
+    mocksPort: opts.mocksPort,
+    relayDelayMs: opts.relayDelayMs,
+    relayNodeFlags: opts.relayNodeFlags,
+    log: opts.log,
+  });
+  const notes: string[] = [];
+  const runs: RunRecord[] = [];
+  const targetInfo = new Map<string, TargetInfo>();
+  try {
+    if (stack.relays.length === 0 && instances.some((i) => i.phase.targets.includes('relay'))) {
+      throw new Error(`benchmark ${config.name} has relay targets but no relay (relay: false and no --target)`);
+    }
+    const costs = instances.map((i) => {
+      const d = opts.durationMs ?? i.phase.duration ?? config.duration;
+      const w = opts.warmupMs ?? i.phase.warmup ?? config.warmup;
+      return phaseCost(i, d, w) * targetsFor(i, stack).length;
+    });
+    const totalCost = costs.reduce((a, b) => a + b, 0) * rounds;
+    let doneCost = 0;
+
+    for (let round = 0; round < rounds; round++) {
+      for (const [idx, instance] of instances.entries()) {
+        const durationMs = opts.durationMs ?? instance.phase.duration ?? config.duration;
+        const warmupMs = opts.warmupMs ?? instance.phase.warmup ?? config.warmup;
+        const targets = targetsFor(instance, stack);
+        const baseline = targets[0].name;
+        for (const t of targets) targetInfo.set(t.name, { name: t.name, kind: t.kind, url: t.origin });
+        // Rotate the order each round; the baseline keeps its role whatever its turn.
+        const order = targets.map((_, i) => targets[(i + round) % targets.length]);
+        const unit = costs[idx] / targets.length;
+        const hasFaults = instance.phase.faults.length > 0;
+        for (const f of instance.phase.faults) await control(stack, 'PUT', `/upstreams/${encodeURIComponent(f.upstream)}/rules`, f.rules);
+        try {
+          for (const target of order) {
+            const label = `${instance.id} ${target.name} round ${round + 1}/${rounds}`;
+            const base = doneCost;
+            const share = (part: number, weight: number) => (f: number) => opts.onProgress?.(label, (base + unit * (part + weight * f)) / totalCost);
+            const request = buildRequest(instance.request, { credential: target.credential, maxTokens: instance.phase.max_tokens });
+            const warmWeight = instance.load === 'stream' ? 0.2 : warmupMs / (durationMs + warmupMs);
+            if (warmupMs > 0 || instance.load === 'stream') await runLoad(instance, target, request, warmupMs, share(0, warmWeight), true);
+            if (hasFaults) await control(stack, 'DELETE', '/journal');
+            const sampler = target.pid ? sampleProcess(target.pid, Math.max(100, Math.min(1000, durationMs / 20))) : undefined;
+            const t0 = performance.now();
+            const result = await runLoad(instance, target, request, durationMs, share(warmWeight, 1 - warmWeight), false);
+            const record = toRecord(instance, target, baseline, round, result);
+            if (sampler) record.resources = sampler.stop();
+            if (hasFaults) record.upstreamCounts = await upstreamCounts(stack);
+            runs.push(record);
+            doneCost += unit;
+            opts.log?.(`${label}: ${summaryLine(record)} (${Math.round(performance.now() - t0)} ms)`);
+          }
+        } finally {
+          for (const f of instance.phase.faults) await control(stack, 'DELETE', `/upstreams/${encodeURIComponent(f.upstream)}/rules`);
+        }
+      }
+    }
+  } finally {
+    await stack.stop();
+  }
+  const metrics = deriveMetrics(runs);
+  const relayNames = stack.relays.map((r) => r.name);
+  const checks = evaluateChecks(config.checks, metrics, relayNames);
+  const env = finishEnvironment(environment);
+  if (env.loadAverage.start > env.cores * 0.5) notes.push(`machine busy at start: load average ${env.loadAverage.start.toFixed(2)} on ${env.cores} cores; compare ratios, not absolute figures`);
+  return {
+    schema: RESULT_SCHEMA,
+    benchmark: config.name,
+    description: config.description,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    environment: env,
+    config: { ...config, rounds, durationMs: opts.durationMs, warmupMs: opts.warmupMs, targets: opts.targets?.map((t) => ({ name: t.name, url: t.url })), relayDelayMs: opts.relayDelayMs },
+    targets: [...targetInfo.values()],
+    runs,
+    metrics,
+    checks,
+    thresholds: config.thresholds,
+    notes,
+  };
+}
+
+export function summaryLine(r: RunRecord): string {
+  if (r.stream) {
+    const s = r.stream;
+    return `${s.completed}/${s.streams} streams, first event p50 ${s.firstEvent.p50.toFixed(2)} ms, gap p99 ${s.gap.p99.toFixed(2)} ms, ${Math.round(s.eventsPerSecond)} events/s, ${s.stalls} stalls`;
+  }
+  return `${Math.round(r.rps)} req/s, p50 ${r.latency.p50.toFixed(2)} ms, p99 ${r.latency.p99.toFixed(2)} ms, ${r.errors} errors`;
+}

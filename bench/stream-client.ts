@@ -1,0 +1,168 @@
+/**
+ * The streaming load client (autocannon cannot parse SSE): N concurrent streams on undici,
+ * each timestamped at send, headers, first event, every chunk of events and the terminal event.
+ * Protocol knowledge stays out: the caller says which event is terminal.
+ */
+import { performance } from 'node:perf_hooks';
+import { Pool } from 'undici';
+import { SseDecoder } from '../protocols/sse.js';
+import type { SseEvent } from '../protocols/types.js';
+import { newHistogram, recordMs, type Histogram } from './histogram.js';
+import { TimelineRecorder, type LoadRunResult } from './load-result.js';
+import type { HttpRequestSpec } from './requests.js';
+
+export interface StreamLoadOptions {
+  origin: string;
+  request: HttpRequestSpec;
+  streams: number;
+  /** Streams start evenly spread over this window (0 = all at once). */
+  rampMs?: number;
+  /** A stream with no event for this long counts as stalled (and is abandoned). */
+  stallMs?: number;
+  isTerminal: (ev: SseEvent) => boolean;
+  onProgress?: (fraction: number) => void;
+}
+
+export interface StreamStats {
+  streams: number;
+  completed: number;
+  /** Streams that ended (or were abandoned) without the terminal event. */
+  incomplete: number;
+  /** Streams that went silent for stallMs. */
+  stalls: number;
+  events: number;
+  eventsPerSecond: number;
+  /** From send to response headers. */
+  ttfb: Histogram;
+  /** From send to the first complete event. */
+  firstEvent: Histogram;
+  /** Between successive reads that completed at least one event (the inter-chunk gap). */
+  gap: Histogram;
+  /** From send to the terminal event. */
+  total: Histogram;
+  /** Events received per second of the run. */
+  eventsTimeline: number[];
+}
+
+export type StreamRunResult = LoadRunResult & { stream: StreamStats };
+
+interface OneStream {
+  ok: boolean;
+  status: string;
+  events: number;
+  complete: boolean;
+  stalled: boolean;
+}
+
+export async function runStreamLoad(opts: StreamLoadOptions): Promise<StreamRunResult> {
+  const pool = new Pool(opts.origin, { connections: opts.streams, pipelining: 1, keepAliveTimeout: 30_000, bodyTimeout: 0, headersTimeout: 60_000 });
+  const stallMs = opts.stallMs ?? 5000;
+  const ttfb = newHistogram();
+  const firstEvent = newHistogram();
+  const gap = newHistogram();
+  const total = newHistogram();
+  const statusCounts: Record<string, number> = {};
+  const start = performance.now();
+  const timeline = new TimelineRecorder(start, 1000);
+  const eventsTimeline: number[] = [];
+  let events = 0;
+  let done = 0;
+
+  const countEvents = (n: number, at: number) => {
+    events += n;
+    const i = Math.floor((at - start) / 1000);
+    while (eventsTimeline.length <= i) eventsTimeline.push(0);
+    eventsTimeline[i] += n;
+  };
+
+  const one = async (): Promise<OneStream> => {
+    const sentAt = performance.now();
+    const abort = new AbortController();
+    let stalled = false;
+    let watchdog: NodeJS.Timeout | undefined;
+    const arm = () => {
+      clearTimeout(watchdog);
+      watchdog = setTimeout(() => {
+        stalled = true;
+        abort.abort();
+      }, stallMs);
+    };
+    arm();
+    let eventsSeen = 0;
+    let complete = false;
+    try {
+      const res = await pool.request({ method: opts.request.method, path: opts.request.path, headers: opts.request.headers, body: opts.request.body, signal: abort.signal });
+      recordMs(ttfb, performance.now() - sentAt);
+      const status = String(res.statusCode);
+      if (res.statusCode < 200 || res.statusCode >= 300) {
+        await res.body.dump();
+        return { ok: false, status, events: 0, complete: false, stalled: false };
+      }
+      const decoder = new SseDecoder();
+      let lastRead = 0;
+      for await (const chunk of res.body) {
+        const evs = decoder.push(chunk as Buffer);
+        if (evs.length === 0) continue;
+        const now = performance.now();
+        arm();
+        if (eventsSeen === 0) recordMs(firstEvent, now - sentAt);
+        else recordMs(gap, now - lastRead);
+        lastRead = now;
+        eventsSeen += evs.length;
+        countEvents(evs.length, now);
+        if (opts.isTerminal(evs[evs.length - 1])) {
+          complete = true;
+          recordMs(total, now - sentAt);
+        }
+      }
+      return { ok: complete, status: complete ? status : 'incomplete', events: eventsSeen, complete, stalled: false };
+    } catch (err) {
+      const code = stalled ? 'stalled' : ((err as { code?: string }).code ?? 'error');
+      return { ok: false, status: code, events: eventsSeen, complete, stalled };
+    } finally {
+      clearTimeout(watchdog);
+    }
+  };
+
+  const rampMs = opts.rampMs ?? 0;
+  const results: Array<Promise<OneStream>> = [];
+  for (let i = 0; i < opts.streams; i++) {
+    const due = start + (opts.streams > 1 ? (i * rampMs) / opts.streams : 0);
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    results.push(
+      one().then((r) => {
+        const now = performance.now();
+        statusCounts[r.status] = (statusCounts[r.status] ?? 0) + 1;
+        timeline.record(now, r.ok, now - start);
+        opts.onProgress?.(++done / opts.streams);
+        return r;
+      }),
+    );
+  }
+  const all = await Promise.all(results);
+  await pool.destroy();
+  const durationMs = performance.now() - start;
+  const ok = all.filter((r) => r.ok).length;
+  return {
+    durationMs,
+    ok,
+    errors: all.length - ok,
+    statusCounts,
+    latency: firstEvent,
+    timeline: timeline.points(),
+    stream: {
+      streams: opts.streams,
+      completed: all.filter((r) => r.complete).length,
+      incomplete: all.filter((r) => !r.complete).length,
+      stalls: all.filter((r) => r.stalled).length,
+      events,
+      eventsPerSecond: events / (durationMs / 1000),
+      ttfb,
+      firstEvent,
+      gap,
+      total,
+      eventsTimeline,
+    },
+  };
+}

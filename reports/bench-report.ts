@@ -1,0 +1,270 @@
+/**
+ * The benchmark report: one self-contained HTML page per run (or several runs side by side),
+ * built on the shared shell in reports/html.ts. Per phase: the overhead table (every target
+ * against the phase's baseline), latency percentile curves, latency histograms, throughput over
+ * time; streaming phases add first-event / gap figures; relay RSS and CPU over the run; the
+ * issue's target checks on top.
+ */
+import { decodeHistogram, binnedCounts, percentileCurve, type Histogram } from '../bench/histogram.js';
+import type { BenchResult, Metric, RunRecord } from '../bench/results.js';
+import { badge, details, el, lineChart, page, raw, table, tiles, type Content, type LineSeries, type Raw } from './html.js';
+
+const fmt = (v: number | null | undefined, digits = 2): string => (v === null || v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(digits));
+const fmtInt = (v: number): string => (Number.isFinite(v) ? Math.round(v).toLocaleString('en-US') : '–');
+
+function sd(values: readonly number[]): number {
+  if (values.length < 2) return 0;
+  const m = values.reduce((a, b) => a + b, 0) / values.length;
+  return Math.sqrt(values.reduce((s, v) => s + (v - m) ** 2, 0) / (values.length - 1));
+}
+
+/** "12.3 ± 0.4" over the rounds. */
+function meanSd(values: readonly number[], digits = 2): string {
+  if (values.length === 0) return '–';
+  const m = values.reduce((a, b) => a + b, 0) / values.length;
+  return values.length > 1 ? `${fmt(m, digits)} ± ${fmt(sd(values), digits)}` : fmt(m, digits);
+}
+
+function mergedHistogram(encoded: readonly string[]): Histogram | undefined {
+  let acc: Histogram | undefined;
+  for (const e of encoded) {
+    const h = decodeHistogram(e);
+    if (!acc) acc = h;
+    else acc.add(h);
+  }
+  return acc;
+}
+
+/** x position of a percentile on a "nines" axis: 0 = p0, 1 = p90, 2 = p99, 3 = p99.9 ... */
+function nines(p: number): number {
+  return p >= 100 ? 4.5 : -Math.log10(1 - p / 100);
+}
+
+function percentileChart(title: string, byTarget: Map<string, string[]>): Raw {
+  const series: LineSeries[] = [];
+  for (const [target, encoded] of byTarget) {
+    const h = mergedHistogram(encoded);
+    if (!h || h.totalCount === 0) continue;
+    series.push({ name: target, points: percentileCurve(h).map((p) => [nines(p.percentile), p.ms]) });
+  }
+  return lineChart(series, { title, xLabel: 'percentile (0 = min, 1 = p90, 2 = p99, 3 = p99.9, 4.5 = max)', yLabel: 'ms' });
+}
+
+function histogramChart(title: string, byTarget: Map<string, string[]>): Raw {
+  const series: LineSeries[] = [];
+  for (const [target, encoded] of byTarget) {
+    const h = mergedHistogram(encoded);
+    if (!h || h.totalCount === 0) continue;
+    const bins = binnedCounts(h, 40);
+    const total = bins.reduce((s, b) => s + b.count, 0) || 1;
+    series.push({ name: target, points: bins.map((b) => [(b.fromMs + b.toMs) / 2, (b.count / total) * 100]) });
+  }
+  return lineChart(series, { title, xLabel: 'latency (ms, up to p99.9)', yLabel: '% of requests' });
+}
+
+function throughputChart(title: string, runs: readonly RunRecord[], pick: (r: RunRecord) => Array<[number, number]>, yLabel: string): Raw {
+  // Round 1 of each target: the rounds look alike and overlaying all of them is unreadable.
+  const series: LineSeries[] = [];
+  for (const r of runs.filter((x) => x.round === 0)) series.push({ name: r.target, points: pick(r) });
+  return lineChart(series, { title, xLabel: 'seconds into the run', yLabel });
+}
+
+function groupBy<T>(xs: readonly T[], key: (x: T) => string): Map<string, T[]> {
+  const m = new Map<string, T[]>();
+  for (const x of xs) {
+    const k = key(x);
+    const list = m.get(k);
+    if (list) list.push(x);
+    else m.set(k, [x]);
+  }
+  return m;
+}
+
+function metricValues(metrics: readonly Metric[], name: string): number[] {
+  return metrics.find((m) => m.name === name)?.values ?? [];
+}
+
+function requestPhaseTables(result: BenchResult, phase: string, runs: readonly RunRecord[]): Content[] {
+  const byTarget = groupBy(runs, (r) => r.target);
+  const baseline = runs[0].baseline;
+  const first = runs[0];
+  const shape = first.load === 'closed' ? `${first.connections} connections (closed model)` : `${first.rate} req/s fixed rate (open model, corrected for coordinated omission)`;
+  const rows: Content[][] = [];
+  for (const [target] of byTarget) {
+    const m = (k: string) => metricValues(result.metrics, `${phase}/${target}/${k}`);
+    const isBase = target === baseline;
+    rows.push([
+      el('b', {}, target),
+      meanSd(m('rps'), 0),
+      meanSd(m('p50_ms')),
+      meanSd(m('p90_ms')),
+      meanSd(m('p99_ms')),
+      meanSd(m('max_ms')),
+      meanSd(m('error_pct')),
+      isBase ? raw('<span class="muted">baseline</span>') : meanSd(m('rps_ratio'), 3),
+      isBase ? '' : meanSd(m('added_p50_ms'), 3),
+      isBase ? '' : meanSd(m('added_p99_ms'), 3),
+    ]);
+  }
+  const hist = new Map([...byTarget].map(([t, rs]) => [t, rs.map((r) => r.histogram)]));
+  const statuses = [...byTarget].map(([t, rs]) => {
+    const counts: Record<string, number> = {};
+    for (const r of rs) for (const [s, n] of Object.entries(r.statusCounts)) counts[s] = (counts[s] ?? 0) + n;
+    return `${t}: ${Object.entries(counts).map(([s, n]) => `${s}×${n}`).join(', ')}`;
+  });
+  const upstream = runs.filter((r) => r.upstreamCounts);
+  return [
+    el('p', { class: 'muted small' }, `${first.request} requests, ${shape}; ${new Set(runs.map((r) => r.round)).size} measured rounds, mean ± sd across rounds. Latency in ms.`),
+    table(['target', 'req/s', 'p50', 'p90', 'p99', 'max', 'errors %', `throughput vs ${baseline}`, '+p50 (ms)', '+p99 (ms)'], rows, { class: 'overhead' }),
+    el('div', { class: 'grid2' }, percentileChart('Latency by percentile', hist), histogramChart('Latency histogram', hist)),
+    el(
+      'div',
+      { class: 'grid2' },
+      throughputChart('Throughput over time (round 1)', runs, (r) => r.timeline.map((p) => [p.t + p.width / 2, p.ok / p.width]), 'req/s'),
+      throughputChart('Mean latency over time (round 1)', runs, (r) => r.timeline.map((p) => [p.t + p.width / 2, p.meanMs]), 'ms'),
+    ),
+    upstream.length
+      ? table(
+          ['target', 'round', 'requests per upstream', 'client statuses'],
+          upstream.map((r) => [r.target, r.round + 1, Object.entries(r.upstreamCounts!).map(([u, n]) => `${u}: ${n}`).join(', '), Object.entries(r.statusCounts).map(([s, n]) => `${s}×${n}`).join(', ')]),
+        )
+      : '',
+    el('p', { class: 'muted small' }, `Statuses: ${statuses.join(' · ')}`),
+  ];
+}
+
+function streamPhaseTables(result: BenchResult, phase: string, runs: readonly RunRecord[]): Content[] {
+  const byTarget = groupBy(runs, (r) => r.target);
+  const baseline = runs[0].baseline;
+  const first = runs[0].stream!;
+  const rows: Content[][] = [];
+  for (const [target, rs] of byTarget) {
+    const m = (k: string) => metricValues(result.metrics, `${phase}/${target}/${k}`);
+    const isBase = target === baseline;
+    const completed = rs.reduce((s, r) => s + r.stream!.completed, 0);
+    const total = rs.reduce((s, r) => s + r.stream!.streams, 0);
+    rows.push([
+      el('b', {}, target),
+      `${completed}/${total}`,
+      meanSd(m('ttfb_p50_ms')),
+      meanSd(m('first_event_p50_ms')),
+      meanSd(m('first_event_p99_ms')),
+      meanSd(m('gap_p50_ms')),
+      meanSd(m('gap_p99_ms')),
+      meanSd(m('events_per_s'), 0),
+      meanSd(m('stalls'), 0),
+      isBase ? raw('<span class="muted">baseline</span>') : meanSd(m('first_event_added_p50_ms'), 3),
+    ]);
+  }
+  const firstEvent = new Map([...byTarget].map(([t, rs]) => [t, rs.map((r) => r.stream!.histograms.firstEvent)]));
+  const gaps = new Map([...byTarget].map(([t, rs]) => [t, rs.map((r) => r.stream!.histograms.gap)]));
+  return [
+    el(
+      'p',
+      { class: 'muted small' },
+      `${runs[0].request}: ${first.streams} concurrent streams${first.expectedGapMs ? `, programmed gap ${first.expectedGapMs} ms` : ''}; gap = time between reads that completed events.`,
+    ),
+    table(['target', 'complete', 'TTFB p50', 'first event p50', 'first event p99', 'gap p50', 'gap p99', 'events/s', 'stalls', `+first event p50 vs ${baseline}`], rows, { class: 'overhead' }),
+    el('div', { class: 'grid2' }, percentileChart('Time to first event by percentile', firstEvent), percentileChart('Inter-chunk gap by percentile', gaps)),
+    el(
+      'div',
+      { class: 'grid2' },
+      histogramChart('Inter-chunk gap histogram', gaps),
+      throughputChart('Events per second (round 1)', runs, (r) => r.stream!.eventsTimeline.map((n, t) => [t + 0.5, n]), 'events/s'),
+    ),
+  ];
+}
+
+function resourceCharts(runs: readonly RunRecord[]): Content {
+  const sampled = runs.filter((r) => r.resources && r.resources.length > 1 && r.round === 0);
+  if (sampled.length === 0) return '';
+  const rss: LineSeries[] = sampled.map((r) => ({ name: `${r.phase} ${r.target}`, points: r.resources!.map((s) => [s.t, s.rssMb]) }));
+  const cpu: LineSeries[] = sampled.map((r) => ({ name: `${r.phase} ${r.target}`, points: r.resources!.slice(1).map((s) => [s.t, s.cpuPct]) }));
+  return el(
+    'div',
+    {},
+    el('h2', {}, 'Relay resources'),
+    el('p', { class: 'muted small' }, 'Sampled from /proc/<pid> of the relay process during each measured run (round 1).'),
+    el('div', { class: 'grid2' }, lineChart(rss, { title: 'RSS', xLabel: 's', yLabel: 'MB' }), lineChart(cpu, { title: 'CPU', xLabel: 's', yLabel: '% of one core' })),
+  );
+}
+
+function checksSection(result: BenchResult): Content {
+  if (result.checks.length === 0) return '';
+  return [
+    el('h2', {}, 'Targets'),
+    table(
+      ['', 'target', 'metric', 'measured', 'required'],
+      result.checks.map((c) => [
+        c.ok === null ? badge('skip', 'N/A') : c.ok ? badge('pass') : badge('fail'),
+        c.label,
+        el('code', {}, c.metric),
+        c.actual === null ? 'not measured' : fmt(c.actual, 3),
+        `${c.op} ${c.value}`,
+      ]),
+    ),
+  ];
+}
+
+function environmentTable(result: BenchResult): Raw {
+  const e = result.environment;
+  return table(
+    ['node', 'CPU', 'cores', 'load avg (start → end)', 'commit', 'started', 'finished'],
+    [
+      [
+        e.node,
+        e.cpuModel,
+        e.cores,
+        `${fmt(e.loadAverage.start)} → ${fmt(e.loadAverage.end)}`,
+        el('code', {}, `${e.git.commit.slice(0, 12)}${e.git.dirty ? ' (dirty)' : ''}`),
+        result.startedAt,
+        result.finishedAt,
+      ],
+    ],
+  );
+}
+
+function metricsTable(result: BenchResult): Raw {
+  return details(
+    `All metrics (${result.metrics.length}), per round`,
+    table(
+      ['metric', 'unit', 'better', 'gate', 'mean', 'rounds'],
+      result.metrics.map((m) => [el('code', {}, m.name), m.unit, m.better, m.gate ? 'yes' : '', fmt(m.mean, 3), m.values.map((v) => fmt(v, 3)).join(', ')]),
+    ),
+  );
+}
+
+export function renderResult(result: BenchResult): Content {
+  const phases = groupBy(result.runs, (r) => r.phase);
+  const passed = result.checks.filter((c) => c.ok === true).length;
+  const failed = result.checks.filter((c) => c.ok === false).length;
+  return el(
+    'section',
+    { class: 'bench-result' },
+    el('h2', {}, `${result.benchmark}`),
+    result.description ? el('p', {}, result.description) : '',
+    tiles([
+      { label: 'targets', value: result.targets.map((t) => t.name).join(' · ') },
+      { label: 'phases', value: phases.size },
+      { label: 'measured runs', value: result.runs.length },
+      { label: 'checks passed', value: `${passed}/${result.checks.length}`, verdict: failed ? 'fail' : result.checks.length ? 'pass' : 'skip' },
+    ]),
+    environmentTable(result),
+    result.notes.map((n) => el('p', { class: 'note' }, badge('info', 'NOTE'), ' ', n)),
+    checksSection(result),
+    [...phases].map(([phase, runs]) => el('div', { class: 'phase' }, el('h3', {}, phase), runs[0].stream ? streamPhaseTables(result, phase, runs) : requestPhaseTables(result, phase, runs))),
+    resourceCharts(result.runs),
+    metricsTable(result),
+    el('p', { class: 'muted small' }, `Targets: ${result.targets.map((t) => `${t.name} (${t.kind}) ${t.url}`).join('; ')}`),
+  );
+}
+
+export function renderBenchReport(results: readonly BenchResult[]): string {
+  const names = results.map((r) => r.benchmark).join(', ');
+  return page({
+    title: `relaylab benchmark: ${names}`,
+    subtitle: `${results[0]?.environment.cpuModel ?? ''} · ${results[0]?.environment.cores ?? '?'} cores · node ${results[0]?.environment.node ?? ''} · ${results[0]?.startedAt ?? ''}`,
+    body: results.map(renderResult),
+    css: `.phase { margin-top: 18px; } table.overhead td:first-child { white-space: nowrap; } .note { margin: 6px 0; }`,
+  });
+}
