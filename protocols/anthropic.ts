@@ -20,6 +20,7 @@ import type {
   ResponseIds,
   SessionKey,
   SseEvent,
+  StreamErrorOptions,
   StreamObserver,
   StreamPhase,
   Usage,
@@ -278,6 +279,7 @@ class AnthropicObserver implements StreamObserver {
   contentEvents = 0;
   contentTokens = 0;
   malformed = 0;
+  readonly splice: StreamErrorOptions = {};
 
   push(event: SseEvent): StreamPhase {
     // Ping carries nothing: classify it without parsing.

@@ -33,6 +33,7 @@ import type {
   ResponseIds,
   SessionKey,
   SseEvent,
+  StreamErrorOptions,
   StreamObserver,
   StreamPhase,
   Usage,
@@ -244,6 +245,7 @@ class CustomPassObserver implements StreamObserver {
   contentEvents = 0;
   contentTokens = 0;
   malformed = 0;
+  readonly splice: StreamErrorOptions = {};
 
   push(event: SseEvent): StreamPhase {
     const data = tryParse(event.data);

@@ -215,6 +215,7 @@ class ChatObserver implements StreamObserver {
   contentEvents = 0;
   contentTokens = 0;
   malformed = 0;
+  readonly splice: StreamErrorOptions = {};
 
   push(event: SseEvent): StreamPhase {
     if (event.data === DONE_DATA) {

@@ -71,8 +71,14 @@ describe('openai-responses stream shape', () => {
     const events = openaiResponses.buildStream(openaiResponses.requestInfo(BODY), BODY, TEXT, USAGE, IDS).slice(0, 5);
     for (const e of events) obs.push(e);
     expect(obs.lastSequence).toBe(4);
-    const [end] = openaiResponses.streamErrorEvents('upstream cut', 'server_error', { sequenceNumber: obs.lastSequence + 1, responseId: 'resp_abc123' });
-    expect(JSON.parse(end.data)).toMatchObject({ type: 'response.failed', sequence_number: 5, response: { id: 'resp_abc123', status: 'failed', error: { code: 'server_error', message: 'upstream cut' } } });
+    expect(obs.splice).toEqual({ sequenceNumber: 5, responseId: 'resp_abc123', model: 'gpt-5' });
+    const [end] = openaiResponses.streamErrorEvents('upstream cut', 'server_error', obs.splice);
+    expect(JSON.parse(end.data)).toMatchObject({
+      type: 'response.failed',
+      sequence_number: 5,
+      response: { id: 'resp_abc123', model: 'gpt-5', status: 'failed', error: { code: 'server_error', message: 'upstream cut' } },
+    });
+    expect(openaiResponses.createObserver().splice).toEqual({ sequenceNumber: 0 });
   });
 
   it('usage in Responses form round-trips (non-cached input = input - cached)', () => {

@@ -307,7 +307,6 @@ function buildStreamError(kind: 'overloaded' | 'failed' | 'incomplete', usageSoF
 
 /** Events the observer classifies by name alone: nothing in their data is needed. */
 const NAME_ONLY: Record<string, StreamPhase> = {
-  'response.created': 'start',
   'response.in_progress': 'start',
   'response.queued': 'start',
   'response.output_item.added': 'start',
@@ -358,6 +357,15 @@ class ResponsesObserver implements StreamObserver {
   malformed = 0;
   /** Highest sequence_number seen, so a relay can splice response.failed after it. */
   lastSequence = -1;
+  private responseId: string | undefined;
+  private model: string | undefined;
+
+  get splice(): StreamErrorOptions {
+    const out: StreamErrorOptions = { sequenceNumber: this.lastSequence + 1 };
+    if (this.responseId !== undefined) out.responseId = this.responseId;
+    if (this.model !== undefined) out.model = this.model;
+    return out;
+  }
 
   push(event: SseEvent): StreamPhase {
     const seq = sequenceOf(event.data);
@@ -378,6 +386,10 @@ class ResponsesObserver implements StreamObserver {
     }
     const response = isObject(data.response) ? data.response : undefined;
     switch (type) {
+      case 'response.created':
+        this.responseId = str(response?.id) ?? this.responseId;
+        this.model = str(response?.model) ?? this.model;
+        return 'start';
       case 'response.completed':
         this.usage = readResponsesUsage(response?.usage) ?? this.usage;
         this.complete = true;

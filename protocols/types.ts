@@ -119,6 +119,12 @@ export interface StreamObserver {
   readonly contentTokens: number;
   /** Events whose data was not valid JSON for the protocol (classified as 'content', not thrown). */
   readonly malformed: number;
+  /**
+   * What an error event spliced after the events seen so far needs to fit in (Responses: the next
+   * sequence_number, the response id and model; empty for the other protocols). A relay ending a
+   * broken stream passes it on: `protocol.streamErrorEvents(msg, undefined, observer.splice)`.
+   */
+  readonly splice: StreamErrorOptions;
 }
 
 /** Where a relay or mock splices error events into a stream that already carried events. */
