@@ -20,6 +20,7 @@ export function writeBody(
     ex.done = true;
     ex.res.writeHead(status, headers);
     ex.res.end(buf);
+    ex.finish();
     return;
   }
   if (action.hang === 'body') {
@@ -56,6 +57,7 @@ export function writeBody(
       if (offset >= buf.length) {
         ex.done = true;
         ex.res.end(piece);
+        ex.finish();
         return;
       }
       ex.res.write(piece);
@@ -71,4 +73,5 @@ export function writeBody(
   ex.done = true;
   ex.res.writeHead(status, headers);
   ex.res.end(buf);
+  ex.finish();
 }

@@ -7,6 +7,9 @@ import type { ServerResponse } from 'node:http';
 import type { Clock, TimerHandle } from '../lib/clock.js';
 import type { Usage } from '../protocols/types.js';
 
+/** Real time between the last bytes and a FIN/RST cut (an I/O ordering grace, not simulated time). */
+export const CUT_GRACE_MS = 15;
+
 export class Exchange {
   status: number | null = null;
   eventsSent = 0;
@@ -18,6 +21,9 @@ export class Exchange {
   clientAborted = false;
   private timer: TimerHandle | undefined;
   private readonly cleanups: (() => void)[] = [];
+  private finished = false;
+  /** Called once: when the mock ended the response (end or cut), or when the client left first. */
+  onFinish: (() => void) | undefined;
 
   constructor(
     readonly res: ServerResponse,
@@ -43,27 +49,41 @@ export class Exchange {
     if (chunk !== undefined) this.bytesSent += Buffer.byteLength(chunk);
     this.done = true;
     this.res.end(chunk);
+    this.finish();
   }
 
-  /** Ends the response abnormally: FIN mid-body (no chunked terminator), RST, or a clean HTTP end. */
+  /** Marks the planned end (journals now, so a client that saw the end finds the entry). */
+  finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.onFinish?.();
+  }
+
+  /**
+   * Ends the response abnormally: FIN mid-body (no chunked terminator), RST, or a clean HTTP end.
+   * FIN and RST wait a moment of real time first: bytes and the close arriving in one read would
+   * make a client fail the request before it saw the headers, which is not a mid-stream cut.
+   */
   cut(mode: 'fin' | 'rst' | 'end'): void {
     this.done = true;
     if (mode === 'end') {
       this.res.end();
+      this.finish();
       return;
     }
     this.disconnect = mode;
     const socket = this.res.socket;
+    this.finish();
     if (!socket) {
       this.res.destroy();
       return;
     }
-    if (mode === 'rst') {
-      socket.resetAndDestroy();
-    } else {
-      // Flush what was written, then half-close: the client sees EOF before the body's end.
-      socket.end();
-    }
+    setTimeout(() => {
+      if (socket.destroyed) return;
+      if (mode === 'rst') socket.resetAndDestroy();
+      // Half-close after what was written: the client sees EOF before the body's end.
+      else socket.end();
+    }, CUT_GRACE_MS);
   }
 
   /** Waits on the exchange's clock; cancelled if the client goes away. */
@@ -93,5 +113,6 @@ export class Exchange {
     this.timer = undefined;
     if (!this.done) this.clientAborted = true;
     for (const fn of this.cleanups) fn();
+    this.finish();
   }
 }

@@ -126,8 +126,8 @@ function serve(up: MockUpstream, deps: ServerDeps, req: IncomingMessage, res: Se
   };
   const seq = deps.journal.nextSeq();
   const time = deps.clock.now();
-  res.once('close', () => {
-    ctx.ex.close();
+  res.once('close', () => ctx.ex.close());
+  ctx.ex.onFinish = () => {
     const ex = ctx.ex;
     deps.journal.append({
       seq,
@@ -152,7 +152,7 @@ function serve(up: MockUpstream, deps: ServerDeps, req: IncomingMessage, res: Se
       usage: ex.usage,
       durationMs: deps.clock.now() - time,
     });
-  });
+  };
   try {
     if (!route) {
       reply(ctx, ctx.protocol.errorReply(pathKnown ? 405 : 404, pathKnown ? `Method ${method} not allowed on ${path}` : `Not found: ${method} ${path}`, { requestId: ctx.requestId }));

@@ -102,10 +102,11 @@ export function writeStream(ex: Exchange, plan: StreamPlan): void {
     return addOutput(plan.fullUsage, emittedTokens);
   };
 
-  const finishAt = (k: number): boolean => {
+  /** Ends the stream if a terminal fault sits at k; `pending` is what is due before it. */
+  const finishAt = (k: number, pending: string): boolean => {
     if (k === errorAt && action?.stream_error) {
       const usage = addOutput(plan.fullUsage, emittedTokens);
-      let chunk = '';
+      let chunk = pending;
       for (const e of plan.buildError(action.stream_error.kind, usage)) {
         chunk += encodeSse(e);
         ex.eventsSent++;
@@ -115,6 +116,7 @@ export function writeStream(ex: Exchange, plan: StreamPlan): void {
       return true;
     }
     if (k === cutAt && action?.cut) {
+      if (pending) ex.write(pending);
       ex.usage = billed();
       ex.cut(action.cut.mode);
       return true;
@@ -152,7 +154,7 @@ export function writeStream(ex: Exchange, plan: StreamPlan): void {
         });
         return;
       }
-      if (finishAt(i)) return;
+      if (finishAt(i, chunk)) return;
       if (i === n) break;
       const wait = start + due[i] - ex.clock.now();
       if (wait > 0) {
