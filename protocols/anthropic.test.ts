@@ -40,8 +40,10 @@ describe('anthropic errors', () => {
     expect(msg([1])).toMatchObject({ type: 'invalid_request_error' });
     expect(msg({ messages: [], max_tokens: 1 }).message).toBe('model: Field required');
     expect(msg({ model: 'm', max_tokens: 1 }).message).toBe('messages: Field required');
-    expect(msg({ model: 'm', messages: [] }).message).toBe('max_tokens: Field required');
-    expect(msg({ model: 'm', messages: [], max_tokens: 'x' }).message).toMatch(/max_tokens/);
+    const one = [{ role: 'user', content: 'x' }];
+    expect(msg({ model: 'm', messages: [], max_tokens: 5 }).message).toBe('messages: at least one message is required');
+    expect(msg({ model: 'm', messages: one }).message).toBe('max_tokens: Field required');
+    expect(msg({ model: 'm', messages: one, max_tokens: 'x' }).message).toMatch(/max_tokens/);
     expect(anthropic.validate(BODY)).toBeUndefined();
     expect(anthropic.validate({ model: 'm' })?.status).toBe(400);
   });

@@ -90,6 +90,7 @@ function validate(body: unknown): ErrorReply | undefined {
   if (typeof body.model !== 'string') return invalid('model: Input should be a valid string');
   if (body.messages === undefined) return invalid('messages: Field required');
   if (!Array.isArray(body.messages)) return invalid('messages: Input should be a valid list');
+  if (body.messages.length === 0) return invalid('messages: at least one message is required');
   if (body.max_tokens === undefined) return invalid('max_tokens: Field required');
   if (typeof body.max_tokens !== 'number' || !Number.isInteger(body.max_tokens)) {
     return invalid('max_tokens: Input should be a valid integer');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { openaiChat } from './openai-chat.js';
+import { openaiChat, withStreamUsage } from './openai-chat.js';
 import { openAiErrorShape } from './openai-shared.js';
 import { IDS, TEXT, TOOL, TOOLS_OPENAI, USAGE, USAGE_WITH_WRITE } from './test-fixtures.js';
 
@@ -107,5 +107,16 @@ describe('openai-chat request info and session key', () => {
     const out = openaiChat.withModel(BODY, 'gpt-4.1') as any;
     expect(out).toEqual({ ...BODY, model: 'gpt-4.1' });
     expect(BODY.model).toBe('gpt-4o');
+  });
+});
+
+describe('withStreamUsage', () => {
+  it('asks for the usage chunk on streaming requests only, keeping other stream_options', () => {
+    const body = { model: 'm', stream: true, stream_options: { include_obfuscation: false }, messages: [] };
+    expect(withStreamUsage(body)).toEqual({ ...body, stream_options: { include_obfuscation: false, include_usage: true } });
+    expect(body.stream_options).toEqual({ include_obfuscation: false });
+    const plain = { model: 'm', messages: [] };
+    expect(withStreamUsage(plain)).toBe(plain);
+    expect(openaiChat.requestInfo(withStreamUsage({ model: 'm', stream: true })).includeUsage).toBe(true);
   });
 });

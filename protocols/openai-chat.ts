@@ -73,6 +73,18 @@ function validate(body: unknown): ErrorReply | undefined {
   return undefined;
 }
 
+/**
+ * A copy of a streaming request that asks for the usage chunk, so a relay can bill a client that
+ * did not ask; non-stream bodies come back unchanged. (The client then also sees `usage: null`
+ * on every chunk and the extra usage chunk, which the SDKs accept.)
+ */
+export function withStreamUsage(body: unknown): unknown {
+  if (!isObject(body) || body.stream !== true) return body;
+  const opts = isObject(body.stream_options) ? body.stream_options : {};
+  if (opts.include_usage === true) return body;
+  return { ...body, stream_options: { ...opts, include_usage: true } };
+}
+
 function errorChunk(message: string, type: string, code: string | null = null): SseEvent {
   return { data: JSON.stringify({ error: openAiErrorObject(message, type, code) }) };
 }

@@ -18,7 +18,7 @@ export function openAiErrorShape(status: number, code?: string | null): OpenAiEr
     case 401:
       return { type: 'invalid_request_error', code: code ?? 'invalid_api_key' };
     case 403:
-      return { type: 'invalid_request_error', code: code ?? 'unsupported_country_region_territory' };
+      return { type: 'request_forbidden', code: code ?? 'unsupported_country_region_territory' };
     case 404:
       return { type: 'invalid_request_error', code: code ?? 'model_not_found' };
     case 429:
