@@ -119,6 +119,8 @@ export const relayConfigSchema = z
       .prefault({}),
     channels: z.array(channelConfigSchema).default([]),
     keys: z.array(keyConfigSchema).default([]),
+    /** Prices and balances; validated by relay/billing (absent = free). */
+    billing: z.unknown().optional(),
   })
   .superRefine((cfg, ctx) => {
     const unique = (values: string[], what: string, path: (i: number) => PropertyKey[]) => {

@@ -1,0 +1,187 @@
+/**
+ * The admin API (fastify), behind its own Bearer token, separate from client keys. Every answer
+ * masks tokens. Layout edits go through the ConfigHolder, so they take effect on the next
+ * request and survive a restart.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { TestClock } from '../../lib/clock.js';
+import { maskToken } from '../../lib/mask.js';
+import { ConfigError } from '../../lib/yaml-config.js';
+import { readClientCredential } from '../../protocols/auth.js';
+import type { ParsedRelayConfig } from '../config/schema.js';
+import type { RelayRuntime } from '../proxy/handler.js';
+import { orderChannels } from '../routing/planner.js';
+import type { EndpointLiveState } from '../state/types.js';
+import * as edits from './config-edits.js';
+
+export interface AdminOptions {
+  rt: RelayRuntime;
+  adminToken: string;
+  /** Runs one health-probe round now; undefined when health checks are not available. */
+  runHealth?: () => Promise<unknown>;
+  /** More admin routes (billing ...), registered inside the admin-token scope. */
+  plugins?: Array<(scope: FastifyInstance) => Promise<void>>;
+}
+
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+export async function activeChannelName(rt: RelayRuntime): Promise<string | null> {
+  const config = rt.holder.current;
+  const states = await readAll(rt);
+  return orderChannels(config, states)[0]?.name ?? null;
+}
+
+async function readAll(rt: RelayRuntime): Promise<Map<string, EndpointLiveState>> {
+  const eps = [...rt.holder.current.endpoints.values()];
+  const states = await rt.live.readEndpoints(
+    eps.map((e) => ({ endpoint: e.name, channel: e.channel, tokenId: e.tokenId })),
+    rt.clock.now(),
+  );
+  return new Map(states.map((s) => [s.endpoint, s]));
+}
+
+export async function adminRoutes(app: FastifyInstance, opts: AdminOptions): Promise<void> {
+  const { rt, adminToken } = opts;
+  const holder = rt.holder;
+
+  // An admin POST without a body (pause, health/run) is fine even when it says application/json.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, text, done) => {
+    if (text === '' || text === undefined) return done(null, undefined);
+    try {
+      done(null, JSON.parse(text as string));
+    } catch (err) {
+      (err as Error & { statusCode?: number }).statusCode = 400;
+      done(err as Error, undefined);
+    }
+  });
+
+  app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+    const presented = readClientCredential(req.headers);
+    if (!presented || !sameSecret(presented, adminToken)) {
+      return reply.code(401).send({ error: 'admin token required: Authorization: Bearer <admin token>' });
+    }
+  });
+
+  app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
+    if (err instanceof edits.AdminError) return reply.code(err.status).send({ error: err.message });
+    if (err instanceof ConfigError) return reply.code(400).send({ error: err.message, issues: err.issues });
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    return reply.code(status).send({ error: err.message });
+  });
+
+  const edit = async (fn: (draft: ParsedRelayConfig) => void, kind: 'layout' | 'pause' = 'layout') => {
+    const model = await holder.update(fn, kind);
+    return { version: model.version };
+  };
+
+  app.get('/admin/config', async () => ({ version: holder.current.version, config: edits.maskedConfig(holder.current.source) }));
+  app.put('/admin/config', async (req) => {
+    const body = edits.requireObject(req.body);
+    // Accept both the bare layout and the { config } envelope GET answers with.
+    const layout = edits.requireObject('config' in body && typeof body.config === 'object' ? body.config : body);
+    const model = await holder.replace(edits.unmaskSecrets(layout, holder.current.source));
+    return { version: model.version };
+  });
+
+  app.post('/admin/channels', async (req, reply) => {
+    const result = await edit((d) => edits.addChannel(d, req.body));
+    return reply.code(201).send(result);
+  });
+  app.patch<{ Params: { name: string } }>('/admin/channels/:name', async (req) => edit((d) => edits.patchChannel(d, req.params.name, req.body)));
+  app.delete<{ Params: { name: string } }>('/admin/channels/:name', async (req) => edit((d) => edits.deleteChannel(d, req.params.name)));
+  for (const action of ['pause', 'resume'] as const) {
+    app.post<{ Params: { name: string } }>(`/admin/channels/:name/${action}`, async (req) => {
+      const result = await edit((d) => edits.setPaused(d, req.params.name, action === 'pause'), 'pause');
+      const activeChannel = await activeChannelName(rt);
+      return {
+        ...result,
+        channel: req.params.name,
+        paused: action === 'pause',
+        activeChannel,
+        ...(activeChannel === null ? { warning: 'no active channel: every request fails until a channel is resumed' } : {}),
+      };
+    });
+  }
+  app.post<{ Params: { name: string } }>('/admin/channels/:name/endpoints', async (req, reply) => {
+    const result = await edit((d) => edits.addEndpoint(d, req.params.name, req.body));
+    return reply.code(201).send(result);
+  });
+  app.patch<{ Params: { name: string } }>('/admin/endpoints/:name', async (req) => edit((d) => edits.patchEndpoint(d, req.params.name, req.body)));
+  app.delete<{ Params: { name: string } }>('/admin/endpoints/:name', async (req) => edit((d) => edits.deleteEndpoint(d, req.params.name)));
+  app.post('/admin/keys', async (req, reply) => {
+    const result = await edit((d) => edits.addKey(d, req.body));
+    return reply.code(201).send(result);
+  });
+  app.delete<{ Params: { name: string } }>('/admin/keys/:name', async (req) => edit((d) => edits.deleteKey(d, req.params.name)));
+
+  app.get('/admin/state', async () => {
+    const config = holder.current;
+    const now = rt.clock.now();
+    const states = await readAll(rt);
+    const active = orderChannels(config, states)[0]?.name ?? null;
+    const endpoints = [];
+    for (const c of config.channels) {
+      for (const e of c.endpoints) {
+        const s = states.get(e.name);
+        const cooldowns = (
+          [
+            ['endpoint', s?.endpointCooldown],
+            ['token', s?.tokenCooldown],
+            ['channel', s?.channelCooldown],
+          ] as const
+        )
+          .filter(([, cd]) => cd && cd.until > now)
+          .map(([scope, cd]) => ({ scope, until: cd!.until, remainingMs: cd!.until - now, reason: cd!.reason }));
+        endpoints.push({
+          name: e.name,
+          channel: c.name,
+          type: e.type,
+          token: maskToken(e.token),
+          priority: e.priority,
+          failoverEnabled: e.failoverEnabled,
+          paused: c.paused,
+          health: s?.health.status ?? 'unknown',
+          healthDetail: s?.health,
+          cooldown: cooldowns[0] ?? null,
+          cooldowns,
+          breaker: s?.breaker.phase ?? 'closed',
+          breakerDetail: s?.breaker,
+          latencyMs: s?.health.latencyMs ?? null,
+          authFailures: s?.authFailures ?? 0,
+          disabled: s?.health.status === 'disabled' || cooldowns.some((x) => x.scope === 'token'),
+        });
+      }
+    }
+    return { version: config.version, now, strategy: config.strategy, activeChannel: active, endpoints };
+  });
+
+  app.get<{ Querystring: { limit?: string; since?: string; key?: string; endpoint?: string } }>('/admin/requests', async (req) => {
+    await rt.records.flush();
+    const q = req.query;
+    const num = (v: string | undefined) => (v !== undefined && Number.isFinite(Number(v)) ? Number(v) : undefined);
+    return rt.records.queryRequestLog({ limit: num(q.limit), since: num(q.since), keyName: q.key, endpoint: q.endpoint });
+  });
+
+  app.get('/admin/stats', async () => rt.stats.snapshot());
+
+  app.post('/admin/health/run', async (_req, reply) => {
+    if (!opts.runHealth) return reply.code(501).send({ error: 'health checks are not available in this relay build' });
+    return { results: await opts.runHealth() };
+  });
+
+  app.post<{ Body: { ms?: unknown } | undefined }>('/admin/clock/advance', async (req, reply) => {
+    if (!(rt.clock instanceof TestClock)) return reply.code(404).send({ error: 'the relay does not run on a test clock' });
+    const ms = Number(req.body?.ms);
+    if (!Number.isFinite(ms) || ms < 0) return reply.code(400).send({ error: 'body.ms must be a non-negative number' });
+    await rt.clock.advance(ms);
+    return { now: rt.clock.now() };
+  });
+
+  for (const plugin of opts.plugins ?? []) await app.register(plugin);
+}

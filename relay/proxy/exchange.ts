@@ -1,0 +1,41 @@
+/**
+ * One client request as it moves through the relay: what was asked, and what has already
+ * reached the client. `committed` is the commit point: once true, nothing is retried.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Protocol, RequestInfo, Usage } from '../../protocols/types.js';
+import type { EndpointType } from '../config/schema.js';
+import type { Route } from '../http/classify.js';
+
+export interface Exchange {
+  req: IncomingMessage;
+  res: ServerResponse;
+  requestId: string;
+  startedAt: number;
+  route: Route;
+  protocol: Protocol;
+  /** '?a=b' or ''. */
+  query: string;
+  rawBody: Buffer;
+  body: unknown;
+  info: RequestInfo;
+  /** Client model name without a `type,` prefix. */
+  model: string | undefined;
+  /** The body must be re-serialised for every endpoint (a prefix was stripped). */
+  forcedType?: EndpointType;
+  /** Set when the client goes away; aborts the attempt in flight. */
+  clientGone: boolean;
+  current?: AbortController;
+  committed: boolean;
+  ttfbAt?: number;
+  /** Final usage of the delivered answer. */
+  usage?: Usage;
+  /** Output text seen (for estimates when the upstream reported no usage). */
+  outputText: string;
+}
+
+export function markClientGone(ex: Exchange): void {
+  if (ex.clientGone) return;
+  ex.clientGone = true;
+  ex.current?.abort(new Error('client disconnected'));
+}

@@ -1,0 +1,419 @@
+/**
+ * The client-facing request path: auth -> classify -> plan -> attempt loop -> answer -> settle
+ * and log. Runs on a raw node:http server; nothing after the answer is awaited by the client.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Clock } from '../../lib/clock.js';
+import { readClientCredential } from '../../protocols/auth.js';
+import { protocolFor } from '../../protocols/index.js';
+import { countTextTokens } from '../../protocols/tokens.js';
+import type { ErrorOptions, ErrorReply, Protocol, Usage } from '../../protocols/types.js';
+import type { Billing, Outcome as BillingOutcome } from '../billing/types.js';
+import type { ConfigHolder } from '../config/holder.js';
+import type { EndpointModel, KeyModel, RelayModel } from '../config/model.js';
+import { classify, parseModel, protocolForPath } from '../http/classify.js';
+import { plan, relevantEndpoints, type PlanRequest } from '../routing/planner.js';
+import { bindingAfterSuccess, stickyKeyHash } from '../state/sticky.js';
+import type { LiveState, RecordStore, RequestLogEntry, StickyBinding } from '../state/types.js';
+import { runAttemptLoop, type AttemptResult, type LoopResult } from './attempt-loop.js';
+import { markClientGone, type Exchange } from './exchange.js';
+import { downstreamHeaders } from './headers.js';
+import type { UpstreamPools } from './pools.js';
+import type { StatsCollector } from './stats.js';
+import { attemptUpstream, type AttemptEnv } from './upstream-attempt.js';
+
+export interface Logger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface RelayRuntime {
+  holder: ConfigHolder;
+  live: LiveState;
+  records: RecordStore;
+  billing: Billing;
+  clock: Clock;
+  pools: UpstreamPools;
+  stats: StatsCollector;
+  logger: Logger;
+  /** chatgpt-oauth: a fresh access token after a 401, or undefined. */
+  refreshToken(endpoint: EndpointModel): Promise<EndpointModel | undefined>;
+}
+
+/** Large bodies are normal (long conversations, images); this only stops runaway uploads. */
+const MAX_BODY = 64 * 1024 * 1024;
+
+class HttpError extends Error {
+  constructor(
+    public readonly status: number,
+    message: string,
+    public readonly opts: ErrorOptions = {},
+  ) {
+    super(message);
+  }
+}
+
+function send(res: ServerResponse, reply: ErrorReply, requestId: string): void {
+  if (res.headersSent || res.destroyed) return;
+  const body = JSON.stringify(reply.body);
+  res.writeHead(reply.status, {
+    ...reply.headers,
+    'content-type': reply.headers['content-type'] ?? 'application/json',
+    'content-length': String(Buffer.byteLength(body)),
+    'x-request-id': requestId,
+  });
+  res.end(body);
+}
+
+function sendError(res: ServerResponse, protocol: Protocol, requestId: string, err: HttpError): void {
+  send(res, protocol.errorReply(err.status, err.message, { requestId, ...err.opts }), requestId);
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        reject(new HttpError(413, `request body exceeds ${MAX_BODY} bytes`));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+let seq = 0;
+const PROCESS_TAG = randomUUID().slice(0, 8);
+function newRequestId(): string {
+  return `req_${PROCESS_TAG}${(++seq).toString(36).padStart(6, '0')}`;
+}
+
+export function createClientHandler(rt: RelayRuntime): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    handle(rt, req, res).catch((err) => {
+      rt.logger.error({ err: (err as Error).message, stack: (err as Error).stack }, 'relay handler failed');
+      if (!res.headersSent) {
+        res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ type: 'error', error: { type: 'api_error', message: 'internal relay error' } }));
+      } else res.destroy();
+    });
+  };
+}
+
+async function handle(rt: RelayRuntime, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  const method = req.method ?? 'GET';
+  const route = classify(method, path);
+  const requestId = newRequestId();
+  if (!route) {
+    sendError(res, protocolFor(protocolForPath(path)), requestId, new HttpError(404, `no route for ${method} ${path}`, { type: 'not_found_error' }));
+    return;
+  }
+  if (route.kind === 'probe') {
+    // Client warm-up (HEAD /): answered at once, without auth.
+    res.writeHead(200, { 'content-type': 'application/json', 'x-request-id': requestId });
+    res.end(method === 'HEAD' ? undefined : '{"ok":true,"service":"relaylab-relay"}');
+    return;
+  }
+  const config = rt.holder.current;
+  const anthropicStyle = route.protocol === 'anthropic' || (route.kind === 'models' && req.headers['anthropic-version'] !== undefined);
+  const protocol = protocolFor(anthropicStyle ? 'anthropic' : route.protocol);
+  const now = rt.clock.now();
+
+  let key: KeyModel;
+  try {
+    key = await authenticate(rt, config, req, now);
+  } catch (err) {
+    if (!(err instanceof HttpError)) throw err;
+    sendError(res, protocol, requestId, err);
+    logRejected(rt, requestId, now, '', route.protocol, path, err.status, 'rejected');
+    return;
+  }
+  if (route.kind === 'models') {
+    send(res, listModels(config, key, anthropicStyle), requestId);
+    return;
+  }
+
+  let ex: Exchange;
+  try {
+    ex = await readExchange(req, res, route, protocol, requestId, now, url, q, key);
+  } catch (err) {
+    if (!(err instanceof HttpError)) throw err;
+    sendError(res, protocol, requestId, err);
+    logRejected(rt, requestId, now, key.name, route.protocol, path, err.status, 'rejected');
+    return;
+  }
+  res.on('close', () => {
+    if (!res.writableFinished) markClientGone(ex);
+  });
+  await serve(rt, config, key, ex, path);
+}
+
+async function authenticate(rt: RelayRuntime, config: RelayModel, req: IncomingMessage, now: number): Promise<KeyModel> {
+  const credential = readClientCredential(req.headers);
+  if (!credential) throw new HttpError(401, 'missing API key: send Authorization: Bearer <key> or x-api-key', { code: 'missing_api_key' });
+  const key = config.keysByKey.get(credential);
+  if (!key) throw new HttpError(401, 'invalid API key', { code: 'invalid_api_key' });
+  if (key.rateLimit) {
+    const hits = await rt.live.hitRateWindow(`key:${key.name}`, key.rateLimit.perMs, now);
+    if (hits > key.rateLimit.requests) {
+      const windowLeft = key.rateLimit.perMs - (now % key.rateLimit.perMs);
+      throw new HttpError(429, `rate limit of ${key.rateLimit.requests} requests per ${key.rateLimit.perMs} ms exceeded for key "${key.name}"`, {
+        retryAfterSeconds: Math.max(1, Math.ceil(windowLeft / 1000)),
+        code: 'rate_limit_exceeded',
+      });
+    }
+  }
+  return key;
+}
+
+async function readExchange(
+  req: IncomingMessage,
+  res: ServerResponse,
+  route: NonNullable<ReturnType<typeof classify>>,
+  protocol: Protocol,
+  requestId: string,
+  now: number,
+  url: string,
+  q: number,
+  key: KeyModel,
+): Promise<Exchange> {
+  const rawBody = await readBody(req);
+  let body: unknown;
+  try {
+    body = JSON.parse(rawBody.toString('utf8'));
+  } catch (err) {
+    throw new HttpError(400, `request body is not valid JSON: ${(err as Error).message}`, { type: 'invalid_request_error' });
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new HttpError(400, 'request body must be a JSON object', { type: 'invalid_request_error' });
+  }
+  const info = protocol.requestInfo(body);
+  const choice = parseModel(info.model);
+  if (choice.forcedType && !route.types.has(choice.forcedType)) {
+    throw new HttpError(400, `model prefix "${choice.forcedType}," cannot be served on this path`, { type: 'invalid_request_error', param: 'model' });
+  }
+  if (key.models && choice.model !== undefined && !key.models.has(choice.model)) {
+    throw new HttpError(403, `API key "${key.name}" may not use model "${choice.model}"`, { type: 'permission_error', code: 'model_not_allowed' });
+  }
+  return {
+    req,
+    res,
+    requestId,
+    startedAt: now,
+    route,
+    protocol,
+    query: q < 0 ? '' : url.slice(q),
+    rawBody,
+    body,
+    info,
+    model: choice.model,
+    forcedType: choice.forcedType,
+    clientGone: false,
+    committed: false,
+    outputText: '',
+  };
+}
+
+async function serve(rt: RelayRuntime, config: RelayModel, key: KeyModel, ex: Exchange, path: string): Promise<void> {
+  const { clock, live } = rt;
+  const now = ex.startedAt;
+  const types = ex.forcedType ? new Set([ex.forcedType]) : ex.route.types;
+  const session = ex.route.kind === 'generate' && config.sticky.enabled ? ex.protocol.sessionKey(ex.req.headers, ex.body) : undefined;
+  const stickyKey = session ? stickyKeyHash(ex.protocol.id, session.source, session.value) : undefined;
+
+  const pre = await rt.billing.precharge({
+    requestId: ex.requestId,
+    keyName: key.name,
+    model: ex.model ?? '',
+    protocol: ex.protocol.id,
+    info: ex.info,
+    path,
+  });
+  if (!pre.ok) {
+    sendError(ex.res, ex.protocol, ex.requestId, new HttpError(pre.status, pre.message));
+    logRejected(rt, ex.requestId, now, key.name, ex.protocol.id, path, pre.status, 'rejected');
+    return;
+  }
+
+  const planReq: PlanRequest = { types, model: ex.model };
+  const relevant = relevantEndpoints(config, planReq);
+  let loop: LoopResult = { last: undefined, endpoint: undefined, attempts: [], stopped: 'no_candidates' };
+  let binding: StickyBinding | undefined;
+  let emptyReason: string | undefined;
+  if (relevant.length > 0) {
+    const [states, bound, rotation] = await Promise.all([
+      live.readEndpoints(relevant.map((e) => ({ endpoint: e.name, channel: e.channel, tokenId: e.tokenId })), now),
+      stickyKey ? live.getBinding(stickyKey, now) : undefined,
+      config.needsRotation && config.strategy === 'priority' ? live.increment('relay:rotation') : 0,
+    ]);
+    binding = bound;
+    const stateMap = new Map(states.map((s) => [s.endpoint, s]));
+    const p = plan(config, { ...planReq, binding: binding?.endpoint }, stateMap, now, rotation);
+    emptyReason = p.empty;
+    if (p.candidates.length > 0 && !ex.clientGone) {
+      const env: AttemptEnv = { config, clock, pools: rt.pools };
+      loop = await runAttemptLoop(
+        p.candidates,
+        {
+          config,
+          live,
+          clock,
+          states: stateMap,
+          attempt: (ep) => attemptWithRefresh(rt, env, ex, ep),
+          onBackgroundError: (err) => rt.logger.warn({ err: (err as Error).message }, 'live state write failed'),
+        },
+        now,
+        session ? p.sticky : undefined,
+      );
+    }
+  } else {
+    emptyReason = plan(config, planReq, new Map(), now).empty;
+  }
+
+  if (!ex.committed && !ex.clientGone) answerFailure(ex, loop, emptyReason);
+
+  const last = loop.last;
+  const ep = loop.endpoint;
+  if (stickyKey && last?.kind === 'ok' && ep) {
+    const t = clock.now();
+    const next = bindingAfterSuccess(binding, ep.name, t, config.sticky);
+    if (next) {
+      live.setBinding(stickyKey, next, t).catch((err) => rt.logger.warn({ err: (err as Error).message }, 'sticky binding write failed'));
+    }
+  }
+  finish(rt, ex, key, loop, session, binding !== undefined && binding.endpoint === ep?.name, path);
+}
+
+async function attemptWithRefresh(rt: RelayRuntime, env: AttemptEnv, ex: Exchange, ep: EndpointModel): Promise<AttemptResult> {
+  const result = await attemptUpstream(env, ex, ep);
+  if (result.kind === 'failed' && result.status === 401 && !result.committed && ep.type === 'chatgpt-oauth' && ep.refreshToken) {
+    const fresh = await rt.refreshToken(ep).catch(() => undefined);
+    if (fresh && !ex.clientGone) return attemptUpstream(env, ex, fresh);
+  }
+  return result;
+}
+
+/** Nothing reached the client: hand back the upstream's last answer unchanged, or say why there was none. */
+function answerFailure(ex: Exchange, loop: LoopResult, emptyReason: string | undefined): void {
+  const last = loop.last;
+  if (last?.reply) {
+    const reply = last.reply;
+    const headers = downstreamHeaders(reply.headers, ex.requestId);
+    headers['content-length'] = String(reply.body.length);
+    ex.res.writeHead(reply.status, headers);
+    ex.res.end(reply.body);
+    return;
+  }
+  if (!last) {
+    const message =
+      emptyReason === 'no_active_channel'
+        ? 'no active channel: every channel is paused'
+        : emptyReason === 'no_endpoint_for_model'
+          ? `no endpoint serves model "${ex.model ?? ''}" on ${ex.route.protocol}`
+          : 'no upstream endpoint is available right now (all cooling down, open or disabled)';
+    const status = emptyReason === 'no_endpoint_for_model' ? 404 : 503;
+    sendError(ex.res, ex.protocol, ex.requestId, new HttpError(status, message, status === 404 ? { type: 'not_found_error', code: 'model_not_found' } : {}));
+    return;
+  }
+  const status = last.outcome === 'timeout' ? 504 : 502;
+  sendError(ex.res, ex.protocol, ex.requestId, new HttpError(status, `upstream failed after ${loop.attempts.length} attempt(s): ${last.message ?? last.outcome}`));
+}
+
+function estimate(ex: Exchange): Usage {
+  return {
+    inputTokens: ex.info.estimatedInputTokens,
+    outputTokens: countTextTokens(ex.outputText),
+    cacheWriteTokens: 0,
+    cacheReadTokens: 0,
+    estimated: true,
+  };
+}
+
+function billingOutcome(last: AttemptResult | undefined, ex: Exchange): BillingOutcome {
+  if (!last) return 'upstream_error';
+  if (last.kind === 'aborted' || ex.clientGone) return 'client_abort';
+  if (last.kind === 'ok') return 'success';
+  return last.committed ? 'stream_cut' : 'upstream_error';
+}
+
+function finish(
+  rt: RelayRuntime,
+  ex: Exchange,
+  key: KeyModel,
+  loop: LoopResult,
+  session: { source: string; value: string } | undefined,
+  stickyHit: boolean,
+  path: string,
+): void {
+  const end = rt.clock.now();
+  const outcome = billingOutcome(loop.last, ex);
+  const delivered = ex.committed && ex.route.kind === 'generate';
+  const usage = delivered ? (ex.usage ?? estimate(ex)) : undefined;
+  for (const a of loop.attempts) rt.stats.recordAttempt(a.endpoint, !a.errorClass && a.status !== undefined && a.status < 400, a.errorClass, a.durationMs);
+  rt.stats.recordRequest(outcome);
+  rt.billing
+    .settle({
+      requestId: ex.requestId,
+      keyName: key.name,
+      model: ex.model ?? '',
+      endpoint: loop.endpoint?.name,
+      outcome,
+      usage,
+      firstTokenSent: ex.committed,
+    })
+    .catch((err) => rt.logger.warn({ err: (err as Error).message, requestId: ex.requestId }, 'billing settle failed'));
+  const entry: RequestLogEntry = {
+    requestId: ex.requestId,
+    time: ex.startedAt,
+    keyName: key.name,
+    protocol: ex.protocol.id,
+    path,
+    model: ex.model,
+    stream: ex.info.stream,
+    status: ex.res.statusCode,
+    outcome: loop.attempts.length === 0 && outcome === 'upstream_error' ? 'no_candidate' : outcome === 'success' ? 'ok' : outcome,
+    latencyMs: end - ex.startedAt,
+    ttfbMs: ex.ttfbAt !== undefined ? ex.ttfbAt - ex.startedAt : undefined,
+    session: session ? { source: session.source, hash: session.value.slice(0, 16), hit: stickyHit } : undefined,
+    usage,
+    attempts: loop.attempts,
+  };
+  rt.records.appendRequestLog(entry);
+}
+
+function logRejected(rt: RelayRuntime, requestId: string, now: number, keyName: string, protocol: string, path: string, status: number, outcome: string): void {
+  rt.records.appendRequestLog({ requestId, time: now, keyName, protocol, path, stream: false, status, outcome, latencyMs: rt.clock.now() - now, attempts: [] });
+}
+
+/** GET /v1/models: the models this key may use, in the caller's SDK shape. */
+function listModels(config: RelayModel, key: KeyModel, anthropicStyle: boolean): ErrorReply {
+  let ids: string[];
+  if (key.models) ids = [...key.models];
+  else {
+    const all = new Set<string>();
+    for (const c of config.channels) {
+      if (c.paused) continue;
+      for (const e of c.endpoints) {
+        e.models?.forEach((m) => all.add(m));
+        e.modelMap.forEach((_, m) => all.add(m));
+      }
+    }
+    ids = [...all];
+  }
+  ids.sort();
+  if (anthropicStyle) {
+    const data = ids.map((id) => ({ type: 'model', id, display_name: id, created_at: '2025-01-01T00:00:00Z' }));
+    return { status: 200, headers: {}, body: { data, has_more: false, first_id: ids[0] ?? null, last_id: ids[ids.length - 1] ?? null } };
+  }
+  return { status: 200, headers: {}, body: { object: 'list', data: ids.map((id) => ({ id, object: 'model', created: 1735689600, owned_by: 'relaylab' })) } };
+}

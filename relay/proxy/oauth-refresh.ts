@@ -1,0 +1,68 @@
+/**
+ * chatgpt-oauth endpoints: after a 401, trade the configured refresh token for a new access token
+ * at the upstream's /oauth/token, store it through the config holder (so every later request and
+ * a restart use it), and let the caller retry once. Concurrent 401s share one refresh.
+ */
+import type { ConfigHolder } from '../config/holder.js';
+import type { EndpointModel } from '../config/model.js';
+import type { Logger } from './handler.js';
+import type { UpstreamPools } from './pools.js';
+
+/** The Codex CLI's public OAuth client id; upstreams that check it expect this one. */
+export const CODEX_CLIENT_ID = 'app_EMoamEEZ73f0CkXaXp7hrann';
+
+export function createTokenRefresher(
+  holder: ConfigHolder,
+  pools: UpstreamPools,
+  logger: Logger,
+): (ep: EndpointModel) => Promise<EndpointModel | undefined> {
+  const inFlight = new Map<string, Promise<EndpointModel | undefined>>();
+
+  async function refresh(ep: EndpointModel): Promise<EndpointModel | undefined> {
+    const current = holder.current.endpoints.get(ep.name);
+    if (!current) return undefined;
+    // Someone refreshed (or an admin changed the token) since this attempt started.
+    if (current.token !== ep.token) return current;
+    if (!current.refreshToken) return undefined;
+    const resp = await pools.get(current.origin).request({
+      method: 'POST',
+      path: '/oauth/token',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ grant_type: 'refresh_token', refresh_token: current.refreshToken, client_id: CODEX_CLIENT_ID, scope: 'openid profile email' }),
+    });
+    const text = await resp.body.text();
+    if (resp.statusCode !== 200) {
+      logger.warn({ endpoint: ep.name, status: resp.statusCode }, 'oauth refresh failed');
+      return undefined;
+    }
+    let data: { access_token?: unknown; refresh_token?: unknown };
+    try {
+      data = JSON.parse(text);
+    } catch {
+      return undefined;
+    }
+    if (typeof data.access_token !== 'string' || data.access_token === '') return undefined;
+    const access = data.access_token;
+    const nextRefresh = typeof data.refresh_token === 'string' && data.refresh_token ? data.refresh_token : current.refreshToken;
+    const model = await holder.update((draft) => {
+      for (const c of draft.channels) {
+        for (const e of c.endpoints) {
+          if (e.name !== ep.name) continue;
+          e.token = access;
+          e.refresh_token = nextRefresh;
+        }
+      }
+    });
+    logger.info({ endpoint: ep.name }, 'oauth access token refreshed');
+    return model.endpoints.get(ep.name);
+  }
+
+  return (ep) => {
+    let p = inFlight.get(ep.name);
+    if (!p) {
+      p = refresh(ep).finally(() => inFlight.delete(ep.name));
+      inFlight.set(ep.name, p);
+    }
+    return p;
+  };
+}

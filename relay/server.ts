@@ -1,0 +1,149 @@
+/**
+ * Starts a relay: state stores, configuration holder, billing, health checker, and one HTTP
+ * server. Client routes run on the raw node:http handler (the hot path has no framework hooks);
+ * everything under /admin/ goes to fastify.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { SystemClock, TestClock, type Clock } from '../lib/clock.js';
+import { adminRoutes } from './admin/routes.js';
+import { billingAdminRoutes, openBilling } from './billing/index.js';
+import type { Billing } from './billing/types.js';
+import { ConfigHolder } from './config/holder.js';
+import { loadRelayConfig, parseRelayConfig } from './config/load.js';
+import type { RelayConfig } from './config/schema.js';
+import { createHealthChecker } from './health/index.js';
+import { createClientHandler, type RelayRuntime } from './proxy/handler.js';
+import { createTokenRefresher } from './proxy/oauth-refresh.js';
+import { UpstreamPools } from './proxy/pools.js';
+import { StatsCollector } from './proxy/stats.js';
+import { openLiveState, openRecordStore } from './state/index.js';
+
+export interface StartRelayOptions {
+  /** A config object (as the YAML would be written) or a YAML file path. */
+  config: RelayConfig | string;
+  clock?: Clock;
+  host?: string;
+  /** 0 (default) = a free port. */
+  port?: number;
+  redisUrl?: string;
+  mysqlUrl?: string;
+  dataDir?: string;
+  adminToken?: string;
+  logLevel?: string;
+  /** Key / table prefix in Redis and MySQL; relays sharing state must use the same one. */
+  statePrefix?: string;
+  /** Replaces the billing built from the config's `billing:` section. */
+  billing?: Billing;
+  /** Start the periodic health checker (default: the config's health.enabled). */
+  healthChecks?: boolean;
+}
+
+export interface RunningRelay {
+  url: string;
+  adminToken: string;
+  clock: Clock;
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function startRelay(opts: StartRelayOptions): Promise<RunningRelay> {
+  const clock = opts.clock ?? (process.env.RELAY_TEST_CLOCK === '1' ? new TestClock() : new SystemClock());
+  const parsed = typeof opts.config === 'string' ? loadRelayConfig(opts.config) : parseRelayConfig(opts.config, 'relay config');
+  const logger = pino({ level: opts.logLevel ?? 'warn', base: { svc: 'relay' } }, pino.destination(2));
+  const prefix = opts.statePrefix ?? 'relaylab';
+  const adminToken = opts.adminToken ?? `adm-${randomBytes(18).toString('base64url')}`;
+
+  const live = await openLiveState({ redisUrl: opts.redisUrl, prefix });
+  const records = await openRecordStore({
+    mysqlUrl: opts.mysqlUrl,
+    dataDir: opts.dataDir,
+    prefix: prefix.replace(/[^A-Za-z0-9_]/g, '_'),
+    onError: (err) => logger.warn({ err: err.message }, 'record store write failed'),
+  });
+  const holder = await ConfigHolder.open(parsed, records, clock);
+  const billingBundle = opts.billing
+    ? { billing: opts.billing, ledger: undefined, close: async () => undefined }
+    : await openBilling({
+        config: parsed.billing,
+        clock,
+        dataDir: opts.dataDir,
+        mysqlUrl: opts.mysqlUrl,
+        tablePrefix: `${prefix.replace(/[^A-Za-z0-9_]/g, '_')}_`,
+        onError: (err, context) => logger.warn({ err: err.message, context }, 'billing error'),
+      });
+  const pools = new UpstreamPools();
+  const rt: RelayRuntime = {
+    holder,
+    live,
+    records,
+    billing: billingBundle.billing,
+    clock,
+    pools,
+    stats: new StatsCollector(),
+    logger,
+    refreshToken: createTokenRefresher(holder, pools, logger),
+  };
+  const health = createHealthChecker({ clock, liveState: live, getLayout: () => holder.current, log: logger.child({ part: 'health' }) });
+
+  const clientHandler = createClientHandler(rt);
+  let adminHandler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  const server = createServer(
+    // No total request limit: a healthy non-stream call may legitimately take many minutes.
+    { requestTimeout: 0, keepAliveTimeout: 65_000, headersTimeout: 60_000 },
+    (req, res) => {
+      const url = req.url ?? '/';
+      if (url.startsWith('/admin/') || url === '/admin') adminHandler!(req, res);
+      else clientHandler(req, res);
+    },
+  );
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 16 * 1024 * 1024,
+    serverFactory: (handler) => {
+      adminHandler = handler;
+      return server;
+    },
+  });
+  const plugins: Array<(scope: FastifyInstance) => Promise<void>> = [];
+  const ledger = billingBundle.ledger;
+  if (ledger) plugins.push(async (scope) => scope.register(billingAdminRoutes, { billing: ledger }));
+  await app.register(adminRoutes, { rt, adminToken, runHealth: async () => (await health.runOnce()).results, plugins });
+  await app.ready();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  if (opts.healthChecks ?? parsed.health.enabled) health.start();
+
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+  logger.info({ url }, 'relay listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    adminToken,
+    clock,
+    port: address.port,
+    close: () =>
+      (closing ??= (async () => {
+        await health.stop().catch(() => undefined);
+        server.closeAllConnections();
+        await app.close().catch(() => undefined);
+        if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
+        await pools.close();
+        await records.flush().catch(() => undefined);
+        await billingBundle.close().catch(() => undefined);
+        await records.close().catch(() => undefined);
+        await live.close().catch(() => undefined);
+      })()),
+  };
+}
