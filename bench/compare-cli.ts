@@ -1,0 +1,92 @@
+/**
+ * pnpm bench:compare <base.json> <head.json> [--threshold metric=pct]... [--alpha 0.1]
+ *                    [--out file.html] [--github file.json]
+ *
+ * Compares two results of the same benchmark metric by metric, prints the table, writes an HTML
+ * comparison, and exits 1 when a gated metric regressed (significant at alpha AND beyond its
+ * minimum effect), so CI can gate on it. Noisy runs are reported as such and do not fail.
+ * `--threshold` takes exact metric names or globs: `--threshold '*\/p99_ms=15'`.
+ * `--github` writes the head result in github-action-benchmark's input shape.
+ */
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { renderCompareReport } from '../reports/bench-compare-report.js';
+import { compareResults, formatComparison } from './compare.js';
+import { isMain } from './processes.js';
+import { RESULT_SCHEMA, toGithubBenchmark, type BenchResult } from './results.js';
+
+const USAGE = 'usage: pnpm bench:compare <base.json> <head.json> [--threshold metric=pct]... [--alpha 0.1] [--out report.html] [--github out.json]';
+
+export function readResult(path: string): BenchResult {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new Error(`${path}: ${(err as Error).message}`);
+  }
+  const r = parsed as BenchResult;
+  if (!r || r.schema !== RESULT_SCHEMA || !Array.isArray(r.metrics)) throw new Error(`${path}: not a relaylab benchmark result (schema ${RESULT_SCHEMA})`);
+  return r;
+}
+
+export function parseThresholds(values: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const v of values) {
+    const m = /^(.+)=(\d+(?:\.\d+)?)%?$/.exec(v);
+    if (!m) throw new Error(`--threshold ${v}: expected metric=percent, e.g. closed-50/relay/p99_ms=10`);
+    out[m[1]] = Number(m[2]);
+  }
+  return out;
+}
+
+export async function main(argv = process.argv.slice(2)): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      threshold: { type: 'string', multiple: true },
+      alpha: { type: 'string' },
+      out: { type: 'string' },
+      github: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE + '\n');
+    return 0;
+  }
+  if (positionals.length !== 2) {
+    process.stderr.write(USAGE + '\n');
+    return 2;
+  }
+  const [basePath, headPath] = positionals.map((p) => resolve(p));
+  const base = readResult(basePath);
+  const head = readResult(headPath);
+  const comparison = compareResults(base, head, {
+    alpha: values.alpha ? Number(values.alpha) : undefined,
+    thresholds: parseThresholds(values.threshold ?? []),
+    baseLabel: basename(basePath, '.json'),
+    headLabel: basename(headPath, '.json'),
+  });
+  process.stdout.write(formatComparison(comparison, process.stdout.isTTY));
+  const out = resolve(values.out ?? join(dirname(headPath), `compare-${basename(basePath, '.json')}-vs-${basename(headPath, '.json')}.html`));
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, renderCompareReport(comparison, base, head));
+  process.stdout.write(`${out}\n`);
+  if (values.github) {
+    writeFileSync(resolve(values.github), JSON.stringify(toGithubBenchmark(head), null, 1));
+    process.stdout.write(`${resolve(values.github)}\n`);
+  }
+  return comparison.outcome === 'regression' ? 1 : 0;
+}
+
+if (isMain(import.meta.url)) {
+  main().then(
+    (code) => process.exit(code),
+    (err) => {
+      process.stderr.write(`${(err as Error).message}\n`);
+      process.exit(2);
+    },
+  );
+}

@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { compareResults, formatComparison, thresholdFor } from './compare.js';
+import { parseThresholds } from './compare-cli.js';
+import { RESULT_SCHEMA, type BenchResult, type Metric } from './results.js';
+
+function metric(name: string, values: number[], better: 'smaller' | 'bigger', gate = true, minEffectPct = 5): Metric {
+  return { name, unit: better === 'bigger' ? 'req/s' : 'ms', better, values, mean: values.reduce((a, b) => a + b, 0) / values.length, gate, minEffectPct };
+}
+
+function result(metrics: Metric[], benchmark = 'overhead'): BenchResult {
+  return {
+    schema: RESULT_SCHEMA,
+    benchmark,
+    description: '',
+    startedAt: '2026-01-01T00:00:00Z',
+    finishedAt: '2026-01-01T00:01:00Z',
+    environment: { node: 'v20', platform: 'linux', arch: 'x64', cpuModel: 'cpu', cores: 2, totalMemoryMb: 1, loadAverage: { start: 0 }, git: { commit: 'abc', dirty: false } },
+    config: {},
+    targets: [],
+    runs: [],
+    metrics,
+    checks: [],
+    thresholds: {},
+    notes: [],
+  };
+}
+
+const base = result([
+  metric('rate/relay/p50_ms', [1.0, 1.05, 0.98], 'smaller'),
+  metric('closed/relay/rps', [5000, 5100, 4950], 'bigger'),
+  metric('closed/direct/rps', [12000, 12500, 11800], 'bigger', false),
+]);
+
+describe('bench:compare', () => {
+  it('passes two runs of the same build', () => {
+    const head = result([
+      metric('rate/relay/p50_ms', [1.02, 0.99, 1.01], 'smaller'),
+      metric('closed/relay/rps', [5050, 4990, 5080], 'bigger'),
+      metric('closed/direct/rps', [12100, 12400, 11900], 'bigger', false),
+    ]);
+    const c = compareResults(base, head);
+    expect(c.outcome).toBe('pass');
+    expect(c.metrics.every((m) => m.verdict === 'unchanged')).toBe(true);
+  });
+
+  it('flags an injected 2 ms delay as a regression', () => {
+    const head = result([
+      metric('rate/relay/p50_ms', [3.1, 3.2, 3.05], 'smaller'),
+      metric('closed/relay/rps', [4200, 4300, 4150], 'bigger'),
+      metric('closed/direct/rps', [12100, 12400, 11900], 'bigger', false),
+    ]);
+    const c = compareResults(base, head);
+    expect(c.outcome).toBe('regression');
+    expect(c.metrics.filter((m) => m.verdict === 'regression').map((m) => m.name).sort()).toEqual(['closed/relay/rps', 'rate/relay/p50_ms']);
+    expect(formatComparison(c)).toContain('REGRESSION in 2 of 2 gated metrics');
+  });
+
+  it('a regression in an ungated (baseline) metric does not fail the comparison', () => {
+    const head = result([
+      metric('rate/relay/p50_ms', [1.0, 1.05, 0.98], 'smaller'),
+      metric('closed/relay/rps', [5000, 5100, 4950], 'bigger'),
+      metric('closed/direct/rps', [6000, 6100, 6050], 'bigger', false),
+    ]);
+    const c = compareResults(base, head);
+    expect(c.metrics.find((m) => m.name === 'closed/direct/rps')!.verdict).toBe('regression');
+    expect(c.outcome).toBe('pass');
+  });
+
+  it('says when the runs are too noisy to tell', () => {
+    const head = result([metric('rate/relay/p50_ms', [0.8, 2.5, 1.1], 'smaller'), metric('closed/relay/rps', [5000, 5100, 4950], 'bigger')]);
+    const c = compareResults(base, head);
+    expect(c.metrics.find((m) => m.name === 'rate/relay/p50_ms')!.verdict).toBe('noisy');
+    expect(c.outcome).toBe('noisy');
+    expect(c.summary).toContain('too noisy');
+    expect(c.onlyInBase).toEqual(['closed/direct/rps']);
+  });
+
+  it('per-metric thresholds (exact or glob) change the minimum effect', () => {
+    const head = result([metric('rate/relay/p50_ms', [1.2, 1.25, 1.18], 'smaller'), metric('closed/relay/rps', [5000, 5100, 4950], 'bigger')]);
+    expect(compareResults(base, head).outcome).toBe('regression');
+    expect(compareResults(base, head, { thresholds: { '*/p50_ms': 25 } }).outcome).toBe('pass');
+    expect(compareResults(base, head, { thresholds: { 'rate/relay/p50_ms': 25 } }).outcome).toBe('pass');
+  });
+
+  it('refuses to compare different benchmarks', () => {
+    expect(() => compareResults(base, result([], 'sweep'))).toThrow(/cannot compare/);
+  });
+
+  it('resolves thresholds: exact beats glob, longer glob beats shorter', () => {
+    const t = { '*': 7, '*/p99_ms': 15, 'rate/relay/p99_ms': 20 };
+    expect(thresholdFor('rate/relay/p99_ms', t, 5)).toBe(20);
+    expect(thresholdFor('closed/relay/p99_ms', t, 5)).toBe(15);
+    expect(thresholdFor('closed/relay/rps', t, 5)).toBe(7);
+    expect(thresholdFor('closed/relay/rps', {}, 5)).toBe(5);
+  });
+
+  it('parses --threshold values and rejects malformed ones', () => {
+    expect(parseThresholds(['closed/relay/p99_ms=10', '*/rps=3%'])).toEqual({ 'closed/relay/p99_ms': 10, '*/rps': 3 });
+    expect(() => parseThresholds(['p99'])).toThrow(/metric=percent/);
+  });
+});

@@ -1,0 +1,147 @@
+/**
+ * Compares two benchmark results metric by metric: change in per cent and a verdict from
+ * Welch's t-test over the measured rounds plus a minimum effect (stats.ts). Gated metrics
+ * (the relay's throughput, p50, p99, first event, gap) decide the outcome; the rest are shown.
+ */
+import type { BenchResult, Metric } from './results.js';
+import { judge, type Better, type Verdict } from './stats.js';
+
+export interface MetricComparison {
+  name: string;
+  unit: string;
+  better: Better;
+  gate: boolean;
+  base: number[];
+  head: number[];
+  baseMean: number;
+  headMean: number;
+  changePct: number;
+  p: number;
+  significant: boolean;
+  minEffectPct: number;
+  baseCvPct: number;
+  headCvPct: number;
+  verdict: Verdict;
+}
+
+export type Outcome = 'regression' | 'noisy' | 'pass';
+
+export interface Comparison {
+  benchmark: string;
+  alpha: number;
+  base: { commit: string; startedAt: string; label: string };
+  head: { commit: string; startedAt: string; label: string };
+  metrics: MetricComparison[];
+  /** Metrics in only one of the two results. */
+  onlyInBase: string[];
+  onlyInHead: string[];
+  outcome: Outcome;
+  summary: string;
+}
+
+export interface CompareOptions {
+  alpha?: number;
+  /** Minimum effect per metric, by exact name or glob (`*` within and across segments). */
+  thresholds?: Record<string, number>;
+  baseLabel?: string;
+  headLabel?: string;
+}
+
+export function globToRegExp(glob: string): RegExp {
+  return new RegExp(`^${glob.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+}
+
+/** The most specific matching threshold: an exact name beats a glob; longer globs beat shorter. */
+export function thresholdFor(metric: string, thresholds: Record<string, number>, fallback: number): number {
+  if (metric in thresholds) return thresholds[metric];
+  const globs = Object.keys(thresholds)
+    .filter((k) => k.includes('*') && globToRegExp(k).test(metric))
+    .sort((a, b) => b.length - a.length);
+  return globs.length ? thresholds[globs[0]] : fallback;
+}
+
+export function compareResults(base: BenchResult, head: BenchResult, opts: CompareOptions = {}): Comparison {
+  if (base.benchmark !== head.benchmark) throw new Error(`cannot compare benchmark "${base.benchmark}" with "${head.benchmark}"`);
+  const alpha = opts.alpha ?? 0.1;
+  // Thresholds: the benchmark file's, then the command line's (which win).
+  const thresholds = { ...(base.thresholds ?? {}), ...(head.thresholds ?? {}), ...(opts.thresholds ?? {}) };
+  const baseBy = new Map(base.metrics.map((m) => [m.name, m]));
+  const headBy = new Map(head.metrics.map((m) => [m.name, m]));
+  const metrics: MetricComparison[] = [];
+  for (const h of head.metrics) {
+    const b = baseBy.get(h.name);
+    if (!b) continue;
+    metrics.push(compareMetric(b, h, thresholdFor(h.name, thresholds, h.minEffectPct), alpha));
+  }
+  const gated = metrics.filter((m) => m.gate);
+  const regressions = gated.filter((m) => m.verdict === 'regression');
+  const noisy = gated.filter((m) => m.verdict === 'noisy');
+  const outcome: Outcome = regressions.length ? 'regression' : noisy.length ? 'noisy' : 'pass';
+  const summary =
+    outcome === 'regression'
+      ? `REGRESSION in ${regressions.length} of ${gated.length} gated metrics: ${regressions.map((m) => `${m.name} ${signed(m.changePct)}%`).join(', ')}`
+      : outcome === 'noisy'
+        ? `no significant regression, but ${noisy.length} of ${gated.length} gated metrics moved more than their minimum effect without significance (${noisy.map((m) => m.name).join(', ')}): the runs are too noisy to tell; rerun with more --rounds on a quieter machine`
+        : `no regression: ${gated.length} gated metrics within their minimum effect or better`;
+  return {
+    benchmark: head.benchmark,
+    alpha,
+    base: { commit: base.environment.git.commit, startedAt: base.startedAt, label: opts.baseLabel ?? 'base' },
+    head: { commit: head.environment.git.commit, startedAt: head.startedAt, label: opts.headLabel ?? 'head' },
+    metrics,
+    onlyInBase: base.metrics.filter((m) => !headBy.has(m.name)).map((m) => m.name),
+    onlyInHead: head.metrics.filter((m) => !baseBy.has(m.name)).map((m) => m.name),
+    outcome,
+    summary,
+  };
+}
+
+function compareMetric(b: Metric, h: Metric, minEffectPct: number, alpha: number): MetricComparison {
+  const r = judge({ base: b.values, head: h.values, better: h.better, minEffectPct, alpha });
+  return { name: h.name, unit: h.unit, better: h.better, gate: h.gate, base: b.values, head: h.values, ...r };
+}
+
+export function signed(v: number, digits = 1): string {
+  if (!Number.isFinite(v)) return v > 0 ? '+inf' : v < 0 ? '-inf' : 'n/a';
+  return `${v >= 0 ? '+' : ''}${v.toFixed(digits)}`;
+}
+
+/** The terminal table; colour only when asked (a TTY). */
+export function formatComparison(c: Comparison, color = false): string {
+  const paint = (code: string, s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
+  const verdictText = (m: MetricComparison) => {
+    const v = m.verdict.toUpperCase();
+    if (!m.gate) return paint('2', m.verdict);
+    return m.verdict === 'regression' ? paint('31;1', v) : m.verdict === 'improvement' ? paint('32', v) : m.verdict === 'noisy' ? paint('33', v) : v;
+  };
+  const rows = c.metrics.map((m) => [
+    (m.gate ? '* ' : '  ') + m.name,
+    fmt(m.baseMean),
+    fmt(m.headMean),
+    m.unit,
+    `${signed(m.changePct)}%`,
+    Number.isFinite(m.p) ? m.p.toFixed(3) : 'n/a',
+    `${m.minEffectPct}%`,
+    verdictText(m),
+  ]);
+  const header = ['metric (* = gated)', c.base.label, c.head.label, 'unit', 'change', 'p', 'min effect', 'verdict'];
+  const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => plain(r[i]).length)));
+  const line = (r: string[]) => r.map((cell, i) => (i === 0 ? cell + ' '.repeat(widths[i] - plain(cell).length) : ' '.repeat(widths[i] - plain(cell).length) + cell)).join('  ');
+  const out = [
+    `${c.benchmark}: ${c.base.label} ${c.base.commit.slice(0, 12)} (${c.base.startedAt}) vs ${c.head.label} ${c.head.commit.slice(0, 12)} (${c.head.startedAt}); Welch t-test, alpha ${c.alpha}`,
+    line(header),
+    ...rows.map(line),
+  ];
+  if (c.onlyInBase.length) out.push(`only in ${c.base.label}: ${c.onlyInBase.join(', ')}`);
+  if (c.onlyInHead.length) out.push(`only in ${c.head.label}: ${c.onlyInHead.join(', ')}`);
+  const tone = c.outcome === 'regression' ? '31;1' : c.outcome === 'noisy' ? '33' : '32';
+  out.push(paint(tone, c.summary));
+  return out.join('\n') + '\n';
+}
+
+function fmt(v: number): string {
+  if (!Number.isFinite(v)) return 'n/a';
+  const a = Math.abs(v);
+  return a >= 1000 ? v.toFixed(0) : a >= 10 ? v.toFixed(2) : v.toFixed(3);
+}

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, parseYamlConfig } from '../lib/yaml-config.js';
+import { benchConfigSchema, expandPhases, loadBenchConfig } from './config.js';
+import { schedule } from './open-load.js';
+import { parseCpuTicks, parseRssKb, rssGrowthPct } from './resources.js';
+
+describe('benchmark files', () => {
+  it('every bench/*.yaml validates', () => {
+    const dir = import.meta.dirname;
+    const files = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
+    expect(files.length).toBeGreaterThanOrEqual(6);
+    for (const f of files) expect(loadBenchConfig(join(dir, f)).name).toBe(f.replace('.yaml', ''));
+  });
+
+  it('expands list-valued request / connections / rate into named phases', () => {
+    const cfg = loadBenchConfig(join(import.meta.dirname, 'sweep.yaml'));
+    const ids = expandPhases(cfg.phases).map((p) => p.id);
+    expect(ids).toContain('closed-chat-c1');
+    expect(ids).toContain('closed-messages-c200');
+    expect(ids).toContain('rate-chat-r1000');
+    expect(ids.length).toBe(2 * 4 + 2 * 3);
+  });
+
+  it('errors name the line and the field', () => {
+    const text = ['name: x', 'upstreams:', '  - { name: a, kind: openai }', 'phases:', '  - name: p', '    load: closed', '    request: chat', ''].join('\n');
+    try {
+      parseYamlConfig(text, benchConfigSchema, 'x.yaml');
+      expect.fail('should throw');
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as Error).message).toMatch(/x\.yaml:5:\d+: phases\[0\]\.connections: a closed-model phase needs connections/);
+    }
+  });
+
+  it('mock upstreams are checked by the mocks schema', () => {
+    const text = ['name: x', 'upstreams:', '  - { name: a, kind: gemini }', 'phases:', '  - { name: p, load: open, rate: 10, request: chat }', ''].join('\n');
+    expect(() => parseYamlConfig(text, benchConfigSchema, 'x.yaml')).toThrow(/upstreams\[0\]\.kind/);
+  });
+});
+
+describe('load helpers', () => {
+  it('a fixed-rate schedule is evenly spaced from the start', () => {
+    expect(schedule(1000, 5)).toEqual([0, 1, 2, 3, 4]);
+    expect(schedule(4, 1000)).toEqual([0, 250, 500, 750]);
+  });
+
+  it('reads CPU ticks and RSS from /proc formats', () => {
+    const stat = '1234 (node (tsx)) S 1 1234 1234 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 11 0 100 0 0';
+    expect(parseCpuTicks(stat)).toBe(300);
+    expect(parseRssKb('Name:\tnode\nVmRSS:\t  123456 kB\n')).toBe(123456);
+  });
+
+  it('RSS growth compares the start and the end of the window', () => {
+    const flat = Array.from({ length: 20 }, (_, i) => ({ t: i, rssMb: 100 + (i % 2), cpuPct: 50 }));
+    expect(Math.abs(rssGrowthPct(flat))).toBeLessThan(2);
+    const growing = Array.from({ length: 20 }, (_, i) => ({ t: i, rssMb: 100 + i * 2, cpuPct: 50 }));
+    expect(rssGrowthPct(growing)).toBeGreaterThan(25);
+  });
+});

@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { decodeHistogram, encodeHistogram, newHistogram, recordMs, summarize } from './histogram.js';
+import { deriveMetrics, evaluateChecks, toGithubBenchmark, type RunRecord } from './results.js';
+
+function run(target: string, round: number, rps: number, p50: number, p99: number): RunRecord {
+  const h = newHistogram();
+  recordMs(h, p50);
+  return {
+    phase: 'closed-50',
+    target,
+    baseline: 'direct',
+    round,
+    load: 'closed',
+    request: 'chat',
+    connections: 50,
+    durationMs: 1000,
+    ok: rps,
+    errors: 0,
+    statusCounts: { 200: rps },
+    rps,
+    latency: { count: rps, mean: p50, stddev: 0, min: p50, p50, p90: p50, p99, p999: p99, max: p99 },
+    histogram: encodeHistogram(h),
+    timeline: [],
+  };
+}
+
+const runs = [run('direct', 0, 10_000, 1, 4), run('relay', 0, 4_000, 1.5, 6), run('direct', 1, 12_000, 1, 4), run('relay', 1, 3_000, 2, 8)];
+
+describe('metrics', () => {
+  it('collects one value per round for each target and metric', () => {
+    const m = deriveMetrics(runs);
+    const rps = m.find((x) => x.name === 'closed-50/relay/rps')!;
+    expect(rps.values).toEqual([4000, 3000]);
+    expect(rps.mean).toBe(3500);
+    expect(rps.better).toBe('bigger');
+    expect(rps.gate).toBe(true);
+    // The baseline is measured but never gates a comparison: the mock is not what is released.
+    expect(m.find((x) => x.name === 'closed-50/direct/rps')!.gate).toBe(false);
+  });
+
+  it('derives relay-vs-baseline metrics from the same round', () => {
+    const m = deriveMetrics(runs);
+    expect(m.find((x) => x.name === 'closed-50/relay/rps_ratio')!.values).toEqual([0.4, 0.25]);
+    expect(m.find((x) => x.name === 'closed-50/relay/added_p50_ms')!.values).toEqual([0.5, 1]);
+    expect(m.find((x) => x.name === 'closed-50/relay/added_p99_ms')!.values).toEqual([2, 4]);
+    expect(m.find((x) => x.name === 'closed-50/direct/rps_ratio')).toBeUndefined();
+  });
+
+  it('expands `relay` in checks to every relay target and reports unmeasured metrics', () => {
+    const relay2 = runs.filter((r) => r.target === 'relay').map((r) => ({ ...r, target: 'other', rps: r.rps * 2 }));
+    const m = deriveMetrics([...runs, ...relay2]);
+    const checks = evaluateChecks(
+      [
+        { metric: 'closed-50/relay/rps_ratio', op: '>=', value: 0.3, label: 'ratio' },
+        { metric: 'rate-1000/relay/added_p50_ms', op: '<', value: 0.5 },
+      ],
+      m,
+      ['relay', 'other'],
+    );
+    expect(checks.map((c) => [c.metric, c.ok])).toEqual([
+      ['closed-50/relay/rps_ratio', true],
+      ['closed-50/other/rps_ratio', true],
+      ['rate-1000/relay/added_p50_ms', null],
+      ['rate-1000/other/added_p50_ms', null],
+    ]);
+    expect(checks[0].actual).toBeCloseTo(0.325, 9);
+  });
+
+  it('exports github-action-benchmark entries split by direction', () => {
+    const m = deriveMetrics(runs);
+    const env = { node: 'v20', platform: 'linux', arch: 'x64', cpuModel: 'cpu', cores: 2, totalMemoryMb: 1, loadAverage: { start: 0 }, git: { commit: 'abc', dirty: false } };
+    const out = toGithubBenchmark({ benchmark: 'overhead', metrics: m, environment: env });
+    expect(out.customBiggerIsBetter.map((e) => e.name)).toContain('overhead/closed-50/relay/rps');
+    expect(out.customSmallerIsBetter.map((e) => e.name)).toContain('overhead/closed-50/relay/p50_ms');
+    for (const e of [...out.customBiggerIsBetter, ...out.customSmallerIsBetter]) {
+      expect(Object.keys(e).sort()).toEqual(['extra', 'name', 'range', 'unit', 'value']);
+      expect(typeof e.value).toBe('number');
+    }
+    expect(out.customBiggerIsBetter.find((e) => e.name === 'overhead/closed-50/relay/rps')!.value).toBe(3500);
+  });
+});
+
+describe('histograms', () => {
+  it('round-trip through the compressed encoding with microsecond resolution', () => {
+    const h = newHistogram();
+    for (let i = 1; i <= 1000; i++) recordMs(h, i / 10);
+    const back = decodeHistogram(encodeHistogram(h));
+    const s = summarize(back);
+    expect(s.count).toBe(1000);
+    expect(s.p50).toBeCloseTo(50, 0);
+    expect(s.p99).toBeCloseTo(99, 0);
+    expect(s.min).toBeCloseTo(0.1, 3);
+  });
+});
