@@ -192,7 +192,8 @@ function authorized(ctx: Ctx): boolean {
       : anthropic
         ? 'invalid x-api-key'
         : `Incorrect API key provided: ${maskToken(ctx.credential)}. You can find your API key at https://platform.openai.com/account/api-keys.`;
-  reply(ctx, ctx.protocol.errorReply(401, message, { requestId: ctx.requestId, code: anthropic ? undefined : 'invalid_api_key' }));
+  const openai = ctx.protocol.id === 'openai-chat' || ctx.protocol.id === 'openai-responses';
+  reply(ctx, ctx.protocol.errorReply(401, message, { requestId: ctx.requestId, code: openai ? 'invalid_api_key' : undefined }));
   return false;
 }
 
