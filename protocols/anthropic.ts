@@ -23,6 +23,7 @@ import type {
   StreamErrorOptions,
   StreamObserver,
   StreamPhase,
+  UpstreamError,
   Usage,
 } from './types.js';
 import {
@@ -145,6 +146,11 @@ function readUsage(raw: unknown): Usage | undefined {
     cacheWriteTokens: num(raw.cache_creation_input_tokens) ?? 0,
     cacheReadTokens: num(raw.cache_read_input_tokens) ?? 0,
   };
+}
+
+function errorFromBody(body: unknown): UpstreamError | undefined {
+  if (!isObject(body) || body.type !== 'error' || !isObject(body.error)) return undefined;
+  return { type: str(body.error.type) ?? 'api_error', message: str(body.error.message) ?? '' };
 }
 
 function usageFromBody(body: unknown): Usage | undefined {
@@ -376,6 +382,7 @@ export const anthropic: Protocol = {
   validate,
   errorReply,
   streamErrorEvents,
+  errorFromBody,
   usageFromBody,
   textFromBody,
   createObserver: () => new AnthropicObserver(),

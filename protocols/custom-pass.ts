@@ -36,6 +36,7 @@ import type {
   StreamErrorOptions,
   StreamObserver,
   StreamPhase,
+  UpstreamError,
   Usage,
 } from './types.js';
 import { header, isObject, jsonReply, num, replaceModel, str, tryParse, type Headers, type Json } from './util.js';
@@ -153,6 +154,11 @@ export function envelopeOk(body: unknown): boolean {
 /** `message`, else `msg` (new-api's rule). */
 export function envelopeMessage(body: unknown): string {
   return isObject(body) ? (str(body.message) ?? str(body.msg) ?? '') : '';
+}
+
+function errorFromBody(body: unknown): UpstreamError | undefined {
+  if (!isObject(body) || body.code === undefined || envelopeOk(body)) return undefined;
+  return { type: String(body.code), code: String(body.code), message: envelopeMessage(body) };
 }
 
 function usageFromBody(body: unknown): Usage | undefined {
@@ -284,6 +290,7 @@ export const customPass: Protocol = {
   validate,
   errorReply,
   streamErrorEvents,
+  errorFromBody,
   usageFromBody,
   textFromBody,
   createObserver: () => new CustomPassObserver(),

@@ -9,7 +9,7 @@
  *   every earlier chunk then carrying usage:null] · data: [DONE]
  * Errors mid-stream: `data: {"error":{message,type,param,code}}` (the SDK throws on it).
  */
-import { openAiErrorObject, openAiErrorReply } from './openai-shared.js';
+import { openAiErrorFromBody, openAiErrorObject, openAiErrorReply } from './openai-shared.js';
 import { DONE_DATA } from './sse.js';
 import { estimateInputTokens } from './tokens.js';
 import type {
@@ -295,6 +295,7 @@ export const openaiChat: Protocol = {
   validate,
   errorReply: openAiErrorReply,
   streamErrorEvents,
+  errorFromBody: openAiErrorFromBody,
   usageFromBody,
   textFromBody,
   createObserver: () => new ChatObserver(),

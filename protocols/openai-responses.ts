@@ -14,7 +14,7 @@
  * Errors mid-stream: response.failed {response:{status:'failed', error:{code,message}}}, or the
  * bare `error` event {type:'error', code, message, param}.
  */
-import { openAiErrorReply } from './openai-shared.js';
+import { openAiErrorFromBody, openAiErrorReply } from './openai-shared.js';
 import { estimateInputTokens } from './tokens.js';
 import type {
   ErrorReply,
@@ -448,6 +448,7 @@ export const openaiResponses: Protocol = {
   validate,
   errorReply: openAiErrorReply,
   streamErrorEvents,
+  errorFromBody: openAiErrorFromBody,
   usageFromBody,
   textFromBody,
   createObserver: () => new ResponsesObserver(),

@@ -2,8 +2,8 @@
  * What Chat Completions and Responses share: the error body `{error:{message,type,param,code}}`
  * with its status table, and the x-request-id header.
  */
-import type { ErrorOptions, ErrorReply } from './types.js';
-import { jsonReply } from './util.js';
+import type { ErrorOptions, ErrorReply, UpstreamError } from './types.js';
+import { isObject, jsonReply, str } from './util.js';
 
 export interface OpenAiErrorShape {
   type: string;
@@ -42,4 +42,16 @@ export function openAiErrorReply(status: number, message: string, opts: ErrorOpt
 
 export function openAiErrorObject(message: string, type: string, code: string | null = null, param: string | null = null) {
   return { message, type, param, code };
+}
+
+/** `{error:{message,type,code}}`; also the Codex backend's `{detail}` form. */
+export function openAiErrorFromBody(body: unknown): UpstreamError | undefined {
+  if (!isObject(body)) return undefined;
+  if (isObject(body.error)) {
+    const e = body.error;
+    const code = str(e.code) ?? null;
+    return { type: str(e.type) ?? code ?? 'error', code, message: str(e.message) ?? '' };
+  }
+  if (typeof body.detail === 'string') return { type: 'error', code: null, message: body.detail };
+  return undefined;
 }

@@ -111,3 +111,21 @@ describe.each(Object.keys(BODIES) as Array<keyof typeof BODIES>)('%s stream roun
     expect(obs.text).toBe(TEXT.tokens.join(''));
   });
 });
+
+describe('errorFromBody reads every protocol’s own error replies', () => {
+  it.each(['anthropic', 'openai-chat', 'openai-responses', 'custom-pass'] as ProtocolId[])('%s', (id) => {
+    const p = protocolFor(id);
+    for (const status of [400, 401, 429, 500, 529]) {
+      const reply = p.errorReply(status, `m${status}`, { code: status === 429 && id !== 'anthropic' ? 'insufficient_quota' : undefined });
+      const e = p.errorFromBody(reply.body);
+      expect(e?.message).toBe(`m${status}`);
+      if (id === 'anthropic') expect((reply.body as any).error.type).toBe(e?.type);
+      if (id.startsWith('openai') && status === 429) expect(e).toMatchObject({ type: 'insufficient_quota', code: 'insufficient_quota' });
+    }
+    expect(p.errorFromBody(p.buildResponse(p.requestInfo({ model: 'm' }), { model: 'm' }, { tokens: ['x'], stopReason: 'end_turn' }, { inputTokens: 1, outputTokens: 1, cacheReadTokens: 0, cacheWriteTokens: 0 }, { id: 'i', created: 1 }))).toBeUndefined();
+    expect(p.errorFromBody('nope')).toBeUndefined();
+  });
+  it('reads the Codex backend detail form', () => {
+    expect(protocolFor('openai-responses').errorFromBody({ detail: 'Unauthorized' })).toEqual({ type: 'error', code: null, message: 'Unauthorized' });
+  });
+});

@@ -86,6 +86,12 @@ export interface ErrorReply {
   body: unknown;
 }
 
+export interface UpstreamError {
+  type: string;
+  code?: string | null;
+  message: string;
+}
+
 export interface ErrorOptions {
   /** Anthropic error.type / OpenAI error.type override. */
   type?: string;
@@ -148,6 +154,12 @@ export interface Protocol {
   errorReply(status: number, message: string, opts?: ErrorOptions): ErrorReply;
   /** The event(s) a relay sends to end a stream that broke after the commit point. */
   streamErrorEvents(message: string, type?: string, opts?: StreamErrorOptions): SseEvent[];
+  /**
+   * The error an upstream answered, read from its error body (any status) in this protocol's
+   * shape; undefined when the body is not an error. `type`: Anthropic error.type, OpenAI
+   * error.type, custom-pass envelope code; `code`: OpenAI error.code (insufficient_quota ...).
+   */
+  errorFromBody(body: unknown): UpstreamError | undefined;
   /** Usage from a non-stream JSON response body; undefined if the body has none. */
   usageFromBody(body: unknown): Usage | undefined;
   /** Output text from a non-stream JSON response body. */
