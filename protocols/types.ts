@@ -42,7 +42,8 @@ export interface SseEvent {
  *   usage    - the event that carries final usage when it is not the terminal one
  *              (Anthropic message_delta, OpenAI's usage chunk)
  *   terminal - message_stop / [DONE] / response.completed (which also carries usage)
- *   error    - an in-stream error event (Anthropic error, response.failed, response.incomplete)
+ *   error    - an in-stream error event (Anthropic error, response.failed, response.incomplete;
+ *              a Responses stream that hit max_output_tokens ends with response.incomplete)
  */
 export type StreamPhase = 'start' | 'ping' | 'content' | 'content_end' | 'usage' | 'terminal' | 'error';
 
@@ -69,7 +70,10 @@ export interface RequestInfo {
   maxOutputTokens: number | undefined;
   /** Estimated input tokens by the documented rule (see protocols/tokens.ts). */
   estimatedInputTokens: number;
-  /** OpenAI chat: stream_options.include_usage. */
+  /**
+   * Whether a stream will carry usage: OpenAI chat follows stream_options.include_usage; the
+   * other protocols always report it (true).
+   */
   includeUsage: boolean;
   hasTools: boolean;
 }
