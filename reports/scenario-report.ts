@@ -141,7 +141,7 @@ function requestTable(step: StepResult): Raw {
   );
 }
 
-function stepBlock(s: StepResult): Raw {
+function stepBlock(s: StepResult, expanded: boolean): Raw {
   const verdict: Verdict = s.status === 'pass' ? 'pass' : s.status === 'fail' ? 'fail' : 'error';
   const passed = s.checks.filter((c) => c.pass).length;
   const summary = [
@@ -160,10 +160,12 @@ function stepBlock(s: StepResult): Raw {
       ? table(['seq', 'upstream', 'request', 'status', 'token'], s.upstreamHits.slice(0, 20).map((h) => [String(h.seq), h.upstream, `${h.method} ${h.path}`, String(h.status ?? '—'), el('code', {}, h.token)]))
       : '',
   ];
-  return details(summary, body, s.status !== 'pass');
+  // Failures are open; in a one-scenario report, so are the steps whose requests failed over.
+  const failover = s.requests.some((r) => (r.attempts?.length ?? r.upstreamHits.length) > 1);
+  return details(summary, body, s.status !== 'pass' || (expanded && failover));
 }
 
-function scenarioBlock(r: ScenarioResult): Raw {
+function scenarioBlock(r: ScenarioResult, expanded: boolean): Raw {
   const steps = r.steps.length;
   const ok = r.steps.filter((s) => s.status === 'pass').length;
   const summary = [
@@ -177,11 +179,11 @@ function scenarioBlock(r: ScenarioResult): Raw {
     el('div', { class: 'muted small' }, `suites: ${r.suites.join(', ')} · seed ${r.seed} · adapter ${r.adapter}${r.target ? ` · ${r.target}` : ''} · ${r.file}`),
     r.reason ? el('div', { class: `card ${r.status === 'error' ? 'mismatch' : ''}` }, badge(VERDICT[r.status], LABEL[r.status]), ' ', r.reason) : '',
     r.steps.length ? el('h3', {}, 'Steps') : '',
-    r.steps.map(stepBlock),
+    r.steps.map((s) => stepBlock(s, expanded)),
     r.invariants.length ? [el('h3', {}, 'Invariants'), failedChecks(r.invariants), table(['', 'invariant', 'expected', 'actual'], r.invariants.map(checkRow))] : '',
     tokenRows.length ? [el('h3', {}, 'Credentials each upstream saw (masked)'), table(['upstream', 'kind', 'url', 'tokens'], tokenRows)] : '',
   ];
-  return el('section', { id: `scenario-${r.name}`, class: 'scenario' }, details(summary, body, r.status === 'fail' || r.status === 'error'));
+  return el('section', { id: `scenario-${r.name}`, class: 'scenario' }, details(summary, body, expanded || r.status === 'fail' || r.status === 'error'));
 }
 
 export interface ReportMeta {
@@ -222,7 +224,7 @@ export function renderScenarioReport(results: ScenarioResult[], meta: ReportMeta
       ),
     ]),
     el('h2', {}, 'Scenarios'),
-    results.map(scenarioBlock),
+    results.map((r) => scenarioBlock(r, results.length === 1)),
   ];
   const title = meta.title ?? (results.length === 1 ? `relaylab scenario: ${results[0].name}` : 'relaylab conformance report');
   const subtitle = [meta.target ?? results[0]?.target, meta.startedAt ?? results[0]?.startedAt].filter(Boolean).join(' · ');

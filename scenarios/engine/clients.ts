@@ -89,7 +89,7 @@ function isPlain(v: unknown): v is Record<string, unknown> {
 }
 
 /** The HTTP request a spec stands for: the protocol's path, auth header form and body. */
-export function buildRequest(spec: RequestSpec, key: string | undefined): BuiltRequest {
+export function buildRequest(spec: RequestSpec, key: string | undefined, tag = ''): BuiltRequest {
   const p = spec.protocol;
   const method = spec.method ?? (spec.path && /^\/v1\/models/.test(spec.path) ? 'GET' : 'POST');
   const headers: Record<string, string> = {};
@@ -105,7 +105,7 @@ export function buildRequest(spec: RequestSpec, key: string | undefined): BuiltR
     else if (p === 'openai-chat') headers['x-session-id'] = s.header;
     else headers.session_id = s.header;
   }
-  const message = s?.first_message ?? spec.message;
+  const message = s?.first_message ?? spec.message ?? `Hello from relaylab${tag ? ` (request ${tag})` : ''}`;
   const model = spec.model ?? DEFAULT_MODEL[p];
   let body: Record<string, unknown> | undefined;
   if (method === 'POST') {
@@ -171,6 +171,8 @@ export interface SendOptions {
   spec: RequestSpec;
   key: string | undefined;
   index: number;
+  /** Names the request in its default message ("3.2" = step 3, request 2). */
+  tag?: string;
   dispatcher?: Dispatcher;
   now?: () => number;
 }
@@ -185,7 +187,7 @@ export function clientAgent(): Agent {
 export async function send(opts: SendOptions): Promise<ClientResult> {
   const { spec } = opts;
   const now = opts.now ?? (() => performance.now());
-  const built = buildRequest(spec, opts.key);
+  const built = buildRequest(spec, opts.key, `${opts.tag ?? ''}${opts.tag ? '.' : ''}${opts.index + 1}`);
   const protocol: Protocol | undefined = safeProtocol(WIRE_PROTOCOL[spec.protocol]);
   const started = now();
   const result: ClientResult = {

@@ -107,7 +107,10 @@ function lastEndpoint(r: RequestLogEntry | undefined): string | undefined {
 /** Normalises a health round answer into endpoint -> result word. */
 export function healthResults(health: unknown): Record<string, string> {
   const out: Record<string, string> = {};
-  const list = Array.isArray(health) ? health : Array.isArray((health as { results?: unknown })?.results) ? (health as { results: unknown[] }).results : [];
+  // Accept a bare list, { results: [...] }, or { results: { results: [...] } } (a round object).
+  let list: unknown = health;
+  for (let i = 0; i < 3 && list && !Array.isArray(list) && typeof list === 'object'; i++) list = (list as { results?: unknown }).results;
+  if (!Array.isArray(list)) list = [];
   for (const item of list as Array<Record<string, unknown>>) {
     const name = String(item.endpoint ?? item.name ?? '');
     const result =

@@ -141,8 +141,8 @@ export const requestSchema = z
     method: z.enum(['GET', 'POST', 'HEAD']).optional(),
     stream: z.boolean().default(false),
     model: z.string().optional(),
-    /** The user message text. */
-    message: z.string().default('Hello from relaylab'),
+    /** The user message text; by default unique per request, so no two requests share a first-message session. */
+    message: z.string().optional(),
     max_tokens: z.number().int().positive().optional(),
     session: sessionSchema.optional(),
     /** Deep-merged into the generated body (null deletes a field). */

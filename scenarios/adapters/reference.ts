@@ -1,0 +1,101 @@
+/**
+ * The reference relay's adapter: configures a running relay through its admin API
+ * (PUT /admin/config and friends) and reads back its request log and endpoint state.
+ * `--target <url> --adapter reference [--admin-token t]` (or RELAYLAB_ADMIN_TOKEN).
+ */
+import type { RequestLogEntry } from '../../relay/state/types.js';
+import { CAPABILITIES, type Capability, type ScenarioLayout } from '../engine/schema.js';
+import type { Adapter, OpenTargetOptions, RelayStateView, ResolvedChange, Target } from '../engine/target.js';
+import { AdminClient } from './admin-client.js';
+
+/** Everything the reference relay can do over its admin API (restart needs the process). */
+export const REFERENCE_CAPABILITIES: ReadonlySet<Capability> = new Set(CAPABILITIES.filter((c) => c !== 'restart'));
+
+/** A Target driven through the admin API; subclasses supply the clock and restart. */
+export class AdminTarget implements Target {
+  constructor(
+    readonly adapter: string,
+    public relayUrl: string,
+    public admin: AdminClient,
+    readonly capabilities: ReadonlySet<Capability>,
+  ) {}
+
+  async apply(layout: ScenarioLayout): Promise<void> {
+    await this.admin.putConfig(layout);
+  }
+
+  async advance(ms: number): Promise<void> {
+    await this.admin.advanceClock(ms);
+  }
+
+  async change(c: ResolvedChange): Promise<void> {
+    switch (c.kind) {
+      case 'token':
+        await this.admin.patchEndpoint(c.endpoint, { token: c.value });
+        return;
+      case 'pause':
+      case 'resume':
+        await this.admin.pauseChannel(c.channel, c.kind === 'pause');
+        return;
+      case 'update_endpoint':
+        await this.admin.patchEndpoint(c.endpoint, c.patch);
+        return;
+      case 'remove_endpoint':
+        await this.admin.deleteEndpoint(c.endpoint);
+        return;
+      case 'update_channel':
+        await this.admin.patchChannel(c.channel, c.patch);
+        return;
+      case 'layout':
+        await this.apply(c.layout);
+        return;
+      case 'restart':
+        await this.restart();
+        return;
+    }
+  }
+
+  protected async restart(): Promise<void> {
+    throw new Error(`the ${this.adapter} adapter cannot restart the relay`);
+  }
+
+  healthCheck(): Promise<unknown> {
+    return this.admin.runHealth();
+  }
+
+  requests(limit: number): Promise<RequestLogEntry[]> {
+    return this.admin.requests(limit);
+  }
+
+  state(): Promise<RelayStateView | undefined> {
+    return this.admin.state();
+  }
+
+  async close(): Promise<void> {}
+}
+
+export interface ReferenceAdapterOptions {
+  target: string;
+  adminToken?: string;
+}
+
+export function referenceAdapter(opts: ReferenceAdapterOptions): Adapter {
+  const token = opts.adminToken ?? process.env.RELAYLAB_ADMIN_TOKEN;
+  if (!token) throw new Error('the reference adapter needs the relay admin token: --admin-token <t> or RELAYLAB_ADMIN_TOKEN');
+  return {
+    name: 'reference',
+    capabilities: REFERENCE_CAPABILITIES,
+    mockPortBase: 0,
+    async open(o: OpenTargetOptions): Promise<Target> {
+      const admin = new AdminClient(opts.target, token);
+      const caps = new Set(REFERENCE_CAPABILITIES);
+      if (!(await admin.hasClock())) {
+        caps.delete('clock');
+        o.log('  (target runs on real time: scenarios that advance the clock are not applicable; start it with RELAY_TEST_CLOCK=1)');
+      }
+      const target = new AdminTarget('reference', opts.target, admin, caps);
+      await target.apply(o.layout);
+      return target;
+    },
+  };
+}

@@ -1,0 +1,84 @@
+/**
+ * pnpm scenario <name|path> [--target url --adapter reference|manual] [--seed n] [--list]
+ *
+ * Runs one scenario step by step, writes reports/out/<scenario>-<timestamp>.html and .json.
+ * Exit codes: 0 passed (or not applicable to the target), 1 an expectation failed,
+ * 2 the scenario could not run (bad file, bad arguments, a server did not start).
+ */
+import { relative } from 'node:path';
+import { ConfigError } from '../lib/yaml-config.js';
+import { adapterFrom, intOption, parse, TARGET_OPTIONS, UsageError } from './engine/args.js';
+import { loadAll, loadScenario } from './engine/load.js';
+import { writeReports } from './engine/output.js';
+import { runScenario } from './engine/runner.js';
+
+const USAGE = `usage: pnpm scenario <name|path> [options]
+       pnpm scenario --list
+
+options:
+  --target <url>          run against a relay that is already running (default: start the
+                          mocks and the reference relay in process, on a virtual clock)
+  --adapter <name>        how to configure that relay: reference (admin API, default) | manual
+  --admin-token <t>       reference adapter: the relay's admin token (or RELAYLAB_ADMIN_TOKEN)
+  --key <k>               send this client key instead of the scenario's (a relay set up by hand)
+  --mock-port-base <n>    manual adapter: first fixed mock port (default 18600)
+  --seed <n>              override the scenario's seed
+  --out <dir>             report folder (default reports/out)
+  --list                  list the scenarios with their descriptions`;
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parse(argv, { ...TARGET_OPTIONS, list: { type: 'boolean' } });
+  } catch (err) {
+    console.error(`${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (values.list) {
+    for (const s of loadAll()) {
+      if ('error' in s) console.log(`  ${relative(process.cwd(), s.file)}  (invalid: ${s.error.issues[0]?.message})`);
+      else console.log(`  ${s.scenario.name.padEnd(32)} ${s.scenario.description}  [${s.scenario.suites.join(', ')}]`);
+    }
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    console.error(`expected one scenario name or path\n\n${USAGE}`);
+    return 2;
+  }
+  try {
+    const { file, scenario } = loadScenario(positionals[0]);
+    const adapter = adapterFrom(values);
+    const result = await runScenario(scenario, {
+      adapter,
+      file: relative(process.cwd(), file),
+      seed: intOption(values.seed as string | undefined, 'seed'),
+      clientKey: values.key as string | undefined,
+      progress: process.stderr.isTTY,
+    });
+    const out = writeReports([result], scenario.name, {}, values.out as string | undefined);
+    console.log(`report: ${relative(process.cwd(), out.html)}\n        ${relative(process.cwd(), out.json)}`);
+    return result.status === 'fail' ? 1 : result.status === 'error' ? 2 : 0;
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof UsageError) {
+      console.error(err.message);
+      return 2;
+    }
+    console.error(err);
+    return 2;
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err) => {
+      console.error(err);
+      process.exit(2);
+    },
+  );
+}

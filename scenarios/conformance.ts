@@ -1,0 +1,134 @@
+/**
+ * pnpm conformance [suite...] [--target url --adapter name] [--junit file]
+ *
+ * Runs every scenario whose `suites` include one of the given suites (all without arguments),
+ * prints a summary table, writes JUnit XML (reports/out/junit.xml by default) and one combined
+ * HTML + JSON report. Exit codes: 0 all passed (or not applicable), 1 an expectation failed,
+ * 2 the run could not start or a scenario could not run.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { SingleBar, Presets } from 'cli-progress';
+import { renderJUnit, type JUnitSuite } from '../reports/junit.js';
+import { adapterFrom, intOption, parse, TARGET_OPTIONS, UsageError } from './engine/args.js';
+import { loadAll, type LoadedScenario } from './engine/load.js';
+import { REPORT_DIR, writeReports } from './engine/output.js';
+import type { ScenarioResult } from './engine/result.js';
+import { runScenario } from './engine/runner.js';
+import { SUITES } from './engine/schema.js';
+
+const USAGE = `usage: pnpm conformance [suite...] [--target url --adapter reference|manual] [--junit file] [--verbose]
+suites: ${SUITES.join(', ')}`;
+
+/** JUnit cases: one per scenario in each of its suites. */
+export function junitSuites(results: ScenarioResult[]): JUnitSuite[] {
+  const bySuite = new Map<string, JUnitSuite>();
+  for (const r of results) {
+    for (const suite of r.suites) {
+      if (!bySuite.has(suite)) bySuite.set(suite, { name: suite, cases: [], timestamp: r.startedAt.replace(/\..+$/, '') });
+      const failed = [...r.steps.flatMap((s) => s.checks.map((c) => ({ ...c, step: `${s.index + 1}. ${s.name}` }))), ...r.invariants.map((c) => ({ ...c, step: 'invariants' }))].filter((c) => !c.pass);
+      const first = failed[0];
+      bySuite.get(suite)!.cases.push({
+        name: r.name,
+        classname: `conformance.${suite}`,
+        timeMs: r.durationMs,
+        status: r.status === 'pass' ? 'pass' : r.status === 'fail' ? 'fail' : r.status === 'error' ? 'error' : 'skip',
+        message: r.status === 'fail' && first ? `${first.step}: ${first.name}` : r.reason,
+        details:
+          r.status === 'fail'
+            ? failed.map((c) => `${c.step}: ${c.name}\n  expected: ${JSON.stringify(c.expected)}\n  actual:   ${JSON.stringify(c.actual)}`).join('\n')
+            : r.reason,
+      });
+    }
+  }
+  return [...bySuite.values()];
+}
+
+export function exitCode(results: ScenarioResult[]): number {
+  if (results.some((r) => r.status === 'error')) return 2;
+  if (results.some((r) => r.status === 'fail')) return 1;
+  return 0;
+}
+
+function summaryTable(results: ScenarioResult[]): string {
+  const rows = results.map((r) => [r.name, r.suites.join(','), { pass: 'PASS', fail: 'FAIL', error: 'ERROR', not_applicable: 'N/A' }[r.status], `${r.steps.filter((s) => s.status === 'pass').length}/${r.steps.length}`, `${(r.durationMs / 1000).toFixed(2)}s`]);
+  const head = ['scenario', 'suites', 'result', 'steps', 'time'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
+  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let values;
+  let positionals: string[];
+  let adapter;
+  try {
+    ({ values, positionals } = parse(argv, { ...TARGET_OPTIONS, junit: { type: 'string' }, verbose: { type: 'boolean', short: 'v' } }));
+    if (values.help) {
+      console.log(USAGE);
+      return 0;
+    }
+    const unknown = positionals.filter((s) => !(SUITES as readonly string[]).includes(s));
+    if (unknown.length) throw new UsageError(`unknown suite(s): ${unknown.join(', ')}`);
+    adapter = adapterFrom(values);
+  } catch (err) {
+    console.error(`${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const loaded = loadAll();
+  const broken = loaded.filter((l): l is { file: string; error: import('../lib/yaml-config.js').ConfigError } => 'error' in l);
+  if (broken.length) {
+    for (const b of broken) console.error(b.error.message);
+    console.error('conformance: scenario files are invalid; nothing was run');
+    return 2;
+  }
+  const chosen = (loaded as LoadedScenario[]).filter((l) => positionals.length === 0 || l.scenario.suites.some((s) => positionals.includes(s)));
+  if (chosen.length === 0) {
+    console.error(`conformance: no scenario in suite(s) ${positionals.join(', ')}`);
+    return 2;
+  }
+  const started = performance.now();
+  const startedAt = new Date().toISOString();
+  console.log(`conformance: ${chosen.length} scenario(s)${positionals.length ? ` in ${positionals.join(', ')}` : ''} against ${values.target ?? 'the reference relay (in process)'}`);
+  const bar = process.stderr.isTTY && !values.verbose ? new SingleBar({ format: '  {bar} {value}/{total} {scenario}', hideCursor: true, clearOnComplete: true }, Presets.shades_classic) : undefined;
+  bar?.start(chosen.length, 0, { scenario: '' });
+  const results: ScenarioResult[] = [];
+  for (const { file, scenario } of chosen) {
+    bar?.update({ scenario: scenario.name });
+    const lines: string[] = [];
+    const result = await runScenario(scenario, {
+      adapter,
+      file: relative(process.cwd(), file),
+      seed: intOption(values.seed as string | undefined, 'seed'),
+      clientKey: values.key as string | undefined,
+      log: values.verbose || adapter.name === 'manual' ? (s) => console.log(s) : (s) => lines.push(s),
+    });
+    results.push(result);
+    bar?.increment();
+    if (!values.verbose && adapter.name !== 'manual' && (result.status === 'fail' || result.status === 'error')) {
+      bar?.stop();
+      console.log(lines.join('\n'));
+    }
+  }
+  bar?.stop();
+  const durationMs = performance.now() - started;
+  console.log(`\n${summaryTable(results)}\n`);
+  const junitFile = (values.junit as string | undefined) ?? join((values.out as string | undefined) ?? REPORT_DIR, 'junit.xml');
+  mkdirSync(dirname(junitFile), { recursive: true });
+  writeFileSync(junitFile, renderJUnit(junitSuites(results), 'relaylab conformance'));
+  const out = writeReports(results, 'conformance', { title: 'relaylab conformance report', startedAt, durationMs, target: values.target as string | undefined }, values.out as string | undefined);
+  const n = (s: ScenarioResult['status']) => results.filter((r) => r.status === s).length;
+  console.log(`${n('pass')} passed, ${n('fail')} failed, ${n('error')} could not run, ${n('not_applicable')} not applicable in ${(durationMs / 1000).toFixed(1)}s`);
+  console.log(`report: ${relative(process.cwd(), out.html)}\njunit:  ${relative(process.cwd(), junitFile)}`);
+  return exitCode(results);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err) => {
+      console.error(err);
+      process.exit(2);
+    },
+  );
+}

@@ -1,0 +1,454 @@
+/**
+ * Runs one scenario: starts its mock upstreams, opens the target through an adapter (by default
+ * the reference relay in process on a TestClock), plays the steps, checks each step's
+ * expectations and the invariants, and returns a result with every token masked.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SingleBar, Presets } from 'cli-progress';
+import { maskToken } from '../../lib/mask.js';
+import { parseDuration } from '../../lib/duration.js';
+import { startMocks, type MockFleet } from '../../mocks/index.js';
+import type { JournalEntry } from '../../mocks/journal.js';
+import type { UpstreamConfig } from '../../mocks/config.js';
+import type { RequestLogEntry } from '../../relay/state/types.js';
+import { sendAll, type ClientResult } from './clients.js';
+import { evaluate, attemptLabel, type Check, type StepObservation } from './expect.js';
+import { checkInvariants } from './invariants.js';
+import { resolveLayout, type Capability, type Scenario, type ScenarioEndpoint, type ScenarioLayout, type Step } from './schema.js';
+import type { Adapter, ResolvedChange, Target } from './target.js';
+import type { RequestView, ScenarioResult, StepResult, UpstreamHit } from './result.js';
+
+export type { RequestView, ScenarioResult, StepResult, UpstreamHit, Verdict } from './result.js';
+
+export interface RunOptions {
+  adapter: Adapter;
+  file: string;
+  seed?: number;
+  /** Use this client key for every request (a relay configured by hand with its own key). */
+  clientKey?: string;
+  log?: (line: string) => void;
+  /** Show a progress bar for steps with many requests. */
+  progress?: boolean;
+}
+
+/** Capabilities a scenario needs: declared ones plus those its steps imply. */
+export function requiredCapabilities(s: Scenario): Set<Capability> {
+  const caps = new Set<Capability>(s.requires);
+  if (s.relay.strategy === 'fastest') caps.add('fastest');
+  for (const step of s.steps) {
+    if (step.advance !== undefined) caps.add('clock');
+    if (step.health_check) caps.add('health');
+    const c = step.relay_change;
+    if (c?.restart) caps.add('restart');
+    if (c?.pause || c?.resume) caps.add('pause');
+    if (c?.token || c?.update_endpoint || c?.remove_endpoint || c?.update_channel || c?.layout) caps.add('admin_tokens');
+    const e = step.expect;
+    if (e?.attempts || e?.served_by || e?.same_endpoint !== undefined) caps.add('relay_records');
+    if (e?.state) caps.add('relay_state');
+    if (e?.health) caps.add('health');
+  }
+  return caps;
+}
+
+function stepAction(step: Step): string {
+  if (step.request) {
+    const r = step.request;
+    return `request ${r.protocol}${r.stream ? ' stream' : ''}${r.path ? ` ${r.path}` : ''}${r.count > 1 ? ` ×${r.count}` : ''}${r.concurrency > 1 ? ` (${r.concurrency} at once)` : ''}`;
+  }
+  if (step.advance !== undefined) return `advance clock ${formatMs(step.advance)}`;
+  if (step.wait !== undefined) return `wait ${formatMs(step.wait)}`;
+  if (step.faults) {
+    const f = step.faults;
+    return `faults ${f.upstream ?? 'all'}: ${f.set ? `set ${f.set.length} rule(s)` : f.add ? `add ${f.add.length} rule(s)` : f.tokens ? 'tokens changed' : 'clear'}`;
+  }
+  if (step.relay_change) return `relay change: ${Object.keys(step.relay_change).join(', ')}`;
+  if (step.health_check) return 'health check round';
+  return 'step';
+}
+
+function formatMs(ms: number): string {
+  const units: Array<[number, string]> = [
+    [86_400_000, 'd'],
+    [3_600_000, 'h'],
+    [60_000, 'm'],
+    [1000, 's'],
+  ];
+  for (const [u, n] of units) if (ms >= u && ms % u === 0) return `${ms / u}${n}`;
+  return `${ms}ms`;
+}
+
+/** Replaces every occurrence of a secret in strings of a JSON-able value with its masked form. */
+export function redact<T>(value: T, secrets: string[]): T {
+  const list = [...new Set(secrets.filter((s) => s.length >= 4))].sort((a, b) => b.length - a.length);
+  if (list.length === 0) return value;
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') {
+      let out = v;
+      for (const s of list) if (out.includes(s)) out = out.split(s).join(maskToken(s));
+      return out;
+    }
+    if (Array.isArray(v)) return v.map(walk);
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [walk(k) as string, walk(x)]));
+    return v;
+  };
+  return walk(value) as T;
+}
+
+interface Ctx {
+  scenario: Scenario;
+  target: Target;
+  fleet: MockFleet;
+  keys: Map<string, string>;
+  defaultKey: string | undefined;
+  endpoints: Map<string, { upstream: string; tokens: Set<string> }>;
+  upstreamTokens: Map<string, Set<string>>;
+  secrets: string[];
+  results: ClientResult[];
+  lastSeq: number;
+  log: (line: string) => void;
+  progress: boolean;
+}
+
+async function journalAfter(fleet: MockFleet, seq: number): Promise<JournalEntry[]> {
+  return fleet.journal.list({ afterSeq: seq }).sort((a, b) => a.seq - b.seq);
+}
+
+/**
+ * Journal entries are appended when the mock finishes a response, so a request the relay
+ * abandoned may land a moment after the client is done: read until two reads agree.
+ */
+async function settledJournal(fleet: MockFleet, seq: number): Promise<JournalEntry[]> {
+  let prev = await journalAfter(fleet, seq);
+  for (let i = 0; i < 20; i++) {
+    await sleep(i < 2 ? 15 : 40);
+    const next = await journalAfter(fleet, seq);
+    if (next.length === prev.length) return next;
+    prev = next;
+  }
+  return prev;
+}
+
+function hit(j: JournalEntry): UpstreamHit {
+  return {
+    seq: j.seq,
+    upstream: j.upstream,
+    method: j.method,
+    path: j.path,
+    status: j.status,
+    token: maskToken(j.credential),
+    disconnect: j.disconnect,
+    clientAborted: j.clientAborted,
+    durationMs: j.durationMs,
+  };
+}
+
+function requestIdOf(j: JournalEntry): string | undefined {
+  const v = j.headers['x-request-id'];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** The relay's records of these results; the log is written asynchronously, so poll briefly. */
+async function recordsFor(target: Target, results: ClientResult[]): Promise<Array<RequestLogEntry | undefined>> {
+  if (!target.capabilities.has('relay_records')) return results.map(() => undefined);
+  const wanted = results.map((r) => r.requestId);
+  let byId = new Map<string, RequestLogEntry>();
+  for (let i = 0; i < 20; i++) {
+    const log = await target.requests(Math.max(100, results.length + 50)).catch(() => []);
+    byId = new Map(log.map((e) => [e.requestId, e]));
+    if (wanted.every((id) => !id || byId.has(id))) break;
+    await sleep(25);
+  }
+  return wanted.map((id) => (id ? byId.get(id) : undefined));
+}
+
+function resolveKey(ctx: Ctx, key: string | undefined): string | undefined {
+  if (key === 'none') return undefined;
+  if (key === undefined) return ctx.defaultKey;
+  return ctx.keys.get(key) ?? key;
+}
+
+async function runRequestStep(ctx: Ctx, step: Step, index: number): Promise<Omit<StepResult, 'index' | 'name' | 'action' | 'status' | 'durationMs'>> {
+  const spec = step.request!;
+  const key = resolveKey(ctx, spec.key);
+  let bar: SingleBar | undefined;
+  if (ctx.progress && spec.count >= 50) {
+    bar = new SingleBar({ format: '    {bar} {value}/{total} requests', hideCursor: true, clearOnComplete: true }, Presets.shades_classic);
+    bar.start(spec.count, 0);
+  }
+  const results = await sendAll({ baseUrl: ctx.target.relayUrl, spec, key, tag: `${ctx.scenario.seed}-${index + 1}`, onDone: () => bar?.increment() });
+  bar?.stop();
+  ctx.results.push(...results);
+  const journal = await settledJournal(ctx.fleet, ctx.lastSeq);
+  ctx.lastSeq = Math.max(ctx.lastSeq, ...journal.map((j) => j.seq));
+  // Upstream calls that carry a request id of something else (a health probe) are not this step's.
+  const ids = new Set(results.map((r) => r.requestId).filter((x): x is string => !!x));
+  const everyHasId = results.every((r) => r.requestId);
+  const mine = journal.filter((j) => {
+    const id = requestIdOf(j);
+    return !everyHasId || !id || ids.has(id);
+  });
+  const records = await recordsFor(ctx.target, results);
+  const state = step.expect?.state ? await ctx.target.state() : undefined;
+  const obs: StepObservation = { results, journal: mine, records, state, endpoints: ctx.endpoints };
+  const requests: RequestView[] = results.map((r, i) => ({
+    ...r,
+    attempts: records[i]?.attempts,
+    upstreamHits: r.requestId ? journal.filter((j) => requestIdOf(j) === r.requestId).map(hit) : [],
+  }));
+  return { checks: evaluate(step.expect, obs), requests, upstreamHits: journal.map(hit) };
+}
+
+function resolveChange(ctx: Ctx, step: Step): ResolvedChange {
+  const c = step.relay_change!;
+  const urlOf = (name: string) => ctx.fleet.get(name).url;
+  if (c.token) {
+    const ep = ctx.endpoints.get(c.token.endpoint);
+    ep?.tokens.add(c.token.value);
+    if (ep) ctx.upstreamTokens.get(ep.upstream)?.add(c.token.value);
+    ctx.secrets.push(c.token.value);
+    return { kind: 'token', endpoint: c.token.endpoint, value: c.token.value };
+  }
+  if (c.pause) return { kind: 'pause', channel: c.pause };
+  if (c.resume) return { kind: 'resume', channel: c.resume };
+  if (c.update_endpoint) {
+    const { name, upstream, ...patch } = c.update_endpoint as { name: string; upstream?: string; [k: string]: unknown };
+    const ep = ctx.endpoints.get(name);
+    if (typeof upstream === 'string') {
+      patch.base_url = urlOf(upstream);
+      if (ep) ep.upstream = upstream;
+    }
+    if (ep && typeof patch.token === 'string') {
+      ep.tokens.add(patch.token);
+      ctx.secrets.push(patch.token);
+    }
+    if (ep) for (const t of ep.tokens) tokensOf(ctx.upstreamTokens, ep.upstream).add(t);
+    return { kind: 'update_endpoint', endpoint: name, patch };
+  }
+  if (c.remove_endpoint) return { kind: 'remove_endpoint', endpoint: c.remove_endpoint };
+  if (c.update_channel) {
+    const { name, ...patch } = c.update_channel;
+    return { kind: 'update_channel', channel: name, patch };
+  }
+  if (c.layout) {
+    const layout = resolveLayout(c.layout, urlOf, (e) => String(e.token)) as ScenarioLayout;
+    learnLayout(ctx, c.layout);
+    return { kind: 'layout', layout };
+  }
+  return { kind: 'restart' };
+}
+
+function tokensOf(map: Map<string, Set<string>>, upstream: string): Set<string> {
+  let s = map.get(upstream);
+  if (!s) map.set(upstream, (s = new Set()));
+  return s;
+}
+
+function learnLayout(ctx: Ctx, layout: ScenarioLayout, tokenOf: (e: ScenarioEndpoint) => string = (e) => String(e.token)): void {
+  for (const c of layout.channels ?? []) {
+    for (const e of c.endpoints ?? []) {
+      if (!e.upstream) continue;
+      const token = tokenOf(e);
+      const known = ctx.endpoints.get(e.name);
+      if (known) {
+        known.upstream = e.upstream;
+        known.tokens.add(token);
+      } else ctx.endpoints.set(e.name, { upstream: e.upstream, tokens: new Set([token]) });
+      tokensOf(ctx.upstreamTokens, e.upstream).add(token);
+      ctx.secrets.push(token);
+    }
+  }
+  for (const k of layout.keys ?? []) {
+    ctx.keys.set(k.name, k.key);
+    ctx.secrets.push(k.key);
+  }
+}
+
+async function runStep(ctx: Ctx, step: Step, index: number): Promise<StepResult> {
+  const started = performance.now();
+  const base = { index, name: step.name ?? stepAction(step), action: stepAction(step) };
+  try {
+    let out: Omit<StepResult, 'index' | 'name' | 'action' | 'status' | 'durationMs'> = { checks: [], requests: [], upstreamHits: [] };
+    let health: unknown;
+    if (step.request) out = await runRequestStep(ctx, step, index);
+    else {
+      if (step.advance !== undefined) await ctx.target.advance(step.advance);
+      else if (step.wait !== undefined) await sleep(step.wait);
+      else if (step.faults) {
+        const f = step.faults;
+        const control = ctx.fleet.control;
+        if (f.clear) await control.clearRules(f.upstream);
+        if (f.set) await control.setRules(f.upstream!, f.set);
+        if (f.add) for (const r of f.add) await control.addRule(f.upstream!, r);
+        if (f.tokens) {
+          await control.setTokens(f.upstream!, f.tokens);
+          ctx.secrets.push(...f.tokens);
+        }
+      } else if (step.relay_change) await ctx.target.change(resolveChange(ctx, step));
+      else if (step.health_check) health = await ctx.target.healthCheck();
+      const journal = await settledJournal(ctx.fleet, ctx.lastSeq);
+      ctx.lastSeq = Math.max(ctx.lastSeq, ...journal.map((j) => j.seq));
+      const state = step.expect?.state ? await ctx.target.state() : undefined;
+      out = {
+        checks: evaluate(step.expect, { results: [], journal, records: [], state, health, endpoints: ctx.endpoints }),
+        requests: [],
+        upstreamHits: journal.map(hit),
+      };
+    }
+    const status = out.checks.every((c) => c.pass) ? 'pass' : 'fail';
+    return { ...base, ...out, status, durationMs: performance.now() - started };
+  } catch (err) {
+    return { ...base, status: 'error', checks: [], requests: [], upstreamHits: [], error: (err as Error).message, durationMs: performance.now() - started };
+  }
+}
+
+function printStep(log: (s: string) => void, s: StepResult): void {
+  const mark = s.status === 'pass' ? '✓' : s.status === 'fail' ? '✗' : '!';
+  const chains = [...new Set(s.requests.filter((r) => r.attempts?.length).map((r) => r.attempts!.map(attemptLabel).join(' → ')))];
+  const chainText = chains.length ? `  [${chains.slice(0, 3).join(' | ')}${chains.length > 3 ? ' …' : ''}]` : '';
+  const title = s.name === s.action ? s.name : `${s.name} (${s.action})`;
+  log(`  ${mark} ${String(s.index + 1).padStart(2)}. ${title}${chainText}  ${Math.round(s.durationMs)}ms`);
+  if (s.error) log(`       error: ${s.error}`);
+  for (const c of s.checks.filter((c) => !c.pass)) log(`       ✗ ${c.name}: expected ${JSON.stringify(c.expected)}, got ${JSON.stringify(c.actual)}`);
+}
+
+function defaultSeed(cfg: UpstreamConfig, seed: number, i: number): UpstreamConfig {
+  return cfg.seed === undefined ? { ...cfg, seed: seed * 100 + i } : cfg;
+}
+
+async function issueTokens(fleet: MockFleet, layout: ScenarioLayout): Promise<Map<ScenarioEndpoint, string>> {
+  const out = new Map<ScenarioEndpoint, string>();
+  for (const c of layout.channels ?? []) {
+    for (const e of c.endpoints ?? []) {
+      if (typeof e.token === 'string') out.set(e, e.token);
+      else {
+        const jwt = e.token.jwt;
+        const expires = jwt.expires_in === undefined ? 3600 : typeof jwt.expires_in === 'number' ? jwt.expires_in : parseDuration(jwt.expires_in) / 1000;
+        const issued = await fleet.control.issueJwt(e.upstream!, { accountId: jwt.account_id, expiresInSec: expires });
+        out.set(e, issued.accessToken);
+      }
+    }
+  }
+  return out;
+}
+
+const DEFAULT_KEY = { key: 'rk-scenario-default-key-0001', name: 'scenario' };
+
+export async function runScenario(scenario: Scenario, opts: RunOptions): Promise<ScenarioResult> {
+  const log = opts.log ?? ((s: string) => console.log(s));
+  const seed = opts.seed ?? scenario.seed;
+  const started = performance.now();
+  const result: ScenarioResult = {
+    name: scenario.name,
+    description: scenario.description,
+    file: opts.file,
+    suites: scenario.suites,
+    seed,
+    adapter: opts.adapter.name,
+    target: '',
+    status: 'pass',
+    startedAt: new Date().toISOString(),
+    durationMs: 0,
+    steps: [],
+    invariants: [],
+    tokensSeen: [],
+  };
+  const finish = (r: ScenarioResult, secrets: string[]) => {
+    r.durationMs = performance.now() - started;
+    return redact(r, secrets);
+  };
+  log(`▶ ${scenario.name}: ${scenario.description}`);
+
+  const required = requiredCapabilities(scenario);
+  const missing = [...required].filter((c) => !opts.adapter.capabilities.has(c));
+  if (missing.length) {
+    log(`  – not applicable: the ${opts.adapter.name} target lacks ${missing.join(', ')}`);
+    return finish({ ...result, status: 'not_applicable', missingCapabilities: missing, reason: `target lacks: ${missing.join(', ')}` }, []);
+  }
+
+  let fleet: MockFleet | undefined;
+  let target: Target | undefined;
+  const secrets: string[] = [];
+  try {
+    const upstreams = scenario.mocks.map((m, i) => {
+      const withSeed = defaultSeed(m, seed, i);
+      return opts.adapter.mockPortBase ? { ...withSeed, port: opts.adapter.mockPortBase + i } : withSeed;
+    });
+    fleet = await startMocks({ upstreams }, { host: '127.0.0.1' });
+    for (const m of scenario.mocks) secrets.push(...(m.tokens ?? []));
+    const issued = await issueTokens(fleet, scenario.relay);
+    secrets.push(...issued.values());
+    const withKeys: ScenarioLayout = scenario.relay.keys?.length ? scenario.relay : { ...scenario.relay, keys: [DEFAULT_KEY] };
+    const f = fleet;
+    const layout = resolveLayout(withKeys, (name) => f.get(name).url, (e) => issued.get(e) ?? String(e.token)) as ScenarioLayout;
+    const ctx: Ctx = {
+      scenario,
+      target: undefined as unknown as Target,
+      fleet,
+      keys: new Map(),
+      defaultKey: undefined,
+      endpoints: new Map(),
+      upstreamTokens: new Map(),
+      secrets,
+      results: [],
+      lastSeq: 0,
+      log,
+      progress: opts.progress ?? false,
+    };
+    learnLayout(ctx, withKeys, (e) => issued.get(e) ?? String(e.token));
+    ctx.defaultKey = opts.clientKey ?? withKeys.keys![0].key;
+    if (opts.clientKey) secrets.push(opts.clientKey);
+
+    target = await opts.adapter.open({
+      scenario: scenario.name,
+      layout,
+      mocks: fleet.upstreams.map((u) => ({ name: u.name, kind: u.kind, url: u.url, tokens: u.tokens })),
+      log,
+    });
+    ctx.target = target;
+    result.target = target.relayUrl;
+    const lacking = [...required].filter((c) => !target!.capabilities.has(c));
+    if (lacking.length) {
+      log(`  – not applicable: the target lacks ${lacking.join(', ')}`);
+      return finish({ ...result, status: 'not_applicable', missingCapabilities: lacking, reason: `target lacks: ${lacking.join(', ')}` }, secrets);
+    }
+    // Anything the relay did while starting (probes) is not part of step 1.
+    ctx.lastSeq = Math.max(0, ...(await settledJournal(fleet, 0)).map((j) => j.seq));
+
+    for (const [i, step] of scenario.steps.entries()) {
+      const s = redact(await runStep(ctx, step, i), secrets);
+      result.steps.push(s);
+      printStep(log, s);
+      if (s.status === 'error') break;
+    }
+
+    const journal = await journalAfter(fleet, 0);
+    result.invariants = checkInvariants({
+      journal,
+      results: ctx.results,
+      clientKeys: [...ctx.keys.values(), ...(opts.clientKey ? [opts.clientKey] : [])],
+      upstreamTokens: ctx.upstreamTokens,
+      mintingUpstreams: new Set(fleet.upstreams.filter((u) => u.kind === 'chatgpt-oauth').map((u) => u.name)),
+    });
+    for (const c of result.invariants) if (!c.pass) log(`  ✗ ${c.name}: ${JSON.stringify(redact(c.actual, secrets))}`);
+    result.tokensSeen = fleet.upstreams.map((u) => {
+      const counts = new Map<string, number>();
+      for (const j of journal) if (j.upstream === u.name) counts.set(j.credential ?? '(none)', (counts.get(j.credential ?? '(none)') ?? 0) + 1);
+      return { upstream: u.name, kind: u.kind, url: u.url, tokens: [...counts].map(([t, count]) => ({ token: t === '(none)' ? t : maskToken(t), count })) };
+    });
+    const errored = result.steps.some((s) => s.status === 'error');
+    const failed = result.steps.some((s) => s.status === 'fail') || result.invariants.some((c) => !c.pass);
+    result.status = errored ? 'error' : failed ? 'fail' : 'pass';
+    if (errored) result.reason = result.steps.find((s) => s.status === 'error')?.error;
+  } catch (err) {
+    result.status = 'error';
+    result.reason = (err as Error).message;
+    log(`  ! could not run: ${(err as Error).message}`);
+  } finally {
+    await target?.close().catch(() => {});
+    await fleet?.close().catch(() => {});
+  }
+  const out = finish(result, secrets);
+  const mark = { pass: '✓ PASS', fail: '✗ FAIL', error: '! ERROR', not_applicable: '– N/A' }[out.status];
+  log(`${mark} ${scenario.name} (${Math.round(out.durationMs)}ms)`);
+  return out;
+}
