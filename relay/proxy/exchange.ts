@@ -3,7 +3,7 @@
  * reached the client. `committed` is the commit point: once true, nothing is retried.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Protocol, RequestInfo, Usage } from '../../protocols/types.js';
+import type { Protocol, RequestInfo, StreamObserver, Usage } from '../../protocols/types.js';
 import type { EndpointType } from '../config/schema.js';
 import type { Route } from '../http/classify.js';
 
@@ -32,6 +32,8 @@ export interface Exchange {
   usage?: Usage;
   /** Output text seen (for estimates when the upstream reported no usage). */
   outputText: string;
+  /** The observer of the stream being delivered (error events are spliced after what it saw). */
+  observer?: StreamObserver;
 }
 
 export function markClientGone(ex: Exchange): void {

@@ -202,6 +202,7 @@ async function deliverStream(
 ): Promise<AttemptResult> {
   const decoder = new SseDecoder();
   const observer = ex.protocol.createObserver();
+  ex.observer = observer;
   const res = ex.res;
   let pending: Buffer[] | undefined = [];
 
@@ -264,7 +265,7 @@ export function endBrokenStream(ex: Exchange, message: string): void {
   const res = ex.res;
   if (res.writableEnded || res.destroyed) return;
   try {
-    res.end(encodeSseAll(ex.protocol.streamErrorEvents(message, undefined, { model: ex.model })));
+    res.end(encodeSseAll(ex.protocol.streamErrorEvents(message, undefined, ex.observer?.splice ?? {})));
   } catch {
     res.destroy();
   }

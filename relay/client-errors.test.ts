@@ -1,0 +1,173 @@
+/**
+ * Bad input and bad upstreams: each gets a clear error in the protocol's own shape, and the
+ * relay keeps serving. Plus what real clients rely on: HEAD /, /v1/models, disconnects.
+ */
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { admin, ask, call, claudeBody, CLIENT_KEY, startStack, type TestStack } from './testing.js';
+
+const CLAUDE_TOKEN = 'sk-ant-api03-errors-0000000001';
+const OPENAI_TOKEN = 'sk-proj-errors-0000000001';
+let stack: TestStack;
+
+beforeAll(async () => {
+  stack = await startStack(
+    {
+      upstreams: [
+        { name: 'claude', kind: 'claude', tokens: [CLAUDE_TOKEN], output: { tokens: 40 }, stream: { chunk_delay: '20ms' } },
+        { name: 'openai', kind: 'openai', tokens: [OPENAI_TOKEN] },
+      ],
+    },
+    (m) => ({
+      retry: { first_byte_timeout: '300ms', upstream_timeout: '600ms' },
+      // No cooldown after a timeout here, so one hanging answer does not take the only endpoint away from later tests.
+      cooldowns: { timeout: 0 },
+      channels: [
+        {
+          name: 'main',
+          endpoints: [
+            { name: 'C', type: 'claude', base_url: m.get('claude').url, token: CLAUDE_TOKEN, models: ['claude-sonnet-4-5'] },
+            { name: 'O', type: 'openai', base_url: m.get('openai').url, token: OPENAI_TOKEN, models: ['gpt-4o'], model_map: { 'gpt-fast': 'gpt-4o-mini' } },
+          ],
+        },
+      ],
+      keys: [
+        { key: CLIENT_KEY, name: 'tester' },
+        { key: 'rk-limited-key-0001', name: 'limited', models: ['gpt-4o'] },
+        { key: 'rk-rate-key-0001', name: 'rated', rate_limit: { requests: 2, per: '1h' } },
+      ],
+    }),
+  );
+});
+afterAll(() => stack.close());
+
+describe('clear errors in the protocol shape', () => {
+  it('malformed JSON: 400 invalid_request_error (Anthropic) / OpenAI error object', async () => {
+    const a = await ask(stack.relay, '/v1/messages', '{"model": "claude-sonnet-4-5", ');
+    expect(a.status).toBe(400);
+    expect(a.json).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
+    expect(a.json.error.message).toMatch(/not valid JSON/);
+    const o = await ask(stack.relay, '/v1/chat/completions', 'not json');
+    expect(o.status).toBe(400);
+    expect(o.json.error).toMatchObject({ type: 'invalid_request_error' });
+    const arr = await ask(stack.relay, '/v1/chat/completions', '[1,2]');
+    expect(arr.status).toBe(400);
+  });
+
+  it('unknown or missing key: 401 authentication error, nothing sent upstream', async () => {
+    await stack.mocks.control.resetJournal();
+    const bad = await call(stack.relay.url, 'POST', '/v1/messages', claudeBody(), { 'x-api-key': 'rk-nope-00000000' });
+    expect(bad.status).toBe(401);
+    expect(bad.json).toMatchObject({ type: 'error', error: { type: 'authentication_error' } });
+    const none = await call(stack.relay.url, 'POST', '/v1/chat/completions', { model: 'gpt-4o', messages: [] });
+    expect(none.status).toBe(401);
+    expect(none.json.error.message).toMatch(/missing API key/);
+    expect(await stack.mocks.control.journal()).toHaveLength(0);
+  });
+
+  it('unknown model: 404 naming the model; a model the key may not use: 403', async () => {
+    const res = await ask(stack.relay, '/v1/messages', claudeBody({ model: 'claude-unknown-9' }));
+    expect(res.status).toBe(404);
+    expect(res.json.error.type).toBe('not_found_error');
+    expect(res.json.error.message).toContain('claude-unknown-9');
+    const limited = await call(stack.relay.url, 'POST', '/v1/chat/completions', { model: 'gpt-fast', messages: [{ role: 'user', content: 'x' }] }, {
+      authorization: 'Bearer rk-limited-key-0001',
+    });
+    expect(limited.status).toBe(403);
+    expect(limited.json.error.code).toBe('model_not_allowed');
+  });
+
+  it('rate limit per key: 429 with retry-after', async () => {
+    const body = { model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] };
+    const h = { authorization: 'Bearer rk-rate-key-0001' };
+    expect((await call(stack.relay.url, 'POST', '/v1/chat/completions', body, h)).status).toBe(200);
+    expect((await call(stack.relay.url, 'POST', '/v1/chat/completions', body, h)).status).toBe(200);
+    const third = await call(stack.relay.url, 'POST', '/v1/chat/completions', body, h);
+    expect(third.status).toBe(429);
+    expect(Number(third.headers['retry-after'])).toBeGreaterThan(0);
+  });
+
+  it('model mapping renames the model upstream and leaves the rest of the body alone', async () => {
+    await stack.mocks.control.resetJournal();
+    const res = await ask(stack.relay, '/v1/chat/completions', { model: 'gpt-fast', messages: [{ role: 'system', content: 's' }, { role: 'user', content: 'x' }], some_new_field: { a: 1 } });
+    expect(res.status).toBe(200);
+    const [entry] = await stack.mocks.control.journal();
+    expect(entry.model).toBe('gpt-4o-mini');
+    expect((entry.body as Record<string, unknown>).some_new_field).toEqual({ a: 1 });
+  });
+
+  it('a `type,model` prefix forces the endpoint type and is removed upstream', async () => {
+    await stack.mocks.control.resetJournal();
+    const res = await ask(stack.relay, '/v1/responses', { model: 'openai,gpt-4o', input: 'hello' });
+    expect(res.status).toBe(200);
+    const [entry] = await stack.mocks.control.journal();
+    expect(entry.upstream).toBe('openai');
+    expect(entry.path).toBe('/v1/responses');
+    expect(entry.model).toBe('gpt-4o');
+    const wrong = await ask(stack.relay, '/v1/messages', claudeBody({ model: 'openai,gpt-4o' }));
+    expect(wrong.status).toBe(400);
+  });
+
+  it('an upstream that hangs: a timeout error in the protocol shape, and the relay keeps serving', async () => {
+    await stack.mocks.control.addRule('claude', { match: { stream: true }, times: 1, action: { hang: 'headers' } });
+    const started = Date.now();
+    const res = await ask(stack.relay, '/v1/messages', claudeBody({ stream: true }));
+    expect(res.status).toBe(504);
+    expect(res.json).toMatchObject({ type: 'error' });
+    expect(Date.now() - started).toBeLessThan(5000);
+    await stack.mocks.control.addRule('claude', { match: { stream: false }, times: 1, action: { hang: 'body' } });
+    const nonStream = await ask(stack.relay, '/v1/messages', claudeBody());
+    expect(nonStream.status).toBe(504);
+    expect((await ask(stack.relay, '/v1/messages', claudeBody())).status).toBe(200);
+  });
+
+  it('unknown path: 404 in a JSON error shape', async () => {
+    const res = await ask(stack.relay, '/v1/nothing-here', {});
+    expect(res.status).toBe(404);
+    expect(res.json.error).toBeDefined();
+  });
+});
+
+describe('what real clients rely on', () => {
+  it('HEAD / answers at once without auth', async () => {
+    const res = await request(stack.relay.url + '/', { method: 'HEAD' });
+    await res.body.dump();
+    expect(res.statusCode).toBe(200);
+  });
+
+  it('GET /v1/models lists the models the key may use, in the caller SDK shape', async () => {
+    const all = await call(stack.relay.url, 'GET', '/v1/models', undefined, { authorization: `Bearer ${CLIENT_KEY}` });
+    expect(all.json.object).toBe('list');
+    expect(all.json.data.map((m: { id: string }) => m.id)).toEqual(['claude-sonnet-4-5', 'gpt-4o', 'gpt-fast']);
+    const limited = await call(stack.relay.url, 'GET', '/v1/models', undefined, { 'x-api-key': 'rk-limited-key-0001', 'anthropic-version': '2023-06-01' });
+    expect(limited.json.data).toEqual([expect.objectContaining({ type: 'model', id: 'gpt-4o' })]);
+  });
+
+  it('Bearer works on Anthropic routes too, and any anthropic-version', async () => {
+    const res = await call(stack.relay.url, 'POST', '/v1/messages', claudeBody(), { authorization: `Bearer ${CLIENT_KEY}`, 'anthropic-version': '2099-01-01' });
+    expect(res.status).toBe(200);
+  });
+
+  it('a client that disconnects mid-stream aborts the upstream request at once', async () => {
+    await stack.mocks.control.resetJournal();
+    const res = await request(stack.relay.url + '/v1/messages', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': CLIENT_KEY },
+      body: JSON.stringify(claudeBody({ stream: true })),
+    });
+    expect(res.statusCode).toBe(200);
+    for await (const _chunk of res.body) break; // first bytes, then hang up
+    res.body.destroy();
+    let entries = await stack.mocks.control.journal();
+    for (let i = 0; i < 50 && entries.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      entries = await stack.mocks.control.journal();
+    }
+    expect(entries).toHaveLength(1);
+    expect(entries[0].clientAborted).toBe(true);
+    // 40 tokens at 20 ms each would take 800 ms; the upstream saw the abort long before.
+    expect(entries[0].durationMs).toBeLessThan(600);
+    const log = (await admin(stack.relay, 'GET', '/admin/requests?limit=1')).json[0];
+    expect(log.outcome).toBe('client_abort');
+  });
+});
