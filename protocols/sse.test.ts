@@ -33,6 +33,14 @@ describe('SseDecoder', () => {
     expect(out).toEqual(EVENTS);
   });
 
+  it('handles CRLF split between chunks byte by byte', () => {
+    const wire = 'event: a\r\ndata: 1\r\n\r\ndata: [DONE]\r\n\r\n';
+    const d = new SseDecoder();
+    const out: SseEvent[] = [];
+    for (const ch of wire) out.push(...d.push(ch));
+    expect(out).toEqual([{ event: 'a', data: '1' }, { data: '[DONE]' }]);
+  });
+
   it('handles CRLF line endings and comments', () => {
     const d = new SseDecoder();
     expect(d.push(': keep-alive\r\n\r\nevent: x\r\ndata: 1\r\n\r\n')).toEqual([{ event: 'x', data: '1' }]);
