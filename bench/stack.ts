@@ -3,11 +3,11 @@
  * node:http ceiling, one mocks process with the benchmark's upstreams, and the reference relay
  * wired to those upstreams (or nothing, when --target names relays run by someone else).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { BenchConfig } from './config.js';
-import { freePort, startService, type RunningService } from './processes.js';
+import { freePort, ROOT, startService, type RunningService } from './processes.js';
 
 export const BENCH_RELAY_KEY = 'rk-bench-0123456789';
 
@@ -67,6 +67,11 @@ export function relayConfigFor(config: BenchConfig, upstreams: readonly BenchUps
   return { ...base, ...config.relay_config };
 }
 
+/** The relay's own CLI when it exists, else the bench wrapper around startRelay (same flags). */
+function relayScript(): string {
+  return process.env.BENCH_RELAY_SCRIPT ?? (existsSync(join(ROOT, 'relay', 'cli.ts')) ? 'relay/cli.ts' : 'bench/relay-process.ts');
+}
+
 export async function startStack(config: BenchConfig, opts: StackOptions): Promise<RunningStack> {
   mkdirSync(opts.workDir, { recursive: true });
   const services: RunningService[] = [];
@@ -104,7 +109,7 @@ export async function startStack(config: BenchConfig, opts: StackOptions): Promi
       writeFileSync(relayFile, stringify(relayConfigFor(config, upstreams)));
       const service = await startService({
         name: 'relay',
-        script: 'relay/cli.ts',
+        script: relayScript(),
         args: ['--config', relayFile, '--port', String(port), '--host', '127.0.0.1', '--log-level', 'warn'],
         env: { PORT: String(port), LOG_LEVEL: 'warn' },
         nodeFlags: opts.relayNodeFlags,

@@ -1,0 +1,80 @@
+/**
+ * End to end: a tiny (1 s) overhead benchmark with mocks, relay and load in separate processes,
+ * its JSON and HTML written, and the HTML rendered in headless Chromium.
+ */
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { renderBenchReport } from '../reports/bench-report.js';
+import { renderCompareReport } from '../reports/bench-compare-report.js';
+import { compareResults } from './compare.js';
+import { loadBenchConfig } from './config.js';
+import { RESULT_SCHEMA, toGithubBenchmark, type BenchResult } from './results.js';
+import { runBenchmark } from './runner.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+
+async function renderInChromium(file: string, screenshot: string): Promise<{ errors: string[]; svgs: number; text: string }> {
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    page.on('requestfailed', (r) => errors.push(`request failed: ${r.url()}`));
+    await page.goto(`file://${file}`);
+    await page.screenshot({ path: screenshot, fullPage: true });
+    return { errors, svgs: await page.locator('svg').count(), text: await page.locator('body').innerText() };
+  } finally {
+    await browser.close();
+  }
+}
+
+describe('pnpm bench overhead, end to end', () => {
+  it('runs a 1 s overhead benchmark and writes JSON and an HTML report that renders', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'relaylab-bench-'));
+    const config = loadBenchConfig(join(import.meta.dirname, 'overhead.yaml'));
+    // Keep it tiny: the open-model phase at 200 req/s, one round of 1 s after a short warm-up.
+    config.phases = config.phases.map((p) => (p.load === 'open' ? { ...p, rate: [200] } : { ...p, connections: [10] }));
+    const result = await runBenchmark({ config, workDir: join(out, 'work'), rounds: 1, durationMs: 1000, warmupMs: 200 });
+
+    const jsonPath = join(out, 'bench-overhead.json');
+    const htmlPath = join(out, 'bench-overhead.html');
+    writeFileSync(jsonPath, JSON.stringify(result));
+    writeFileSync(htmlPath, renderBenchReport([result]));
+    const back = JSON.parse(readFileSync(jsonPath, 'utf8')) as BenchResult;
+    expect(back.schema).toBe(RESULT_SCHEMA);
+    expect(back.environment.node).toBe(process.version);
+    expect(back.environment.cores).toBeGreaterThan(0);
+    expect(back.environment.git.commit).toMatch(/^[0-9a-f]{40}$|^unknown$/);
+    expect(back.runs.map((r) => `${r.phase}/${r.target}`).sort()).toEqual(['closed-50/direct', 'closed-50/relay', 'rate-1000/direct', 'rate-1000/relay']);
+    for (const r of back.runs) {
+      expect(r.ok, `${r.phase}/${r.target} ${JSON.stringify(r.statusCounts)}`).toBeGreaterThan(0);
+      expect(r.errors).toBe(0);
+      expect(typeof r.histogram).toBe('string');
+      expect(r.histogram.length).toBeGreaterThan(10);
+    }
+    // The relay run was sampled from /proc.
+    expect(back.runs.find((r) => r.target === 'relay')!.resources!.length).toBeGreaterThan(1);
+    expect(back.metrics.find((m) => m.name === 'closed-50/relay/rps_ratio')!.values).toHaveLength(1);
+    expect(back.checks.map((c) => c.metric)).toContain('rate-1000/relay/added_p99_ms');
+    expect(toGithubBenchmark(back).customBiggerIsBetter.length).toBeGreaterThan(0);
+
+    const compareHtml = join(out, 'compare.html');
+    writeFileSync(compareHtml, renderCompareReport(compareResults(back, back), back, back));
+
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} missing: cannot check the report renders`);
+    const shot = await renderInChromium(htmlPath, join(out, 'bench-overhead.png'));
+    expect(shot.errors).toEqual([]);
+    expect(shot.svgs).toBeGreaterThanOrEqual(8);
+    expect(shot.text).toContain('closed-50');
+    expect(shot.text).toContain('relay throughput at least 30% of direct');
+    const cmp = await renderInChromium(compareHtml, join(out, 'compare.png'));
+    expect(cmp.errors).toEqual([]);
+    expect(cmp.text).toContain('PASS');
+  }, 180_000);
+});
