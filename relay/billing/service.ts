@@ -132,11 +132,12 @@ export class LedgerBilling implements Billing {
    */
   async close(
     requestId: string,
-    c: { mode: ChargeMode; rule: string; usage?: Usage; endpoint?: string; kind?: 'settle' | 'refund' },
+    c: { mode: ChargeMode; rule: string; usage?: Usage; endpoint?: string; kind?: 'settle' | 'refund'; price?: ModelPrice },
   ): Promise<LedgerRow | undefined> {
     const pending = await this.store.getPending(requestId);
     if (!pending) return undefined;
-    const price = this.priceFor(pending.model, pending.priceVersion);
+    // A channel's own strategy (custom-pass: free / per call) overrides the model's table price.
+    const price = c.price ?? this.priceFor(pending.model, pending.priceVersion);
     const usage = billableUsage(c.mode, c.usage, pending.estimatedInputTokens);
     // Per-call prices are charged only when the ending is charged as usage.
     const cost = !price || c.mode === 'zero' || (price.kind === 'call' && c.mode !== 'usage') ? 0 : costOf(price, usage).total;
