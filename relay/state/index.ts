@@ -24,11 +24,23 @@ export interface RecordStoreOptions {
   onError?: (err: Error) => void;
 }
 
+/** `relaylab` -> `relaylab:` so keys read `relaylab:sticky:...`. */
+function keyPrefix(prefix: string | undefined): string | undefined {
+  if (prefix === undefined || prefix === '' || prefix.endsWith(':')) return prefix;
+  return `${prefix}:`;
+}
+
+/** `relaylab` -> `relaylab_` so tables read `relaylab_relay_requests`. */
+function tablePrefix(prefix: string | undefined): string | undefined {
+  if (prefix === undefined || prefix === '' || prefix.endsWith('_')) return prefix;
+  return `${prefix}_`;
+}
+
 export async function openLiveState(options: LiveStateOptions = {}): Promise<LiveState> {
   if (options.redisUrl) {
     // Imported on demand: a relay without Redis never loads ioredis.
     const { RedisLiveState } = await import('./redis.js');
-    const store = new RedisLiveState(options.redisUrl, { prefix: options.prefix });
+    const store = new RedisLiveState(options.redisUrl, { prefix: keyPrefix(options.prefix) });
     try {
       await store.ping();
     } catch (err) {
@@ -43,7 +55,7 @@ export async function openLiveState(options: LiveStateOptions = {}): Promise<Liv
 export async function openRecordStore(options: RecordStoreOptions = {}): Promise<RecordStore> {
   if (options.mysqlUrl) {
     const { MysqlRecordStore } = await import('./mysql.js');
-    return MysqlRecordStore.open(options.mysqlUrl, { prefix: options.prefix, onError: options.onError });
+    return MysqlRecordStore.open(options.mysqlUrl, { prefix: tablePrefix(options.prefix), onError: options.onError });
   }
   return EmbeddedRecordStore.open({ dataDir: options.dataDir, onError: options.onError });
 }

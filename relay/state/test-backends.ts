@@ -119,3 +119,32 @@ export function recordStoreBackends(): Array<Backend<RecordStore>> {
   }
   return backends;
 }
+
+/**
+ * Removes everything a test run left under a state prefix: Redis keys starting with it and
+ * MySQL tables whose names start with it (relays started with `statePrefix` in tests).
+ */
+export async function dropStatePrefix(prefix: string, urls: { redisUrl?: string; mysqlUrl?: string }): Promise<void> {
+  if (!/^[A-Za-z0-9_]+$/.test(prefix)) throw new Error(`refusing to drop by prefix "${prefix}"`);
+  if (urls.redisUrl) {
+    const store = new RedisLiveState(urls.redisUrl, { prefix });
+    try {
+      await store.deleteAll();
+    } finally {
+      await store.close();
+    }
+  }
+  if (urls.mysqlUrl) {
+    const { createConnection } = await import('mysql2/promise');
+    const conn = await createConnection(urls.mysqlUrl);
+    try {
+      const [rows] = await conn.query('SELECT table_name AS name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name LIKE ?', [
+        `${prefix.replace(/_/g, '\\_')}%`,
+      ]);
+      const names = (rows as Array<{ name: string }>).map((r) => `\`${r.name}\``);
+      if (names.length) await conn.query(`DROP TABLE IF EXISTS ${names.join(', ')}`);
+    } finally {
+      await conn.end();
+    }
+  }
+}
