@@ -1,0 +1,82 @@
+/**
+ * `pnpm relay --config <file.yaml> [--host 127.0.0.1] [--port 8080] [--data-dir ./data]`
+ * Starts the reference relay. Environment: RELAY_HOST, RELAY_PORT, RELAY_ADMIN_TOKEN,
+ * RELAY_DATA_DIR, RELAY_LOG_LEVEL, REDIS_URL, MYSQL_URL, RELAY_TEST_CLOCK=1, and the config
+ * overrides listed in relay/config/load.ts (RELAY_STRATEGY, RELAY_MAX_ATTEMPTS ...).
+ */
+import { parseArgs } from 'node:util';
+import { maskToken } from '../lib/mask.js';
+import { ConfigError } from '../lib/yaml-config.js';
+import { startRelay } from './server.js';
+
+const USAGE = 'usage: pnpm relay --config <file.yaml> [--host 127.0.0.1] [--port 8080] [--data-dir dir] [--log-level info]';
+
+async function main(): Promise<number> {
+  let values: { config?: string; host?: string; port?: string; 'data-dir'?: string; 'log-level'?: string; help?: boolean };
+  try {
+    ({ values } = parseArgs({
+      options: {
+        config: { type: 'string', short: 'c' },
+        host: { type: 'string' },
+        port: { type: 'string', short: 'p' },
+        'data-dir': { type: 'string' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const config = values.config ?? process.env.RELAY_CONFIG;
+  if (!config) {
+    console.error(USAGE);
+    return 2;
+  }
+  const portText = values.port ?? process.env.RELAY_PORT ?? '8080';
+  const port = Number(portText);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    console.error(`invalid port "${portText}"`);
+    return 2;
+  }
+  const givenToken = process.env.RELAY_ADMIN_TOKEN;
+  let relay;
+  try {
+    relay = await startRelay({
+      config,
+      host: values.host ?? process.env.RELAY_HOST ?? '127.0.0.1',
+      port,
+      dataDir: values['data-dir'] ?? process.env.RELAY_DATA_DIR,
+      adminToken: givenToken,
+      redisUrl: process.env.REDIS_URL || undefined,
+      mysqlUrl: process.env.MYSQL_URL || undefined,
+      logLevel: values['log-level'] ?? process.env.RELAY_LOG_LEVEL ?? 'info',
+    });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      return 1;
+    }
+    throw err;
+  }
+  console.log(`relay listening on ${relay.url}`);
+  console.log(`admin API: ${relay.url}/admin/ (Authorization: Bearer ${givenToken ? maskToken(relay.adminToken) : relay.adminToken})`);
+  const stop = () => void relay.close().then(() => process.exit(0));
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  return -1;
+}
+
+main().then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

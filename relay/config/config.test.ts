@@ -1,0 +1,83 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { TestClock } from '../../lib/clock.js';
+import { ConfigError } from '../../lib/yaml-config.js';
+import type { ConfigOverrides, RecordStore } from '../state/types.js';
+import { ConfigHolder } from './holder.js';
+import { loadRelayConfig, parseRelayConfig } from './load.js';
+
+const EXAMPLE = join(dirname(fileURLToPath(import.meta.url)), '..', 'examples', 'relay.yaml');
+
+function memoryStore(initial?: ConfigOverrides) {
+  let saved = initial;
+  const store = {
+    loadOverrides: async () => saved,
+    saveOverrides: async (o: ConfigOverrides) => void (saved = structuredClone(o)),
+  } as unknown as RecordStore;
+  return { store, saved: () => saved };
+}
+
+const layout = {
+  channels: [
+    { name: 'a', endpoints: [{ name: 'A', type: 'claude', base_url: 'http://127.0.0.1:1', token: 'sk-ant-aaaaaaaa1' }] },
+    { name: 'b', endpoints: [{ name: 'B', type: 'claude', base_url: 'http://127.0.0.1:2', token: 'sk-ant-bbbbbbbb2' }] },
+  ],
+};
+
+describe('relay config', () => {
+  it('loads the example file with durations in ms', () => {
+    const cfg = loadRelayConfig(EXAMPLE, {});
+    expect(cfg.retry.upstream_timeout).toBe(600_000);
+    expect(cfg.sticky.ttl).toBe(15 * 86_400_000);
+    expect(cfg.channels.flatMap((c) => c.endpoints.map((e) => e.name))).toContain('codex-a');
+  });
+
+  it('applies environment overrides on top of the file', () => {
+    const cfg = loadRelayConfig(EXAMPLE, { RELAY_STRATEGY: 'fastest', RELAY_MAX_ATTEMPTS: '7', RELAY_DEADLINE: '5s' });
+    expect([cfg.strategy, cfg.retry.max_attempts, cfg.retry.deadline]).toEqual(['fastest', 7, 5000]);
+  });
+
+  it('names file, line and field of a mistake, and rejects duplicate endpoint names', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'relay-cfg-'));
+    try {
+      const file = join(dir, 'bad.yaml');
+      writeFileSync(file, 'channels:\n  - name: a\n    endpoints:\n      - name: A\n        type: claud\n        base_url: http://x\n        token: t\n');
+      expect(() => loadRelayConfig(file, {})).toThrow(/bad\.yaml:5:\d+: channels\[0\]\.endpoints\[0\]\.type/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const dup = { channels: [{ name: 'a', endpoints: [layout.channels[0].endpoints[0]] }, { name: 'b', endpoints: [layout.channels[0].endpoints[0]] }] };
+    expect(() => parseRelayConfig(dup)).toThrow(ConfigError);
+    expect(() => parseRelayConfig(dup)).toThrow(/duplicate endpoint name/);
+  });
+
+  it('holder: each change bumps the version; pause alone persists only paused flags', async () => {
+    const { store, saved } = memoryStore();
+    const holder = await ConfigHolder.open(parseRelayConfig(layout), store, new TestClock());
+    expect(holder.current.version).toBe(1);
+    await holder.update((d) => void (d.channels[0].paused = true), 'pause');
+    expect(holder.current.version).toBe(2);
+    expect(saved()).toMatchObject({ layout: undefined, pausedChannels: ['a'] });
+    await holder.update((d) => void (d.channels[1].endpoints[0].token = 'sk-ant-new-token-9'));
+    expect(holder.current.endpoints.get('B')?.token).toBe('sk-ant-new-token-9');
+    expect(saved()?.layout).toBeDefined();
+    await expect(holder.update((d) => void (d.channels[1].endpoints[0].base_url = 'nope'))).rejects.toThrow(ConfigError);
+    expect(holder.current.version).toBe(3);
+
+    // A restart from the same file sees the admin changes.
+    const again = await ConfigHolder.open(parseRelayConfig(layout), store, new TestClock());
+    expect(again.current.channels[0].paused).toBe(true);
+    expect(again.current.endpoints.get('B')?.token).toBe('sk-ant-new-token-9');
+  });
+
+  it('holder: pause-only overrides keep later file edits', async () => {
+    const { store } = memoryStore({ pausedChannels: ['b'], updatedAt: 0 });
+    const edited = { ...layout, strategy: 'fastest' };
+    const holder = await ConfigHolder.open(parseRelayConfig(edited), store, new TestClock());
+    expect(holder.current.strategy).toBe('fastest');
+    expect(holder.current.channels.map((c) => c.paused)).toEqual([false, true]);
+  });
+});
