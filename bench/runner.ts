@@ -48,7 +48,10 @@ function targetsFor(instance: PhaseInstance, stack: RunningStack): ResolvedTarge
   for (const kind of instance.phase.targets) {
     if (kind === 'bare') out.push({ name: 'bare', kind, origin: stack.bare!.url, credential: 'bare' });
     else if (kind === 'direct') {
-      const up = stack.mocks.upstreams.find((u) => u.kind === shape.upstreamKind);
+      // The direct baseline calls a healthy upstream: faults are what the relay must absorb.
+      const faulted = new Set(instance.phase.faults.filter((f) => f.rules.length > 0).map((f) => f.upstream));
+      const candidates = stack.mocks.upstreams.filter((u) => u.kind === shape.upstreamKind);
+      const up = candidates.find((u) => !faulted.has(u.name)) ?? candidates[0];
       if (!up) throw new Error(`phase ${instance.id}: no mock upstream of kind ${shape.upstreamKind} for direct ${instance.request} requests`);
       out.push({ name: 'direct', kind, origin: up.url, credential: up.token });
     } else for (const r of stack.relays) out.push({ name: r.name, kind, origin: r.url, credential: r.key, pid: r.pid });

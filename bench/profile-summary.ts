@@ -1,0 +1,66 @@
+/**
+ * Reads a V8 .cpuprofile (from `pnpm bench ... --cpu-prof`) and prints where the relay spent its
+ * time: self time per function and total (inclusive) time per file, heaviest first.
+ *
+ *   tsx bench/profile-summary.ts <file.cpuprofile> [--top 25]
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { isMain } from './processes.js';
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+interface CpuProfile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+export interface ProfileRow {
+  name: string;
+  selfMs: number;
+  selfPct: number;
+}
+
+function shortUrl(url: string): string {
+  const i = url.indexOf('/work/main/');
+  if (i >= 0) return url.slice(i + '/work/main/'.length);
+  const nm = url.lastIndexOf('node_modules/');
+  return nm >= 0 ? url.slice(nm) : url.replace(/^file:\/\//, '');
+}
+
+/** Self time per function (name + file:line) and per file, from the sample stream. */
+export function summarizeProfile(profile: CpuProfile): { functions: ProfileRow[]; files: ProfileRow[]; totalMs: number } {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const selfUs = new Map<number, number>();
+  profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  const total = [...selfUs.values()].reduce((a, b) => a + b, 0) || 1;
+  const fn = new Map<string, number>();
+  const file = new Map<string, number>();
+  for (const [id, us] of selfUs) {
+    const f = byId.get(id)!.callFrame;
+    const where = f.url ? `${shortUrl(f.url)}:${f.lineNumber + 1}` : '(native)';
+    const key = `${f.functionName || '(anonymous)'} ${where}`;
+    fn.set(key, (fn.get(key) ?? 0) + us);
+    const fk = f.url ? shortUrl(f.url) : `(${f.functionName || 'native'})`;
+    file.set(fk, (file.get(fk) ?? 0) + us);
+  }
+  const rows = (m: Map<string, number>) =>
+    [...m.entries()].map(([name, us]) => ({ name, selfMs: us / 1000, selfPct: (us / total) * 100 })).sort((a, b) => b.selfMs - a.selfMs);
+  return { functions: rows(fn), files: rows(file), totalMs: total / 1000 };
+}
+
+if (isMain(import.meta.url)) {
+  const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string' } } });
+  const top = Number(values.top ?? 25);
+  for (const path of positionals) {
+    const s = summarizeProfile(JSON.parse(readFileSync(path, 'utf8')) as CpuProfile);
+    process.stdout.write(`${path}: ${s.totalMs.toFixed(0)} ms sampled\n-- self time by function\n`);
+    for (const r of s.functions.slice(0, top)) process.stdout.write(`${r.selfPct.toFixed(1).padStart(5)}%  ${r.selfMs.toFixed(0).padStart(6)} ms  ${r.name}\n`);
+    process.stdout.write('-- self time by file\n');
+    for (const r of s.files.slice(0, top)) process.stdout.write(`${r.selfPct.toFixed(1).padStart(5)}%  ${r.selfMs.toFixed(0).padStart(6)} ms  ${r.name}\n`);
+  }
+}
