@@ -19,6 +19,7 @@ export { FreeBilling, type Billing } from './types.js';
 export { LedgerBilling } from './service.js';
 export { billingAdminRoutes } from './admin-routes.js';
 export { billingConfigSchema } from './config.js';
+export { requestLogLookup } from './request-log-lookup.js';
 
 export interface OpenBillingOptions {
   /** The relay config's `billing:` section (raw or already parsed); undefined = free. */
@@ -29,7 +30,7 @@ export interface OpenBillingOptions {
   tablePrefix?: string;
   /** MySQL only: pending reservations younger than this may belong to a live process. Default 10 min. */
   recoveryGraceMs?: number;
-  lookupRequest?: (requestId: string) => Promise<LoggedRequest | undefined>;
+  lookupRequest?: (pending: PendingCharge) => Promise<LoggedRequest | undefined>;
   /** Reservations recovery must leave alone (the custom-pass poller owns async tasks'). */
   skipRecovery?: (p: PendingCharge) => boolean | Promise<boolean>;
   onError?: (err: Error, context: string) => void;

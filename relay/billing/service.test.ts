@@ -153,7 +153,7 @@ describe.each(ledgerBackends)('ledger billing: $name', (backend) => {
     // the process dies here; a new one opens the same ledger
     const log: Record<string, { outcome: string; usage: Usage; endpoint: string }> = { done: { outcome: 'ok', usage: usage(1000, 10), endpoint: 'B' } };
     const reopened = await reopen();
-    const restarted = new LedgerBilling({ store: reopened, settings: parseBillingConfig(CONFIG, {}), clock, lookupRequest: async (id) => log[id] });
+    const restarted = new LedgerBilling({ store: reopened, settings: parseBillingConfig(CONFIG, {}), clock, lookupRequest: async (p) => log[p.requestId] });
     const report = await restarted.recover({ skip: (p) => p.requestId.startsWith('task:') });
     expect(report).toEqual({ settled: ['done'], refunded: ['lost'], skipped: ['task:t1'] });
     expect((await reopened.ledger({ requestId: 'done', kinds: ['settle'] }))[0]).toMatchObject({ cost: 3150, endpoint: 'B', rule: 'recovered:success' });
@@ -212,3 +212,22 @@ describe('openBilling', () => {
 
 // keeps the LedgerStore import honest for readers: the service is tested through the same stores
 export type _Store = LedgerStore;
+
+describe('requestLogLookup', () => {
+  it('finds how a pending request ended in the relay request log', async () => {
+    const { EmbeddedRecordStore } = await import('../state/embedded.js');
+    const { requestLogLookup } = await import('./request-log-lookup.js');
+    const records = await EmbeddedRecordStore.open({});
+    const t = Date.UTC(2026, 0, 1);
+    records.appendRequestLog({
+      requestId: 'r1', time: t, keyName: 'alice', protocol: 'anthropic', path: '/v1/messages', stream: true, status: 200, outcome: 'ok',
+      latencyMs: 5, ttfbMs: 2, usage: usage(10, 5), attempts: [{ endpoint: 'A', channel: 'c', token: 'x', durationMs: 1 }, { endpoint: 'B', channel: 'c', token: 'y', durationMs: 1 }],
+    });
+    await records.flush();
+    const lookup = requestLogLookup(records);
+    const pending = { requestId: 'r1', keyName: 'alice', amount: 1, time: t, model: 'm', priceVersion: 'v', estimatedInputTokens: 1 };
+    expect(await lookup(pending)).toEqual({ outcome: 'ok', usage: usage(10, 5), endpoint: 'B', firstTokenSent: true });
+    expect(await lookup({ ...pending, requestId: 'r2' })).toBeUndefined();
+    await records.close();
+  });
+});

@@ -26,7 +26,7 @@ export interface LedgerBillingOptions {
   settings: BillingSettings;
   clock: Clock;
   /** Recovery asks the request log (relay/state RecordStore) how a pending request ended. */
-  lookupRequest?: (requestId: string) => Promise<LoggedRequest | undefined>;
+  lookupRequest?: (pending: PendingCharge) => Promise<LoggedRequest | undefined>;
   /** Where recovery and settlement problems are reported; never thrown into the hot path. */
   onError?: (err: Error, context: string) => void;
 }
@@ -169,7 +169,7 @@ export class LedgerBilling implements Billing {
         continue;
       }
       try {
-        const logged = await this.lookupRequest?.(p.requestId);
+        const logged = await this.lookupRequest?.(p);
         const outcome = logged ? outcomeOf(logged.outcome) : undefined;
         if (logged && outcome) {
           const firstTokenSent = logged.firstTokenSent ?? (logged.usage?.outputTokens ?? 0) > 0;

@@ -32,6 +32,8 @@ export interface PassDeps {
   endpoints(model: string): PassEndpoint[];
   /** Reservation estimate when a body has no max tokens (billing's default_max_output_tokens). */
   defaultMaxOutputTokens?: number;
+  /** Called after a task is stored (the poller starts on the first one). */
+  onTaskStored?(task: PassTask): void;
   onError?(err: Error, context: string): void;
 }
 
@@ -203,6 +205,7 @@ async function submit(deps: PassDeps, res: ServerResponse, call: PassCall, candi
     submittedAt: now, updatedAt: now, reservation: price ? billingId : undefined, price, billed: !price,
   };
   await deps.tasks.put(task);
+  deps.onTaskStored?.(task);
   send(res, { status: 200, headers: { 'content-type': 'application/json' }, body: envelope({ task_id: taskId, status: task.status }) }, call.requestId);
 }
 

@@ -27,8 +27,14 @@ export interface OpenPassOptions {
   dataDir?: string;
   tasks?: PassTaskStore;
   env?: Record<string, string | undefined>;
-  /** false: do not start the interval (tests drive pollOnce). Default true. */
+  /**
+   * false: never start the interval (tests drive pollOnce). Default: start it when the first
+   * task is stored (or at once if stored tasks are still active), so a relay without async tasks
+   * has no timer on its clock.
+   */
   startPoller?: boolean;
+  /** Task reservations without a stored task older than this are refunded at open. Default 0. */
+  orphanGraceMs?: number;
   defaultMaxOutputTokens?: number;
   onError?: (err: Error, context: string) => void;
 }
@@ -57,6 +63,8 @@ export function passEndpoints(relay: RelayModel, model?: string): PassEndpoint[]
 export async function openPass(o: OpenPassOptions): Promise<OpenedPass> {
   const settings = parsePassConfig(o.config, o.env ?? process.env);
   const tasks = o.tasks ?? new EmbeddedPassTaskStore(o.dataDir);
+  const autoStart = o.startPoller !== false;
+  let poller: TaskPoller | undefined;
   const handle = createPassHandler({
     clock: o.clock,
     settings,
@@ -65,9 +73,12 @@ export async function openPass(o: OpenPassOptions): Promise<OpenedPass> {
     authenticate: (credential) => o.relay().keysByKey.get(credential)?.name,
     endpoints: (model) => passEndpoints(o.relay(), model),
     defaultMaxOutputTokens: o.defaultMaxOutputTokens,
+    onTaskStored: () => {
+      if (autoStart) poller?.start();
+    },
     onError: o.onError,
   });
-  const poller = new TaskPoller({
+  poller = new TaskPoller({
     clock: o.clock,
     settings,
     tasks,
@@ -75,16 +86,16 @@ export async function openPass(o: OpenPassOptions): Promise<OpenedPass> {
     endpoint: (name) => passEndpoints(o.relay()).find((e) => e.name === name),
     onError: o.onError,
   });
-  await poller.refundOrphans();
-  if (o.startPoller !== false) poller.start();
+  await poller.refundOrphans(o.orphanGraceMs ?? 0);
+  if (autoStart && (await tasks.active()).length > 0) poller.start();
   return {
     handle,
     poller,
     tasks,
     settings,
     close: async () => {
-      poller.stop();
-      await poller.idle();
+      poller!.stop();
+      await poller!.idle();
       await tasks.close();
     },
   };
