@@ -7,7 +7,6 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { pino } from 'pino';
 import { SystemClock, TestClock, type Clock } from '../lib/clock.js';
 import { adminRoutes } from './admin/routes.js';
 import { billingAdminRoutes, openBilling } from './billing/index.js';
@@ -16,10 +15,12 @@ import { ConfigHolder } from './config/holder.js';
 import { loadRelayConfig, parseRelayConfig } from './config/load.js';
 import type { RelayConfig } from './config/schema.js';
 import { createHealthChecker } from './health/index.js';
+import { openPass } from './pass/index.js';
 import { createClientHandler, type RelayRuntime } from './proxy/handler.js';
 import { createTokenRefresher } from './proxy/oauth-refresh.js';
 import { UpstreamPools } from './proxy/pools.js';
 import { StatsCollector } from './proxy/stats.js';
+import { RelayService, type ServiceLimits } from './service/index.js';
 import { openLiveState, openRecordStore } from './state/index.js';
 
 export interface StartRelayOptions {
@@ -40,6 +41,10 @@ export interface StartRelayOptions {
   billing?: Billing;
   /** Start the periodic health checker (default: the config's health.enabled). */
   healthChecks?: boolean;
+  /** Body size and slow-client limits (default: RELAY_MAX_BODY_BYTES ... or relay/service defaults). */
+  limits?: Partial<ServiceLimits>;
+  /** Seals tokens in the saved layout at rest (default: RELAY_SECRET_KEY). */
+  secretKey?: string;
 }
 
 export interface RunningRelay {
@@ -48,22 +53,25 @@ export interface RunningRelay {
   clock: Clock;
   port: number;
   close(): Promise<void>;
+  /** Graceful: stop accepting, let requests and streams finish (cut after deadlineMs), settle, then close. */
+  shutdown(deadlineMs?: number): Promise<void>;
 }
 
 export async function startRelay(opts: StartRelayOptions): Promise<RunningRelay> {
   const clock = opts.clock ?? (process.env.RELAY_TEST_CLOCK === '1' ? new TestClock() : new SystemClock());
   const parsed = typeof opts.config === 'string' ? loadRelayConfig(opts.config) : parseRelayConfig(opts.config, 'relay config');
-  const logger = pino({ level: opts.logLevel ?? 'warn', base: { svc: 'relay' } }, pino.destination(2));
+  const service = new RelayService({ clock, logLevel: opts.logLevel, limits: opts.limits, secretKey: opts.secretKey });
+  const logger = service.logger;
   const prefix = opts.statePrefix ?? 'relaylab';
   const adminToken = opts.adminToken ?? `adm-${randomBytes(18).toString('base64url')}`;
 
   const live = await openLiveState({ redisUrl: opts.redisUrl, prefix });
-  const records = await openRecordStore({
+  const records = service.records(await openRecordStore({
     mysqlUrl: opts.mysqlUrl,
     dataDir: opts.dataDir,
     prefix: prefix.replace(/[^A-Za-z0-9_]/g, '_'),
     onError: (err) => logger.warn({ err: err.message }, 'record store write failed'),
-  });
+  }));
   const holder = await ConfigHolder.open(parsed, records, clock);
   const billingBundle = opts.billing
     ? { billing: opts.billing, ledger: undefined, close: async () => undefined }
@@ -75,17 +83,26 @@ export async function startRelay(opts: StartRelayOptions): Promise<RunningRelay>
         tablePrefix: `${prefix.replace(/[^A-Za-z0-9_]/g, '_')}_`,
         onError: (err, context) => logger.warn({ err: err.message, context }, 'billing error'),
       });
+  const pass = await openPass({
+    config: parsed.pass,
+    clock,
+    relay: () => holder.current,
+    billing: billingBundle.ledger,
+    dataDir: opts.dataDir,
+    onError: (err, context) => logger.warn({ err: err.message, context }, 'custom-pass error'),
+  });
   const pools = new UpstreamPools();
   const rt: RelayRuntime = {
     holder,
     live,
     records,
-    billing: billingBundle.billing,
+    billing: service.billing(billingBundle.billing),
     clock,
     pools,
     stats: new StatsCollector(),
     logger,
     refreshToken: createTokenRefresher(holder, pools, logger),
+    pass,
   };
   const health = createHealthChecker({ clock, liveState: live, getLayout: () => holder.current, log: logger.child({ part: 'health' }) });
 
@@ -93,12 +110,12 @@ export async function startRelay(opts: StartRelayOptions): Promise<RunningRelay>
   let adminHandler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   const server = createServer(
     // No total request limit: a healthy non-stream call may legitimately take many minutes.
-    { requestTimeout: 0, keepAliveTimeout: 65_000, headersTimeout: 60_000 },
-    (req, res) => {
+    service.serverOptions,
+    service.listener((req, res) => {
       const url = req.url ?? '/';
       if (url.startsWith('/admin/') || url === '/admin') adminHandler!(req, res);
       else clientHandler(req, res);
-    },
+    }),
   );
   const app = Fastify({
     logger: false,
@@ -110,6 +127,8 @@ export async function startRelay(opts: StartRelayOptions): Promise<RunningRelay>
   });
   const plugins: Array<(scope: FastifyInstance) => Promise<void>> = [];
   const ledger = billingBundle.ledger;
+  service.bind({ holder, live, records, ledger });
+  await service.registerDocs(app);
   if (ledger) plugins.push(async (scope) => scope.register(billingAdminRoutes, { billing: ledger }));
   await app.register(adminRoutes, { rt, adminToken, runHealth: async () => (await health.runOnce()).results, plugins });
   await app.ready();
@@ -128,22 +147,28 @@ export async function startRelay(opts: StartRelayOptions): Promise<RunningRelay>
   logger.info({ url }, 'relay listening');
 
   let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      await health.stop().catch(() => undefined);
+      server.closeAllConnections();
+      await app.close().catch(() => undefined);
+      if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
+      await pools.close();
+      await records.flush().catch(() => undefined);
+      await billingBundle.close().catch(() => undefined);
+      await records.close().catch(() => undefined);
+      await live.close().catch(() => undefined);
+      service.flushLogs();
+    })());
   return {
     url,
     adminToken,
     clock,
     port: address.port,
-    close: () =>
-      (closing ??= (async () => {
-        await health.stop().catch(() => undefined);
-        server.closeAllConnections();
-        await app.close().catch(() => undefined);
-        if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
-        await pools.close();
-        await records.flush().catch(() => undefined);
-        await billingBundle.close().catch(() => undefined);
-        await records.close().catch(() => undefined);
-        await live.close().catch(() => undefined);
-      })()),
+    close,
+    shutdown: async (deadlineMs = 30_000) => {
+      if (!closing) await service.drain({ server, cutUpstreams: () => pools.close(), deadlineMs });
+      await close();
+    },
   };
 }
