@@ -175,7 +175,7 @@ export function evaluate(expect: Expectation | undefined, obs: StepObservation):
   if (expect.headers) {
     for (const [name, value] of Object.entries(expect.headers)) {
       const got = R.map((r) => r.headers[name.toLowerCase()]);
-      add(`header ${name}`, R.length > 0 && got.every((g) => g !== undefined && (value === '*' || g === value)), value, got.length === 1 ? got[0] : got);
+      add(`header ${name}`, R.length > 0 && got.every((g) => g !== undefined && (value === '*' || g === value || g.startsWith(`${value};`))), value, got.length === 1 ? got[0] : got);
     }
   }
   if (expect.max_duration !== undefined) {
@@ -190,6 +190,13 @@ export function evaluate(expect: Expectation | undefined, obs: StepObservation):
     for (const [path, value] of Object.entries(expect.body)) {
       const got = R.map((r) => getPath(r.body, path));
       add(`body.${path}`, R.length > 0 && got.every((g) => JSON.stringify(g) === JSON.stringify(value)), value, got.length === 1 ? got[0] : got);
+    }
+  }
+
+  if (expect.body_has) {
+    for (const path of expect.body_has) {
+      const got = R.map((r) => getPath(r.body, path));
+      add(`body has ${path}`, R.length > 0 && got.every((g) => g !== undefined && g !== null), 'present', got.length === 1 ? (got[0] ?? null) : got);
     }
   }
 
@@ -225,6 +232,18 @@ export function evaluate(expect: Expectation | undefined, obs: StepObservation):
   if (expect.upstream_paths) {
     const got = tally(obs.journal, (j) => j.path);
     for (const [path, count] of Object.entries(expect.upstream_paths)) add(`upstream path ${path}`, countMatches(count, got[path] ?? 0), count, got[path] ?? 0);
+  }
+  if (expect.upstream_headers) {
+    for (const [name, value] of Object.entries(expect.upstream_headers)) {
+      const got = obs.journal.map((j) => j.headers[name.toLowerCase()]).map((v) => (Array.isArray(v) ? v.join(', ') : v));
+      add(`upstream header ${name}`, got.length > 0 && got.every((g) => g !== undefined && (value === '*' || g === value)), value, [...new Set(got.map((g) => g ?? '(missing)'))]);
+    }
+  }
+  if (expect.upstream_query) {
+    for (const [name, value] of Object.entries(expect.upstream_query)) {
+      const got = obs.journal.map((j) => j.query[name]).map((v) => (Array.isArray(v) ? v.join(',') : v));
+      add(`upstream query ${name}`, got.length > 0 && got.every((g) => g === value), value, [...new Set(got.map((g) => g ?? '(missing)'))]);
+    }
   }
   if (expect.upstream_disconnects !== undefined) {
     const n = obs.journal.filter((j) => j.clientAborted).length;

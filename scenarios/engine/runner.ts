@@ -114,18 +114,29 @@ async function journalAfter(fleet: MockFleet, seq: number): Promise<JournalEntry
 }
 
 /**
- * Journal entries are appended when the mock finishes a response, so a request the relay
- * abandoned may land a moment after the client is done: read until two reads agree.
+ * The highest journal sequence number handed out. The mock reserves it when a request arrives and
+ * lists the entry when the response is finished, so the difference is what is still in flight.
+ * (Journal keeps it in a private field; read it structurally until it has a public getter.)
  */
-async function settledJournal(fleet: MockFleet, seq: number): Promise<JournalEntry[]> {
-  let prev = await journalAfter(fleet, seq);
-  for (let i = 0; i < 20; i++) {
-    await sleep(i < 2 ? 15 : 40);
-    const next = await journalAfter(fleet, seq);
-    if (next.length === prev.length) return next;
-    prev = next;
+function reservedSeq(fleet: MockFleet): number | undefined {
+  const j = fleet.journal as unknown as { lastSeq?: number; seq?: number };
+  const v = j.lastSeq ?? j.seq;
+  return typeof v === 'number' ? v : undefined;
+}
+
+/**
+ * The journal entries after `seq`, once every request that reached a mock so far is finished
+ * (a request the relay abandoned lands a moment after the client is done), bounded by maxWaitMs.
+ */
+async function settledJournal(fleet: MockFleet, seq: number, maxWaitMs = 3000): Promise<JournalEntry[]> {
+  const deadline = performance.now() + maxWaitMs;
+  for (let i = 0; ; i++) {
+    const entries = await journalAfter(fleet, seq);
+    const reserved = reservedSeq(fleet);
+    const done = reserved === undefined ? i >= 2 : entries.length >= reserved - seq;
+    if (done || performance.now() > deadline) return entries;
+    await sleep(i < 5 ? 5 : 25);
   }
-  return prev;
 }
 
 function hit(j: JournalEntry): UpstreamHit {

@@ -253,13 +253,15 @@ export const expectSchema = z
     /** How a stream ended. */
     stream_end: z.enum(['terminal', 'error', 'terminal_or_error', 'none']).optional(),
     usage: usageExpectSchema.optional(),
-    /** The client got response header(s) with these values (`*` = present). */
+    /** The client got response header(s) with these values (`*` = present; `text/event-stream` also matches `text/event-stream; charset=utf-8`). */
     headers: z.record(z.string(), z.string()).optional(),
     /** Client-side duration bound for every request of the step. */
     max_duration: duration.optional(),
     min_duration: duration.optional(),
     /** JSON body field values (dot paths), non-stream answers. */
     body: z.record(z.string(), z.unknown()).optional(),
+    /** JSON body fields (dot paths) that must be present and not null. */
+    body_has: z.array(z.string()).optional(),
 
     // upstream side, from the mocks' journal, for the requests made during this step
     upstreams: z.record(z.string(), countSchema).optional(),
@@ -273,6 +275,10 @@ export const expectSchema = z
     upstream_statuses: z.record(z.string().regex(/^\d{3}$/), countSchema).optional(),
     /** Journal: only this path family reached upstreams (e.g. health probes checked separately). */
     upstream_paths: z.record(z.string(), countSchema).optional(),
+    /** Every upstream request of the step carried these headers (`*` = present) ... */
+    upstream_headers: z.record(z.string(), z.string()).optional(),
+    /** ... and these query parameters. */
+    upstream_query: z.record(z.string(), z.string()).optional(),
     /** Upstream requests whose stream was cut by the client leaving: >0 proves an abort propagated. */
     upstream_disconnects: countSchema.optional(),
 
