@@ -49,6 +49,13 @@ describe('pnpm stack layout', () => {
     expect(String(entry.headers.authorization)).toMatch(/^Bearer ey/);
   });
 
+  it('hands /pass/* to the custom-pass channel', async () => {
+    const res = await call(relay.url, 'POST', '/pass/video-gen-1', { prompt: 'a cat' }, bearer);
+    expect(res.status).toBe(200);
+    const entry = (await fleet.control.journal({ upstream: 'pass-a' })).at(-1)!;
+    expect(entry.credential).toBe('cp-mock-token-0001');
+  });
+
   it('chatgpt-oauth: a 401 triggers one refresh at /oauth/token and a retry with the new token', async () => {
     const before = (await admin(relay, 'GET', '/admin/config')).json.version;
     await fleet.control.addRule('codex-a', { match: { path: '/backend-api/codex/responses' }, times: 1, action: { status: 401 } });

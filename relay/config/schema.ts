@@ -121,6 +121,8 @@ export const relayConfigSchema = z
     keys: z.array(keyConfigSchema).default([]),
     /** Prices and balances; validated by relay/billing (absent = free). */
     billing: z.unknown().optional(),
+    /** The custom-pass channel (/pass/*); validated by relay/pass. */
+    pass: z.unknown().optional(),
   })
   .superRefine((cfg, ctx) => {
     const unique = (values: string[], what: string, path: (i: number) => PropertyKey[]) => {

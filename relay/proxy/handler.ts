@@ -13,7 +13,7 @@ import type { Billing, Outcome as BillingOutcome } from '../billing/types.js';
 import type { ConfigHolder } from '../config/holder.js';
 import type { EndpointModel, KeyModel, RelayModel } from '../config/model.js';
 import { classify, parseModel, protocolForPath } from '../http/classify.js';
-import { plan, relevantEndpoints, type PlanRequest } from '../routing/planner.js';
+import { plan, relevantEndpoints, type Plan, type PlanRequest } from '../routing/planner.js';
 import { bindingAfterSuccess, stickyKeyHash } from '../state/sticky.js';
 import type { LiveState, RecordStore, RequestLogEntry, StickyBinding } from '../state/types.js';
 import { runAttemptLoop, type AttemptResult, type LoopResult } from './attempt-loop.js';
@@ -40,6 +40,8 @@ export interface RelayRuntime {
   logger: Logger;
   /** chatgpt-oauth: a fresh access token after a 401, or undefined. */
   refreshToken(endpoint: EndpointModel): Promise<EndpointModel | undefined>;
+  /** The custom-pass channel's /pass/* handler (relay/pass). */
+  pass?: { handle(req: IncomingMessage, res: ServerResponse): Promise<void> };
 }
 
 /** Large bodies are normal (long conversations, images); this only stops runaway uploads. */
@@ -112,6 +114,7 @@ async function handle(rt: RelayRuntime, req: IncomingMessage, res: ServerRespons
   const q = url.indexOf('?');
   const path = q < 0 ? url : url.slice(0, q);
   const method = req.method ?? 'GET';
+  if (rt.pass && path.startsWith('/pass/')) return rt.pass.handle(req, res);
   const route = classify(method, path);
   const requestId = newRequestId();
   if (!route) {
@@ -250,6 +253,7 @@ async function serve(rt: RelayRuntime, config: RelayModel, key: KeyModel, ex: Ex
   let loop: LoopResult = { last: undefined, endpoint: undefined, attempts: [], stopped: 'no_candidates' };
   let binding: StickyBinding | undefined;
   let emptyReason: string | undefined;
+  let unavailable: Plan['unavailable'];
   if (relevant.length > 0) {
     const [states, bound, rotation] = await Promise.all([
       live.readEndpoints(relevant.map((e) => ({ endpoint: e.name, channel: e.channel, tokenId: e.tokenId })), now),
@@ -260,6 +264,7 @@ async function serve(rt: RelayRuntime, config: RelayModel, key: KeyModel, ex: Ex
     const stateMap = new Map(states.map((s) => [s.endpoint, s]));
     const p = plan(config, { ...planReq, binding: binding?.endpoint }, stateMap, now, rotation);
     emptyReason = p.empty;
+    unavailable = p.unavailable;
     if (p.candidates.length > 0 && !ex.clientGone) {
       const env: AttemptEnv = { config, clock, pools: rt.pools };
       loop = await runAttemptLoop(
@@ -280,7 +285,7 @@ async function serve(rt: RelayRuntime, config: RelayModel, key: KeyModel, ex: Ex
     emptyReason = plan(config, planReq, new Map(), now).empty;
   }
 
-  if (!ex.committed && !ex.clientGone) answerFailure(ex, loop, emptyReason);
+  if (!ex.committed && !ex.clientGone) answerFailure(ex, loop, emptyReason, unavailable, clock.now());
 
   const last = loop.last;
   const ep = loop.endpoint;
@@ -304,7 +309,7 @@ async function attemptWithRefresh(rt: RelayRuntime, env: AttemptEnv, ex: Exchang
 }
 
 /** Nothing reached the client: hand back the upstream's last answer unchanged, or say why there was none. */
-function answerFailure(ex: Exchange, loop: LoopResult, emptyReason: string | undefined): void {
+function answerFailure(ex: Exchange, loop: LoopResult, emptyReason: string | undefined, unavailable: Plan['unavailable'], now: number): void {
   const last = loop.last;
   if (last?.reply) {
     const reply = last.reply;
@@ -321,8 +326,18 @@ function answerFailure(ex: Exchange, loop: LoopResult, emptyReason: string | und
         : emptyReason === 'no_endpoint_for_model'
           ? `no endpoint serves model "${ex.model ?? ''}" on ${ex.route.protocol}`
           : 'no upstream endpoint is available right now (all cooling down, open or disabled)';
-    const status = emptyReason === 'no_endpoint_for_model' ? 404 : 503;
-    sendError(ex.res, ex.protocol, ex.requestId, new HttpError(status, message, status === 404 ? { type: 'not_found_error', code: 'model_not_found' } : {}));
+    if (emptyReason === 'no_endpoint_for_model') {
+      sendError(ex.res, ex.protocol, ex.requestId, new HttpError(404, message, { type: 'not_found_error', code: 'model_not_found' }));
+      return;
+    }
+    // Every endpoint waiting out a rate limit is a rate limit for the client too (never a 5xx),
+    // and either way the client learns when trying again makes sense.
+    const retryAfterSeconds = unavailable?.retryAt !== undefined ? Math.max(1, Math.ceil((unavailable.retryAt - now) / 1000)) : undefined;
+    if (unavailable?.rateLimited) {
+      sendError(ex.res, ex.protocol, ex.requestId, new HttpError(429, 'every upstream endpoint is rate limited right now', { retryAfterSeconds }));
+      return;
+    }
+    sendError(ex.res, ex.protocol, ex.requestId, new HttpError(503, message, { retryAfterSeconds }));
     return;
   }
   const status = last.outcome === 'timeout' ? 504 : 502;
