@@ -56,6 +56,21 @@ describe('planner: priority', () => {
     expect(names(plan(cfg, claude, disabled, NOW))).toEqual(['A']);
   });
 
+  it('when nothing is usable, says when the first endpoint comes back and whether only rate limits block them', () => {
+    const limited = states(
+      live('A', { endpointCooldown: { until: NOW + 8000, reason: 'rate_limited' } }),
+      live('B', { endpointCooldown: { until: NOW + 3000, reason: 'rate_limited' } }),
+    );
+    expect(plan(cfg, claude, limited, NOW)).toMatchObject({ empty: 'all_unavailable', unavailable: { retryAt: NOW + 3000, rateLimited: true } });
+    const mixed = states(
+      live('A', { endpointCooldown: { until: NOW + 8000, reason: 'rate_limited' } }),
+      live('B', { breaker: { phase: 'open', consecutiveFailures: 5, consecutiveSuccesses: 0, openUntil: NOW + 9000 } }),
+    );
+    expect(plan(cfg, claude, mixed, NOW).unavailable).toEqual({ retryAt: NOW + 8000, rateLimited: false });
+    const disabled = { health: { status: 'disabled' as const, consecutiveFailures: 3, lastCheckAt: 0, latencyMs: 1 } };
+    expect(plan(cfg, claude, states(live('A', disabled), live('B', disabled)), NOW).unavailable).toEqual({ retryAt: undefined, rateLimited: false });
+  });
+
   it('admits an open breaker past its open time as a half-open probe', () => {
     const open = states(live('A', { breaker: { phase: 'open', consecutiveFailures: 5, consecutiveSuccesses: 0, openUntil: NOW } }));
     const p = plan(cfg, claude, open, NOW);

@@ -38,6 +38,12 @@ export interface Plan {
   sticky: StickyOutcome | undefined;
   /** Why the list is empty: no unpaused channel, nothing serves the model, or all are unusable. */
   empty?: 'no_active_channel' | 'no_endpoint_for_model' | 'all_unavailable';
+  /**
+   * When all are unusable: the earliest moment one of them may be tried again (undefined when
+   * none will come back by itself), and whether every one of them is waiting out a rate limit,
+   * so the client hears a 429 with retry-after rather than a 5xx.
+   */
+  unavailable?: { retryAt: number | undefined; rateLimited: boolean };
 }
 
 const FAR = Number.POSITIVE_INFINITY;
@@ -67,6 +73,21 @@ export function usability(live: EndpointLiveState | undefined, now: number): 'ok
   if (b.phase === 'open') return b.openUntil > now ? 'no' : 'half_open';
   if (b.phase === 'half_open') return 'half_open';
   return 'ok';
+}
+
+/** When a blocked endpoint becomes usable again (Infinity when disabled), and whether a rate limit blocks it. */
+function blockedUntil(live: EndpointLiveState | undefined, now: number): { until: number; rateLimited: boolean } {
+  if (!live) return { until: now, rateLimited: false };
+  let until = now;
+  let rateLimited = false;
+  for (const c of [live.endpointCooldown, live.tokenCooldown, live.channelCooldown]) {
+    if (!c || c.until <= now) continue;
+    until = Math.max(until, c.until);
+    if (c.reason === 'rate_limited') rateLimited = true;
+  }
+  if (live.breaker.phase === 'open' && live.breaker.openUntil > now) until = Math.max(until, live.breaker.openUntil);
+  if (live.health.status === 'disabled') until = FAR;
+  return { until, rateLimited };
 }
 
 function latency(live: ReadonlyMap<string, EndpointLiveState>, e: EndpointModel): number {
@@ -149,11 +170,13 @@ export function plan(
   }
 
   const usable: Candidate[] = [];
+  const blocked: EndpointModel[] = [];
   for (const c of reachable) {
     const eps = c.endpoints.filter((e) => serves(e, req));
     for (const e of orderEndpoints(config, eps, live, rotation)) {
       const u = usability(live.get(e.name), now);
       if (u !== 'no') usable.push({ endpoint: e, halfOpen: u === 'half_open' });
+      else blocked.push(e);
     }
   }
 
@@ -171,10 +194,17 @@ export function plan(
   else if (!usable[0].endpoint.failoverEnabled) candidates = [usable[0]];
   else candidates = usable.filter((c) => c.endpoint.failoverEnabled);
 
+  if (candidates.length > 0) return { candidates, channel: candidates[0].endpoint.channel, sticky };
+  const waits = blocked.map((e) => blockedUntil(live.get(e.name), now));
+  const retryAt = Math.min(FAR, ...waits.map((w) => w.until));
   return {
     candidates,
-    channel: candidates[0]?.endpoint.channel ?? primary.name,
+    channel: primary.name,
     sticky,
-    empty: candidates.length === 0 ? 'all_unavailable' : undefined,
+    empty: 'all_unavailable',
+    unavailable: {
+      retryAt: Number.isFinite(retryAt) ? retryAt : undefined,
+      rateLimited: waits.length > 0 && waits.every((w) => w.rateLimited),
+    },
   };
 }
