@@ -103,7 +103,7 @@ export function buildRequest(spec: RequestSpec, key: string | undefined, tag = '
   if (s?.header) {
     if (p === 'anthropic') headers['x-claude-code-session-id'] = s.header;
     else if (p === 'openai-chat') headers['x-session-id'] = s.header;
-    else headers.session_id = s.header;
+    else headers['session-id'] = s.header;
   }
   const message = s?.first_message ?? spec.message ?? `Hello from relaylab${tag ? ` (request ${tag})` : ''}`;
   const model = spec.model ?? DEFAULT_MODEL[p];

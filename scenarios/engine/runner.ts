@@ -36,7 +36,7 @@ export function requiredCapabilities(s: Scenario): Set<Capability> {
   const caps = new Set<Capability>(s.requires);
   if (s.relay.strategy === 'fastest') caps.add('fastest');
   for (const step of s.steps) {
-    if (step.advance !== undefined) caps.add('clock');
+    if (step.advance !== undefined || step.request?.advance_during) caps.add('clock');
     if (step.health_check) caps.add('health');
     const c = step.relay_change;
     if (c?.restart) caps.add('restart');
@@ -99,6 +99,7 @@ interface Ctx {
   target: Target;
   fleet: MockFleet;
   keys: Map<string, string>;
+  initialKeys: NonNullable<ScenarioLayout['keys']>;
   defaultKey: string | undefined;
   endpoints: Map<string, { upstream: string; tokens: Set<string> }>;
   upstreamTokens: Map<string, Set<string>>;
@@ -172,6 +173,20 @@ async function recordsFor(target: Target, results: ClientResult[]): Promise<Arra
   return wanted.map((id) => (id ? byId.get(id) : undefined));
 }
 
+/** Moves virtual time on schedule while `pending` runs; stops early once it has settled. */
+async function advanceWhile(target: Target, plan: Array<{ after: number; by: number }>, pending: Promise<unknown>): Promise<void> {
+  let settled = false;
+  const done = pending.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  for (const { after, by } of plan) {
+    await Promise.race([sleep(after), done]);
+    if (settled) return;
+    await target.advance(by);
+  }
+}
+
 function resolveKey(ctx: Ctx, key: string | undefined): string | undefined {
   if (key === 'none') return undefined;
   if (key === undefined) return ctx.defaultKey;
@@ -186,7 +201,8 @@ async function runRequestStep(ctx: Ctx, step: Step, index: number): Promise<Omit
     bar = new SingleBar({ format: '    {bar} {value}/{total} requests', hideCursor: true, clearOnComplete: true }, Presets.shades_classic);
     bar.start(spec.count, 0);
   }
-  const results = await sendAll({ baseUrl: ctx.target.relayUrl, spec, key, tag: `${ctx.scenario.seed}-${index + 1}`, onDone: () => bar?.increment() });
+  const sending = sendAll({ baseUrl: ctx.target.relayUrl, spec, key, tag: `${ctx.scenario.seed}-${index + 1}`, onDone: () => bar?.increment() });
+  const [results] = await Promise.all([sending, spec.advance_during ? advanceWhile(ctx.target, spec.advance_during, sending) : undefined]);
   bar?.stop();
   ctx.results.push(...results);
   const journal = await settledJournal(ctx.fleet, ctx.lastSeq);
@@ -241,8 +257,10 @@ function resolveChange(ctx: Ctx, step: Step): ResolvedChange {
     return { kind: 'update_channel', channel: name, patch };
   }
   if (c.layout) {
-    const layout = resolveLayout(c.layout, urlOf, (e) => String(e.token)) as ScenarioLayout;
-    learnLayout(ctx, c.layout);
+    // A layout without keys keeps the scenario's keys: clients keep working across the change.
+    const given = c.layout.keys?.length ? c.layout : { ...c.layout, keys: ctx.initialKeys };
+    const layout = resolveLayout(given, urlOf, (e) => String(e.token)) as ScenarioLayout;
+    learnLayout(ctx, given);
     return { kind: 'layout', layout };
   }
   return { kind: 'restart' };
@@ -396,6 +414,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
       target: undefined as unknown as Target,
       fleet,
       keys: new Map(),
+      initialKeys: withKeys.keys!,
       defaultKey: undefined,
       endpoints: new Map(),
       upstreamTokens: new Map(),
