@@ -10,7 +10,7 @@
  * is a record, not a ledger). Queries first wait for this process's queued rows, so a client that
  * just got an answer finds its request in the log.
  */
-import { createPool, type Pool, type RowDataPacket } from 'mysql2/promise';
+import { createPool, type Pool, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
 import { SystemClock, type Clock, type TimerHandle } from '../../lib/clock.js';
 import { effectiveLimit } from './request-log.js';
 import type { ConfigOverrides, RecordStore, RequestLogEntry, RequestLogQuery } from './types.js';
@@ -21,10 +21,14 @@ export interface MysqlRecordStoreOptions {
   flushEveryMs?: number;
   flushRows?: number;
   onError?: (err: Error) => void;
+  /** Request-log rows kept; older ones are deleted now and then (default 1,000,000). */
+  retainRows?: number;
 }
 
 /** Rows per INSERT statement, well under max_allowed_packet for ordinary entries. */
 const MAX_ROWS_PER_INSERT = 500;
+/** Retention runs after this many batches, not after every insert. */
+const PRUNE_EVERY_BATCHES = 50;
 /** Endpoint names are stored between separators so LOCATE matches whole names only. */
 const SEP = '\n';
 
@@ -39,9 +43,13 @@ export class MysqlRecordStore implements RecordStore {
   private batchTimer: TimerHandle | undefined;
   private writes: Promise<void> = Promise.resolve();
   private closed = false;
+  private readonly retainRows: number;
+  private batchesSincePrune = 0;
 
   /** Connects and creates the tables if they are missing. */
   static async open(url: string, options: MysqlRecordStoreOptions = {}): Promise<MysqlRecordStore> {
+    checkPrefix(options.prefix ?? '');
+    // Pool size 4: log batches are serialised, so more connections only serve admin queries.
     const pool = createPool({ uri: url, connectionLimit: 4, charset: 'utf8mb4', enableKeepAlive: true });
     const store = new MysqlRecordStore(pool, options);
     try {
@@ -57,12 +65,12 @@ export class MysqlRecordStore implements RecordStore {
     private readonly pool: Pool,
     options: MysqlRecordStoreOptions = {},
   ) {
-    const prefix = options.prefix ?? '';
-    if (!/^[A-Za-z0-9_]*$/.test(prefix)) throw new Error(`invalid table prefix "${prefix}" (letters, digits, _ only)`);
+    const prefix = checkPrefix(options.prefix ?? '');
     this.overridesTable = `\`${prefix}relay_overrides\``;
     this.requestsTable = `\`${prefix}relay_requests\``;
     this.flushEveryMs = options.flushEveryMs ?? 200;
     this.flushRows = options.flushRows ?? 200;
+    this.retainRows = options.retainRows ?? 1_000_000;
     this.onError = options.onError ?? ((err) => process.stderr.write(`relay record store (mysql): ${err.message}\n`));
   }
 
@@ -167,7 +175,31 @@ export class MysqlRecordStore implements RecordStore {
         SEP + e.attempts.map((a) => a.endpoint).join(SEP) + SEP,
         JSON.stringify(e),
       ]);
-      await this.pool.query(`INSERT INTO ${this.requestsTable} (request_id, time, key_name, endpoints, entry) VALUES ?`, [rows]);
+      const [result] = await this.pool.query<ResultSetHeader>(
+        `INSERT INTO ${this.requestsTable} (request_id, time, key_name, endpoints, entry) VALUES ?`,
+        [rows],
+      );
+      // insertId is the first id of a multi-row insert, so the newest is insertId + rows - 1.
+      if (++this.batchesSincePrune >= PRUNE_EVERY_BATCHES) {
+        this.batchesSincePrune = 0;
+        await this.prune(result.insertId + rows.length - 1);
+      }
     }
   }
+
+  /** Keeps the newest retainRows rows (ids are monotonic; several writers only make it approximate). */
+  async prune(newestId?: number): Promise<void> {
+    let newest = newestId;
+    if (newest === undefined) {
+      const [rows] = await this.pool.query<RowDataPacket[]>(`SELECT MAX(id) AS id FROM ${this.requestsTable}`);
+      newest = Number(rows[0]?.id ?? 0);
+    }
+    const cutoff = newest - this.retainRows;
+    if (cutoff > 0) await this.pool.query(`DELETE FROM ${this.requestsTable} WHERE id <= ?`, [cutoff]);
+  }
+}
+
+function checkPrefix(prefix: string): string {
+  if (!/^[A-Za-z0-9_]*$/.test(prefix)) throw new Error(`invalid table prefix "${prefix}" (letters, digits, _ only)`);
+  return prefix;
 }
