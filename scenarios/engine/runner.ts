@@ -352,7 +352,8 @@ async function issueTokens(fleet: MockFleet, layout: ScenarioLayout): Promise<Ma
       else {
         const jwt = e.token.jwt;
         const expires = jwt.expires_in === undefined ? 3600 : typeof jwt.expires_in === 'number' ? jwt.expires_in : parseDuration(jwt.expires_in) / 1000;
-        const issued = await fleet.control.issueJwt(e.upstream!, { accountId: jwt.account_id, expiresInSec: expires });
+        const refreshToken = typeof e.refresh_token === 'string' ? e.refresh_token : undefined;
+        const issued = await fleet.control.issueJwt(e.upstream!, { accountId: jwt.account_id, expiresInSec: expires, refreshToken });
         out.set(e, issued.accessToken);
       }
     }

@@ -57,7 +57,7 @@ export interface ScenarioEndpoint {
   /** Name of a mock upstream in `mocks`; becomes base_url. */
   upstream?: string;
   base_url?: string;
-  /** A literal token, or a JWT the chatgpt-oauth mock issues at run time. */
+  /** A literal token, or a JWT the chatgpt-oauth mock issues at run time (expires_in: seconds or a duration; negative seconds = already expired). */
   token: string | { jwt: { account_id: string; expires_in?: string | number } };
   /** A refresh token the chatgpt-oauth mock will honour. */
   refresh_token?: string;
