@@ -41,7 +41,7 @@ class InProcessTarget extends AdminTarget {
       port,
       dataDir: this.dataDir,
       adminToken: this.relay.adminToken,
-      logLevel: 'silent',
+      logLevel: process.env.RELAYLAB_RELAY_LOG ?? 'silent',
     });
     this.relayUrl = this.relay.url;
     this.admin = new AdminClient(this.relay.url, this.relay.adminToken);
@@ -69,7 +69,7 @@ export function inProcessAdapter(): Adapter {
         port: 0,
         dataDir,
         adminToken: `adm-${randomBytes(12).toString('hex')}`,
-        logLevel: 'silent',
+        logLevel: process.env.RELAYLAB_RELAY_LOG ?? 'silent',
       });
       return new InProcessTarget(relay, config, clock, dataDir);
     },

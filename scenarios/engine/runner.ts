@@ -128,15 +128,25 @@ function reservedSeq(fleet: MockFleet): number | undefined {
 /**
  * The journal entries after `seq`, once every request that reached a mock so far is finished
  * (a request the relay abandoned lands a moment after the client is done), bounded by maxWaitMs.
+ * `quietMs`: also wait until no new request arrived for that long (work the relay starts on its
+ * own after a clock advance, such as a health round, reaches the mocks a moment later).
  */
-async function settledJournal(fleet: MockFleet, seq: number, maxWaitMs = 3000): Promise<JournalEntry[]> {
-  const deadline = performance.now() + maxWaitMs;
+async function settledJournal(fleet: MockFleet, seq: number, quietMs = 0, maxWaitMs = 3000): Promise<JournalEntry[]> {
+  const started = performance.now();
+  const deadline = started + maxWaitMs;
+  let lastReserved = reservedSeq(fleet);
+  let lastChange = started;
   for (let i = 0; ; i++) {
     const entries = await journalAfter(fleet, seq);
     const reserved = reservedSeq(fleet);
-    const done = reserved === undefined ? i >= 2 : entries.length >= reserved - seq;
-    if (done || performance.now() > deadline) return entries;
-    await sleep(i < 5 ? 5 : 25);
+    const now = performance.now();
+    if (reserved !== lastReserved) {
+      lastReserved = reserved;
+      lastChange = now;
+    }
+    const finished = reserved === undefined ? i >= 2 : entries.length >= reserved - seq;
+    if ((finished && now - lastChange >= quietMs) || now > deadline) return entries;
+    await sleep(i < 5 ? 5 : 20);
   }
 }
 
@@ -314,7 +324,7 @@ async function runStep(ctx: Ctx, step: Step, index: number): Promise<StepResult>
         }
       } else if (step.relay_change) await ctx.target.change(resolveChange(ctx, step));
       else if (step.health_check) health = await ctx.target.healthCheck();
-      const journal = await settledJournal(ctx.fleet, ctx.lastSeq);
+      const journal = await settledJournal(ctx.fleet, ctx.lastSeq, step.advance !== undefined || step.relay_change ? 60 : 0);
       ctx.lastSeq = Math.max(ctx.lastSeq, ...journal.map((j) => j.seq));
       const state = step.expect?.state ? await ctx.target.state() : undefined;
       out = {
@@ -443,7 +453,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
       return finish({ ...result, status: 'not_applicable', missingCapabilities: lacking, reason: `target lacks: ${lacking.join(', ')}` }, secrets);
     }
     // Anything the relay did while starting (probes) is not part of step 1.
-    ctx.lastSeq = Math.max(0, ...(await settledJournal(fleet, 0)).map((j) => j.seq));
+    ctx.lastSeq = Math.max(0, ...(await settledJournal(fleet, 0, 60)).map((j) => j.seq));
 
     for (const [i, step] of scenario.steps.entries()) {
       const s = redact(await runStep(ctx, step, i), secrets);
