@@ -186,6 +186,8 @@ async function sync(deps: PassDeps, res: ServerResponse, call: PassCall, candida
 async function submit(deps: PassDeps, res: ServerResponse, call: PassCall, candidates: PassEndpoint[]): Promise<void> {
   const taskId = `pt_${randomUUID().replace(/-/g, '')}`;
   const billingId = `${TASK_RESERVATION_PREFIX}${taskId}`;
+  // The upstream sees the reservation's id, so its journal ties the task's usage to the ledger.
+  call = { ...call, requestId: billingId };
   const price = await reserve(deps, call, candidates[0], billingId, '/submit');
   const { ep, answer, error } = await forward(deps, call, candidates, '/submit');
   const data = answer && answer.status < 300 && envelopeOk(answer.json) ? (answer.json as { data?: { task_id?: unknown; status?: unknown } }).data : undefined;
