@@ -139,6 +139,20 @@ describe('Token-A / Token-B in one channel', () => {
     expect(await credentials(stack)).toEqual([TOKEN_A]);
   });
 
+  it('a 429 stays a 429 even when a later candidate only fails to connect', async () => {
+    stack = await twoTokens({ b: { base_url: 'http://127.0.0.1:1' } });
+    await stack.mocks.control.addRule('claude', { action: { status: 429, retry_after: 2 } });
+    const res = await ask(stack.relay, '/v1/messages', claudeBody());
+    expect(res.status).toBe(429);
+    expect(res.headers['retry-after']).toBe('2');
+    const log = (await admin(stack.relay, 'GET', '/admin/requests?limit=1')).json[0];
+    expect(log.attempts.map((a: { errorClass: string }) => a.errorClass)).toEqual(['rate_limited', 'connect_error']);
+    // Both endpoints cooling now (A rate limited, B unreachable): a 503 that says when to come back.
+    const again = await ask(stack.relay, '/v1/messages', claudeBody());
+    expect(again.status).toBe(503);
+    expect(Number(again.headers['retry-after'])).toBeGreaterThan(0);
+  });
+
   it('a 429 on the last candidate stays a 429 with its retry headers', async () => {
     stack = await twoTokens();
     await stack.mocks.control.addRule('claude', { action: { status: 429, retry_after: 3 } });

@@ -154,6 +154,7 @@ export async function startRelay(opts: StartRelayOptions): Promise<RunningRelay>
       await app.close().catch(() => undefined);
       if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
       await pools.close();
+      await pass.close().catch(() => undefined);
       await records.flush().catch(() => undefined);
       await billingBundle.close().catch(() => undefined);
       await records.close().catch(() => undefined);

@@ -56,6 +56,8 @@ export interface LoopResult {
   /** Endpoint of the last attempt. */
   endpoint: EndpointModel | undefined;
   attempts: AttemptRecord[];
+  /** The latest upstream HTTP answer among the failed attempts: handed back rather than a made-up error. */
+  lastReply?: UpstreamReply;
   /** Why the loop stopped without an answer reaching the client. */
   stopped?: 'no_candidates' | 'returned' | 'exhausted' | 'max_attempts' | 'max_credential_rotations' | 'deadline';
 }
@@ -72,13 +74,15 @@ export async function runAttemptLoop(
   let last: AttemptResult | undefined;
   let lastEndpoint: EndpointModel | undefined;
   let rotations = 0;
+  let lastReply: UpstreamReply | undefined;
+  const done = (stopped?: LoopResult['stopped']): LoopResult => ({ last, endpoint: lastEndpoint, attempts, lastReply, stopped });
   const background = (p: Promise<unknown>) => {
     p.catch((err) => deps.onBackgroundError?.(err));
   };
 
   for (let i = 0; i < candidates.length; i++) {
-    if (attempts.length >= config.retry.max_attempts) return { last, endpoint: lastEndpoint, attempts, stopped: 'max_attempts' };
-    if (attempts.length > 0 && clock.now() >= deadline) return { last, endpoint: lastEndpoint, attempts, stopped: 'deadline' };
+    if (attempts.length >= config.retry.max_attempts) return done('max_attempts');
+    if (attempts.length > 0 && clock.now() >= deadline) return done('deadline');
     const { endpoint, halfOpen } = candidates[i];
     if (halfOpen && !(await live.tryAcquireHalfOpenProbe(endpoint.name, clock.now(), config.breaker))) continue;
 
@@ -95,15 +99,16 @@ export async function runAttemptLoop(
     attempts.push(record);
     last = result;
     lastEndpoint = endpoint;
+    if (result.reply) lastReply = result.reply;
 
-    if (result.kind === 'aborted') return { last, endpoint, attempts };
+    if (result.kind === 'aborted') return done();
     const state = deps.states.get(endpoint.name);
     if (result.kind === 'ok') {
       if (halfOpen || (state && (state.breaker.phase !== 'closed' || state.breaker.consecutiveFailures > 0))) {
         background(live.recordBreaker(endpoint.name, true, clock.now(), config.breaker));
       }
       if (state && state.authFailures > 0) background(live.resetAuthFailures(endpoint.name));
-      return { last, endpoint, attempts };
+      return done();
     }
 
     const outcome = result.outcome ?? 'connect_error';
@@ -111,13 +116,11 @@ export async function runAttemptLoop(
     record.errorClass = rule.class;
     applyRule(endpoint, rule, result, record, deps, background);
 
-    if (result.committed) return { last, endpoint, attempts };
-    if (rule.action === 'return') return { last, endpoint, attempts, stopped: 'returned' };
-    if (rule.auth && ++rotations > config.retry.max_credential_rotations) {
-      return { last, endpoint, attempts, stopped: 'max_credential_rotations' };
-    }
+    if (result.committed) return done();
+    if (rule.action === 'return') return done('returned');
+    if (rule.auth && ++rotations > config.retry.max_credential_rotations) return done('max_credential_rotations');
   }
-  return { last, endpoint: lastEndpoint, attempts, stopped: attempts.length === 0 ? 'no_candidates' : 'exhausted' };
+  return done(attempts.length === 0 ? 'no_candidates' : 'exhausted');
 }
 
 function applyRule(

@@ -311,8 +311,9 @@ async function attemptWithRefresh(rt: RelayRuntime, env: AttemptEnv, ex: Exchang
 /** Nothing reached the client: hand back the upstream's last answer unchanged, or say why there was none. */
 function answerFailure(ex: Exchange, loop: LoopResult, emptyReason: string | undefined, unavailable: Plan['unavailable'], now: number): void {
   const last = loop.last;
-  if (last?.reply) {
-    const reply = last.reply;
+  // The upstream's own answer beats a made-up one: a 429 stays a 429 even if a later attempt only timed out.
+  const reply = last?.reply ?? loop.lastReply;
+  if (reply) {
     const headers = downstreamHeaders(reply.headers, ex.requestId);
     headers['content-length'] = String(reply.body.length);
     ex.res.writeHead(reply.status, headers);
@@ -344,10 +345,27 @@ function answerFailure(ex: Exchange, loop: LoopResult, emptyReason: string | und
   sendError(ex.res, ex.protocol, ex.requestId, new HttpError(status, `upstream failed after ${loop.attempts.length} attempt(s): ${last.message ?? last.outcome}`));
 }
 
-function estimate(ex: Exchange): Usage {
+/**
+ * What the client received. A finished answer: the upstream's usage, else an estimate marked as
+ * such. A stream that broke after the commit point: what was delivered (one output token per
+ * content event, the protocol's token rule), with the input the stream reported.
+ */
+function deliveredUsage(ex: Exchange, complete: boolean): Usage {
+  const observer = ex.observer;
+  if (!complete && observer) {
+    const seen = observer.usage;
+    return {
+      inputTokens: seen?.inputTokens ?? ex.info.estimatedInputTokens,
+      outputTokens: Math.max(observer.contentTokens, 0),
+      cacheWriteTokens: seen?.cacheWriteTokens ?? 0,
+      cacheReadTokens: seen?.cacheReadTokens ?? 0,
+      ...(seen ? {} : { estimated: true }),
+    };
+  }
+  if (ex.usage) return ex.usage;
   return {
     inputTokens: ex.info.estimatedInputTokens,
-    outputTokens: countTextTokens(ex.outputText),
+    outputTokens: observer ? observer.contentTokens : countTextTokens(ex.outputText),
     cacheWriteTokens: 0,
     cacheReadTokens: 0,
     estimated: true,
@@ -373,7 +391,7 @@ function finish(
   const end = rt.clock.now();
   const outcome = billingOutcome(loop.last, ex);
   const delivered = ex.committed && ex.route.kind === 'generate';
-  const usage = delivered ? (ex.usage ?? estimate(ex)) : undefined;
+  const usage = delivered ? deliveredUsage(ex, loop.last?.kind === 'ok' || ex.observer?.complete === true) : undefined;
   for (const a of loop.attempts) rt.stats.recordAttempt(a.endpoint, !a.errorClass && a.status !== undefined && a.status < 400, a.errorClass, a.durationMs);
   rt.stats.recordRequest(outcome);
   rt.billing
