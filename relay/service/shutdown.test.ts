@@ -1,0 +1,171 @@
+/**
+ * SIGTERM against a real relay process (`relay/cli.ts`) during 100 in-flight streams: every
+ * stream either completes or ends with the protocol's error event (never a bare reset), the
+ * process exits 0, no new connection is accepted, and the ledger holds no pending charge.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent, request } from 'undici';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startMocks, type MockFleet } from '../../mocks/index.js';
+import { EmbeddedLedgerStore } from '../billing/ledger-embedded.js';
+
+const UPSTREAM_TOKEN = 'sk-ant-api03-SHUTDOWN-upstream-000001';
+const CLIENT_KEY = 'rk-shutdown-client-key-000002';
+const ADMIN_TOKEN = 'adm-shutdown-admin-token-000003';
+const STREAMS = 100;
+
+let fleet: MockFleet | undefined;
+let child: ChildProcess | undefined;
+let dir: string | undefined;
+afterEach(async () => {
+  if (child && child.exitCode === null) child.kill('SIGKILL');
+  await fleet?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+  fleet = child = dir = undefined;
+});
+
+/** Starts `relay/cli.ts` as its own process; resolves with its URL once it listens. */
+async function spawnRelay(configPath: string, dataDir: string, env: Record<string, string>): Promise<{ proc: ChildProcess; url: string; stderr: () => string; exited: Promise<number | null> }> {
+  const clean = { ...process.env };
+  delete clean.REDIS_URL;
+  delete clean.MYSQL_URL;
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'relay/cli.ts', '--config', configPath, '--port', '0', '--data-dir', dataDir, '--log-level', 'info'], {
+    cwd: join(import.meta.dirname, '..', '..'),
+    env: { ...clean, RELAY_ADMIN_TOKEN: ADMIN_TOKEN, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  let out = '';
+  proc.stderr!.on('data', (d) => (err += d));
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`relay did not start:\n${out}\n${err}`)), 20_000);
+    proc.stdout!.on('data', (d) => {
+      out += d;
+      const m = /relay listening on (\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    proc.on('exit', (code) => reject(new Error(`relay exited ${code}:\n${out}\n${err}`)));
+  });
+  return { proc, url, stderr: () => err, exited };
+}
+
+async function metric(url: string, name: string): Promise<number> {
+  const res = await request(`${url}/metrics`);
+  const text = await res.body.text();
+  const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : NaN;
+}
+
+describe('graceful shutdown on SIGTERM', () => {
+  it('finishes or cleanly ends 100 in-flight streams, settles every charge, and exits 0', { timeout: 60_000 }, async () => {
+    fleet = await startMocks({
+      upstreams: [
+        {
+          name: 'claude',
+          kind: 'claude',
+          tokens: [UPSTREAM_TOKEN],
+          output: { tokens: 12 },
+          stream: { chunkDelay: '250ms' },
+          // Opus streams are slow: still running when the deadline passes.
+          rules: [{ match: { model: 'claude-opus-4-1' }, action: { chunk_delay: '1500ms' } }],
+        },
+      ],
+    });
+    dir = await mkdtemp(join(tmpdir(), 'relay-shutdown-'));
+    const configPath = join(dir, 'relay.yaml');
+    await writeFile(
+      configPath,
+      [
+        'health: { enabled: false }',
+        'channels:',
+        '  - name: main',
+        '    endpoints:',
+        `      - { name: A, type: claude, base_url: "${fleet.get('claude').url}", token: ${UPSTREAM_TOKEN} }`,
+        'keys:',
+        `  - { name: tester, key: ${CLIENT_KEY} }`,
+        'billing:',
+        '  default_balance: 100',
+        '  prices:',
+        '    claude-sonnet-4-5: { input: 3, output: 15 }',
+        '    claude-opus-4-1: { input: 15, output: 75 }',
+        '',
+      ].join('\n'),
+    );
+    const relay = await spawnRelay(configPath, dir, { RELAY_SHUTDOWN_DEADLINE: '5s' });
+    child = relay.proc;
+
+    const agent = new Agent({ connections: STREAMS + 10 });
+    const results = Array.from({ length: STREAMS }, (_, i) =>
+      request(`${relay.url}/v1/messages`, {
+        method: 'POST',
+        dispatcher: agent,
+        headers: { 'x-api-key': CLIENT_KEY, 'anthropic-version': '2023-06-01', 'content-type': 'application/json', 'x-request-id': `sd-${i}` },
+        body: JSON.stringify({
+          model: i % 2 ? 'claude-opus-4-1' : 'claude-sonnet-4-5',
+          max_tokens: 100,
+          stream: true,
+          messages: [{ role: 'user', content: `stream number ${i}` }],
+        }),
+      }).then(
+        async (res) => ({ status: res.statusCode, text: await res.body.text(), error: undefined as string | undefined }),
+        (err: Error) => ({ status: 0, text: '', error: err.message }),
+      ),
+    );
+    // SIGTERM only once every stream is running.
+    let active = 0;
+    for (let i = 0; i < 200 && active < STREAMS; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      active = await metric(relay.url, 'relay_active_streams');
+    }
+    expect(active).toBe(STREAMS);
+    const signalledAt = Date.now();
+    relay.proc.kill('SIGTERM');
+
+    // No new connection is accepted once draining began.
+    await new Promise((r) => setTimeout(r, 200));
+    const late = await request(`${relay.url}/healthz`, { dispatcher: new Agent() }).then(
+      (r) => `status ${r.statusCode}`,
+      (err: Error & { code?: string }) => err.code ?? err.message,
+    );
+    expect(late).toBe('ECONNREFUSED');
+
+    const all = await Promise.all(results);
+    const code = await relay.exited;
+    expect(code).toBe(0);
+    expect(Date.now() - signalledAt).toBeLessThan(5000 + 5000 + 2000);
+
+    let completed = 0;
+    let endedWithError = 0;
+    for (const r of all) {
+      expect(r.error, 'no stream may end in a bare reset').toBeUndefined();
+      expect(r.status).toBe(200);
+      const events = [...r.text.matchAll(/^event: (\S+)$/gm)].map((m) => m[1]);
+      if (events.at(-1) === 'message_stop') completed++;
+      else if (events.at(-1) === 'error') endedWithError++;
+    }
+    expect(completed + endedWithError).toBe(STREAMS);
+    expect(completed).toBeGreaterThanOrEqual(STREAMS / 2);
+    expect(endedWithError).toBeGreaterThan(0);
+
+    // Every charge settled: nothing pending, one closing row per request.
+    const ledger = new EmbeddedLedgerStore(dir);
+    expect(await ledger.pending()).toEqual([]);
+    const closing = (await ledger.ledger({ kinds: ['settle', 'refund'] })).filter((r) => r.keyName === 'tester');
+    expect(closing).toHaveLength(STREAMS);
+    await ledger.shutdown();
+
+    // Logs are structured, carry request ids, and never show a token.
+    const log = relay.stderr();
+    expect(log).toContain('"msg":"draining"');
+    expect(log).toMatch(/"requestId":"[^"]+","keyName":"tester"/);
+    for (const secret of [UPSTREAM_TOKEN, CLIENT_KEY, ADMIN_TOKEN]) expect(log).not.toContain(secret);
+    await agent.close();
+  });
+});
