@@ -2,12 +2,15 @@
  * `pnpm relay --config <file.yaml> [--host 127.0.0.1] [--port 8080] [--data-dir ./data]`
  * Starts the reference relay. Environment: RELAY_HOST, RELAY_PORT, RELAY_ADMIN_TOKEN,
  * RELAY_DATA_DIR, RELAY_LOG_LEVEL, REDIS_URL, MYSQL_URL, RELAY_TEST_CLOCK=1, and the config
- * overrides listed in relay/config/load.ts (RELAY_STRATEGY, RELAY_MAX_ATTEMPTS ...).
+ * overrides listed in relay/config/load.ts (RELAY_STRATEGY, RELAY_MAX_ATTEMPTS ...). Service settings
+ * (RELAY_SECRET_KEY, RELAY_SHUTDOWN_DEADLINE, body and timeout limits): relay/service/README.md.
  */
 import { parseArgs } from 'node:util';
+import { parseDuration } from '../lib/duration.js';
 import { maskToken } from '../lib/mask.js';
 import { ConfigError } from '../lib/yaml-config.js';
 import { startRelay } from './server.js';
+import { exitOnSignals } from './service/index.js';
 
 const USAGE = 'usage: pnpm relay --config <file.yaml> [--host 127.0.0.1] [--port 8080] [--data-dir dir] [--log-level info]';
 
@@ -65,9 +68,9 @@ async function main(): Promise<number> {
   }
   console.log(`relay listening on ${relay.url}`);
   console.log(`admin API: ${relay.url}/admin/ (Authorization: Bearer ${givenToken ? maskToken(relay.adminToken) : relay.adminToken})`);
-  const stop = () => void relay.close().then(() => process.exit(0));
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  // SIGTERM / SIGINT drain in-flight requests and streams first; a second signal exits at once.
+  const deadlineMs = parseDuration(process.env.RELAY_SHUTDOWN_DEADLINE || '30s');
+  exitOnSignals(() => relay.shutdown(deadlineMs));
   return -1;
 }
 
