@@ -1,7 +1,7 @@
 /**
  * `pnpm relay --config <file.yaml> [--host 127.0.0.1] [--port 8080] [--data-dir ./data]`
  * Starts the reference relay. Environment: RELAY_HOST, RELAY_PORT, RELAY_ADMIN_TOKEN,
- * RELAY_DATA_DIR, RELAY_LOG_LEVEL, REDIS_URL, MYSQL_URL, RELAY_TEST_CLOCK=1, and the config
+ * RELAY_DATA_DIR, RELAY_LOG_LEVEL, REDIS_URL, MYSQL_URL, RELAY_STATE_PREFIX, RELAY_TEST_CLOCK=1, and the config
  * overrides listed in relay/config/load.ts (RELAY_STRATEGY, RELAY_MAX_ATTEMPTS ...). Service settings
  * (RELAY_SECRET_KEY, RELAY_SHUTDOWN_DEADLINE, body and timeout limits): relay/service/README.md.
  */
@@ -57,6 +57,7 @@ async function main(): Promise<number> {
       adminToken: givenToken,
       redisUrl: process.env.REDIS_URL || undefined,
       mysqlUrl: process.env.MYSQL_URL || undefined,
+      statePrefix: process.env.RELAY_STATE_PREFIX || undefined,
       logLevel: values['log-level'] ?? process.env.RELAY_LOG_LEVEL ?? 'info',
     });
   } catch (err) {
