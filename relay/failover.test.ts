@@ -188,6 +188,27 @@ describe('streams and the commit point', () => {
     expect(await credentials(stack)).toEqual([TOKEN_A, TOKEN_B]);
   });
 
+  it('an in-stream error event before anything reached the client is retried elsewhere', async () => {
+    stack = await twoTokens();
+    await stack.mocks.control.addRule('claude', { match: { token: TOKEN_A }, action: { stream_error: { kind: 'overloaded', after: 0 } } });
+    const res = await ask(stack.relay, '/v1/messages', claudeBody({ stream: true }));
+    const events = sseEvents(res.text);
+    expect(events.some((e) => e.event === 'error')).toBe(false);
+    expect(events.at(-1)?.event).toBe('message_stop');
+    expect(await credentials(stack)).toEqual([TOKEN_A, TOKEN_B]);
+    const log = (await admin(stack.relay, 'GET', '/admin/requests?limit=1')).json[0];
+    expect(log.attempts[0].errorClass).toBe('stream_error');
+  });
+
+  it('count_tokens passes through to the Claude endpoint', async () => {
+    stack = await twoTokens();
+    const res = await ask(stack.relay, '/v1/messages/count_tokens', { model: 'claude-sonnet-4-5', messages: [{ role: 'user', content: 'count me please' }] });
+    expect(res.status).toBe(200);
+    expect(res.json.input_tokens).toBeGreaterThan(0);
+    const [entry] = await stack.mocks.control.journal();
+    expect(entry.path).toBe('/v1/messages/count_tokens');
+  });
+
   it('passes a complete stream through with usage read and the query string kept', async () => {
     stack = await twoTokens();
     const res = await ask(stack.relay, '/v1/messages?beta=true', claudeBody({ stream: true }), { 'anthropic-beta': 'x-feature-1' });
