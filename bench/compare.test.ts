@@ -4,7 +4,7 @@ import { parseThresholds } from './compare-cli.js';
 import { RESULT_SCHEMA, type BenchResult, type Metric } from './results.js';
 
 function metric(name: string, values: number[], better: 'smaller' | 'bigger', gate = true, minEffectPct = 5): Metric {
-  return { name, unit: better === 'bigger' ? 'req/s' : 'ms', better, values, mean: values.reduce((a, b) => a + b, 0) / values.length, gate, minEffectPct };
+  return { name, unit: better === 'bigger' ? 'req/s' : 'ms', better, values, mean: values.reduce((a, b) => a + b, 0) / values.length, gate, minEffectPct, minEffectAbs: 0 };
 }
 
 function result(metrics: Metric[], benchmark = 'overhead'): BenchResult {
@@ -80,6 +80,25 @@ describe('bench:compare', () => {
     expect(compareResults(base, head).outcome).toBe('regression');
     expect(compareResults(base, head, { thresholds: { '*/p50_ms': 25 } }).outcome).toBe('pass');
     expect(compareResults(base, head, { thresholds: { 'rate/relay/p50_ms': 25 } }).outcome).toBe('pass');
+  });
+
+  it('an absolute minimum effect keeps tiny changes of near-zero metrics unchanged', () => {
+    const b = result([{ ...metric('rate/relay/added_p50_ms', [0.2, 0.21, 0.19], 'smaller'), minEffectAbs: 0.25 }]);
+    const h = result([{ ...metric('rate/relay/added_p50_ms', [0.3, 0.31, 0.29], 'smaller'), minEffectAbs: 0.25 }]);
+    const c = compareResults(b, h);
+    expect(c.metrics[0].changePct).toBeGreaterThan(40);
+    expect(c.metrics[0].verdict).toBe('unchanged');
+    const h2 = result([{ ...metric('rate/relay/added_p50_ms', [2.2, 2.3, 2.25], 'smaller'), minEffectAbs: 0.25 }]);
+    expect(compareResults(b, h2).outcome).toBe('regression');
+  });
+
+  it('warns when the baseline itself moved between the runs', () => {
+    const head = result([
+      metric('rate/relay/p50_ms', [1.0, 1.05, 0.98], 'smaller'),
+      metric('closed/relay/rps', [5000, 5100, 4950], 'bigger'),
+      metric('closed/direct/rps', [6000, 6100, 6050], 'bigger', false),
+    ]);
+    expect(compareResults(base, head).warnings.join(' ')).toMatch(/closed\/direct\/rps moved -50/);
   });
 
   it('refuses to compare different benchmarks', () => {

@@ -3,7 +3,7 @@
  * Welch's t-test over the measured rounds plus a minimum effect (stats.ts). Gated metrics
  * (the relay's throughput, p50, p99, first event, gap) decide the outcome; the rest are shown.
  */
-import type { BenchResult, Metric } from './results.js';
+import { deriveMetrics, type BenchResult, type Metric } from './results.js';
 import { judge, type Better, type Verdict } from './stats.js';
 
 export interface MetricComparison {
@@ -19,6 +19,7 @@ export interface MetricComparison {
   p: number;
   significant: boolean;
   minEffectPct: number;
+  minEffectAbs: number;
   baseCvPct: number;
   headCvPct: number;
   verdict: Verdict;
@@ -37,6 +38,8 @@ export interface Comparison {
   onlyInHead: string[];
   outcome: Outcome;
   summary: string;
+  /** The baseline (mock / bare) moved a lot: the machine changed between the runs. */
+  warnings: string[];
 }
 
 export interface CompareOptions {
@@ -65,10 +68,13 @@ export function compareResults(base: BenchResult, head: BenchResult, opts: Compa
   const alpha = opts.alpha ?? 0.1;
   // Thresholds: the benchmark file's, then the command line's (which win).
   const thresholds = { ...(base.thresholds ?? {}), ...(head.thresholds ?? {}), ...(opts.thresholds ?? {}) };
-  const baseBy = new Map(base.metrics.map((m) => [m.name, m]));
-  const headBy = new Map(head.metrics.map((m) => [m.name, m]));
+  // Re-derived from the raw runs when present, so older result files are judged by today's rules.
+  const baseMetrics = base.runs.length ? deriveMetrics(base.runs) : base.metrics;
+  const headMetrics = head.runs.length ? deriveMetrics(head.runs) : head.metrics;
+  const baseBy = new Map(baseMetrics.map((m) => [m.name, m]));
+  const headBy = new Map(headMetrics.map((m) => [m.name, m]));
   const metrics: MetricComparison[] = [];
-  for (const h of head.metrics) {
+  for (const h of headMetrics) {
     const b = baseBy.get(h.name);
     if (!b) continue;
     metrics.push(compareMetric(b, h, thresholdFor(h.name, thresholds, h.minEffectPct), alpha));
@@ -83,21 +89,29 @@ export function compareResults(base: BenchResult, head: BenchResult, opts: Compa
       : outcome === 'noisy'
         ? `no significant regression, but ${noisy.length} of ${gated.length} gated metrics moved more than their minimum effect without significance (${noisy.map((m) => m.name).join(', ')}): the runs are too noisy to tell; rerun with more --rounds on a quieter machine`
         : `no regression: ${gated.length} gated metrics within their minimum effect or better`;
+  const baselines = new Set(['bare', 'direct', ...[...base.runs, ...head.runs].map((r) => r.baseline)]);
+  const warnings = metrics
+    .filter((m) => baselines.has(m.name.split('/')[1] ?? '') && /\/(rps|p50_ms)$/.test(m.name) && Math.abs(m.changePct) >= 25)
+    .map(
+      (m) =>
+        `baseline ${m.name} moved ${signed(m.changePct)}% between the runs: the machine was not the same (load, other processes); absolute figures are not comparable, relative ones (ratios, added latency) are what gates`,
+    );
   return {
     benchmark: head.benchmark,
     alpha,
     base: { commit: base.environment.git.commit, startedAt: base.startedAt, label: opts.baseLabel ?? 'base' },
     head: { commit: head.environment.git.commit, startedAt: head.startedAt, label: opts.headLabel ?? 'head' },
     metrics,
-    onlyInBase: base.metrics.filter((m) => !headBy.has(m.name)).map((m) => m.name),
-    onlyInHead: head.metrics.filter((m) => !baseBy.has(m.name)).map((m) => m.name),
+    onlyInBase: baseMetrics.filter((m) => !headBy.has(m.name)).map((m) => m.name),
+    onlyInHead: headMetrics.filter((m) => !baseBy.has(m.name)).map((m) => m.name),
     outcome,
     summary,
+    warnings,
   };
 }
 
 function compareMetric(b: Metric, h: Metric, minEffectPct: number, alpha: number): MetricComparison {
-  const r = judge({ base: b.values, head: h.values, better: h.better, minEffectPct, alpha });
+  const r = judge({ base: b.values, head: h.values, better: h.better, minEffectPct, minEffectAbs: h.minEffectAbs ?? 0, alpha });
   return { name: h.name, unit: h.unit, better: h.better, gate: h.gate, base: b.values, head: h.values, ...r };
 }
 
@@ -121,7 +135,7 @@ export function formatComparison(c: Comparison, color = false): string {
     m.unit,
     `${signed(m.changePct)}%`,
     Number.isFinite(m.p) ? m.p.toFixed(3) : 'n/a',
-    `${m.minEffectPct}%`,
+    m.minEffectAbs ? `${m.minEffectPct}%, ${m.minEffectAbs}` : `${m.minEffectPct}%`,
     verdictText(m),
   ]);
   const header = ['metric (* = gated)', c.base.label, c.head.label, 'unit', 'change', 'p', 'min effect', 'verdict'];
@@ -135,6 +149,7 @@ export function formatComparison(c: Comparison, color = false): string {
   ];
   if (c.onlyInBase.length) out.push(`only in ${c.base.label}: ${c.onlyInBase.join(', ')}`);
   if (c.onlyInHead.length) out.push(`only in ${c.head.label}: ${c.onlyInHead.join(', ')}`);
+  for (const w of c.warnings) out.push(paint('33', `warning: ${w}`));
   const tone = c.outcome === 'regression' ? '31;1' : c.outcome === 'noisy' ? '33' : '32';
   out.push(paint(tone, c.summary));
   return out.join('\n') + '\n';

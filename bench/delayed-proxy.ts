@@ -21,25 +21,31 @@ export function forwardHeaders(headers: IncomingHttpHeaders | Record<string, str
 export function startDelayedProxy(opts: { port: number; target: string; delayMs: number; host?: string }) {
   const pool = new Pool(opts.target, { connections: 512, pipelining: 1, bodyTimeout: 0 });
   const server = createServer((req, res) => {
-    const forward = async () => {
-      try {
-        const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
-        const up = await pool.request({
-          method: req.method as 'POST',
-          path: req.url ?? '/',
-          headers: forwardHeaders(req.headers),
-          body: hasBody ? req : undefined,
-        });
-        res.writeHead(up.statusCode, forwardHeaders(up.headers));
-        for await (const chunk of up.body) res.write(chunk);
-        res.end();
-      } catch (err) {
-        if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: { message: `delayed-proxy: ${(err as Error).message}` } }));
-      }
-    };
-    if (opts.delayMs > 0) setTimeout(forward, opts.delayMs);
-    else void forward();
+    // The body is read whole before the delay: a paused request stream handed to undici later
+    // is not reliable, and the bodies here are small JSON.
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const forward = async () => {
+        try {
+          const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
+          const up = await pool.request({
+            method: req.method as 'POST',
+            path: req.url ?? '/',
+            headers: forwardHeaders(req.headers),
+            body: hasBody ? Buffer.concat(chunks) : undefined,
+          });
+          res.writeHead(up.statusCode, forwardHeaders(up.headers));
+          for await (const chunk of up.body) res.write(chunk);
+          res.end();
+        } catch (err) {
+          if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ error: { message: `delayed-proxy: ${(err as Error).message}` } }));
+        }
+      };
+      if (opts.delayMs > 0) setTimeout(forward, opts.delayMs);
+      else void forward();
+    });
   });
   return new Promise<{ close: () => Promise<void> }>((resolve, reject) => {
     server.once('error', reject);

@@ -33,9 +33,12 @@ describe('metrics', () => {
     expect(rps.values).toEqual([4000, 3000]);
     expect(rps.mean).toBe(3500);
     expect(rps.better).toBe('bigger');
-    expect(rps.gate).toBe(true);
-    // The baseline is measured but never gates a comparison: the mock is not what is released.
-    expect(m.find((x) => x.name === 'closed-50/direct/rps')!.gate).toBe(false);
+    // Absolute figures inform; what gates is relative to the baseline measured in the same round.
+    expect(rps.gate).toBe(false);
+    expect(m.find((x) => x.name === 'closed-50/relay/rps_ratio')!.gate).toBe(true);
+    expect(m.find((x) => x.name === 'closed-50/relay/added_p50_ms')!.gate).toBe(true);
+    expect(m.find((x) => x.name === 'closed-50/direct/error_pct')!.gate).toBe(false);
+    expect(m.find((x) => x.name === 'closed-50/relay/error_pct')!.gate).toBe(true);
   });
 
   it('derives relay-vs-baseline metrics from the same round', () => {

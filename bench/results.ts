@@ -70,6 +70,8 @@ export interface Metric {
   gate: boolean;
   /** Default minimum effect (%) for bench:compare. */
   minEffectPct: number;
+  /** Default minimum effect in the metric's unit (a change must exceed both). */
+  minEffectAbs: number;
 }
 
 export interface CheckResult {
@@ -107,37 +109,44 @@ export interface BenchResult {
 interface MetricDef {
   unit: string;
   better: Better;
-  /** Gate when the target is not the baseline. */
+  /** Gate bench:compare when the target is not the baseline. */
   gate: boolean;
   minEffectPct: number;
+  minEffectAbs?: number;
 }
 
+/*
+ * What gates a comparison: the metrics RELATIVE to the baseline measured in the same round
+ * (throughput ratio, added latency, added time to first event). A busy machine slows the mock
+ * and the relay alike, so these survive the noise that makes absolute figures from two runs
+ * incomparable on shared cores; the absolute figures are reported for information.
+ */
 const DEFS: Record<string, MetricDef> = {
-  rps: { unit: 'req/s', better: 'bigger', gate: true, minEffectPct: 5 },
-  p50_ms: { unit: 'ms', better: 'smaller', gate: true, minEffectPct: 5 },
-  p90_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 5 },
-  p99_ms: { unit: 'ms', better: 'smaller', gate: true, minEffectPct: 10 },
-  max_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 25 },
-  error_pct: { unit: '%', better: 'smaller', gate: false, minEffectPct: 5 },
-  rps_ratio: { unit: 'ratio', better: 'bigger', gate: false, minEffectPct: 5 },
-  added_p50_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 10 },
-  added_p90_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 10 },
-  added_p99_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 20 },
-  added_max_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 25 },
-  ttfb_p50_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 5 },
-  first_event_p50_ms: { unit: 'ms', better: 'smaller', gate: true, minEffectPct: 5 },
-  first_event_p99_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 10 },
-  gap_p50_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 5 },
-  gap_p99_ms: { unit: 'ms', better: 'smaller', gate: true, minEffectPct: 10 },
+  rps: { unit: 'req/s', better: 'bigger', gate: false, minEffectPct: 5 },
+  p50_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 5, minEffectAbs: 0.1 },
+  p90_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 5, minEffectAbs: 0.1 },
+  p99_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 0.5 },
+  max_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 25, minEffectAbs: 1 },
+  error_pct: { unit: '%', better: 'smaller', gate: true, minEffectPct: 5, minEffectAbs: 0.5 },
+  rps_ratio: { unit: 'ratio', better: 'bigger', gate: true, minEffectPct: 5 },
+  added_p50_ms: { unit: 'ms', better: 'smaller', gate: true, minEffectPct: 10, minEffectAbs: 0.25 },
+  added_p90_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 0.5 },
+  added_p99_ms: { unit: 'ms', better: 'smaller', gate: true, minEffectPct: 20, minEffectAbs: 1 },
+  added_max_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 25, minEffectAbs: 2 },
+  ttfb_p50_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 5, minEffectAbs: 0.1 },
+  first_event_p50_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 5, minEffectAbs: 0.1 },
+  first_event_p99_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 0.5 },
+  gap_p50_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 5, minEffectAbs: 0.5 },
+  gap_p99_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 1 },
   events_per_s: { unit: 'events/s', better: 'bigger', gate: false, minEffectPct: 5 },
-  stalls: { unit: 'count', better: 'smaller', gate: false, minEffectPct: 0 },
-  incomplete_pct: { unit: '%', better: 'smaller', gate: false, minEffectPct: 5 },
-  first_event_added_p50_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 10 },
-  ttfb_added_p50_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 10 },
-  gap_added_p99_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 20 },
-  rss_max_mb: { unit: 'MB', better: 'smaller', gate: false, minEffectPct: 10 },
-  rss_growth_pct: { unit: '%', better: 'smaller', gate: false, minEffectPct: 10 },
-  cpu_mean_pct: { unit: '% of a core', better: 'smaller', gate: false, minEffectPct: 10 },
+  stalls: { unit: 'count', better: 'smaller', gate: true, minEffectPct: 0, minEffectAbs: 1 },
+  incomplete_pct: { unit: '%', better: 'smaller', gate: true, minEffectPct: 5, minEffectAbs: 0.5 },
+  first_event_added_p50_ms: { unit: 'ms', better: 'smaller', gate: true, minEffectPct: 10, minEffectAbs: 0.25 },
+  ttfb_added_p50_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 0.25 },
+  gap_added_p99_ms: { unit: 'ms', better: 'smaller', gate: true, minEffectPct: 20, minEffectAbs: 1 },
+  rss_max_mb: { unit: 'MB', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 5 },
+  rss_growth_pct: { unit: '%', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 2 },
+  cpu_mean_pct: { unit: '% of a core', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 5 },
 };
 
 /** Values of the per-run metrics (absolute, one run alone). */
@@ -207,7 +216,7 @@ export function deriveMetrics(runs: readonly RunRecord[]): Metric[] {
   }
   return [...byName.entries()].map(([name, e]) => {
     const values = e.values.sort((a, b) => a[0] - b[0]).map((v) => v[1]);
-    return { name, unit: e.def.unit, better: e.def.better, values, mean: mean(values), gate: e.gate, minEffectPct: e.def.minEffectPct };
+    return { name, unit: e.def.unit, better: e.def.better, values, mean: mean(values), gate: e.gate, minEffectPct: e.def.minEffectPct, minEffectAbs: e.def.minEffectAbs ?? 0 };
   });
 }
 

@@ -111,7 +111,8 @@ export async function startStack(config: BenchConfig, opts: StackOptions): Promi
         name: 'relay',
         script: relayScript(),
         args: ['--config', relayFile, '--port', String(port), '--host', '127.0.0.1', '--log-level', 'warn'],
-        env: { PORT: String(port), LOG_LEVEL: 'warn' },
+        // In-memory state: a benchmark measures the relay, not whichever Redis/MySQL the shell points at.
+        env: { REDIS_URL: '', MYSQL_URL: '', RELAY_LOG_LEVEL: 'warn' },
         nodeFlags: opts.relayNodeFlags,
         ports: [port],
       });

@@ -115,7 +115,8 @@ export type Better = 'smaller' | 'bigger';
 
 /**
  *   regression / improvement - significant at alpha and at least the minimum effect, worse / better
- *   unchanged                - smaller than the minimum effect (whatever the test says)
+ *   unchanged                - smaller than the minimum effect, in per cent or in absolute
+ *                              units (whatever the test says)
  *   noisy                    - at least the minimum effect but not significant: the rounds are too
  *                              noisy to tell (or too few of them to test)
  */
@@ -127,6 +128,11 @@ export interface VerdictInput {
   better: Better;
   /** Minimum effect in per cent (default 5). */
   minEffectPct?: number;
+  /**
+   * Minimum effect in the metric's own unit (default 0): a change must exceed both. Needed for
+   * values near zero (0.2 ms of added latency becoming 0.3 ms is +50% and means nothing).
+   */
+  minEffectAbs?: number;
   /** Significance level (default 0.10). */
   alpha?: number;
 }
@@ -140,6 +146,7 @@ export interface VerdictResult {
   p: number;
   significant: boolean;
   minEffectPct: number;
+  minEffectAbs: number;
   baseCvPct: number;
   headCvPct: number;
 }
@@ -151,6 +158,7 @@ export function changePercent(base: number, head: number): number {
 
 export function judge(input: VerdictInput): VerdictResult {
   const minEffectPct = input.minEffectPct ?? 5;
+  const minEffectAbs = input.minEffectAbs ?? 0;
   const alpha = input.alpha ?? 0.1;
   const baseMean = mean(input.base);
   const headMean = mean(input.head);
@@ -159,7 +167,7 @@ export function judge(input: VerdictInput): VerdictResult {
   const significant = Number.isFinite(p) && p < alpha;
   const worse = input.better === 'smaller' ? changePct > 0 : changePct < 0;
   let verdict: Verdict;
-  if (Math.abs(changePct) < minEffectPct) verdict = 'unchanged';
+  if (Math.abs(changePct) < minEffectPct || Math.abs(headMean - baseMean) < minEffectAbs) verdict = 'unchanged';
   else if (!significant) verdict = 'noisy';
   else verdict = worse ? 'regression' : 'improvement';
   return {
@@ -170,6 +178,7 @@ export function judge(input: VerdictInput): VerdictResult {
     p,
     significant,
     minEffectPct,
+    minEffectAbs,
     baseCvPct: cvPercent(input.base),
     headCvPct: cvPercent(input.head),
   };

@@ -24,7 +24,7 @@ function rows(metrics: readonly MetricComparison[]) {
     `${signed(m.changePct)}%`,
     m.better === 'smaller' ? 'smaller' : 'bigger',
     Number.isFinite(m.p) ? m.p.toFixed(3) : 'n/a',
-    `${m.minEffectPct}%`,
+    m.minEffectAbs ? `${m.minEffectPct}% and ${m.minEffectAbs} ${m.unit}` : `${m.minEffectPct}%`,
     badge(BADGE[m.verdict], m.verdict.toUpperCase()),
   ]);
 }
@@ -52,6 +52,7 @@ export function renderCompareReport(c: Comparison, base: BenchResult, head: Benc
         { label: 'unchanged', value: count('unchanged') },
       ]),
       el('p', {}, c.summary),
+      c.warnings.map((w) => el('p', {}, badge('skip', 'WARNING'), ' ', w)),
       el(
         'p',
         { class: 'muted small' },
