@@ -163,6 +163,56 @@ describe('Token-A / Token-B in one channel', () => {
   });
 });
 
+describe('breakers and disabled credentials', () => {
+  it('a breaker opens after N failures, filters the endpoint, admits one half-open probe and closes', async () => {
+    const clock = new TestClock();
+    stack = await startStack(
+      { upstreams: [{ name: 'claude', kind: 'claude', tokens: [TOKEN_A, TOKEN_B] }] },
+      (m) => ({
+        breaker: { failures: 2, successes: 1, open_for: '10s' },
+        cooldowns: { server_error: 0 },
+        channels: [
+          {
+            name: 'main',
+            endpoints: [
+              { name: 'A', type: 'claude', base_url: m.get('claude').url, token: TOKEN_A, priority: 1 },
+              { name: 'B', type: 'claude', base_url: m.get('claude').url, token: TOKEN_B, priority: 2 },
+            ],
+          },
+        ],
+      }),
+      { clock },
+    );
+    await stack.mocks.control.addRule('claude', { match: { token: TOKEN_A }, times: 2, action: { status: 500 } });
+    await ask(stack.relay, '/v1/messages', claudeBody());
+    await ask(stack.relay, '/v1/messages', claudeBody());
+    const state = (await admin(stack.relay, 'GET', '/admin/state')).json;
+    expect(state.endpoints.find((e: { name: string }) => e.name === 'A').breaker).toBe('open');
+    await ask(stack.relay, '/v1/messages', claudeBody());
+    expect(await credentials(stack)).toEqual([TOKEN_A, TOKEN_B, TOKEN_A, TOKEN_B, TOKEN_B]);
+    await clock.advance(10_000);
+    await ask(stack.relay, '/v1/messages', claudeBody());
+    expect((await credentials(stack)).at(-1)).toBe(TOKEN_A);
+    const after = (await admin(stack.relay, 'GET', '/admin/state')).json;
+    expect(after.endpoints.find((e: { name: string }) => e.name === 'A').breaker).toBe('closed');
+  });
+
+  it('401s in a row disable the credential; a new token through the admin API brings the endpoint back', async () => {
+    stack = await twoTokens();
+    await stack.mocks.control.setTokens('claude', [TOKEN_B]);
+    for (let i = 0; i < 3; i++) expect((await ask(stack.relay, '/v1/messages', claudeBody())).status).toBe(200);
+    await ask(stack.relay, '/v1/messages', claudeBody());
+    expect(await credentials(stack)).toEqual([TOKEN_A, TOKEN_B, TOKEN_A, TOKEN_B, TOKEN_A, TOKEN_B, TOKEN_B]);
+    const state = (await admin(stack.relay, 'GET', '/admin/state')).json;
+    expect(state.endpoints.find((e: { name: string }) => e.name === 'A')).toMatchObject({ disabled: true, cooldown: { scope: 'token' } });
+    const NEW = 'sk-ant-api03-token-A-fixed-00000004';
+    await stack.mocks.control.setTokens('claude', [TOKEN_B, NEW]);
+    await admin(stack.relay, 'PATCH', '/admin/endpoints/A', { token: NEW });
+    await ask(stack.relay, '/v1/messages', claudeBody());
+    expect((await credentials(stack)).at(-1)).toBe(NEW);
+  });
+});
+
 describe('streams and the commit point', () => {
   it('a stream cut mid-way is never retried and ends with the protocol error event', async () => {
     stack = await twoTokens();
