@@ -75,10 +75,18 @@ export class ConfigHolder {
     return result;
   }
 
-  /** Replaces the whole layout (PUT /admin/config). */
+  /**
+   * Replaces the whole layout (PUT /admin/config). The billing and pass sections are kept when
+   * the new layout leaves them out: they were opened at start, and a restart must not lose them.
+   */
   replace(config: unknown): Promise<RelayModel> {
     const next = validateConfig(config, relayConfigSchema, 'admin config');
-    return this.update((draft) => Object.assign(draft, next));
+    return this.update((draft) => {
+      const { billing, pass } = draft;
+      Object.assign(draft, next);
+      if (next.billing === undefined) draft.billing = billing;
+      if (next.pass === undefined) draft.pass = pass;
+    });
   }
 
   private overrides(): ConfigOverrides {
