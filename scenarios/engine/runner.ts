@@ -53,7 +53,7 @@ export function requiredCapabilities(s: Scenario): Set<Capability> {
 function stepAction(step: Step): string {
   if (step.request) {
     const r = step.request;
-    return `request ${r.protocol}${r.stream ? ' stream' : ''}${r.path ? ` ${r.path}` : ''}${r.count > 1 ? ` ×${r.count}` : ''}${r.concurrency > 1 ? ` (${r.concurrency} at once)` : ''}`;
+    return `${r.background ? `start ${r.background}: ` : ''}request ${r.protocol}${r.stream ? ' stream' : ''}${r.path ? ` ${r.path}` : ''}${r.count > 1 ? ` ×${r.count}` : ''}${r.concurrency > 1 ? ` (${r.concurrency} at once)` : ''}`;
   }
   if (step.advance !== undefined) return `advance clock ${formatMs(step.advance)}`;
   if (step.wait !== undefined) return `wait ${formatMs(step.wait)}`;
@@ -63,6 +63,7 @@ function stepAction(step: Step): string {
   }
   if (step.relay_change) return `relay change: ${Object.keys(step.relay_change).join(', ')}`;
   if (step.health_check) return 'health check round';
+  if (step.join) return `join ${step.join}`;
   return 'step';
 }
 
@@ -105,6 +106,8 @@ interface Ctx {
   upstreamTokens: Map<string, Set<string>>;
   secrets: string[];
   results: ClientResult[];
+  /** Background requests by name, until joined. */
+  flights: Map<string, Flight>;
   lastSeq: number;
   log: (line: string) => void;
   progress: boolean;
@@ -203,19 +206,33 @@ function resolveKey(ctx: Ctx, key: string | undefined): string | undefined {
   return ctx.keys.get(key) ?? key;
 }
 
-async function runRequestStep(ctx: Ctx, step: Step, index: number): Promise<Omit<StepResult, 'index' | 'name' | 'action' | 'status' | 'durationMs'>> {
+interface Flight {
+  step: Step;
+  index: number;
+  startSeq: number;
+  done: Promise<ClientResult[]>;
+}
+
+function startRequests(ctx: Ctx, step: Step, index: number): Flight {
   const spec = step.request!;
   const key = resolveKey(ctx, spec.key);
   let bar: SingleBar | undefined;
-  if (ctx.progress && spec.count >= 50) {
+  if (ctx.progress && spec.count >= 50 && !spec.background) {
     bar = new SingleBar({ format: '    {bar} {value}/{total} requests', hideCursor: true, clearOnComplete: true }, Presets.shades_classic);
     bar.start(spec.count, 0);
   }
   const sending = sendAll({ baseUrl: ctx.target.relayUrl, spec, key, tag: `${ctx.scenario.seed}-${index + 1}`, onDone: () => bar?.increment() });
-  const [results] = await Promise.all([sending, spec.advance_during ? advanceWhile(ctx.target, spec.advance_during, sending) : undefined]);
-  bar?.stop();
+  const done = Promise.all([sending, spec.advance_during ? advanceWhile(ctx.target, spec.advance_during, sending) : undefined])
+    .then(([results]) => results)
+    .finally(() => bar?.stop());
+  return { step, index, startSeq: ctx.lastSeq, done };
+}
+
+/** Waits for a flight of requests and checks them against the expectations of `expectStep`. */
+async function finishRequests(ctx: Ctx, flight: Flight, expectStep: Step): Promise<Omit<StepResult, 'index' | 'name' | 'action' | 'status' | 'durationMs'>> {
+  const results = await flight.done;
   ctx.results.push(...results);
-  const journal = await settledJournal(ctx.fleet, ctx.lastSeq);
+  const journal = await settledJournal(ctx.fleet, flight.startSeq);
   ctx.lastSeq = Math.max(ctx.lastSeq, ...journal.map((j) => j.seq));
   // Upstream calls that carry a request id of something else (a health probe) are not this step's.
   const ids = new Set(results.map((r) => r.requestId).filter((x): x is string => !!x));
@@ -225,14 +242,14 @@ async function runRequestStep(ctx: Ctx, step: Step, index: number): Promise<Omit
     return !everyHasId || !id || ids.has(id);
   });
   const records = await recordsFor(ctx.target, results);
-  const state = step.expect?.state ? await ctx.target.state() : undefined;
+  const state = expectStep.expect?.state ? await ctx.target.state() : undefined;
   const obs: StepObservation = { results, journal: mine, records, state, endpoints: ctx.endpoints };
   const requests: RequestView[] = results.map((r, i) => ({
     ...r,
     attempts: records[i]?.attempts,
     upstreamHits: r.requestId ? journal.filter((j) => requestIdOf(j) === r.requestId).map(hit) : [],
   }));
-  return { checks: evaluate(step.expect, obs), requests, upstreamHits: journal.map(hit) };
+  return { checks: evaluate(expectStep.expect, obs), requests, upstreamHits: journal.map(hit) };
 }
 
 function resolveChange(ctx: Ctx, step: Step): ResolvedChange {
@@ -308,8 +325,15 @@ async function runStep(ctx: Ctx, step: Step, index: number): Promise<StepResult>
   try {
     let out: Omit<StepResult, 'index' | 'name' | 'action' | 'status' | 'durationMs'> = { checks: [], requests: [], upstreamHits: [] };
     let health: unknown;
-    if (step.request) out = await runRequestStep(ctx, step, index);
-    else {
+    if (step.request?.background) {
+      ctx.flights.set(step.request.background, startRequests(ctx, step, index));
+    } else if (step.request) out = await finishRequests(ctx, startRequests(ctx, step, index), step);
+    else if (step.join) {
+      const flight = ctx.flights.get(step.join);
+      if (!flight) throw new Error(`no background requests named ${step.join}`);
+      ctx.flights.delete(step.join);
+      out = await finishRequests(ctx, flight, step);
+    } else {
       if (step.advance !== undefined) await ctx.target.advance(step.advance);
       else if (step.wait !== undefined) await sleep(step.wait);
       else if (step.faults) {
@@ -324,7 +348,8 @@ async function runStep(ctx: Ctx, step: Step, index: number): Promise<StepResult>
         }
       } else if (step.relay_change) await ctx.target.change(resolveChange(ctx, step));
       else if (step.health_check) health = await ctx.target.healthCheck();
-      const journal = await settledJournal(ctx.fleet, ctx.lastSeq, step.advance !== undefined || step.relay_change ? 60 : 0);
+      // Under a background load the journal never goes quiet; the join step reads it instead.
+      const journal = ctx.flights.size > 0 ? [] : await settledJournal(ctx.fleet, ctx.lastSeq, step.advance !== undefined || step.relay_change ? 60 : 0);
       ctx.lastSeq = Math.max(ctx.lastSeq, ...journal.map((j) => j.seq));
       const state = step.expect?.state ? await ctx.target.state() : undefined;
       out = {
@@ -431,6 +456,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
       upstreamTokens: new Map(),
       secrets,
       results: [],
+      flights: new Map(),
       lastSeq: 0,
       log,
       progress: opts.progress ?? false,
@@ -462,6 +488,8 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
       if (s.status === 'error') break;
     }
 
+    // Background requests nobody joined still count for the invariants.
+    for (const f of ctx.flights.values()) ctx.results.push(...(await f.done));
     const journal = await journalAfter(fleet, 0);
     result.invariants = checkInvariants({
       journal,

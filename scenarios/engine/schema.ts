@@ -164,6 +164,8 @@ export const requestSchema = z
      * request waits (a hang, a stall, a first token slower than its budget).
      */
     advance_during: z.array(z.object({ after: duration, by: duration }).strict()).min(1).optional(),
+    /** Start the requests under this name and go on at once; a later `join: <name>` waits and checks them. */
+    background: z.string().min(1).optional(),
   })
   .strict();
 
@@ -320,14 +322,16 @@ export const stepSchema = z
     relay_change: relayChangeSchema.optional(),
     /** Run one health probe round now. */
     health_check: z.literal(true).optional(),
+    /** Wait for background requests started earlier and check them (journal: everything since they started). */
+    join: z.string().min(1).optional(),
   })
   .strict()
   .superRefine((s, ctx) => {
-    const actions = (['request', 'advance', 'wait', 'faults', 'relay_change', 'health_check'] as const).filter((k) => s[k] !== undefined);
+    const actions = (['request', 'advance', 'wait', 'faults', 'relay_change', 'health_check', 'join'] as const).filter((k) => s[k] !== undefined);
     if (actions.length !== 1) {
       ctx.addIssue({
         code: 'custom',
-        message: `a step has exactly one action (request, advance, wait, faults, relay_change, health_check); found ${actions.length ? actions.join(', ') : 'none'}`,
+        message: `a step has exactly one action (request, advance, wait, faults, relay_change, health_check, join); found ${actions.length ? actions.join(', ') : 'none'}`,
       });
     }
   });
@@ -361,7 +365,10 @@ export const scenarioSchema = z
           ctx.addIssue({ code: 'custom', path: ['relay', 'channels', ci, 'endpoints', ei, 'upstream'], message: `no mock upstream named "${e.upstream}" (have: ${[...mockNames].join(', ')})` });
       }),
     );
+    const started = new Set<string>();
     s.steps.forEach((st, i) => {
+      if (st.request?.background) started.add(st.request.background);
+      if (st.join && !started.has(st.join)) ctx.addIssue({ code: 'custom', path: ['steps', i, 'join'], message: `no earlier request with background: ${st.join}` });
       if (st.faults?.upstream && !mockNames.has(st.faults.upstream))
         ctx.addIssue({ code: 'custom', path: ['steps', i, 'faults', 'upstream'], message: `no mock upstream named "${st.faults.upstream}"` });
     });
