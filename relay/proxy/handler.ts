@@ -14,6 +14,7 @@ import type { ConfigHolder } from '../config/holder.js';
 import type { EndpointModel, KeyModel, RelayModel } from '../config/model.js';
 import { classify, parseModel, protocolForPath } from '../http/classify.js';
 import { plan, relevantEndpoints, type Plan, type PlanRequest } from '../routing/planner.js';
+import { requestIdFor } from '../service/request-id.js';
 import { bindingAfterSuccess, stickyKeyHash } from '../state/sticky.js';
 import type { LiveState, RecordStore, RequestLogEntry, StickyBinding } from '../state/types.js';
 import { runAttemptLoop, type AttemptResult, type LoopResult } from './attempt-loop.js';
@@ -86,8 +87,16 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
       }
       chunks.push(c);
     });
-    req.on('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
+    let ended = false;
+    req.on('end', () => {
+      ended = true;
+      resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+    });
     req.on('error', reject);
+    // A client that leaves mid-upload must not leave this request waiting forever.
+    req.on('close', () => {
+      if (!ended) reject(new HttpError(400, 'client closed the connection before the body was complete'));
+    });
   });
 }
 
@@ -116,7 +125,7 @@ async function handle(rt: RelayRuntime, req: IncomingMessage, res: ServerRespons
   const method = req.method ?? 'GET';
   if (rt.pass && path.startsWith('/pass/')) return rt.pass.handle(req, res);
   const route = classify(method, path);
-  const requestId = newRequestId();
+  const requestId = requestIdFor(req.headers['x-request-id'], newRequestId);
   if (!route) {
     sendError(res, protocolFor(protocolForPath(path)), requestId, new HttpError(404, `no route for ${method} ${path}`, { type: 'not_found_error' }));
     return;
@@ -248,44 +257,20 @@ async function serve(rt: RelayRuntime, config: RelayModel, key: KeyModel, ex: Ex
     return;
   }
 
-  const planReq: PlanRequest = { types, model: ex.model };
-  const relevant = relevantEndpoints(config, planReq);
   let loop: LoopResult = { last: undefined, endpoint: undefined, attempts: [], stopped: 'no_candidates' };
   let binding: StickyBinding | undefined;
-  let emptyReason: string | undefined;
-  let unavailable: Plan['unavailable'];
-  if (relevant.length > 0) {
-    const [states, bound, rotation] = await Promise.all([
-      live.readEndpoints(relevant.map((e) => ({ endpoint: e.name, channel: e.channel, tokenId: e.tokenId })), now),
-      stickyKey ? live.getBinding(stickyKey, now) : undefined,
-      config.needsRotation && config.strategy === 'priority' ? live.increment('relay:rotation') : 0,
-    ]);
-    binding = bound;
-    const stateMap = new Map(states.map((s) => [s.endpoint, s]));
-    const p = plan(config, { ...planReq, binding: binding?.endpoint }, stateMap, now, rotation);
-    emptyReason = p.empty;
-    unavailable = p.unavailable;
-    if (p.candidates.length > 0 && !ex.clientGone) {
-      const env: AttemptEnv = { config, clock, pools: rt.pools };
-      loop = await runAttemptLoop(
-        p.candidates,
-        {
-          config,
-          live,
-          clock,
-          states: stateMap,
-          attempt: (ep) => attemptWithRefresh(rt, env, ex, ep),
-          onBackgroundError: (err) => rt.logger.warn({ err: (err as Error).message }, 'live state write failed'),
-        },
-        now,
-        session ? p.sticky : undefined,
-      );
-    }
-  } else {
-    emptyReason = plan(config, planReq, new Map(), now).empty;
+  try {
+    const routed = await route(rt, config, ex, { types, model: ex.model }, stickyKey, session !== undefined, (l) => (loop = l));
+    binding = routed.binding;
+    if (!ex.committed && !ex.clientGone) answerFailure(ex, loop, routed.emptyReason, routed.unavailable, clock.now());
+  } catch (err) {
+    // A state backend that fails (Redis down) must cost the client one clear error, never a hang,
+    // and the precharge must still be settled below.
+    rt.logger.error({ err: (err as Error).message, requestId: ex.requestId }, 'routing failed');
+    if (!ex.committed && !ex.clientGone) {
+      sendError(ex.res, ex.protocol, ex.requestId, new HttpError(503, `relay state unavailable: ${(err as Error).message}`));
+    } else if (!ex.res.writableEnded) ex.res.destroy();
   }
-
-  if (!ex.committed && !ex.clientGone) answerFailure(ex, loop, emptyReason, unavailable, clock.now());
 
   const last = loop.last;
   const ep = loop.endpoint;
@@ -297,6 +282,48 @@ async function serve(rt: RelayRuntime, config: RelayModel, key: KeyModel, ex: Ex
     }
   }
   finish(rt, ex, key, loop, session, binding !== undefined && binding.endpoint === ep?.name, path);
+}
+
+/** Plans the candidates from live state and runs the attempt loop (`onLoop` sees its result). */
+async function route(
+  rt: RelayRuntime,
+  config: RelayModel,
+  ex: Exchange,
+  planReq: PlanRequest,
+  stickyKey: string | undefined,
+  hasSession: boolean,
+  onLoop: (loop: LoopResult) => void,
+): Promise<{ binding?: StickyBinding; emptyReason?: string; unavailable?: Plan['unavailable'] }> {
+  const { clock, live } = rt;
+  const now = ex.startedAt;
+  const relevant = relevantEndpoints(config, planReq);
+  if (relevant.length === 0) return { emptyReason: plan(config, planReq, new Map(), now).empty };
+  const [states, binding, rotation] = await Promise.all([
+    live.readEndpoints(relevant.map((e) => ({ endpoint: e.name, channel: e.channel, tokenId: e.tokenId })), now),
+    stickyKey ? live.getBinding(stickyKey, now) : undefined,
+    config.needsRotation && config.strategy === 'priority' ? live.increment('relay:rotation') : 0,
+  ]);
+  const stateMap = new Map(states.map((s) => [s.endpoint, s]));
+  const p = plan(config, { ...planReq, binding: binding?.endpoint }, stateMap, now, rotation);
+  if (p.candidates.length > 0 && !ex.clientGone) {
+    const env: AttemptEnv = { config, clock, pools: rt.pools };
+    onLoop(
+      await runAttemptLoop(
+        p.candidates,
+        {
+          config,
+          live,
+          clock,
+          states: stateMap,
+          attempt: (ep) => attemptWithRefresh(rt, env, ex, ep),
+          onBackgroundError: (err) => rt.logger.warn({ err: (err as Error).message }, 'live state write failed'),
+        },
+        now,
+        hasSession ? p.sticky : undefined,
+      ),
+    );
+  }
+  return { binding, emptyReason: p.empty, unavailable: p.unavailable };
 }
 
 async function attemptWithRefresh(rt: RelayRuntime, env: AttemptEnv, ex: Exchange, ep: EndpointModel): Promise<AttemptResult> {
