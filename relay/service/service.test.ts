@@ -149,6 +149,26 @@ describe('health, readiness and metrics', () => {
   });
 });
 
+describe('request ids', () => {
+  it("keeps a client's x-request-id as the prefix of the relay's id, sends it upstream, returns it and logs it", async () => {
+    const s = await stack();
+    const res = await ask(s.relay, '/v1/messages', claudeBody(), { 'x-request-id': 'trace-42' });
+    expect(res.status).toBe(200);
+    const id = String(res.headers['x-request-id']);
+    expect(id).toMatch(/^trace-42~req_/);
+    const journal = await s.mocks.control.journal();
+    expect(journal.at(-1)?.headers['x-request-id']).toBe(id);
+    const log = (await admin(s.relay, 'GET', '/admin/requests?limit=1')).json;
+    expect(log[0].requestId).toBe(id);
+    // Repeating the id never shares a billing reservation: the relay's part stays unique.
+    const again = await ask(s.relay, '/v1/messages', claudeBody(), { 'x-request-id': 'trace-42' });
+    expect(again.headers['x-request-id']).not.toBe(id);
+    // An unsafe id is not echoed into headers and logs; the relay makes its own.
+    const odd = await ask(s.relay, '/v1/messages', claudeBody(), { 'x-request-id': 'a b"c<script>' });
+    expect(String(odd.headers['x-request-id'])).toMatch(/^req_/);
+  });
+});
+
 describe('admin API: docs, auth and masking', () => {
   it('serves OpenAPI at /admin/openapi.json and Swagger UI at /admin/docs, public and free of secrets', async () => {
     const s = await stack();
