@@ -13,14 +13,7 @@ export function writeBody(
   action: FaultAction | undefined,
 ): void {
   if (!action) {
-    const buf = Buffer.from(text);
-    headers['content-length'] = String(buf.length);
-    ex.status = status;
-    ex.bytesSent = buf.length;
-    ex.done = true;
-    ex.res.writeHead(status, headers);
-    ex.res.end(buf);
-    ex.finish();
+    writeWhole(ex, status, headers, text);
     return;
   }
   if (action.hang === 'body') {
@@ -66,12 +59,17 @@ export function writeBody(
     next();
     return;
   }
-  const buf = Buffer.from(text);
-  headers['content-length'] = String(buf.length);
+  writeWhole(ex, status, headers, text);
+}
+
+/** The hot path: headers and a string body leave in one write (a Buffer body would cost a writev). */
+function writeWhole(ex: Exchange, status: number, headers: Record<string, string>, text: string): void {
+  const length = Buffer.byteLength(text);
+  headers['content-length'] = String(length);
   ex.status = status;
-  ex.bytesSent = buf.length;
+  ex.bytesSent = length;
   ex.done = true;
   ex.res.writeHead(status, headers);
-  ex.res.end(buf);
+  ex.res.end(text);
   ex.finish();
 }

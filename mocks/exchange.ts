@@ -21,7 +21,7 @@ export class Exchange {
   clientAborted = false;
   private timer: TimerHandle | undefined;
   private readonly cleanups: (() => void)[] = [];
-  private finished = false;
+  finished = false;
   /** Called once: when the mock ended the response (end or cut), or when the client left first. */
   onFinish: (() => void) | undefined;
 

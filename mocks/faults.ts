@@ -54,6 +54,11 @@ export class FaultRules {
     return this.compiled.length;
   }
 
+  /** Whether any rule matches on the session key (computing it costs a hash per request). */
+  get needsSession(): boolean {
+    return this.compiled.some((c) => c.rule.match.session !== undefined);
+  }
+
   /** Replaces all rules; their counters start from zero. */
   set(rules: ResolvedFaultRule[]): void {
     this.compiled = [];

@@ -57,12 +57,15 @@ export interface JournalFilter {
 
 export class Journal {
   private ring: (JournalEntry | undefined)[];
+  /** Fields derived on first read (session keys need a hash): the hot path does not pay for them. */
+  private lazy: (((e: JournalEntry) => void) | undefined)[];
   private next = 0;
   private count = 0;
   private seq = 0;
 
   constructor(private readonly max = 100_000) {
     this.ring = new Array(max);
+    this.lazy = new Array(max);
   }
 
   /** Reserves the next sequence number; the entry is appended when the response is done. */
@@ -70,7 +73,9 @@ export class Journal {
     return ++this.seq;
   }
 
-  append(entry: JournalEntry): void {
+  /** `complete` fills derived fields (e.g. sessionKeys) the first time the entry is read. */
+  append(entry: JournalEntry, complete?: (e: JournalEntry) => void): void {
+    this.lazy[this.next] = complete;
     this.ring[this.next] = entry;
     this.next = (this.next + 1) % this.max;
     if (this.count < this.max) this.count++;
@@ -85,7 +90,13 @@ export class Journal {
     const out: JournalEntry[] = [];
     const start = (this.next - this.count + this.max) % this.max;
     for (let i = 0; i < this.count; i++) {
-      const e = this.ring[(start + i) % this.max]!;
+      const at = (start + i) % this.max;
+      const e = this.ring[at]!;
+      const complete = this.lazy[at];
+      if (complete) {
+        this.lazy[at] = undefined;
+        complete(e);
+      }
       if (matches(e, filter)) out.push(e);
     }
     // Entries are appended when responses finish; present them in arrival order.
@@ -95,6 +106,7 @@ export class Journal {
 
   reset(): void {
     this.ring = new Array(this.max);
+    this.lazy = new Array(this.max);
     this.next = 0;
     this.count = 0;
   }

@@ -48,6 +48,8 @@ export interface Ctx {
   headers: IncomingMessage['headers'];
   credential: string | undefined;
   body: unknown;
+  /** The body as text, once decoded (the journal keeps this rather than the parsed tree). */
+  rawText: string | undefined;
   info: RequestInfo | undefined;
   session: SessionKey | undefined;
   fired: FiredRule | undefined;
@@ -119,6 +121,7 @@ function serve(up: MockUpstream, deps: ServerDeps, req: IncomingMessage, res: Se
     headers: req.headers,
     credential: readClientCredential(req.headers),
     body: null,
+    rawText: undefined,
     info: undefined,
     session: undefined,
     fired: undefined,
@@ -126,7 +129,6 @@ function serve(up: MockUpstream, deps: ServerDeps, req: IncomingMessage, res: Se
   };
   const seq = deps.journal.nextSeq();
   const time = deps.clock.now();
-  res.once('close', () => ctx.ex.close());
   ctx.ex.onFinish = () => {
     const ex = ctx.ex;
     deps.journal.append({
@@ -136,13 +138,13 @@ function serve(up: MockUpstream, deps: ServerDeps, req: IncomingMessage, res: Se
       kind: up.kind,
       method,
       path,
-      query: parseQuery(rawQuery),
+      query: rawQuery === '' ? NO_QUERY : parseQuery(rawQuery),
       headers: req.headers,
       credential: ctx.credential ?? null,
-      body: ctx.body ?? bodyForJournal(raw),
+      body: null,
       model: ctx.info?.model ?? null,
       stream: ctx.info?.stream ?? false,
-      sessionKeys: ctx.session ? [ctx.session] : [],
+      sessionKeys: NO_SESSIONS,
       rule: ctx.fired?.name ?? null,
       status: ex.status,
       eventsSent: ex.eventsSent,
@@ -151,7 +153,7 @@ function serve(up: MockUpstream, deps: ServerDeps, req: IncomingMessage, res: Se
       clientAborted: ex.clientAborted,
       usage: ex.usage,
       durationMs: deps.clock.now() - time,
-    });
+    }, journalThunk(ctx.info ? ctx.protocol : undefined, req.headers, ctx.rawText ?? (raw.length > 0 ? raw.toString('utf8') : undefined), ctx.session));
   };
   try {
     if (!route) {
@@ -163,6 +165,29 @@ function serve(up: MockUpstream, deps: ServerDeps, req: IncomingMessage, res: Se
   } catch (err) {
     crashed(ctx, err);
   }
+  // Most answers are complete by now; only pending ones (streams, latency, hangs) need to hear a close.
+  if (!ctx.ex.finished) res.once('close', () => ctx.ex.close());
+}
+
+const NO_SESSIONS: SessionKey[] = Object.freeze([]) as unknown as SessionKey[];
+const NO_QUERY: Record<string, string> = Object.freeze({});
+
+/**
+ * Journal fields filled when the entry is first read: the body is kept as its text and parsed
+ * then, and the session key (a hash) computed then. Retaining one string instead of a parsed
+ * tree, and hashing nothing per request, keeps the journal off a benchmark's profile.
+ */
+function journalThunk(protocol: Protocol | undefined, headers: IncomingMessage['headers'], text: string | undefined, known: SessionKey | undefined) {
+  return (e: { body: unknown; sessionKeys: SessionKey[] }) => {
+    e.body = text === undefined ? null : parseOrText(text);
+    if (!protocol) return;
+    try {
+      const key = known ?? protocol.sessionKey(headers, e.body);
+      if (key) e.sessionKeys = [key];
+    } catch {
+      // a body the protocol cannot read has no session key
+    }
+  };
 }
 
 function crashed(ctx: Ctx, err: unknown): void {
@@ -226,9 +251,9 @@ function afterAuth(ctx: Ctx, raw: Buffer): Promise<void> | void {
       return;
     }
     try {
-      ctx.body = JSON.parse(raw.length === 0 ? '' : raw.toString('utf8'));
+      ctx.rawText = raw.toString('utf8');
+      ctx.body = JSON.parse(ctx.rawText);
     } catch (err) {
-      ctx.body = raw.toString('utf8');
       reply(ctx, ctx.protocol.errorReply(400, `There was an error parsing the body: ${(err as Error).message}`, { requestId: ctx.requestId }));
       return;
     }
@@ -247,7 +272,7 @@ function afterAuth(ctx: Ctx, raw: Buffer): Promise<void> | void {
   }
   if (route.handler === 'generate' || route.handler === 'count_tokens' || route.handler === 'pass') {
     ctx.info = ctx.protocol.requestInfo(ctx.body);
-    ctx.session = ctx.protocol.sessionKey(ctx.headers, ctx.body);
+    if (ctx.up.rules.needsSession) ctx.session = ctx.protocol.sessionKey(ctx.headers, ctx.body);
   }
   if (route.handler === 'pass') {
     // The model of a pass-through request is in its path: {base}/{model}[/submit].
@@ -474,10 +499,8 @@ function parseFormOrJson(raw: Buffer, type: string | undefined): unknown {
 }
 
 
-/** A body the pipeline never parsed (e.g. refused at auth) is still journaled, as JSON when it is. */
-function bodyForJournal(raw: Buffer): unknown {
-  if (raw.length === 0) return null;
-  const text = raw.toString('utf8');
+/** Journaled bodies are JSON when they parse, else their text. */
+function parseOrText(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
