@@ -54,6 +54,10 @@ export interface RunRecord {
   stream?: StreamRecord;
   /** The relay process's RSS/CPU during this run (when this process started the relay). */
   resources?: ResourceSample[];
+  /** CPU of the load generator (this process) during the run, % of one core. */
+  clientCpuPct?: number;
+  /** CPU of the mocks process during the run, % of one core. */
+  mockCpuPct?: number;
   /** Requests each mock upstream received during this run (journal counts). */
   upstreamCounts?: Record<string, number>;
 }
@@ -147,6 +151,8 @@ const DEFS: Record<string, MetricDef> = {
   rss_max_mb: { unit: 'MB', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 5 },
   rss_growth_pct: { unit: '%', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 2 },
   cpu_mean_pct: { unit: '% of a core', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 5 },
+  client_cpu_pct: { unit: '% of a core', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 5 },
+  mock_cpu_pct: { unit: '% of a core', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 5 },
 };
 
 /** Values of the per-run metrics (absolute, one run alone). */
@@ -171,6 +177,8 @@ export function runMetrics(run: RunRecord): Record<string, number> {
     m.max_ms = run.latency.max;
     m.error_pct = total ? (run.errors / total) * 100 : 0;
   }
+  if (run.clientCpuPct !== undefined) m.client_cpu_pct = run.clientCpuPct;
+  if (run.mockCpuPct !== undefined) m.mock_cpu_pct = run.mockCpuPct;
   if (run.resources && run.resources.length > 1) {
     const r = run.resources;
     m.rss_max_mb = Math.max(...r.map((s) => s.rssMb));

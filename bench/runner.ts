@@ -12,7 +12,7 @@ import { encodeHistogram, summarize } from './histogram.js';
 import type { LoadRunResult } from './load-result.js';
 import { runOpenLoad } from './open-load.js';
 import { buildRequest, REQUEST_SHAPES, type HttpRequestSpec } from './requests.js';
-import { sampleProcess } from './resources.js';
+import { sampleProcess, type ResourceSample } from './resources.js';
 import { deriveMetrics, evaluateChecks, RESULT_SCHEMA, type BenchResult, type RunRecord, type TargetInfo } from './results.js';
 import { startStack, type RunningStack } from './stack.js';
 import { runStreamLoad, type StreamRunResult } from './stream-client.js';
@@ -151,6 +151,11 @@ function toRecord(instance: PhaseInstance, target: ResolvedTarget, baseline: str
   return rec;
 }
 
+function meanCpu(samples: readonly ResourceSample[]): number {
+  const xs = samples.slice(1);
+  return xs.length ? xs.reduce((s, x) => s + x.cpuPct, 0) / xs.length : 0;
+}
+
 /** Estimated cost of one phase run in progress units (ms of load, warm-up included). */
 function phaseCost(instance: PhaseInstance, durationMs: number, warmupMs: number): number {
   return instance.load === 'stream' ? 2 * durationMs : durationMs + warmupMs;
@@ -208,10 +213,18 @@ export async function runBenchmark(opts: RunOptions): Promise<BenchResult> {
             const warmWeight = instance.load === 'stream' ? 0.2 : warmupMs / (durationMs + warmupMs);
             if (warmupMs > 0 || instance.load === 'stream') await runLoad(instance, target, request, warmupMs, share(0, warmWeight), true);
             if (hasFaults) await control(stack, 'DELETE', '/journal');
-            const sampler = target.pid ? sampleProcess(target.pid, Math.max(100, Math.min(1000, durationMs / 20))) : undefined;
+            const every = Math.max(100, Math.min(1000, durationMs / 20));
+            const sampler = target.pid ? sampleProcess(target.pid, every) : undefined;
+            // The mock and this process are sampled too: a run where either sits near 100% of a
+            // core measured the load generator or the mock, not the relay.
+            const mockSampler = sampleProcess(stack.mocks.service.pid, every);
+            const cpu0 = process.cpuUsage();
             const t0 = performance.now();
             const result = await runLoad(instance, target, request, durationMs, share(warmWeight, 1 - warmWeight), false);
+            const cpu = process.cpuUsage(cpu0);
             const record = toRecord(instance, target, baseline, round, result);
+            record.clientCpuPct = ((cpu.user + cpu.system) / 1000 / (performance.now() - t0)) * 100;
+            record.mockCpuPct = meanCpu(mockSampler.stop());
             if (sampler) record.resources = sampler.stop();
             if (hasFaults) record.upstreamCounts = await upstreamCounts(stack);
             runs.push(record);
@@ -249,9 +262,11 @@ export async function runBenchmark(opts: RunOptions): Promise<BenchResult> {
 }
 
 export function summaryLine(r: RunRecord): string {
+  const relayCpu = r.resources && r.resources.length > 1 ? ` relay ${Math.round(meanCpu(r.resources))}%` : '';
+  const cpu = ` [cpu: load ${Math.round(r.clientCpuPct ?? 0)}% mock ${Math.round(r.mockCpuPct ?? 0)}%${relayCpu}]`;
   if (r.stream) {
     const s = r.stream;
-    return `${s.completed}/${s.streams} streams, first event p50 ${s.firstEvent.p50.toFixed(2)} ms, gap p99 ${s.gap.p99.toFixed(2)} ms, ${Math.round(s.eventsPerSecond)} events/s, ${s.stalls} stalls`;
+    return `${s.completed}/${s.streams} streams, first event p50 ${s.firstEvent.p50.toFixed(2)} ms, gap p99 ${s.gap.p99.toFixed(2)} ms, ${Math.round(s.eventsPerSecond)} events/s, ${s.stalls} stalls${cpu}`;
   }
-  return `${Math.round(r.rps)} req/s, p50 ${r.latency.p50.toFixed(2)} ms, p99 ${r.latency.p99.toFixed(2)} ms, ${r.errors} errors`;
+  return `${Math.round(r.rps)} req/s, p50 ${r.latency.p50.toFixed(2)} ms, p99 ${r.latency.p99.toFixed(2)} ms, ${r.errors} errors${cpu}`;
 }

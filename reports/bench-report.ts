@@ -84,6 +84,14 @@ function metricValues(metrics: readonly Metric[], name: string): number[] {
   return metrics.find((m) => m.name === name)?.values ?? [];
 }
 
+const CPU_HEADER = 'CPU % of a core: load gen / mock / relay';
+
+/** Who was busy: near 100% for the load generator or the mock means they, not the relay, set the pace. */
+function cpuCell(m: (k: string) => number[]): string {
+  const avg = (xs: number[]) => (xs.length ? `${Math.round(xs.reduce((a, b) => a + b, 0) / xs.length)}` : '–');
+  return `${avg(m('client_cpu_pct'))} / ${avg(m('mock_cpu_pct'))} / ${avg(m('cpu_mean_pct'))}`;
+}
+
 function requestPhaseTables(result: BenchResult, phase: string, runs: readonly RunRecord[]): Content[] {
   const byTarget = groupBy(runs, (r) => r.target);
   const baseline = runs[0].baseline;
@@ -104,6 +112,7 @@ function requestPhaseTables(result: BenchResult, phase: string, runs: readonly R
       isBase ? raw('<span class="muted">baseline</span>') : meanSd(m('rps_ratio'), 3),
       isBase ? '' : meanSd(m('added_p50_ms'), 3),
       isBase ? '' : meanSd(m('added_p99_ms'), 3),
+      cpuCell(m),
     ]);
   }
   const hist = new Map([...byTarget].map(([t, rs]) => [t, rs.map((r) => r.histogram)]));
@@ -115,7 +124,7 @@ function requestPhaseTables(result: BenchResult, phase: string, runs: readonly R
   const upstream = runs.filter((r) => r.upstreamCounts);
   return [
     el('p', { class: 'muted small' }, `${first.request} requests, ${shape}; ${new Set(runs.map((r) => r.round)).size} measured rounds, mean ± sd across rounds. Latency in ms.`),
-    table(['target', 'req/s', 'p50', 'p90', 'p99', 'max', 'errors %', `throughput vs ${baseline}`, '+p50 (ms)', '+p99 (ms)'], rows, { class: 'overhead' }),
+    table(['target', 'req/s', 'p50', 'p90', 'p99', 'max', 'errors %', `throughput vs ${baseline}`, '+p50 (ms)', '+p99 (ms)', CPU_HEADER], rows, { class: 'overhead' }),
     el('div', { class: 'grid2' }, percentileChart('Latency by percentile', hist), histogramChart('Latency histogram', hist)),
     el(
       'div',
@@ -154,6 +163,7 @@ function streamPhaseTables(result: BenchResult, phase: string, runs: readonly Ru
       meanSd(m('events_per_s'), 0),
       meanSd(m('stalls'), 0),
       isBase ? raw('<span class="muted">baseline</span>') : meanSd(m('first_event_added_p50_ms'), 3),
+      cpuCell(m),
     ]);
   }
   const firstEvent = new Map([...byTarget].map(([t, rs]) => [t, rs.map((r) => r.stream!.histograms.firstEvent)]));
@@ -164,7 +174,7 @@ function streamPhaseTables(result: BenchResult, phase: string, runs: readonly Ru
       { class: 'muted small' },
       `${runs[0].request}: ${first.streams} concurrent streams${first.expectedGapMs ? `, programmed gap ${first.expectedGapMs} ms` : ''}; gap = time between reads that completed events.`,
     ),
-    table(['target', 'complete', 'TTFB p50', 'first event p50', 'first event p99', 'gap p50', 'gap p99', 'events/s', 'stalls', `+first event p50 vs ${baseline}`], rows, { class: 'overhead' }),
+    table(['target', 'complete', 'TTFB p50', 'first event p50', 'first event p99', 'gap p50', 'gap p99', 'events/s', 'stalls', `+first event p50 vs ${baseline}`, CPU_HEADER], rows, { class: 'overhead' }),
     el('div', { class: 'grid2' }, percentileChart('Time to first event by percentile', firstEvent), percentileChart('Inter-chunk gap by percentile', gaps)),
     el(
       'div',
