@@ -33,7 +33,7 @@ function shortUrl(url: string): string {
 }
 
 /** Self time per function (name + file:line) and per file, from the sample stream. */
-export function summarizeProfile(profile: CpuProfile): { functions: ProfileRow[]; files: ProfileRow[]; totalMs: number } {
+export function summarizeProfile(profile: CpuProfile): { functions: ProfileRow[]; files: ProfileRow[]; inclusive: ProfileRow[]; totalMs: number; busyMs: number } {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<number, number>();
   profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
@@ -48,9 +48,28 @@ export function summarizeProfile(profile: CpuProfile): { functions: ProfileRow[]
     const fk = f.url ? shortUrl(f.url) : `(${f.functionName || 'native'})`;
     file.set(fk, (file.get(fk) ?? 0) + us);
   }
+  // Inclusive time of project functions (relay/, protocols/, lib/ ...): where a request's CPU goes.
+  const inclusiveUs = new Map<number, number>();
+  const visit = (id: number): number => {
+    const known = inclusiveUs.get(id);
+    if (known !== undefined) return known;
+    const node = byId.get(id)!;
+    let t = selfUs.get(id) ?? 0;
+    for (const c of node.children ?? []) t += visit(c);
+    inclusiveUs.set(id, t);
+    return t;
+  };
+  const incl = new Map<string, number>();
+  for (const node of profile.nodes) {
+    const f = node.callFrame;
+    if (!f.url.includes('/work/main/') || f.url.includes('node_modules')) continue;
+    const key = `${f.functionName || '(anonymous)'} ${shortUrl(f.url)}:${f.lineNumber + 1}`;
+    incl.set(key, (incl.get(key) ?? 0) + visit(node.id));
+  }
+  const idle = [...selfUs.entries()].filter(([id]) => ['(idle)', '(program)'].includes(byId.get(id)!.callFrame.functionName)).reduce((a, [, us]) => a + us, 0);
   const rows = (m: Map<string, number>) =>
     [...m.entries()].map(([name, us]) => ({ name, selfMs: us / 1000, selfPct: (us / total) * 100 })).sort((a, b) => b.selfMs - a.selfMs);
-  return { functions: rows(fn), files: rows(file), totalMs: total / 1000 };
+  return { functions: rows(fn), files: rows(file), inclusive: rows(incl), totalMs: total / 1000, busyMs: (total - idle) / 1000 };
 }
 
 if (isMain(import.meta.url)) {
@@ -58,8 +77,10 @@ if (isMain(import.meta.url)) {
   const top = Number(values.top ?? 25);
   for (const path of positionals) {
     const s = summarizeProfile(JSON.parse(readFileSync(path, 'utf8')) as CpuProfile);
-    process.stdout.write(`${path}: ${s.totalMs.toFixed(0)} ms sampled\n-- self time by function\n`);
+    process.stdout.write(`${path}: ${s.totalMs.toFixed(0)} ms sampled, ${s.busyMs.toFixed(0)} ms busy\n-- self time by function\n`);
     for (const r of s.functions.slice(0, top)) process.stdout.write(`${r.selfPct.toFixed(1).padStart(5)}%  ${r.selfMs.toFixed(0).padStart(6)} ms  ${r.name}\n`);
+    process.stdout.write('-- inclusive time of project functions (nested calls count in each)\n');
+    for (const r of s.inclusive.slice(0, top)) process.stdout.write(`${r.selfPct.toFixed(1).padStart(5)}%  ${r.selfMs.toFixed(0).padStart(6)} ms  ${r.name}\n`);
     process.stdout.write('-- self time by file\n');
     for (const r of s.files.slice(0, top)) process.stdout.write(`${r.selfPct.toFixed(1).padStart(5)}%  ${r.selfMs.toFixed(0).padStart(6)} ms  ${r.name}\n`);
   }
