@@ -144,8 +144,14 @@ describe('what real clients rely on', () => {
   });
 
   it('Bearer works on Anthropic routes too, and any anthropic-version', async () => {
+    await stack.mocks.control.resetJournal();
     const res = await call(stack.relay.url, 'POST', '/v1/messages', claudeBody(), { authorization: `Bearer ${CLIENT_KEY}`, 'anthropic-version': '2099-01-01' });
     expect(res.status).toBe(200);
+    // Without one, the upstream still gets a version it accepts.
+    await call(stack.relay.url, 'POST', '/v1/messages', claudeBody(), { authorization: `Bearer ${CLIENT_KEY}` });
+    const journal = await stack.mocks.control.journal();
+    expect(journal.map((e) => e.headers['anthropic-version'])).toEqual(['2099-01-01', '2023-06-01']);
+    expect(journal.every((e) => e.headers['x-api-key'] === CLAUDE_TOKEN && e.headers.authorization === undefined)).toBe(true);
   });
 
   it('a client that disconnects mid-stream aborts the upstream request at once', async () => {

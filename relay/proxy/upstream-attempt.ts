@@ -114,6 +114,8 @@ export async function attemptUpstream(env: AttemptEnv, ex: Exchange, ep: Endpoin
   const body = bodyFor(ep, ex);
   const length = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
   const headers = upstreamHeaders(ex.req.headers, authHeaders(ep), ex.requestId, length);
+  // Anthropic requires a version header; clients on Bearer / OpenAI-style stacks may not send one.
+  if (ep.type === 'claude' && headers['anthropic-version'] === undefined) headers['anthropic-version'] = '2023-06-01';
   // Streams must show their first event within first_byte_timeout; a non-stream answer may
   // take long (a 64k-token completion), bounded only by upstream_timeout.
   arm(ex.info.stream ? Math.min(config.retry.first_byte_timeout, config.retry.upstream_timeout) : config.retry.upstream_timeout);
