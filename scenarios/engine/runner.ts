@@ -186,17 +186,29 @@ async function recordsFor(target: Target, results: ClientResult[]): Promise<Arra
   return wanted.map((id) => (id ? byId.get(id) : undefined));
 }
 
-/** Moves virtual time on schedule while `pending` runs; stops early once it has settled. */
-async function advanceWhile(target: Target, plan: Array<{ after: number; by: number }>, pending: Promise<unknown>): Promise<void> {
+/** How long a clock move waits for the upstream call it is meant to time out. */
+const ARRIVAL_WAIT_MS = 5000;
+
+/**
+ * Moves virtual time on schedule while `pending` runs; stops early once it has settled. Each move
+ * waits its real-time `after` AND for a new upstream request since the previous move (the relay
+ * arms its timers before it calls an upstream), so on a loaded machine a move cannot land before
+ * the timer it is meant to fire.
+ */
+async function advanceWhile(ctx: Ctx, plan: Array<{ after: number; by: number }>, pending: Promise<unknown>): Promise<void> {
   let settled = false;
   const done = pending.then(
     () => (settled = true),
     () => (settled = true),
   );
+  let seen = reservedSeq(ctx.fleet) ?? 0;
   for (const { after, by } of plan) {
+    const giveUpAt = performance.now() + Math.max(after, ARRIVAL_WAIT_MS);
     await Promise.race([sleep(after), done]);
+    while (!settled && (reservedSeq(ctx.fleet) ?? Infinity) <= seen && performance.now() < giveUpAt) await Promise.race([sleep(10), done]);
     if (settled) return;
-    await target.advance(by);
+    seen = reservedSeq(ctx.fleet) ?? seen;
+    await ctx.target.advance(by);
   }
 }
 
@@ -222,7 +234,7 @@ function startRequests(ctx: Ctx, step: Step, index: number): Flight {
     bar.start(spec.count, 0);
   }
   const sending = sendAll({ baseUrl: ctx.target.relayUrl, spec, key, tag: `${ctx.scenario.seed}-${index + 1}`, onDone: () => bar?.increment() });
-  const done = Promise.all([sending, spec.advance_during ? advanceWhile(ctx.target, spec.advance_during, sending) : undefined])
+  const done = Promise.all([sending, spec.advance_during ? advanceWhile(ctx, spec.advance_during, sending) : undefined])
     .then(([results]) => results)
     .finally(() => bar?.stop());
   return { step, index, startSeq: ctx.lastSeq, done };

@@ -159,8 +159,9 @@ export const requestSchema = z
     /** Per-request client timeout. */
     timeout: duration.default(30_000),
     /**
-     * Virtual time while the requests are in flight: after `after` of real time, move the clock
-     * `by`, in order, until the requests are done. For what the relay times on its clock while a
+     * Virtual time while the requests are in flight: after `after` of real time, and once a new
+     * upstream call has begun since the previous move, move the clock `by`, in order, until the
+     * requests are done. For what the relay times on its clock while a
      * request waits (a hang, a stall, a first token slower than its budget).
      */
     advance_during: z.array(z.object({ after: duration, by: duration }).strict()).min(1).optional(),
