@@ -20,26 +20,28 @@ import { SUITES } from './engine/schema.js';
 const USAGE = `usage: pnpm conformance [suite...] [--target url --adapter reference|manual] [--junit file] [--verbose]
 suites: ${SUITES.join(', ')}`;
 
-/** JUnit cases: one per scenario in each of its suites. */
-export function junitSuites(results: ScenarioResult[]): JUnitSuite[] {
+/**
+ * JUnit: each scenario is one test case, filed under its first suite (among the selected ones),
+ * so CI counts every scenario once.
+ */
+export function junitSuites(results: ScenarioResult[], selected: string[] = []): JUnitSuite[] {
   const bySuite = new Map<string, JUnitSuite>();
   for (const r of results) {
-    for (const suite of r.suites) {
-      if (!bySuite.has(suite)) bySuite.set(suite, { name: suite, cases: [], timestamp: r.startedAt.replace(/\..+$/, '') });
-      const failed = [...r.steps.flatMap((s) => s.checks.map((c) => ({ ...c, step: `${s.index + 1}. ${s.name}` }))), ...r.invariants.map((c) => ({ ...c, step: 'invariants' }))].filter((c) => !c.pass);
-      const first = failed[0];
-      bySuite.get(suite)!.cases.push({
-        name: r.name,
-        classname: `conformance.${suite}`,
-        timeMs: r.durationMs,
-        status: r.status === 'pass' ? 'pass' : r.status === 'fail' ? 'fail' : r.status === 'error' ? 'error' : 'skip',
-        message: r.status === 'fail' && first ? `${first.step}: ${first.name}` : r.reason,
-        details:
-          r.status === 'fail'
-            ? failed.map((c) => `${c.step}: ${c.name}\n  expected: ${JSON.stringify(c.expected)}\n  actual:   ${JSON.stringify(c.actual)}`).join('\n')
-            : r.reason,
-      });
-    }
+    const suite = r.suites.find((s) => selected.includes(s)) ?? r.suites[0] ?? 'scenarios';
+    if (!bySuite.has(suite)) bySuite.set(suite, { name: suite, cases: [], timestamp: r.startedAt.replace(/\..+$/, '') });
+    const failed = [...r.steps.flatMap((s) => s.checks.map((c) => ({ ...c, step: `${s.index + 1}. ${s.name}` }))), ...r.invariants.map((c) => ({ ...c, step: 'invariants' }))].filter((c) => !c.pass);
+    const first = failed[0];
+    bySuite.get(suite)!.cases.push({
+      name: r.name,
+      classname: `conformance.${suite}`,
+      timeMs: r.durationMs,
+      status: r.status === 'pass' ? 'pass' : r.status === 'fail' ? 'fail' : r.status === 'error' ? 'error' : 'skip',
+      message: r.status === 'fail' && first ? `${first.step}: ${first.name}` : r.reason,
+      details:
+        r.status === 'fail'
+          ? failed.map((c) => `${c.step}: ${c.name}\n  expected: ${JSON.stringify(c.expected)}\n  actual:   ${JSON.stringify(c.actual)}`).join('\n')
+          : r.reason,
+    });
   }
   return [...bySuite.values()];
 }
@@ -115,8 +117,8 @@ export async function main(argv: string[]): Promise<number> {
   console.log(`\n${summaryTable(results)}\n`);
   const junitFile = (values.junit as string | undefined) ?? join((values.out as string | undefined) ?? REPORT_DIR, 'junit.xml');
   mkdirSync(dirname(junitFile), { recursive: true });
-  writeFileSync(junitFile, renderJUnit(junitSuites(results), 'relaylab conformance'));
-  const out = writeReports(results, 'conformance', { title: 'relaylab conformance report', startedAt, durationMs, target: values.target as string | undefined }, values.out as string | undefined);
+  writeFileSync(junitFile, renderJUnit(junitSuites(results, positionals), 'relaylab conformance'));
+  const out = writeReports(results, 'conformance', { title: 'relaylab conformance report', startedAt, durationMs, target: (values.target as string | undefined) ?? 'reference relay (in process)' }, values.out as string | undefined);
   const n = (s: ScenarioResult['status']) => results.filter((r) => r.status === s).length;
   console.log(`${n('pass')} passed, ${n('fail')} failed, ${n('error')} could not run, ${n('not_applicable')} not applicable in ${(durationMs / 1000).toFixed(1)}s`);
   console.log(`report: ${relative(process.cwd(), out.html)}\njunit:  ${relative(process.cwd(), junitFile)}`);

@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { parseYamlConfig } from '../../lib/yaml-config.js';
+import { inProcessAdapter } from '../adapters/inprocess.js';
+import { runScenario } from './runner.js';
+import { CAPABILITIES, scenarioSchema, type Capability } from './schema.js';
+import type { Adapter } from './target.js';
+
+const SMALL = `
+name: small
+description: A fails once with 429, B serves with its own token
+suites: [routing]
+seed: 3
+mocks:
+  - { name: up-a, kind: claude, tokens: [sk-ant-api03-testA-AAAA] }
+  - { name: up-b, kind: claude, tokens: [sk-ant-api03-testB-BBBB] }
+relay:
+  health: { enabled: false }
+  channels:
+    - name: main
+      endpoints:
+        - { name: A, type: claude, upstream: up-a, token: sk-ant-api03-testA-AAAA, priority: 1 }
+        - { name: B, type: claude, upstream: up-b, token: sk-ant-api03-testB-BBBB, priority: 2 }
+  keys: [{ key: rk-test-client-key-0001, name: tester }]
+steps:
+  - faults: { upstream: up-a, set: [{ times: 1, action: { status: 429, retry_after: 30 } }] }
+  - request: { protocol: anthropic, stream: true }
+    expect:
+      status: 200
+      stream_end: terminal
+      attempts: ["A:429", "B:200"]
+      only_token: { up-a: sk-ant-api03-testA-AAAA, up-b: sk-ant-api03-testB-BBBB }
+  - advance: 31s
+  - request: { protocol: openai-chat, path: /v1/messages }
+    expect: { status: STATUS }
+`;
+
+function scenario(status = '[200, 400, 404]') {
+  return parseYamlConfig(SMALL.replace('STATUS', status), scenarioSchema, 'small.yaml');
+}
+
+const quiet = () => {};
+
+describe('runScenario against the real mocks and the in-process reference relay', () => {
+  it('passes a small failover scenario, with attempt chains, journal checks and invariants', async () => {
+    const r = await runScenario(scenario(), { adapter: inProcessAdapter(), file: 'small.yaml', log: quiet });
+    expect(r.status, JSON.stringify(r.steps.flatMap((s) => s.checks.filter((c) => !c.pass)))).toBe('pass');
+    expect(r.steps).toHaveLength(4);
+    expect(r.steps[1].requests[0].attempts?.map((a) => `${a.endpoint}:${a.status}`)).toEqual(['A:429', 'B:200']);
+    expect(r.invariants.map((c) => c.pass)).toEqual([true, true, true]);
+    // every secret is masked in what is written out
+    const json = JSON.stringify(r);
+    for (const secret of ['sk-ant-api03-testA-AAAA', 'sk-ant-api03-testB-BBBB', 'rk-test-client-key-0001']) expect(json).not.toContain(secret);
+    expect(json).toContain('sk-ant-…AAAA');
+    expect(r.tokensSeen.find((t) => t.upstream === 'up-b')?.tokens).toEqual([{ token: 'sk-ant-…BBBB', count: 1 }]);
+  });
+
+  it('fails with expected and actual side by side when an expectation is wrong', async () => {
+    const r = await runScenario(scenario('201'), { adapter: inProcessAdapter(), file: 'small.yaml', log: quiet });
+    expect(r.status).toBe('fail');
+    const failed = r.steps[3].checks.find((c) => !c.pass);
+    expect(failed).toMatchObject({ name: 'status', expected: '201' });
+    expect(r.steps[1].status).toBe('pass');
+  });
+
+  it('reports a scenario as not applicable when the target lacks a capability, without starting anything', async () => {
+    const noClock: Adapter = {
+      name: 'no-clock',
+      capabilities: new Set<Capability>(CAPABILITIES.filter((c) => c !== 'clock')),
+      mockPortBase: 0,
+      open: () => Promise.reject(new Error('must not be opened')),
+    };
+    const r = await runScenario(scenario(), { adapter: noClock, file: 'small.yaml', log: quiet });
+    expect(r).toMatchObject({ status: 'not_applicable', missingCapabilities: ['clock'] });
+  });
+
+  it('is an error, not a failure, when the target cannot be opened', async () => {
+    const broken: Adapter = { name: 'broken', capabilities: new Set(CAPABILITIES), mockPortBase: 0, open: () => Promise.reject(new Error('relay did not start')) };
+    const r = await runScenario(scenario(), { adapter: broken, file: 'small.yaml', log: quiet });
+    expect(r).toMatchObject({ status: 'error', reason: 'relay did not start' });
+  });
+});
