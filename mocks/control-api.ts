@@ -12,6 +12,8 @@
  *   PUT    /__mock/upstreams/:name/tokens         { tokens: [...] }
  *   PATCH  /__mock/upstreams/:name/settings       { latency, stream: {ttft, chunk_delay, tokens_per_second}, output: {tokens} }
  *   POST   /__mock/upstreams/:name/jwt            { accountId, expiresInSec } -> tokens (chatgpt-oauth)
+ *   GET    /__mock/stats                          stream scheduler: active streams, lateness p50/p99/max (ms)
+ *   DELETE /__mock/stats                          reset those figures
  *   POST   /__mock/reset                          journal emptied; every upstream back to its config (rules,
  *                                                 counters, tokens, settings, request numbers, caches)
  */
@@ -21,11 +23,13 @@ import { maskToken } from '../lib/mask.js';
 import { ConfigError, validateConfig } from '../lib/yaml-config.js';
 import { durationSchema, faultRuleSchema, type ResolvedFaultRule } from './config.js';
 import type { Journal, JournalFilter } from './journal.js';
+import type { ScheduleStats } from './stats.js';
 import type { MockUpstream } from './upstream.js';
 
 export interface ControlState {
   journal: Journal;
   upstreams: Map<string, MockUpstream>;
+  stats: ScheduleStats;
 }
 
 const rulesBody = z.array(faultRuleSchema);
@@ -138,6 +142,11 @@ function route(state: ControlState, method: string, path: string, q: URLSearchPa
   switch (key) {
     case 'GET /health':
       return { ok: true };
+    case 'GET /stats':
+      return state.stats.snapshot();
+    case 'DELETE /stats':
+      state.stats.reset();
+      return undefined;
     case 'GET /upstreams':
       return [...state.upstreams.values()].map((u) => ({
         name: u.name,

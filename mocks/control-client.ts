@@ -29,6 +29,14 @@ export interface SettingsPatch {
   output?: { tokens: number };
 }
 
+export interface SchedulerStats {
+  activeStreams: number;
+  streamsStarted: number;
+  pacedWrites: number;
+  /** How late paced stream writes left compared with their programmed time. */
+  latenessMs: { p50: number; p99: number; max: number };
+}
+
 export class MockControlError extends Error {
   constructor(
     readonly status: number,
@@ -59,6 +67,15 @@ export class MockControlClient {
   /** The journal as the export endpoint writes it: `{ exportedAt, entries }`. */
   exportJournal(filter: JournalFilter = {}): Promise<{ exportedAt: string; entries: JournalEntry[] }> {
     return this.call('GET', `/journal/export${queryOf(filter)}`);
+  }
+
+  /** The stream scheduler's own figures: proof the mock kept its schedule during a run. */
+  stats(): Promise<SchedulerStats> {
+    return this.call('GET', '/stats');
+  }
+
+  async resetStats(): Promise<void> {
+    await this.call('DELETE', '/stats');
   }
 
   async resetJournal(): Promise<void> {

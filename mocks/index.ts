@@ -1,6 +1,6 @@
 /** The mock upstreams: start a fleet in process, drive it with the control client. */
 export { startMocks, resolveMocksConfig, type MockFleet, type RunningUpstream, type StartMocksOptions } from './fleet.js';
-export { MockControlClient, MockControlError, type IssuedJwt, type SettingsPatch, type UpstreamListing } from './control-client.js';
+export { MockControlClient, MockControlError, type IssuedJwt, type SettingsPatch, type UpstreamListing, type SchedulerStats } from './control-client.js';
 export {
   mocksConfigSchema,
   upstreamConfigSchema,

@@ -18,6 +18,7 @@ import type { Journal } from './journal.js';
 import { KINDS, accountCheckBody, findRoute, modelsBody, type Route } from './kinds.js';
 import { mixSeed } from './random.js';
 import { writeStream } from './stream-writer.js';
+import type { ScheduleStats } from './stats.js';
 import type { MockUpstream } from './upstream.js';
 import { billUsage } from './usage.js';
 import { handlePass } from './custom-pass.js';
@@ -31,6 +32,7 @@ export const CONTROL_PREFIX = '/__mock/';
 export interface ServerDeps {
   journal: Journal;
   clock: Clock;
+  stats: ScheduleStats;
   /** Handles `/__mock/...` on any upstream's port. */
   control: (req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams, body: Buffer) => void;
 }
@@ -381,6 +383,7 @@ export function generate(ctx: Ctx, action: FaultAction | undefined): void {
     },
     action: action?.truncate && !action.cut ? { ...action, cut: { after: 'mid_content', mode: action.truncate.mode } } : action,
     fullUsage: usage,
+    stats: ctx.deps.stats,
     buildError: (kind, usageSoFar: Usage) =>
       protocol.buildStreamError(kind, usageSoFar, ids, { sequenceNumber: ctx.ex.eventsSent, model: info.model }),
   });

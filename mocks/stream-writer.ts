@@ -12,6 +12,7 @@ import type { LabeledEvent, Usage } from '../protocols/types.js';
 import { encodeSse } from '../protocols/sse.js';
 import type { FaultAction, StreamPoint } from './config.js';
 import type { Exchange } from './exchange.js';
+import type { ScheduleStats } from './stats.js';
 
 export interface Pacing {
   ttft: number;
@@ -27,6 +28,7 @@ export interface StreamPlan {
   fullUsage: Usage;
   /** Builds the protocol's in-stream error event(s) for the usage emitted so far. */
   buildError: (kind: 'overloaded' | 'failed' | 'incomplete', usageSoFar: Usage) => LabeledEvent[];
+  stats?: ScheduleStats;
 }
 
 /** Number of events sent before a fault at `point` strikes. */
@@ -124,8 +126,17 @@ export function writeStream(ex: Exchange, plan: StreamPlan): void {
     return false;
   };
 
+  const stats = plan.stats;
+  let timed = false;
+  if (stats) {
+    stats.activeStreams++;
+    stats.streamsStarted++;
+    ex.onCleanup(() => stats.activeStreams--);
+  }
   const step = (): void => {
     if (ex.closed) return;
+    if (timed && stats && i < n) stats.record(ex.clock.now() - (start + due[i]));
+    timed = false;
     let chunk = '';
     while (i <= n) {
       // Faults that strike after i events (checked before sending event i).
@@ -162,6 +173,7 @@ export function writeStream(ex: Exchange, plan: StreamPlan): void {
           ex.whenDrained(() => ex.after(start + due[i] - ex.clock.now(), step));
           return;
         }
+        timed = true;
         ex.after(wait, step);
         return;
       }
