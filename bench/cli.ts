@@ -13,7 +13,7 @@
  * BENCH_INJECT_DELAY_MS) puts a delay proxy in front of the reference relay: an injected
  * regression for proving bench:compare. --check exits 1 when a target check fails.
  */
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
@@ -84,6 +84,7 @@ async function main(): Promise<number> {
 
   for (const name of names) {
     const file = name.endsWith('.yaml') ? resolve(name) : join(ROOT, 'bench', `${name}.yaml`);
+    if (!name.endsWith('.yaml') && !existsSync(file)) throw new Error(`unknown benchmark "${name}"; known: ${listBenchmarks().join(', ')} (or a path to a .yaml file)`);
     const config = loadBenchConfig(file);
     const base = `bench-${config.name}${values.label ? `-${values.label}` : ''}-${stamp()}`;
     const showBar = !values['no-progress'] && process.stderr.isTTY;
@@ -132,7 +133,7 @@ if (isMain(import.meta.url)) {
   main().then(
     (code) => process.exit(code),
     (err) => {
-      process.stderr.write(err instanceof ConfigError ? `${err.message}\n` : `${(err as Error).stack ?? err}\n`);
+      process.stderr.write(err instanceof ConfigError || /^unknown benchmark/.test((err as Error).message) ? `${(err as Error).message}\n` : `${(err as Error).stack ?? err}\n`);
       process.exit(2);
     },
   );
