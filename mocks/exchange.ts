@@ -56,6 +56,7 @@ export class Exchange {
   finish(): void {
     if (this.finished) return;
     this.finished = true;
+    for (const fn of this.cleanups) fn();
     this.onFinish?.();
   }
 
@@ -103,6 +104,7 @@ export class Exchange {
     this.res.once('drain', fn);
   }
 
+  /** Runs once when the response is over (finished by the mock or abandoned by the client). */
   onCleanup(fn: () => void): void {
     this.cleanups.push(fn);
   }
@@ -112,7 +114,6 @@ export class Exchange {
     this.timer?.cancel();
     this.timer = undefined;
     if (!this.done) this.clientAborted = true;
-    for (const fn of this.cleanups) fn();
     this.finish();
   }
 }

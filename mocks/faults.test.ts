@@ -3,7 +3,8 @@
  * every named point (billed = emitted), stalls, hangs, malformed and duplicated events, body
  * faults, pacing. Raw fetch + the shared SSE decoder, so every byte on the wire is checked.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { openaiChat } from '../protocols/openai-chat.js';
 import { SseDecoder } from '../protocols/sse.js';
 import type { SseEvent } from '../protocols/types.js';
 import { FaultRules } from './faults.js';
@@ -248,6 +249,44 @@ describe('body faults', () => {
     const started = Date.now();
     expect((await call('chat')).status).toBe(200);
     expect(Date.now() - started).toBeGreaterThanOrEqual(115);
+  });
+});
+
+describe('robustness and pacing', () => {
+  it('answers a throwing handler with 500 in the kind\'s shape and keeps serving', async () => {
+    const spy = vi.spyOn(openaiChat, 'buildResponse').mockImplementation(() => {
+      throw new Error('boom');
+    });
+    try {
+      const res = await call('chat');
+      expect(res.status).toBe(500);
+      const body = (await res.json()) as { error: { type: string; message: string } };
+      expect(body.error.type).toBe('server_error');
+      expect(body.error.message).toMatch(/boom/);
+    } finally {
+      spy.mockRestore();
+    }
+    expect((await call('chat')).status).toBe(200);
+  });
+
+  it('paces by tokens_per_second and reports its own schedule lateness', async () => {
+    await fleet.control.resetStats();
+    await fleet.control.setRules('chat', [{ action: { tokens_per_second: 100 } }]);
+    const started = Date.now();
+    await readEvents(await call('chat', { stream: true }));
+    // 10 tokens at 100/s: 9 gaps of 10 ms
+    expect(Date.now() - started).toBeGreaterThanOrEqual(85);
+    const stats = await fleet.control.stats();
+    expect(stats.streamsStarted).toBe(1);
+    expect(stats.pacedWrites).toBeGreaterThanOrEqual(5);
+    expect(stats.activeStreams).toBe(0);
+  });
+
+  it('drips a whole stream in small pieces', async () => {
+    await fleet.control.setRules('claude', [{ action: { drip: { bytes: 300, every: 5 } } }]);
+    const { events, failed } = await readEvents(await call('claude', { stream: true }));
+    expect(failed).toBe(false);
+    expect(events.at(-1)?.event).toBe('message_stop');
   });
 });
 
