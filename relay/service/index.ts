@@ -71,6 +71,7 @@ export class RelayService {
   private readonly box: SecretBox | undefined;
   private readonly clock: Clock;
   private settlements: SettlementTracker | undefined;
+  private recordStore: RecordStore | undefined;
   private checks: Record<string, Check> = {};
   private draining = false;
 
@@ -93,7 +94,8 @@ export class RelayService {
 
   /** The record store as the relay should use it: layout sealed at rest, every request counted and logged. */
   records(inner: RecordStore): RecordStore {
-    return new ObservedRecordStore(new EncryptedRecordStore(inner, this.box), (e) => this.onRequest(e));
+    this.recordStore = new ObservedRecordStore(new EncryptedRecordStore(inner, this.box), (e) => this.onRequest(e));
+    return this.recordStore;
   }
 
   /** The billing as the relay should use it: shutdown waits for the settlements it tracks. */
@@ -205,7 +207,8 @@ export class RelayService {
 
   private refuse(req: IncomingMessage, res: ServerResponse, path: string, status: number, message: string, extra: Record<string, string> = {}): void {
     const requestId = requestIdFor(req.headers['x-request-id'], serviceRequestId);
-    const reply = protocolFor(protocolForPath(path)).errorReply(status, message, { requestId });
+    const protocol = protocolFor(protocolForPath(path));
+    const reply = protocol.errorReply(status, message, { requestId });
     const body = JSON.stringify(reply.body);
     res.writeHead(status, {
       ...reply.headers,
@@ -217,7 +220,9 @@ export class RelayService {
       connection: 'close',
     });
     res.end(body);
-    this.logger.info({ requestId, path, status }, 'refused');
+    // Logged and counted like the relay's own rejections (this also writes the access log line).
+    const now = this.clock.now();
+    this.recordStore?.appendRequestLog({ requestId, time: now, keyName: '', protocol: protocol.id, path, stream: false, status, outcome: 'rejected', latencyMs: 0, attempts: [] });
   }
 
   private async serveOwn(path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -249,6 +249,11 @@ describe('limits', () => {
     expect(openai.json.error.message).toContain('2048');
     expect((await s.mocks.control.journal()).length).toBe(0);
     expect((await ask(s.relay, '/v1/messages', claudeBody())).status).toBe(200);
+    const metrics = (await call(s.relay.url, 'GET', '/metrics')).text;
+    expect(sample(metrics, 'relay_requests_total', { protocol: 'anthropic', status: '413', outcome: 'rejected' })).toBe(1);
+    expect(sample(metrics, 'relay_requests_total', { protocol: 'openai-chat', status: '413', outcome: 'rejected' })).toBe(1);
+    const log = (await admin(s.relay, 'GET', '/admin/requests?limit=5')).json as Array<{ status: number }>;
+    expect(log.filter((e) => e.status === 413)).toHaveLength(2);
   });
 
   it('refuses a 33 MiB upload at the default limit without waiting for the body', async () => {
