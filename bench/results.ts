@@ -153,6 +153,10 @@ const DEFS: Record<string, MetricDef> = {
   cpu_mean_pct: { unit: '% of a core', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 5 },
   client_cpu_pct: { unit: '% of a core', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 5 },
   mock_cpu_pct: { unit: '% of a core', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 5 },
+  // CPU time per request survives a busy machine far better than throughput does.
+  cpu_ms_per_req: { unit: 'ms CPU', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 0.02 },
+  mock_cpu_ms_per_req: { unit: 'ms CPU', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 0.02 },
+  client_cpu_ms_per_req: { unit: 'ms CPU', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 0.02 },
 };
 
 /** Values of the per-run metrics (absolute, one run alone). */
@@ -177,13 +181,21 @@ export function runMetrics(run: RunRecord): Record<string, number> {
     m.max_ms = run.latency.max;
     m.error_pct = total ? (run.errors / total) * 100 : 0;
   }
-  if (run.clientCpuPct !== undefined) m.client_cpu_pct = run.clientCpuPct;
-  if (run.mockCpuPct !== undefined) m.mock_cpu_pct = run.mockCpuPct;
+  const perRequest = (pct: number) => (run.rps > 0 ? (pct * 10) / run.rps : NaN);
+  if (run.clientCpuPct !== undefined) {
+    m.client_cpu_pct = run.clientCpuPct;
+    if (!run.stream) m.client_cpu_ms_per_req = perRequest(run.clientCpuPct);
+  }
+  if (run.mockCpuPct !== undefined) {
+    m.mock_cpu_pct = run.mockCpuPct;
+    if (!run.stream) m.mock_cpu_ms_per_req = perRequest(run.mockCpuPct);
+  }
   if (run.resources && run.resources.length > 1) {
     const r = run.resources;
     m.rss_max_mb = Math.max(...r.map((s) => s.rssMb));
     m.rss_growth_pct = rssGrowthPct(r);
     m.cpu_mean_pct = mean(r.slice(1).map((s) => s.cpuPct));
+    if (!run.stream) m.cpu_ms_per_req = perRequest(m.cpu_mean_pct);
   }
   return m;
 }

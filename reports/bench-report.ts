@@ -85,6 +85,12 @@ function metricValues(metrics: readonly Metric[], name: string): number[] {
 }
 
 const CPU_HEADER = 'CPU % of a core: load gen / mock / relay';
+const CPU_PER_REQ_HEADER = 'CPU ms per request: mock / relay';
+
+function cpuPerRequestCell(m: (k: string) => number[]): string {
+  const avg = (xs: number[]) => (xs.length ? (xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(3) : '–');
+  return `${avg(m('mock_cpu_ms_per_req'))} / ${avg(m('cpu_ms_per_req'))}`;
+}
 
 /** Who was busy: near 100% for the load generator or the mock means they, not the relay, set the pace. */
 function cpuCell(m: (k: string) => number[]): string {
@@ -113,6 +119,7 @@ function requestPhaseTables(result: BenchResult, phase: string, runs: readonly R
       isBase ? '' : meanSd(m('added_p50_ms'), 3),
       isBase ? '' : meanSd(m('added_p99_ms'), 3),
       cpuCell(m),
+      cpuPerRequestCell(m),
     ]);
   }
   const hist = new Map([...byTarget].map(([t, rs]) => [t, rs.map((r) => r.histogram)]));
@@ -124,7 +131,7 @@ function requestPhaseTables(result: BenchResult, phase: string, runs: readonly R
   const upstream = runs.filter((r) => r.upstreamCounts);
   return [
     el('p', { class: 'muted small' }, `${first.request} requests, ${shape}; ${new Set(runs.map((r) => r.round)).size} measured rounds, mean ± sd across rounds. Latency in ms.`),
-    table(['target', 'req/s', 'p50', 'p90', 'p99', 'max', 'errors %', `throughput vs ${baseline}`, '+p50 (ms)', '+p99 (ms)', CPU_HEADER], rows, { class: 'overhead' }),
+    table(['target', 'req/s', 'p50', 'p90', 'p99', 'max', 'errors %', `throughput vs ${baseline}`, '+p50 (ms)', '+p99 (ms)', CPU_HEADER, CPU_PER_REQ_HEADER], rows, { class: 'overhead' }),
     el('div', { class: 'grid2' }, percentileChart('Latency by percentile', hist), histogramChart('Latency histogram', hist)),
     el(
       'div',
