@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { SystemClock, TestClock, type Clock } from '../lib/clock.js';
 import { adminRoutes } from './admin/routes.js';
-import { billingAdminRoutes, openBilling } from './billing/index.js';
+import { billingAdminRoutes, openBilling, requestLogLookup } from './billing/index.js';
 import type { Billing } from './billing/types.js';
 import { ConfigHolder } from './config/holder.js';
 import { loadRelayConfig, parseRelayConfig } from './config/load.js';
@@ -81,6 +81,8 @@ export async function startRelay(opts: StartRelayOptions): Promise<RunningRelay>
         dataDir: opts.dataDir,
         mysqlUrl: opts.mysqlUrl,
         tablePrefix: `${prefix.replace(/[^A-Za-z0-9_]/g, '_')}_`,
+        // Recovery settles a reservation a dead process left pending from how the request log says it ended.
+        lookupRequest: requestLogLookup(records),
         onError: (err, context) => logger.warn({ err: err.message, context }, 'billing error'),
       });
   const pass = await openPass({
