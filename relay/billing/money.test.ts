@@ -104,7 +104,7 @@ describe('ending policy', () => {
     expect(DEFAULT_POLICY.upstream_error).toBe('zero');
     expect(billableUsage('zero', usage, 50)).toEqual({ inputTokens: 0, outputTokens: 0, cacheWriteTokens: 0, cacheReadTokens: 0 });
     expect(billableUsage('input', usage, 50)).toEqual({ ...usage, outputTokens: 0 });
-    expect(billableUsage('input', undefined, 49.5)).toEqual({ inputTokens: 50, outputTokens: 0, cacheWriteTokens: 0, cacheReadTokens: 0 });
+    expect(billableUsage('input', undefined, 49.5)).toEqual({ inputTokens: 0, outputTokens: 0, cacheWriteTokens: 0, cacheReadTokens: 0 });
     expect(billableUsage('usage', { ...usage, estimated: true }, 0)).toEqual(usage);
   });
 });

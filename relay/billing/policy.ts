@@ -48,8 +48,10 @@ export function billableUsage(mode: ChargeMode, usage: Usage | undefined, estima
   if (mode === 'zero') return { ...ZERO_USAGE };
   if (mode === 'usage') return usage ? stripFlags(usage) : { ...ZERO_USAGE };
   if (usage) return { ...stripFlags(usage), outputTokens: 0 };
-  // No usage reported before the abort: the pre-charge's own input estimate is the most to charge.
-  return { ...ZERO_USAGE, inputTokens: Math.max(0, Math.ceil(estimatedInputTokens)) };
+  // No usage came back before the abort: nothing is provably owed (the upstream request was
+  // aborted before it reported anything), so "at most the input" is zero here.
+  void estimatedInputTokens;
+  return { ...ZERO_USAGE };
 }
 
 function stripFlags(u: Usage): Usage {

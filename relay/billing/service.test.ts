@@ -76,12 +76,12 @@ describe.each(ledgerBackends)('ledger billing: $name', (backend) => {
     expect(await end('cut', 'stream_cut', true, usage(100, 7))).toEqual({ kind: 'settle', cost: 300 + 105, rule: 'stream_cut', net: 405 });
     expect(await end('err-late', 'upstream_error', true, usage(100, 7))).toMatchObject({ rule: 'stream_cut', cost: 405 });
     expect(await end('abort-early', 'client_abort', false, usage(100, 3))).toEqual({ kind: 'settle', cost: 300, rule: 'client_abort_before_first_token', net: 300 });
-    // no usage at all before the abort: at most the input estimate
-    expect(await end('abort-blind', 'client_abort', false)).toMatchObject({ cost: 300 });
+    // no usage at all before the abort: nothing is provably owed
+    expect(await end('abort-blind', 'client_abort', false)).toMatchObject({ cost: 0 });
     expect(await end('abort-late', 'client_abort', true, usage(100, 3))).toMatchObject({ cost: 345, rule: 'client_abort_after_first_token' });
     expect(await end('empty', 'empty', false, usage(100, 0))).toEqual({ kind: 'refund', cost: 0, rule: 'empty', net: 0 });
     const totals = ledgerTotalsByKey(await store.ledger({ keyName: 'alice' }));
-    expect(totals.alice).toBe(405 + 405 + 300 + 300 + 345);
+    expect(totals.alice).toBe(405 + 405 + 300 + 345);
     expect(await store.balance('alice')).toBe(1_000_000 - totals.alice);
   });
 
