@@ -28,6 +28,9 @@ import { encodeSse } from '../protocols/sse.js';
 import { maskToken } from '../lib/mask.js';
 
 export const CONTROL_PREFIX = '/__mock/';
+export const MAX_BODY_BYTES = 32 * 1024 * 1024;
+/** Stands for a body over the limit (identity-compared). */
+const TOO_LARGE = Buffer.alloc(0);
 
 export interface ServerDeps {
   journal: Journal;
@@ -90,10 +93,15 @@ function onRequest(up: MockUpstream, deps: ServerDeps, req: IncomingMessage, res
   const path = q === -1 ? url : url.slice(0, q);
   const rawQuery = q === -1 ? '' : url.slice(q + 1);
   const chunks: Buffer[] = [];
-  req.on('data', (c: Buffer) => chunks.push(c));
+  let size = 0;
+  req.on('data', (c: Buffer) => {
+    size += c.length;
+    // Past the limit the bytes are read and dropped: the answer is a 413, never an out-of-memory.
+    if (size <= MAX_BODY_BYTES) chunks.push(c);
+  });
   req.on('error', () => res.destroy());
   req.on('end', () => {
-    const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+    const raw = size > MAX_BODY_BYTES ? TOO_LARGE : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
     if (path.startsWith(CONTROL_PREFIX) || path === '/__mock') {
       try {
         deps.control(req, res, path, new URLSearchParams(rawQuery), raw);
@@ -158,6 +166,10 @@ function serve(up: MockUpstream, deps: ServerDeps, req: IncomingMessage, res: Se
     }, journalThunk(ctx.info ? ctx.protocol : undefined, req.headers, ctx.rawText ?? (raw.length > 0 ? raw.toString('utf8') : undefined), ctx.session));
   };
   try {
+    if (raw === TOO_LARGE) {
+      reply(ctx, ctx.protocol.errorReply(413, `Request exceeds the maximum size of ${MAX_BODY_BYTES} bytes`, { requestId: ctx.requestId }));
+      return;
+    }
     if (!route) {
       reply(ctx, ctx.protocol.errorReply(pathKnown ? 405 : 404, pathKnown ? `Method ${method} not allowed on ${path}` : `Not found: ${method} ${path}`, { requestId: ctx.requestId }));
       return;
