@@ -14,7 +14,7 @@ function fakeLive(probeAllowed = true) {
     setCooldown: async (scope: string, id: string, c: { until: number }) => void calls.push(`cooldown ${scope} ${id} ${c.until}`),
     recordBreaker: async (ep: string, ok: boolean) => {
       calls.push(`breaker ${ep} ${ok}`);
-      return { phase: 'closed', consecutiveFailures: 0, consecutiveSuccesses: 0, openUntil: 0 };
+      return { phase: ok ? 'closed' : 'open', consecutiveFailures: ok ? 0 : 5, consecutiveSuccesses: 0, openUntil: 0 };
     },
     tryAcquireHalfOpenProbe: async (ep: string) => {
       calls.push(`probe ${ep}`);
@@ -62,11 +62,13 @@ async function run(results: AttemptResult[], cfg: Partial<RelayConfig> = {}, opt
   const { live, calls } = fakeLive(opts.probe ?? true);
   const clock = opts.clock ?? new TestClock(0);
   const tried: string[] = [];
+  const changes: string[] = [];
   const result = await runAttemptLoop(candidates, {
     config,
     live,
     clock,
     states: new Map(),
+    onStateChange: (e) => changes.push(`${e.endpoint} ${e.change}`),
     attempt: async (ep: EndpointModel) => {
       tried.push(ep.name);
       const r = results.shift() ?? ok;
@@ -75,12 +77,14 @@ async function run(results: AttemptResult[], cfg: Partial<RelayConfig> = {}, opt
     },
   }, clock.now(), 'miss');
   await new Promise((r) => setImmediate(r));
-  return { result, tried, calls };
+  return { result, tried, calls, changes };
 }
 
 describe('attempt loop', () => {
   it('moves on after 5xx, 429, 529 and network errors, cooling as the table says', async () => {
-    const { result, tried, calls } = await run([fail(500), fail(429, { retryAfterMs: 7000 }), fail(529), fail('connect_error')]);
+    const { result, tried, calls, changes } = await run([fail(500), fail(429, { retryAfterMs: 7000 }), fail(529), fail('connect_error')]);
+    // Only state changes are reported (here the fake opens a breaker on every failure it records).
+    expect(changes).toEqual(['A breaker open', 'D breaker open']);
     expect(tried).toEqual(['A', 'B', 'C', 'D']);
     expect(result.stopped).toBe('max_attempts');
     expect(calls).toContain('cooldown endpoint A 5000');
@@ -136,6 +140,7 @@ describe('attempt loop', () => {
     const won = await run([ok], {}, { halfOpen: true, probe: true });
     expect(won.tried).toEqual(['A']);
     expect(won.calls).toContain('breaker A true');
+    expect(won.changes).toEqual(['A breaker closed']);
   });
 
   it('an aborted client ends the loop without state writes', async () => {

@@ -48,6 +48,8 @@ export interface LoopDeps {
   attempt: (endpoint: EndpointModel, index: number) => Promise<AttemptResult>;
   /** Errors of background state writes (logged, never thrown). */
   onBackgroundError?: (err: unknown) => void;
+  /** State changes worth a log line (breaker opened/closed, credential disabled), not every attempt. */
+  onStateChange?: (event: { endpoint: string; change: string; detail?: unknown }) => void;
 }
 
 export interface LoopResult {
@@ -105,7 +107,12 @@ export async function runAttemptLoop(
     const state = deps.states.get(endpoint.name);
     if (result.kind === 'ok') {
       if (halfOpen || (state && (state.breaker.phase !== 'closed' || state.breaker.consecutiveFailures > 0))) {
-        background(live.recordBreaker(endpoint.name, true, clock.now(), config.breaker));
+        const before = state?.breaker.phase ?? 'half_open';
+        background(
+          live.recordBreaker(endpoint.name, true, clock.now(), config.breaker).then((b) => {
+            if (b.phase !== before) deps.onStateChange?.({ endpoint: endpoint.name, change: `breaker ${b.phase}` });
+          }),
+        );
       }
       if (state && state.authFailures > 0) background(live.resetAuthFailures(endpoint.name));
       return done();
@@ -141,12 +148,20 @@ function applyRule(
     record.cooldownScope = scope;
     background(live.setCooldown(scope, id, { until: now + ms, reason: rule.class }));
   }
-  if (rule.breaker) background(live.recordBreaker(endpoint.name, false, now, config.breaker));
+  if (rule.breaker) {
+    const before = deps.states.get(endpoint.name)?.breaker.phase ?? 'closed';
+    background(
+      live.recordBreaker(endpoint.name, false, now, config.breaker).then((b) => {
+        if (b.phase !== before) deps.onStateChange?.({ endpoint: endpoint.name, change: `breaker ${b.phase}`, detail: { failures: b.consecutiveFailures, openUntil: b.openUntil } });
+      }),
+    );
+  }
   if (rule.auth) {
     const c = config.cooldowns;
     background(
       live.incrAuthFailures(endpoint.name).then((n) => {
         if (n < c.auth_failures_to_disable) return;
+        if (n === c.auth_failures_to_disable) deps.onStateChange?.({ endpoint: endpoint.name, change: 'credential disabled', detail: { authFailures: n, forMs: c.auth_disable_for } });
         return live.setCooldown('token', endpoint.tokenId, {
           until: clock.now() + c.auth_disable_for,
           reason: `credential disabled after ${n} auth failures`,

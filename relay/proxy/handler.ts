@@ -317,6 +317,7 @@ async function route(
           states: stateMap,
           attempt: (ep) => attemptWithRefresh(rt, env, ex, ep),
           onBackgroundError: (err) => rt.logger.warn({ err: (err as Error).message }, 'live state write failed'),
+          onStateChange: (e) => rt.logger.warn({ endpoint: e.endpoint, detail: e.detail }, e.change),
         },
         now,
         hasSession ? p.sticky : undefined,
