@@ -72,6 +72,29 @@ export function summarizeProfile(profile: CpuProfile): { functions: ProfileRow[]
   return { functions: rows(fn), files: rows(file), inclusive: rows(incl), totalMs: total / 1000, busyMs: (total - idle) / 1000 };
 }
 
+/** Coarse buckets for self time: how much is the relay's own code vs the cost of an HTTP hop. */
+export function categoryOf(file: string): string {
+  if (/idle\)|program\)/.test(file)) return 'idle';
+  if (/undici/.test(file)) return 'undici (upstream client)';
+  if (/garbage/.test(file)) return 'garbage collector';
+  if (/^\((writev|writeBuffer|writeUtf8String|close|read|shutdown)\)/.test(file)) return 'socket syscalls';
+  if (/tsx|esm|cjs|realm|compile|module|wasm|source_map|async_hooks|startThread|natives|pre_execution|node:fs|node:path|primordials|validators|worker/.test(file)) return 'startup (tsx, module loading)';
+  if (/^relay\//.test(file)) return 'relay code';
+  if (/^(protocols|lib)\//.test(file)) return 'protocols/ + lib/';
+  if (/crypto/.test(file)) return 'crypto (hashing)';
+  if (/node:|\(runMicrotasks\)/.test(file)) return 'node http server, net, streams, events';
+  return 'other';
+}
+
+export function categorize(files: readonly ProfileRow[]): Array<{ category: string; ms: number; pctOfWork: number }> {
+  const sums = new Map<string, number>();
+  for (const f of files) sums.set(categoryOf(f.name), (sums.get(categoryOf(f.name)) ?? 0) + f.selfMs);
+  const work = [...sums.entries()].filter(([k]) => k !== 'idle' && !k.startsWith('startup')).reduce((a, [, v]) => a + v, 0) || 1;
+  return [...sums.entries()]
+    .map(([category, ms]) => ({ category, ms, pctOfWork: category === 'idle' || category.startsWith('startup') ? NaN : (ms / work) * 100 }))
+    .sort((a, b) => b.ms - a.ms);
+}
+
 if (isMain(import.meta.url)) {
   const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string' } } });
   const top = Number(values.top ?? 25);
@@ -81,6 +104,8 @@ if (isMain(import.meta.url)) {
     for (const r of s.functions.slice(0, top)) process.stdout.write(`${r.selfPct.toFixed(1).padStart(5)}%  ${r.selfMs.toFixed(0).padStart(6)} ms  ${r.name}\n`);
     process.stdout.write('-- inclusive time of project functions (nested calls count in each)\n');
     for (const r of s.inclusive.slice(0, top)) process.stdout.write(`${r.selfPct.toFixed(1).padStart(5)}%  ${r.selfMs.toFixed(0).padStart(6)} ms  ${r.name}\n`);
+    process.stdout.write('-- self time by category (% of request work, idle and startup excluded)\n');
+    for (const c of categorize(s.files)) process.stdout.write(`${Number.isFinite(c.pctOfWork) ? c.pctOfWork.toFixed(1).padStart(5) + '%' : '      '}  ${c.ms.toFixed(0).padStart(6)} ms  ${c.category}\n`);
     process.stdout.write('-- self time by file\n');
     for (const r of s.files.slice(0, top)) process.stdout.write(`${r.selfPct.toFixed(1).padStart(5)}%  ${r.selfMs.toFixed(0).padStart(6)} ms  ${r.name}\n`);
   }
