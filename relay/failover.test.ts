@@ -247,7 +247,7 @@ describe('streams and the commit point', () => {
     expect(events.at(-1)?.event).toBe('message_stop');
     expect(await credentials(stack)).toEqual([TOKEN_A, TOKEN_B]);
     const log = (await admin(stack.relay, 'GET', '/admin/requests?limit=1')).json[0];
-    expect(log.attempts[0].errorClass).toBe('stream_error');
+    expect(log.attempts[0].errorClass).toBe('stream_overloaded');
   });
 
   it('count_tokens passes through to the Claude endpoint', async () => {

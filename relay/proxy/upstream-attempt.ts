@@ -217,7 +217,7 @@ async function deliverStream(
       if (observer.error && !observer.complete) {
         // An error event before anything reached the client: a failed attempt, retryable.
         resp.body.destroy();
-        return { kind: 'failed', committed: false, outcome: 'stream_error', status, message: observer.error.message };
+        return { kind: 'failed', committed: false, outcome: streamErrorOutcome(observer.error), status, message: observer.error.message };
       }
       // Commit point: the first whole event goes to the client.
       if (ex.clientGone) return { kind: 'aborted', committed: false };
@@ -249,17 +249,22 @@ async function deliverStream(
   if (observer.complete) {
     res.end();
     if (observer.error && !observer.error.incomplete) {
-      return { kind: 'failed', committed: true, outcome: 'stream_error', status, message: observer.error.message };
+      return { kind: 'failed', committed: true, outcome: streamErrorOutcome(observer.error), status, message: observer.error.message };
     }
     return { kind: 'ok', committed: true, status };
   }
   if (observer.error) {
     // The upstream's own error event already went to the client.
     res.end();
-    return { kind: 'failed', committed: true, outcome: 'stream_error', status, message: observer.error.message };
+    return { kind: 'failed', committed: true, outcome: streamErrorOutcome(observer.error), status, message: observer.error.message };
   }
   endBrokenStream(ex, 'upstream stream ended without its terminal event');
   return { kind: 'failed', committed: true, outcome: 'stream_truncated', status, message: 'stream ended without its terminal event' };
+}
+
+/** An in-stream overload (Anthropic's overloaded_error) is classed like a 529, any other error event as a stream error. */
+function streamErrorOutcome(error: { type: string }): 'stream_overloaded' | 'stream_error' {
+  return error.type === 'overloaded_error' ? 'stream_overloaded' : 'stream_error';
 }
 
 /** After the commit point: end the client's stream with the protocol's error event, never silently. */

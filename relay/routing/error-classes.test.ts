@@ -6,7 +6,7 @@ const cooldowns = relayConfigSchema.parse({}).cooldowns;
 
 describe('error classes', () => {
   it('moves on after network errors, timeouts, 429, 5xx and 529', () => {
-    for (const o of ['connect_error', 'timeout', 429, 500, 502, 503, 504, 529, 'stream_error', 'stream_truncated'] as const) {
+    for (const o of ['connect_error', 'timeout', 429, 500, 502, 503, 504, 529, 'stream_error', 'stream_overloaded', 'stream_truncated'] as const) {
       expect(ruleFor(o).action, String(o)).toBe('failover');
     }
   });
@@ -30,6 +30,11 @@ describe('error classes', () => {
     expect(r).toMatchObject({ breaker: false, cooldown: { scope: 'endpoint' } });
     expect(cooldownMs(r, cooldowns, undefined)).toBe(cooldowns.overloaded);
     expect(cooldowns.overloaded).toBeLessThanOrEqual(5000);
+  });
+
+  it("an in-stream overloaded_error is classed like a 529: brief endpoint cooldown, no breaker failure", () => {
+    expect(ruleFor('stream_overloaded')).toMatchObject({ breaker: false, cooldown: { scope: 'endpoint', duration: 'overloaded' } });
+    expect(ruleFor('stream_error').breaker).toBe(true);
   });
 
   it('429 honours retry-after, capped', () => {

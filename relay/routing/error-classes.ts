@@ -24,7 +24,7 @@ export interface ErrorRule {
 }
 
 /** Outcomes that are not an HTTP status. */
-export type TransportOutcome = 'connect_error' | 'timeout' | 'stream_error' | 'stream_truncated';
+export type TransportOutcome = 'connect_error' | 'timeout' | 'stream_error' | 'stream_overloaded' | 'stream_truncated';
 export type Outcome = TransportOutcome | number;
 
 const serverError = (status: number): ErrorRule => ({
@@ -41,6 +41,9 @@ export const ERROR_TABLE: Readonly<Record<string, ErrorRule>> = Object.freeze({
   timeout: { class: 'timeout', action: 'failover', cooldown: { scope: 'endpoint', duration: 'timeout' }, breaker: true },
   // An in-stream error event (overloaded_error, response.failed) before the commit point.
   stream_error: { class: 'stream_error', action: 'failover', cooldown: { scope: 'endpoint', duration: 'overloaded' }, breaker: true },
+  // Anthropic's in-stream overloaded_error is a 529 that arrived after the 200: treated like one,
+  // or a burst of them would open every breaker and leave nothing to route to.
+  stream_overloaded: { class: 'stream_overloaded', action: 'failover', cooldown: { scope: 'endpoint', duration: 'overloaded' }, breaker: false },
   // A 200 whose stream ended or died without the protocol's terminal event.
   stream_truncated: { class: 'stream_truncated', action: 'failover', cooldown: { scope: 'endpoint', duration: 'network' }, breaker: true },
   '429': { class: 'rate_limited', action: 'failover', cooldown: { scope: 'endpoint', duration: 'retry_after' }, breaker: false },
