@@ -7,7 +7,8 @@
  * bare server and load generator in separate processes, and writes per benchmark
  *   <out>/bench-<name>[-<label>]-<stamp>.json       results + environment + raw histograms
  *   <out>/bench-<name>[-<label>]-<stamp>.html       self-contained report
- *   <out>/bench-<name>[-<label>]-<stamp>.github.json  github-action-benchmark input (both kinds)
+ *   <out>/bench-<name>[-<label>]-<stamp>.smaller.json / .bigger.json   github-action-benchmark
+ *        input (tools customSmallerIsBetter / customBiggerIsBetter)
  * --target (repeatable) benchmarks relays run by someone else instead of the reference relay;
  * point them at the mock upstreams with --mocks-port (printed at start). --relay-delay (or
  * BENCH_INJECT_DELAY_MS) puts a delay proxy in front of the reference relay: an injected
@@ -22,7 +23,7 @@ import { ConfigError } from '../lib/yaml-config.js';
 import { renderBenchReport } from '../reports/bench-report.js';
 import { loadBenchConfig } from './config.js';
 import { isMain, ROOT } from './processes.js';
-import { toGithubBenchmark, type BenchResult } from './results.js';
+import { githubBenchmarkFiles, type BenchResult } from './results.js';
 import { runBenchmark } from './runner.js';
 
 const USAGE = `usage: pnpm bench <name...|all> [--target [name=]url]... [--key k] [--rounds n] [--duration s]
@@ -114,17 +115,17 @@ async function main(): Promise<number> {
     }
     const jsonPath = join(outDir, `${base}.json`);
     const htmlPath = join(outDir, `${base}.html`);
-    const githubPath = join(outDir, `${base}.github.json`);
+    const githubFiles = githubBenchmarkFiles(result, join(outDir, base));
     writeFileSync(jsonPath, JSON.stringify(result, null, 1));
     writeFileSync(htmlPath, renderBenchReport([result]));
-    writeFileSync(githubPath, JSON.stringify(toGithubBenchmark(result), null, 1));
+    for (const f of githubFiles) writeFileSync(f.path, f.text);
     for (const c of result.checks) {
       const verdict = c.ok === null ? 'n/a ' : c.ok ? 'PASS' : 'FAIL';
       process.stdout.write(`${verdict}  ${c.label}: ${c.actual === null ? 'not measured' : c.actual.toFixed(3)} (${c.op} ${c.value})\n`);
       if (c.ok === false) failed = true;
     }
     for (const n of result.notes) process.stdout.write(`note: ${n}\n`);
-    process.stdout.write(`${jsonPath}\n${htmlPath}\n${githubPath}\n`);
+    process.stdout.write(`${jsonPath}\n${htmlPath}\n${githubFiles.map((f) => f.path).join('\n')}\n`);
   }
   return failed && values.check ? 1 : 0;
 }

@@ -1,12 +1,13 @@
 /**
  * pnpm bench:compare <base.json> <head.json> [--threshold metric=pct]... [--alpha 0.1]
- *                    [--out file.html] [--github file.json]
+ *                    [--out file.html] [--github prefix]
  *
  * Compares two results of the same benchmark metric by metric, prints the table, writes an HTML
  * comparison, and exits 1 when a gated metric regressed (significant at alpha AND beyond its
  * minimum effect), so CI can gate on it. Noisy runs are reported as such and do not fail.
  * `--threshold` takes exact metric names or globs: `--threshold '*\/p99_ms=15'`.
- * `--github` writes the head result in github-action-benchmark's input shape.
+ * `--github prefix` writes the head result as github-action-benchmark input:
+ * prefix.smaller.json (customSmallerIsBetter) and prefix.bigger.json (customBiggerIsBetter).
  */
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -14,9 +15,9 @@ import { parseArgs } from 'node:util';
 import { renderCompareReport } from '../reports/bench-compare-report.js';
 import { compareResults, formatComparison } from './compare.js';
 import { isMain } from './processes.js';
-import { RESULT_SCHEMA, toGithubBenchmark, type BenchResult } from './results.js';
+import { githubBenchmarkFiles, RESULT_SCHEMA, type BenchResult } from './results.js';
 
-const USAGE = 'usage: pnpm bench:compare <base.json> <head.json> [--threshold metric=pct]... [--alpha 0.1] [--out report.html] [--github out.json]';
+const USAGE = 'usage: pnpm bench:compare <base.json> <head.json> [--threshold metric=pct]... [--alpha 0.1] [--out report.html] [--github prefix]';
 
 export function readResult(path: string): BenchResult {
   let parsed: unknown;
@@ -75,8 +76,10 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
   writeFileSync(out, renderCompareReport(comparison, base, head));
   process.stdout.write(`${out}\n`);
   if (values.github) {
-    writeFileSync(resolve(values.github), JSON.stringify(toGithubBenchmark(head), null, 1));
-    process.stdout.write(`${resolve(values.github)}\n`);
+    for (const f of githubBenchmarkFiles(head, resolve(values.github))) {
+      writeFileSync(f.path, f.text);
+      process.stdout.write(`${f.path}\n`);
+    }
   }
   return comparison.outcome === 'regression' ? 1 : 0;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeHistogram, encodeHistogram, newHistogram, recordMs, summarize } from './histogram.js';
-import { deriveMetrics, evaluateChecks, toGithubBenchmark, type RunRecord } from './results.js';
+import { deriveMetrics, evaluateChecks, githubBenchmarkFiles, toGithubBenchmark, type RunRecord } from './results.js';
 
 function run(target: string, round: number, rps: number, p50: number, p99: number): RunRecord {
   const h = newHistogram();
@@ -80,6 +80,9 @@ describe('metrics', () => {
       expect(typeof e.value).toBe('number');
     }
     expect(out.customBiggerIsBetter.find((e) => e.name === 'overhead/closed-50/relay/rps')!.value).toBe(3500);
+    const files = githubBenchmarkFiles({ benchmark: 'overhead', metrics: m, environment: env }, '/x/run');
+    expect(files.map((f) => f.path)).toEqual(['/x/run.smaller.json', '/x/run.bigger.json']);
+    expect(JSON.parse(files[1].text)).toEqual(out.customBiggerIsBetter);
   });
 });
 

@@ -273,6 +273,19 @@ export function compareOp(actual: number, op: CheckResult['op'], value: number):
   }
 }
 
+/**
+ * Writes the two github-action-benchmark input files next to `prefix`:
+ * `<prefix>.smaller.json` (tool: customSmallerIsBetter) and `<prefix>.bigger.json`
+ * (tool: customBiggerIsBetter), each a plain `[{ name, unit, value, range, extra }]` array.
+ */
+export function githubBenchmarkFiles(result: Pick<BenchResult, 'benchmark' | 'metrics' | 'environment'>, prefix: string): Array<{ path: string; text: string }> {
+  const g = toGithubBenchmark(result);
+  return [
+    { path: `${prefix}.smaller.json`, text: JSON.stringify(g.customSmallerIsBetter, null, 1) },
+    { path: `${prefix}.bigger.json`, text: JSON.stringify(g.customBiggerIsBetter, null, 1) },
+  ];
+}
+
 /** One entry of github-action-benchmark's `customSmallerIsBetter` / `customBiggerIsBetter` input. */
 export interface GithubBenchmarkEntry {
   name: string;
