@@ -369,7 +369,8 @@ function answerFailure(ex: Exchange, loop: LoopResult, emptyReason: string | und
     sendError(ex.res, ex.protocol, ex.requestId, new HttpError(503, message, { retryAfterSeconds }));
     return;
   }
-  const status = last.outcome === 'timeout' ? 504 : 502;
+  // Every attempt overloaded (in-stream overloaded_error before the commit point): say so as the upstream would, 529.
+  const status = last.outcome === 'timeout' ? 504 : last.outcome === 'stream_overloaded' ? 529 : 502;
   sendError(ex.res, ex.protocol, ex.requestId, new HttpError(status, `upstream failed after ${loop.attempts.length} attempt(s): ${last.message ?? last.outcome}`));
 }
 
