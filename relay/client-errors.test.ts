@@ -154,6 +154,18 @@ describe('what real clients rely on', () => {
     expect(journal.every((e) => e.headers['x-api-key'] === CLAUDE_TOKEN && e.headers.authorization === undefined)).toBe(true);
   });
 
+  it('usage comes from the stream when the upstream reports it, else an estimate marked as estimated', async () => {
+    const chat = { model: 'gpt-4o', messages: [{ role: 'user', content: 'count my usage' }], stream: true };
+    await ask(stack.relay, '/v1/chat/completions', { ...chat, stream_options: { include_usage: true } });
+    const reported = (await admin(stack.relay, 'GET', '/admin/requests?limit=1')).json[0];
+    const [entry] = (await stack.mocks.control.journal()).slice(-1);
+    expect(reported.usage).toEqual(entry.usage);
+    await ask(stack.relay, '/v1/chat/completions', chat);
+    const estimated = (await admin(stack.relay, 'GET', '/admin/requests?limit=1')).json[0];
+    expect(estimated.usage).toMatchObject({ estimated: true, outputTokens: entry.usage!.outputTokens });
+    expect(estimated.usage.inputTokens).toBeGreaterThan(0);
+  });
+
   it('a client that disconnects mid-stream aborts the upstream request at once', async () => {
     await stack.mocks.control.resetJournal();
     const res = await request(stack.relay.url + '/v1/messages', {
