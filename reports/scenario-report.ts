@@ -22,7 +22,7 @@ function show(v: unknown): string {
 }
 
 function checkRow(c: Check): Content[] {
-  return [badge(c.pass ? 'pass' : 'fail'), c.name, el('code', {}, show(c.expected)), el('code', {}, show(c.actual))];
+  return [c.skipped ? badge('skip', 'SKIP') : badge(c.pass ? 'pass' : 'fail'), c.name, el('code', {}, show(c.expected)), el('code', {}, show(c.actual))];
 }
 
 function failedChecks(checks: Check[]): Raw {

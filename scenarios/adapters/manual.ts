@@ -20,7 +20,7 @@ export const MANUAL_CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>(
   'custom_pass',
 ]);
 
-/** Resolves on Enter on stdin or on SIGUSR2 (for scripts), whichever comes first. */
+/** Resolves on Enter on stdin or on SIGUSR2 (for scripts, or when stdin is not a terminal). */
 export function waitForGo(prompt: string, log: (s: string) => void): Promise<void> {
   log(prompt);
   return new Promise((resolve) => {
@@ -31,7 +31,8 @@ export function waitForGo(prompt: string, log: (s: string) => void): Promise<voi
       resolve();
     };
     rl.once('line', done);
-    rl.once('close', done);
+    // A closed stdin (a script, /dev/null) is not a "go": keep waiting for the signal.
+    rl.once('close', () => log(`(stdin closed: waiting for SIGUSR2 to pid ${process.pid})`));
     process.once('SIGUSR2', done);
   });
 }

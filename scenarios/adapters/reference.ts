@@ -6,7 +6,9 @@
 import type { RequestLogEntry } from '../../relay/state/types.js';
 import { CAPABILITIES, type Capability, type ScenarioLayout } from '../engine/schema.js';
 import type { Adapter, OpenTargetOptions, RelayStateView, ResolvedChange, Target } from '../engine/target.js';
-import { AdminClient } from './admin-client.js';
+import type { Balance, LedgerRow } from '../../relay/billing/ledger.js';
+import type { LedgerView } from '../engine/billing.js';
+import { AdminClient, AdminError } from './admin-client.js';
 
 /** Everything the reference relay can do over its admin API (restart needs the process). */
 export const REFERENCE_CAPABILITIES: ReadonlySet<Capability> = new Set(CAPABILITIES.filter((c) => c !== 'restart'));
@@ -71,8 +73,25 @@ export class AdminTarget implements Target {
     return this.admin.state();
   }
 
+  /** GET /admin/billing/ledger and /balances; a relay without billing answers 404. */
+  async billing(): Promise<LedgerView | undefined> {
+    try {
+      const [{ rows }, { balances }] = await Promise.all([
+        this.admin.call<{ rows: LedgerRow[] }>('GET', '/admin/billing/ledger?limit=100000000'),
+        this.admin.call<{ balances: Balance[] }>('GET', '/admin/billing/balances'),
+      ]);
+      return { ledger: rows, balances };
+    } catch (err) {
+      if (err instanceof AdminError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+
   async close(): Promise<void> {}
 }
+
+/** Longer than any sticky TTL, cooldown or breaker period a scenario configures. */
+const STALE_STATE_MS = 60 * 86_400_000;
 
 export interface ReferenceAdapterOptions {
   target: string;
@@ -89,7 +108,11 @@ export function referenceAdapter(opts: ReferenceAdapterOptions): Adapter {
     async open(o: OpenTargetOptions): Promise<Target> {
       const admin = new AdminClient(opts.target, token);
       const caps = new Set(REFERENCE_CAPABILITIES);
-      if (!(await admin.hasClock())) {
+      if (await admin.hasClock()) {
+        // A relay that outlives one scenario keeps its live state (cooldowns, breakers, sticky
+        // bindings) under endpoint names the next scenario may reuse: let all of it expire first.
+        await admin.advanceClock(STALE_STATE_MS);
+      } else {
         caps.delete('clock');
         o.log('  (target runs on real time: scenarios that advance the clock are not applicable; start it with RELAY_TEST_CLOCK=1)');
       }

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { parseDuration } from '../../lib/duration.js';
 import { faultRuleSchema, upstreamConfigSchema, type FaultRule, type UpstreamConfig } from '../../mocks/config.js';
 import { relayConfigSchema } from '../../relay/config/schema.js';
+import { billingExpectSchema } from './billing.js';
 
 /** What a target must be able to do for a scenario to apply to it. */
 export const CAPABILITIES = [
@@ -302,6 +303,9 @@ export const expectSchema = z
     same_endpoint: z.boolean().optional(),
     /** Health check round: endpoint -> result (ok, failed, skipped / not_checked). */
     health: z.record(z.string(), z.string()).optional(),
+
+    // billing: the relay's ledger against the whole run's journal (see engine/billing.ts)
+    billing: billingExpectSchema.optional(),
   })
   .strict();
 export type Expectation = z.infer<typeof expectSchema>;

@@ -4,6 +4,7 @@
  * any relay configured by hand (manual). The engine only talks to this interface.
  */
 import type { RequestLogEntry } from '../../relay/state/types.js';
+import type { LedgerView } from './billing.js';
 import type { Capability, ScenarioLayout } from './schema.js';
 
 /** One endpoint as the relay's state API shows it (fields a third-party relay may lack are optional). */
@@ -47,6 +48,8 @@ export interface Target {
   /** The relay's newest request log entries (oldest first); [] when the relay has no records. */
   requests(limit: number): Promise<RequestLogEntry[]>;
   state(): Promise<RelayStateView | undefined>;
+  /** The relay's billing ledger and balances; undefined when it has none (expect.billing). */
+  billing?(): Promise<LedgerView | undefined>;
   close(): Promise<void>;
 }
 
