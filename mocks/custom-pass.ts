@@ -11,7 +11,7 @@ import { generatedOutputTokens } from '../protocols/tokens.js';
 import type { Usage } from '../protocols/types.js';
 import type { FaultAction } from './config.js';
 import { generateContent } from './content.js';
-import { reply, responseId, sendJson, type Ctx } from './server.js';
+import { reply, responseId, sendJson, type Ctx } from './context.js';
 import { billUsage } from './usage.js';
 
 export function handlePass(ctx: Ctx, action: FaultAction | undefined): void {

@@ -5,61 +5,28 @@
  * nothing a client sends can take the process down.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Clock } from '../lib/clock.js';
+import { maskToken } from '../lib/mask.js';
 import { protocolFor } from '../protocols/index.js';
-import type { ErrorReply, Protocol, ProtocolId, RequestInfo, SessionKey, Usage } from '../protocols/types.js';
-import { writeBody } from './body-writer.js';
-import type { FaultAction } from './config.js';
-import { generateContent } from './content.js';
-import { Exchange } from './exchange.js';
-import { generatedOutputTokens } from '../protocols/tokens.js';
-import type { FiredRule } from './faults.js';
-import type { Journal } from './journal.js';
-import { KINDS, accountCheckBody, findRoute, modelsBody, type Route } from './kinds.js';
-import { mixSeed } from './random.js';
-import { writeStream } from './stream-writer.js';
-import type { ScheduleStats } from './stats.js';
-import type { MockUpstream } from './upstream.js';
-import { billUsage } from './usage.js';
-import { handlePass } from './custom-pass.js';
 import { readClientCredential } from '../protocols/auth.js';
 import { customPassRoute } from '../protocols/custom-pass.js';
-import { encodeSse } from '../protocols/sse.js';
-import { maskToken } from '../lib/mask.js';
+import type { Protocol, RequestInfo, SessionKey } from '../protocols/types.js';
+import { accountCheck, checkJwt, oauthToken, parseFormOrJson } from './chatgpt-oauth.js';
+import type { FaultAction } from './config.js';
+import { header, reply, sendJson, withKindHeaders, withRequestId, type Ctx, type ServerDeps } from './context.js';
+import { handlePass } from './custom-pass.js';
+import { Exchange } from './exchange.js';
+import type { FiredRule } from './faults.js';
+import { generate } from './generate.js';
+import { KINDS, findRoute, modelsBody } from './kinds.js';
+import { mixSeed } from './random.js';
+import type { MockUpstream } from './upstream.js';
+
+export type { Ctx, ServerDeps } from './context.js';
 
 export const CONTROL_PREFIX = '/__mock/';
 export const MAX_BODY_BYTES = 32 * 1024 * 1024;
 /** Stands for a body over the limit (identity-compared). */
 const TOO_LARGE = Buffer.alloc(0);
-
-export interface ServerDeps {
-  journal: Journal;
-  clock: Clock;
-  stats: ScheduleStats;
-  /** Handles `/__mock/...` on any upstream's port. */
-  control: (req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams, body: Buffer) => void;
-}
-
-/** Everything known about a request as it goes through the pipeline. */
-export interface Ctx {
-  up: MockUpstream;
-  deps: ServerDeps;
-  ex: Exchange;
-  route: Route | undefined;
-  protocol: Protocol;
-  method: string;
-  path: string;
-  rawQuery: string;
-  headers: IncomingMessage['headers'];
-  credential: string | undefined;
-  body: unknown;
-  /** The body as text, once decoded (the journal keeps this rather than the parsed tree). */
-  rawText: string | undefined;
-  info: RequestInfo | undefined;
-  session: SessionKey | undefined;
-  fired: FiredRule | undefined;
-  requestId: string;
-}
 
 const DEFAULT_MESSAGES: Record<number, string> = {
   400: 'Bad request',
@@ -236,26 +203,6 @@ function authorized(ctx: Ctx): boolean {
   return false;
 }
 
-async function checkJwt(ctx: Ctx): Promise<boolean> {
-  const token = ctx.credential;
-  const account = header(ctx.headers, 'chatgpt-account-id');
-  // Literal tokens from the config are accepted as opaque access tokens (with an account header).
-  if (token !== undefined && ctx.up.tokens.has(token) && account !== undefined) return true;
-  if (token === undefined) {
-    reply(ctx, ctx.protocol.errorReply(401, 'Missing bearer or basic authentication in header', { requestId: ctx.requestId }));
-    return false;
-  }
-  const check = await ctx.up.chatgpt.verify(token, account);
-  if (check.ok && account !== undefined) return true;
-  if (check.ok) {
-    reply(ctx, ctx.protocol.errorReply(401, 'Missing chatgpt-account-id header', { requestId: ctx.requestId }));
-    return false;
-  }
-  const status = check.reason === 'account_mismatch' ? 403 : 401;
-  reply(ctx, ctx.protocol.errorReply(status, check.message, { requestId: ctx.requestId, code: check.reason === 'expired' ? 'token_expired' : undefined }));
-  return false;
-}
-
 function afterAuth(ctx: Ctx, raw: Buffer): Promise<void> | void {
   const route = ctx.route!;
   if (route.json) {
@@ -343,10 +290,7 @@ function answer(ctx: Ctx, action: FaultAction | undefined): Promise<void> | void
       sendJson(ctx, 200, modelsBody(ctx.up.kind, ctx.up.models, Math.floor(ctx.deps.clock.now() / 1000)), action);
       return;
     case 'account_check':
-      return ctx.up.chatgpt.verify(ctx.credential ?? '', undefined).then((check) => {
-        const account = check.ok ? check.accountId : (header(ctx.headers, 'chatgpt-account-id') ?? 'unknown');
-        sendJson(ctx, 200, accountCheckBody(account), action);
-      });
+      return accountCheck(ctx, action);
     case 'oauth_token':
       return oauthToken(ctx, action);
     case 'pass':
@@ -355,136 +299,12 @@ function answer(ctx: Ctx, action: FaultAction | undefined): Promise<void> | void
   }
 }
 
-export function generate(ctx: Ctx, action: FaultAction | undefined): void {
-  const { up, protocol } = ctx;
-  const info = ctx.info!;
-  if (info.model !== undefined && up.config.models.length > 0 && !up.models.includes(info.model)) {
-    reply(ctx, protocol.errorReply(404, `model: ${info.model} does not exist or you do not have access to it`, { requestId: ctx.requestId, code: 'model_not_found' }));
-    return;
-  }
-  const n = ++up.requestCount;
-  const content = generateContent(info, ctx.body, { seed: up.seed, requestNumber: n, outputTokens: action?.output_tokens ?? up.settings.outputTokens });
-  const usage = billUsage(protocol.id, ctx.body, info, generatedOutputTokens(content), ctx.credential, up.cache);
-  const ids = { id: responseId(up.seed, n), created: Math.floor(ctx.deps.clock.now() / 1000) };
-  if (!info.stream) {
-    const body = protocol.buildResponse(info, ctx.body, content, usage, ids);
-    if (!action?.empty && !action?.hang) ctx.ex.usage = usage;
-    sendJson(ctx, 200, body, action);
-    return;
-  }
-  const events = protocol.buildStream(info, ctx.body, content, usage, ids);
-  const headers = streamHeaders(ctx);
-  if (action?.hang === 'body' || action?.empty || action?.drip) {
-    let text = '';
-    if (action.drip) {
-      for (const e of events) text += encodeSse(e);
-      ctx.ex.eventsSent = events.length;
-      ctx.ex.usage = usage;
-    }
-    writeBody(ctx.ex, 200, headers, text, action);
-    return;
-  }
-  ctx.ex.writeHead(200, headers);
-  const pacing = up.settings.pacing;
-  writeStream(ctx.ex, {
-    events,
-    pacing: {
-      ttft: action?.ttft ?? pacing.ttft,
-      chunkDelay: action?.chunk_delay ?? pacing.chunkDelay,
-      tokensPerSecond: action?.tokens_per_second ?? (action?.chunk_delay !== undefined ? undefined : pacing.tokensPerSecond),
-    },
-    action: action?.truncate && !action.cut ? { ...action, cut: { after: 'mid_content', mode: action.truncate.mode } } : action,
-    fullUsage: usage,
-    stats: ctx.deps.stats,
-    buildError: (kind, usageSoFar: Usage) =>
-      protocol.buildStreamError(kind, usageSoFar, ids, { sequenceNumber: ctx.ex.eventsSent, model: info.model }),
-  });
-}
-
-async function oauthToken(ctx: Ctx, action: FaultAction | undefined): Promise<void> {
-  const form = (ctx.body ?? {}) as Record<string, unknown>;
-  const grant = form.grant_type;
-  const refresh = typeof form.refresh_token === 'string' ? form.refresh_token : undefined;
-  if (grant !== 'refresh_token' || refresh === undefined) {
-    sendJson(ctx, 400, { error: 'invalid_request', error_description: 'grant_type must be refresh_token and refresh_token is required' }, action);
-    return;
-  }
-  ctx.credential = refresh;
-  const issued = await ctx.up.chatgpt.refreshWith(refresh);
-  if (!issued) {
-    sendJson(ctx, 401, { error: { message: 'Your refresh token is invalid. Please sign in again.', type: 'invalid_request_error', code: 'refresh_token_invalidated' } }, action);
-    return;
-  }
-  sendJson(
-    ctx,
-    200,
-    { access_token: issued.accessToken, refresh_token: issued.refreshToken, id_token: issued.idToken, expires_in: issued.expiresIn, token_type: 'Bearer', scope: 'openid profile email offline_access' },
-    action,
-  );
-}
-
-// ---- small helpers ---------------------------------------------------------------------------
-
-export function sendJson(ctx: Ctx, status: number, body: unknown, action: FaultAction | undefined, extra?: Record<string, string>): void {
-  const headers: Record<string, string> = { 'content-type': 'application/json', [KINDS[ctx.up.kind].requestIdHeader]: ctx.requestId, ...extra };
-  writeBody(ctx.ex, status, headers, JSON.stringify(body), action);
-}
-
-export function reply(ctx: Ctx, r: ErrorReply, action?: FaultAction): void {
-  const headers: Record<string, string> = { [KINDS[ctx.up.kind].requestIdHeader]: ctx.requestId, ...r.headers };
-  headers['content-type'] ??= 'application/json';
-  // Only body faults apply to an error answer (a drip or a hang of the error body).
-  const bodyFaults = action && (action.drip || action.hang === 'body' || action.truncate) ? action : undefined;
-  writeBody(ctx.ex, r.status, headers, typeof r.body === 'string' ? r.body : JSON.stringify(r.body), bodyFaults);
-}
-
-function withRequestId(ctx: Ctx, r: ErrorReply): ErrorReply {
-  return { ...r, headers: { [KINDS[ctx.up.kind].requestIdHeader]: ctx.requestId, ...r.headers } };
-}
-
-/** OpenAI's 429 carries the rate-limit window headers clients read. */
-function withKindHeaders(ctx: Ctx, r: ErrorReply): ErrorReply {
-  if (r.status !== 429 || ctx.protocol.id === 'anthropic' || ctx.protocol.id === 'custom-pass') return r;
-  const reset = r.headers['retry-after'] ?? '1';
-  return {
-    ...r,
-    headers: {
-      'x-ratelimit-limit-requests': '500',
-      'x-ratelimit-remaining-requests': '0',
-      'x-ratelimit-reset-requests': `${reset}s`,
-      'x-ratelimit-limit-tokens': '30000',
-      'x-ratelimit-remaining-tokens': '0',
-      'x-ratelimit-reset-tokens': `${reset}s`,
-      ...r.headers,
-    },
-  };
-}
-
-function streamHeaders(ctx: Ctx): Record<string, string> {
-  return {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache',
-    connection: 'keep-alive',
-    [KINDS[ctx.up.kind].requestIdHeader]: ctx.requestId,
-  };
-}
-
 function safeInfo(ctx: Ctx): RequestInfo | undefined {
   try {
     return ctx.protocol.requestInfo(ctx.body);
   } catch {
     return undefined;
   }
-}
-
-export function responseId(seed: number, n: number): string {
-  return `01${mixSeed(seed, n).toString(36).padStart(7, '0')}${n.toString(36).padStart(6, '0')}`;
-}
-
-export function header(headers: IncomingMessage['headers'], name: string): string | undefined {
-  const v = headers[name];
-  const s = Array.isArray(v) ? v[0] : v;
-  return s === undefined || s === '' ? undefined : s;
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -501,18 +321,6 @@ export function parseQuery(raw: string): Record<string, string | string[]> {
   return out;
 }
 
-function parseFormOrJson(raw: Buffer, type: string | undefined): unknown {
-  const text = raw.toString('utf8');
-  if (type?.includes('json')) {
-    try {
-      return JSON.parse(text);
-    } catch {
-      return {};
-    }
-  }
-  return Object.fromEntries(new URLSearchParams(text));
-}
-
 
 /** Journaled bodies are JSON when they parse, else their text. */
 function parseOrText(text: string): unknown {
@@ -523,4 +331,3 @@ function parseOrText(text: string): unknown {
   }
 }
 
-export type { ProtocolId };

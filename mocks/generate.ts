@@ -1,0 +1,69 @@
+/**
+ * The answer of a generation route: deterministic content, honest usage, then the protocol's
+ * JSON body or its labeled event stream, written with the rule's faults and pacing.
+ */
+import { encodeSse } from '../protocols/sse.js';
+import { generatedOutputTokens } from '../protocols/tokens.js';
+import type { Usage } from '../protocols/types.js';
+import { writeBody } from './body-writer.js';
+import type { FaultAction } from './config.js';
+import { generateContent } from './content.js';
+import { KINDS } from './kinds.js';
+import { reply, responseId, sendJson, type Ctx } from './context.js';
+import { writeStream } from './stream-writer.js';
+import { billUsage } from './usage.js';
+
+export function generate(ctx: Ctx, action: FaultAction | undefined): void {
+  const { up, protocol } = ctx;
+  const info = ctx.info!;
+  if (info.model !== undefined && up.config.models.length > 0 && !up.models.includes(info.model)) {
+    reply(ctx, protocol.errorReply(404, `model: ${info.model} does not exist or you do not have access to it`, { requestId: ctx.requestId, code: 'model_not_found' }));
+    return;
+  }
+  const n = ++up.requestCount;
+  const content = generateContent(info, ctx.body, { seed: up.seed, requestNumber: n, outputTokens: action?.output_tokens ?? up.settings.outputTokens });
+  const usage = billUsage(protocol.id, ctx.body, info, generatedOutputTokens(content), ctx.credential, up.cache);
+  const ids = { id: responseId(up.seed, n), created: Math.floor(ctx.deps.clock.now() / 1000) };
+  if (!info.stream) {
+    const body = protocol.buildResponse(info, ctx.body, content, usage, ids);
+    if (!action?.empty && !action?.hang) ctx.ex.usage = usage;
+    sendJson(ctx, 200, body, action);
+    return;
+  }
+  const events = protocol.buildStream(info, ctx.body, content, usage, ids);
+  const headers = streamHeaders(ctx);
+  if (action?.hang === 'body' || action?.empty || action?.drip) {
+    let text = '';
+    if (action.drip) {
+      for (const e of events) text += encodeSse(e);
+      ctx.ex.eventsSent = events.length;
+      ctx.ex.usage = usage;
+    }
+    writeBody(ctx.ex, 200, headers, text, action);
+    return;
+  }
+  ctx.ex.writeHead(200, headers);
+  const pacing = up.settings.pacing;
+  writeStream(ctx.ex, {
+    events,
+    pacing: {
+      ttft: action?.ttft ?? pacing.ttft,
+      chunkDelay: action?.chunk_delay ?? pacing.chunkDelay,
+      tokensPerSecond: action?.tokens_per_second ?? (action?.chunk_delay !== undefined ? undefined : pacing.tokensPerSecond),
+    },
+    action: action?.truncate && !action.cut ? { ...action, cut: { after: 'mid_content', mode: action.truncate.mode } } : action,
+    fullUsage: usage,
+    stats: ctx.deps.stats,
+    buildError: (kind, usageSoFar: Usage) =>
+      protocol.buildStreamError(kind, usageSoFar, ids, { sequenceNumber: ctx.ex.eventsSent, model: info.model }),
+  });
+}
+
+function streamHeaders(ctx: Ctx): Record<string, string> {
+  return {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+    [KINDS[ctx.up.kind].requestIdHeader]: ctx.requestId,
+  };
+}
