@@ -121,6 +121,13 @@ describe('clear errors in the protocol shape', () => {
     expect((await ask(stack.relay, '/v1/messages', claudeBody())).status).toBe(200);
   });
 
+  it('a slow non-stream answer is not cut by the first-byte timeout (only streams are)', async () => {
+    await stack.mocks.control.addRule('claude', { match: { stream: false }, times: 1, action: { latency: '450ms' } });
+    const slow = await ask(stack.relay, '/v1/messages', claudeBody());
+    expect(slow.status).toBe(200);
+    expect(slow.json.type).toBe('message');
+  });
+
   it('unknown path: 404 in a JSON error shape', async () => {
     const res = await ask(stack.relay, '/v1/nothing-here', {});
     expect(res.status).toBe(404);
