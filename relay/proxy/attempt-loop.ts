@@ -121,7 +121,10 @@ export async function runAttemptLoop(
     const outcome = result.outcome ?? 'connect_error';
     const rule = ruleFor(outcome);
     record.errorClass = rule.class;
-    applyRule(endpoint, rule, result, record, deps, background);
+    // Failure-path writes are awaited: the next request (or the next process sharing Redis) must
+    // already see this endpoint's cooldown, breaker count or disabled credential. It costs one
+    // store round trip on an error path only; the success path above stays fire-and-forget.
+    await applyRule(endpoint, rule, result, record, deps);
 
     if (result.committed) return done();
     if (rule.action === 'return') return done('returned');
@@ -130,15 +133,18 @@ export async function runAttemptLoop(
   return done(attempts.length === 0 ? 'no_candidates' : 'exhausted');
 }
 
-function applyRule(
+async function applyRule(
   endpoint: EndpointModel,
   rule: ReturnType<typeof ruleFor>,
   result: AttemptResult,
   record: AttemptRecord,
   deps: LoopDeps,
-  background: (p: Promise<unknown>) => void,
-): void {
+): Promise<void> {
   const { config, live, clock } = deps;
+  const writes: Promise<unknown>[] = [];
+  const background = (p: Promise<unknown>) => {
+    writes.push(p.catch((err) => deps.onBackgroundError?.(err)));
+  };
   const now = clock.now();
   const ms = cooldownMs(rule, config.cooldowns, result.retryAfterMs);
   if (ms > 0 && rule.cooldown) {
@@ -169,4 +175,5 @@ function applyRule(
       }),
     );
   }
+  await Promise.all(writes);
 }
