@@ -71,6 +71,11 @@ function waitDrain(res: ServerResponse): Promise<void> {
   });
 }
 
+function isJson(headers: Record<string, string | string[] | undefined>): boolean {
+  const ct = headers['content-type'];
+  return typeof ct === 'string' && ct.includes('json');
+}
+
 function isEventStream(headers: Record<string, string | string[] | undefined>): boolean {
   const ct = headers['content-type'];
   return typeof ct === 'string' && ct.includes('text/event-stream');
@@ -180,6 +185,11 @@ async function deliverJson(
     parsed = JSON.parse(data.toString('utf8'));
   } catch {
     parsed = undefined;
+  }
+  if (parsed === undefined && isJson(resp.headers)) {
+    // A JSON answer that does not parse was cut short (a clean end mid-body): nothing went to the
+    // client yet, so this is a failed attempt like a stream without its terminal event, never a broken 200.
+    return { kind: 'failed', committed: false, outcome: 'stream_truncated', status, message: 'upstream JSON body is incomplete' };
   }
   if (parsed !== undefined) {
     ex.usage = ex.protocol.usageFromBody(parsed);
