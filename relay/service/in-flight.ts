@@ -4,6 +4,9 @@
  * read only by scrapes and by shutdown.
  */
 import type { ServerResponse } from 'node:http';
+import { protocolForPath } from '../http/classify.js';
+import { protocolFor } from '../../protocols/index.js';
+import { encodeSseAll } from '../../protocols/sse.js';
 import type { Billing, PrechargeInput, PrechargeResult, SettleInput } from '../billing/types.js';
 
 /** Resolves waiters when a count drops to zero. */
@@ -21,11 +24,12 @@ class IdleSignal {
 }
 
 export class InFlightResponses {
-  private readonly open = new Set<ServerResponse>();
+  /** Open responses and the client path each answers (its protocol, should it have to be ended). */
+  private readonly open = new Map<ServerResponse, string>();
   private readonly signal = new IdleSignal();
 
-  track(res: ServerResponse): void {
-    this.open.add(res);
+  track(res: ServerResponse, path: string): void {
+    this.open.set(res, path);
     res.once('close', () => {
       this.open.delete(res);
       if (this.open.size === 0) this.signal.fire();
@@ -39,12 +43,39 @@ export class InFlightResponses {
   /** Responses sent as a stream (headers out, no content-length) and not yet ended. */
   streams(): number {
     let n = 0;
-    for (const res of this.open) if (res.headersSent && res.chunkedEncoding && !res.writableEnded) n++;
+    for (const res of this.open.keys()) if (res.headersSent && res.chunkedEncoding && !res.writableEnded) n++;
     return n;
   }
 
   idle(): Promise<void> {
     return this.signal.wait(() => this.open.size === 0);
+  }
+
+  /**
+   * Last resort when shutdown's grace has passed too: a stream still open gets the protocol's
+   * error event and its end, an answer not yet started a 503 in the protocol's shape, so no
+   * client sees a bare reset. Returns how many were ended.
+   */
+  endAll(message: string): number {
+    let n = 0;
+    for (const [res, path] of this.open) {
+      if (res.writableEnded || res.destroyed) continue;
+      const protocol = protocolFor(protocolForPath(path));
+      try {
+        if (res.headersSent) {
+          res.end(res.chunkedEncoding ? encodeSseAll(protocol.streamErrorEvents(message)) : undefined);
+        } else {
+          const reply = protocol.errorReply(503, message);
+          const body = JSON.stringify(reply.body);
+          res.writeHead(503, { ...reply.headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), connection: 'close' });
+          res.end(body);
+        }
+        n++;
+      } catch {
+        res.destroy();
+      }
+    }
+    return n;
   }
 }
 

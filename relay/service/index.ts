@@ -141,7 +141,7 @@ export class RelayService {
         });
         return;
       }
-      this.inFlight.track(res);
+      this.inFlight.track(res, path);
       if (!path.startsWith('/admin')) {
         if (this.draining) return this.refuse(req, res, path, 503, 'the relay is shutting down; retry on another instance', { 'retry-after': '1' });
         const length = Number(req.headers['content-length']);

@@ -52,7 +52,11 @@ export async function drain(parts: DrainParts, deadlineMs: number, graceMs = 5_0
     cut = true;
     parts.log?.warn({ inFlight: inFlight.size, streams: inFlight.streams(), pendingCharges: settlements.size }, 'shutdown deadline passed: cutting upstream calls');
     await parts.cutUpstreams();
-    await within(quiet(), graceMs, clock);
+    if (!(await within(quiet(), graceMs, clock))) {
+      const ended = inFlight.endAll('the relay shut down before this answer finished');
+      parts.log?.warn({ ended, pendingCharges: settlements.size }, 'shutdown grace passed: ended the remaining answers');
+      await within(inFlight.idle(), 1_000, clock);
+    }
   }
   server.closeIdleConnections();
   const report = { inFlightAtStart, cut, leftOpen: inFlight.size, unsettled: settlements.size, ms: clock.now() - started };
