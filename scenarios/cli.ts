@@ -40,9 +40,11 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (values.list) {
-    for (const s of loadAll()) {
+    const all = loadAll();
+    const width = Math.max(0, ...all.map((s) => ('error' in s ? 0 : s.scenario.name.length)));
+    for (const s of all) {
       if ('error' in s) console.log(`  ${relative(process.cwd(), s.file)}  (invalid: ${s.error.issues[0]?.message})`);
-      else console.log(`  ${s.scenario.name.padEnd(32)} ${s.scenario.description}  [${s.scenario.suites.join(', ')}]`);
+      else console.log(`  ${s.scenario.name.padEnd(width)} ${s.scenario.description}  [${s.scenario.suites.join(', ')}]`);
     }
     return 0;
   }

@@ -17,12 +17,23 @@ import { AdminTarget } from './reference.js';
 
 const ALL: ReadonlySet<Capability> = new Set(CAPABILITIES);
 
+/**
+ * RELAYLAB_SCENARIO_STORES=shared runs the in-process relay on Redis (REDIS_URL) and MySQL
+ * (MYSQL_URL) instead of memory + embedded, under a prefix unique to this run, so the suites can
+ * prove the shared stores too without colliding with parallel runs.
+ */
+function storeOptions(): { redisUrl?: string; mysqlUrl?: string; statePrefix?: string } {
+  if (process.env.RELAYLAB_SCENARIO_STORES !== 'shared') return {};
+  return { redisUrl: process.env.REDIS_URL, mysqlUrl: process.env.MYSQL_URL, statePrefix: `scn_${randomBytes(6).toString('hex')}` };
+}
+
 class InProcessTarget extends AdminTarget {
   constructor(
     private relay: RunningRelay,
     private readonly config: RelayConfig,
     private readonly clock: TestClock,
     private readonly dataDir: string,
+    private readonly stores: ReturnType<typeof storeOptions>,
   ) {
     super('in-process', relay.url, new AdminClient(relay.url, relay.adminToken), ALL);
   }
@@ -40,6 +51,7 @@ class InProcessTarget extends AdminTarget {
       host: '127.0.0.1',
       port,
       dataDir: this.dataDir,
+      ...this.stores,
       adminToken: this.relay.adminToken,
       logLevel: process.env.RELAYLAB_RELAY_LOG ?? 'silent',
     });
@@ -62,7 +74,9 @@ export function inProcessAdapter(): Adapter {
       const clock = new TestClock();
       const dataDir = mkdtempSync(join(tmpdir(), 'relaylab-scenario-relay-'));
       const config = o.layout as RelayConfig;
+      const stores = storeOptions();
       const relay = await startRelay({
+        ...stores,
         config,
         clock,
         host: '127.0.0.1',
@@ -71,7 +85,7 @@ export function inProcessAdapter(): Adapter {
         adminToken: `adm-${randomBytes(12).toString('hex')}`,
         logLevel: process.env.RELAYLAB_RELAY_LOG ?? 'silent',
       });
-      return new InProcessTarget(relay, config, clock, dataDir);
+      return new InProcessTarget(relay, config, clock, dataDir, stores);
     },
   };
 }
