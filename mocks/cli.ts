@@ -35,12 +35,19 @@ async function main(): Promise<number> {
     }
     throw err;
   }
-  const rows = fleet.upstreams.map((u) => [u.name, u.kind, u.url, u.tokens.length > 0 ? u.tokens.map(maskToken).join(', ') : '(any token)']);
+  const tokensOf = (kind: string, tokens: string[]) => {
+    const listed = tokens.map(maskToken).join(', ');
+    if (kind === 'chatgpt-oauth') return listed ? `${listed} + issued JWTs` : 'issued JWTs (POST /oauth/token, control API)';
+    return listed || '(any token)';
+  };
+  const rows = fleet.upstreams.map((u) => [u.name, u.kind, u.url, tokensOf(u.kind, u.tokens)]);
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i].length), ['name', 'kind', 'url'][i].length));
   const line = (r: string[]) => r.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c)).join('  ');
   console.log(line(['name', 'kind', 'url', 'tokens']));
   for (const r of rows) console.log(line(r));
   console.log(`control API: ${fleet.upstreams[0].url}/__mock/ (journal, rules, tokens, jwt)`);
+  // A long-running mock outlives any one bad request: report, keep serving.
+  process.on('uncaughtException', (err) => console.error('mock: uncaught error (still serving):', err));
   const stop = () => void fleet.close().then(() => process.exit(0));
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

@@ -95,7 +95,13 @@ export class Exchange {
     }
     this.timer = this.clock.setTimeout(() => {
       this.timer = undefined;
-      if (!this.res.destroyed) fn();
+      if (this.res.destroyed) return;
+      try {
+        fn();
+      } catch {
+        // A bug in a timed step must not take the process down: drop this one response.
+        this.res.destroy();
+      }
     }, ms);
   }
 
