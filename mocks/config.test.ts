@@ -78,7 +78,7 @@ describe('mocks config', () => {
   });
 
   it('`pnpm mocks` prints each upstream with masked tokens, and exits 1 naming the field of a bad file', async () => {
-    const ok = await runCli(['--config', EXAMPLE], /control API/);
+    const ok = await runCli(['--config', EXAMPLE], /control API: http/);
     expect(ok.out).toMatch(/claude-a\s+claude\s+http:\/\/127\.0\.0\.1:\d+\s+sk-ant-…0001/);
     expect(ok.out).toMatch(/pass-a\s+custom-pass/);
     expect(ok.out).not.toContain('sk-ant-api03-mock-account-a-0001');
