@@ -29,7 +29,10 @@ export interface StreamRecord {
 }
 
 export interface RunRecord {
+  /** The phase instance, e.g. `closed-chat-c50`. */
   phase: string;
+  /** The phase as named in the file, before list expansion (e.g. `closed`). */
+  phaseName?: string;
   /** Target name: bare, direct, relay, or a --target name. */
   target: string;
   /** The phase's baseline target (its first), which relative metrics compare against. */

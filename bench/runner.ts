@@ -113,6 +113,7 @@ async function runLoad(
 function toRecord(instance: PhaseInstance, target: ResolvedTarget, baseline: string, round: number, r: LoadRunResult | StreamRunResult): RunRecord {
   const rec: RunRecord = {
     phase: instance.id,
+    phaseName: instance.phase.name,
     target: target.name,
     baseline,
     round,

@@ -206,6 +206,34 @@ function resourceCharts(runs: readonly RunRecord[]): Content {
   );
 }
 
+/**
+ * A sweep (one file phase expanded over connections or rates): throughput and latency against
+ * the swept value, one line per request kind and target, means over the rounds.
+ */
+function sweepCharts(runs: readonly RunRecord[]): Content {
+  const out: Content[] = [];
+  for (const [name, rs] of groupBy(runs.filter((r) => !r.stream && r.phaseName), (r) => r.phaseName!)) {
+    const x = (r: RunRecord) => (r.load === 'closed' ? r.connections : r.rate);
+    if (new Set(rs.map(x)).size < 2) continue;
+    const series = (pick: (r: RunRecord) => number): LineSeries[] =>
+      [...groupBy(rs, (r) => `${r.request} ${r.target}`)].map(([label, list]) => ({
+        name: label,
+        points: [...groupBy(list, (r) => String(x(r)))].map(([v, same]) => [Number(v), same.reduce((a, r) => a + pick(r), 0) / same.length] as [number, number]).sort((a, b) => a[0] - b[0]),
+      }));
+    const xLabel = rs[0].load === 'closed' ? 'connections' : 'offered rate (req/s)';
+    out.push(
+      el('h3', {}, `Sweep: ${name}`),
+      el(
+        'div',
+        { class: 'grid2' },
+        lineChart(series((r) => r.rps), { title: 'Throughput', xLabel, yLabel: 'req/s' }),
+        lineChart(series((r) => r.latency.p99), { title: 'Latency p99', xLabel, yLabel: 'ms' }),
+      ),
+    );
+  }
+  return out.length ? [el('h2', {}, 'Sweeps'), ...out] : '';
+}
+
 function checksSection(result: BenchResult): Content {
   if (result.checks.length === 0) return '';
   return [
@@ -269,6 +297,7 @@ export function renderResult(result: BenchResult): Content {
     environmentTable(result),
     result.notes.map((n) => el('p', { class: 'note' }, badge('info', 'NOTE'), ' ', n)),
     checksSection(result),
+    sweepCharts(result.runs),
     [...phases].map(([phase, runs]) => el('div', { class: 'phase' }, el('h3', {}, phase), runs[0].stream ? streamPhaseTables(result, phase, runs) : requestPhaseTables(result, phase, runs))),
     resourceCharts(result.runs),
     metricsTable(result),
