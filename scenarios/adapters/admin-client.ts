@@ -4,7 +4,7 @@
  */
 import { request } from 'undici';
 import type { RequestLogEntry } from '../../relay/state/types.js';
-import type { RelayStateView } from '../engine/target.js';
+import type { RelayStateView, RelayStatsView } from '../engine/target.js';
 
 export class AdminError extends Error {
   constructor(
@@ -61,7 +61,7 @@ export class AdminClient {
   state(): Promise<RelayStateView> {
     return this.call('GET', '/admin/state');
   }
-  stats(): Promise<unknown> {
+  stats(): Promise<RelayStatsView> {
     return this.call('GET', '/admin/stats');
   }
 

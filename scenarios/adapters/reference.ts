@@ -5,7 +5,7 @@
  */
 import type { RequestLogEntry } from '../../relay/state/types.js';
 import { CAPABILITIES, type Capability, type ScenarioLayout } from '../engine/schema.js';
-import type { Adapter, OpenTargetOptions, RelayStateView, ResolvedChange, Target } from '../engine/target.js';
+import type { Adapter, OpenTargetOptions, RelayStateView, RelayStatsView, ResolvedChange, Target } from '../engine/target.js';
 import type { Balance, LedgerRow } from '../../relay/billing/ledger.js';
 import type { LedgerView } from '../engine/billing.js';
 import { AdminClient, AdminError } from './admin-client.js';
@@ -71,6 +71,10 @@ export class AdminTarget implements Target {
 
   state(): Promise<RelayStateView | undefined> {
     return this.admin.state();
+  }
+
+  stats(): Promise<RelayStatsView | undefined> {
+    return this.admin.stats();
   }
 
   /** GET /admin/billing/ledger and /balances; a relay without billing answers 404. */

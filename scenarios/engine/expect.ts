@@ -7,7 +7,7 @@ import type { JournalEntry } from '../../mocks/journal.js';
 import type { AttemptRecord, RequestLogEntry } from '../../relay/state/types.js';
 import type { ClientResult } from './clients.js';
 import type { Count, Expectation } from './schema.js';
-import type { RelayStateView } from './target.js';
+import type { RelayStateView, RelayStatsView } from './target.js';
 
 export interface Check {
   name: string;
@@ -25,6 +25,7 @@ export interface StepObservation {
   /** The relay's log entry for each result (same index), when the relay has records. */
   records: Array<RequestLogEntry | undefined>;
   state?: RelayStateView;
+  stats?: RelayStatsView;
   health?: unknown;
   /** Endpoint name -> mock upstream name and the tokens it has carried. */
   endpoints: Map<string, { upstream: string; tokens: Set<string> }>;
@@ -262,6 +263,17 @@ export function evaluate(expect: Expectation | undefined, obs: StepObservation):
     if (expect.same_endpoint !== undefined) skip('same endpoint for every request', expect.same_endpoint);
   }
   if (obs.blind?.state && expect.state) skip('state', expect.state);
+  if (obs.blind?.state && expect.stats) skip('stats', expect.stats);
+  if (expect.stats && !obs.blind?.state) {
+    for (const [name, fields] of Object.entries(expect.stats)) {
+      const ep = obs.stats?.endpoints?.[name];
+      for (const [field, count] of Object.entries(fields)) {
+        const v = ep ? getPath(ep, field) : undefined;
+        const n = typeof v === 'number' ? v : ep ? 0 : undefined;
+        add(`stats ${name}.${field}`, n !== undefined && countMatches(count, n), count, n ?? '(endpoint not in stats)');
+      }
+    }
+  }
   if (expect.attempts && !obs.blind?.records) {
     const chains = (Array.isArray(expect.attempts[0]) ? expect.attempts : R.map(() => expect.attempts)) as string[][];
     R.forEach((r, i) => {

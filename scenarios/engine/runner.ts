@@ -260,7 +260,8 @@ async function finishRequests(ctx: Ctx, flight: Flight, expectStep: Step): Promi
   });
   const records = await recordsFor(ctx.target, results);
   const state = expectStep.expect?.state && ctx.target.capabilities.has('relay_state') ? await ctx.target.state() : undefined;
-  const obs: StepObservation = { results, journal: mine, records, state, endpoints: ctx.endpoints, blind: blindness(ctx.target) };
+  const stats = expectStep.expect?.stats && ctx.target.capabilities.has('relay_state') ? await ctx.target.stats?.() : undefined;
+  const obs: StepObservation = { results, journal: mine, records, state, stats, endpoints: ctx.endpoints, blind: blindness(ctx.target) };
   const requests: RequestView[] = results.map((r, i) => ({
     ...r,
     attempts: records[i]?.attempts,
@@ -381,7 +382,16 @@ async function runStep(ctx: Ctx, step: Step, index: number): Promise<StepResult>
       ctx.lastSeq = Math.max(ctx.lastSeq, ...journal.map((j) => j.seq));
       const state = step.expect?.state && ctx.target.capabilities.has('relay_state') ? await ctx.target.state() : undefined;
       out = {
-        checks: evaluate(step.expect, { results: [], journal, records: [], state, health, endpoints: ctx.endpoints, blind: blindness(ctx.target) }),
+        checks: evaluate(step.expect, {
+          results: [],
+          journal,
+          records: [],
+          state,
+          stats: step.expect?.stats && ctx.target.capabilities.has('relay_state') ? await ctx.target.stats?.() : undefined,
+          health,
+          endpoints: ctx.endpoints,
+          blind: blindness(ctx.target),
+        }),
         requests: [],
         upstreamHits: journal.map(hit),
       };

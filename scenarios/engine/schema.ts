@@ -297,6 +297,8 @@ export const expectSchema = z
     attempts: z.union([z.array(z.string()), z.array(z.array(z.string()))]).optional(),
     /** Relay per-endpoint state after the step. */
     state: z.record(z.string(), endpointStateSchema).optional(),
+    /** The relay's cumulative per-endpoint counters (GET /admin/stats): { A: { errors: ">0", byClass.rate_limited: 1 } }. */
+    stats: z.record(z.string(), z.record(z.string(), countSchema)).optional(),
     /** Every request of the step was served by endpoints from this list (last attempt). */
     served_by: z.union([z.string(), z.array(z.string())]).optional(),
     /** All requests of the step ended on the same endpoint (stickiness). */

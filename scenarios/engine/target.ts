@@ -21,6 +21,12 @@ export interface EndpointView {
   [k: string]: unknown;
 }
 
+/** GET /admin/stats: cumulative per-endpoint counters (requests, successes, errors, byClass ...). */
+export interface RelayStatsView {
+  endpoints: Record<string, Record<string, unknown>>;
+  [k: string]: unknown;
+}
+
 export interface RelayStateView {
   endpoints: EndpointView[];
   activeChannel?: string | null;
@@ -48,6 +54,8 @@ export interface Target {
   /** The relay's newest request log entries (oldest first); [] when the relay has no records. */
   requests(limit: number): Promise<RequestLogEntry[]>;
   state(): Promise<RelayStateView | undefined>;
+  /** The relay's per-endpoint counters; undefined when it has none (expect.stats). */
+  stats?(): Promise<RelayStatsView | undefined>;
   /** The relay's billing ledger and balances; undefined when it has none (expect.billing). */
   billing?(): Promise<LedgerView | undefined>;
   close(): Promise<void>;
