@@ -54,6 +54,17 @@ describe('runScenario against the real mocks and the in-process reference relay'
     expect(r.tokensSeen.find((t) => t.upstream === 'up-b')?.tokens).toEqual([{ token: 'sk-ant-…BBBB', count: 1 }]);
   });
 
+  it('is deterministic for its seed: the same file gives the same answers twice', async () => {
+    const outline = (r: Awaited<ReturnType<typeof runScenario>>) =>
+      r.steps.flatMap((s) => s.requests.map((q) => [q.status, q.text, q.usage?.outputTokens, q.attempts?.map((a) => `${a.endpoint}:${a.status}`).join('>')]));
+    const a = await runScenario(scenario(), { adapter: inProcessAdapter(), file: 'small.yaml', log: quiet });
+    const b = await runScenario(scenario(), { adapter: inProcessAdapter(), file: 'small.yaml', log: quiet });
+    expect(outline(a).length).toBe(2);
+    expect(outline(b)).toEqual(outline(a));
+    const c = await runScenario(scenario(), { adapter: inProcessAdapter(), file: 'small.yaml', log: quiet, seed: 99 });
+    expect(outline(c)[0][1]).not.toEqual(outline(a)[0][1]);
+  });
+
   it('fails with expected and actual side by side when an expectation is wrong', async () => {
     const r = await runScenario(scenario('201'), { adapter: inProcessAdapter(), file: 'small.yaml', log: quiet });
     expect(r.status).toBe('fail');
