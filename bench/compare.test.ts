@@ -1,6 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
 import { compareResults, formatComparison, thresholdFor } from './compare.js';
-import { parseThresholds } from './compare-cli.js';
+import { main, parseThresholds } from './compare-cli.js';
 import { RESULT_SCHEMA, type BenchResult, type Metric } from './results.js';
 
 function metric(name: string, values: number[], better: 'smaller' | 'bigger', gate = true, minEffectPct = 5): Metric {
@@ -116,5 +119,37 @@ describe('bench:compare', () => {
   it('parses --threshold values and rejects malformed ones', () => {
     expect(parseThresholds(['closed/relay/p99_ms=10', '*/rps=3%'])).toEqual({ 'closed/relay/p99_ms': 10, '*/rps': 3 });
     expect(() => parseThresholds(['p99'])).toThrow(/metric=percent/);
+  });
+});
+
+describe('pnpm bench:compare (cli)', () => {
+  it('exits 1 on a regression, 0 for the same build, and writes the HTML and github files', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'relaylab-compare-'));
+    const write = (name: string, r: BenchResult) => {
+      const p = join(dir, name);
+      writeFileSync(p, JSON.stringify(r));
+      return p;
+    };
+    const b = write('base.json', base);
+    const same = write('same.json', result([metric('rate/relay/p50_ms', [1.01, 1.0, 1.02], 'smaller'), metric('closed/relay/rps', [5020, 5060, 4990], 'bigger')]));
+    const slow = write('slow.json', result([metric('rate/relay/p50_ms', [3.1, 3.2, 3.05], 'smaller'), metric('closed/relay/rps', [5000, 5100, 4950], 'bigger')]));
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    try {
+      expect(await main([b, same, '--out', join(dir, 'same.html')])).toBe(0);
+      expect(await main([b, slow, '--out', join(dir, 'slow.html'), '--github', join(dir, 'gh')])).toBe(1);
+      expect(await main([b, slow, '--out', join(dir, 'loose.html'), '--threshold', 'rate/relay/p50_ms=500'])).toBe(0);
+    } finally {
+      out.mockRestore();
+    }
+    expect(readFileSync(join(dir, 'slow.html'), 'utf8')).toContain('REGRESSION');
+    expect(existsSync(join(dir, 'gh.smaller.json')) && existsSync(join(dir, 'gh.bigger.json'))).toBe(true);
+    expect(JSON.parse(readFileSync(join(dir, 'gh.smaller.json'), 'utf8'))[0]).toMatchObject({ name: 'overhead/rate/relay/p50_ms', unit: 'ms' });
+  });
+
+  it('refuses a file that is not a benchmark result', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'relaylab-compare-'));
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, '{"hello":1}');
+    await expect(main([bad, bad])).rejects.toThrow(/not a relaylab benchmark result/);
   });
 });
