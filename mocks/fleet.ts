@@ -91,7 +91,9 @@ export async function startMocks(config: MocksConfig | string, opts: StartMocksO
 function listen(server: Server, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    // Thousands of streams may connect at once; node's default backlog (511) would turn the excess
+    // into SYN retries that look like seconds of time-to-first-byte.
+    server.listen({ port, host, backlog: 4096 }, () => {
       server.off('error', reject);
       resolve();
     });
