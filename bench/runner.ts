@@ -152,6 +152,11 @@ function toRecord(instance: PhaseInstance, target: ResolvedTarget, baseline: str
   return rec;
 }
 
+function durationOf(r: RunRecord, opts: RunOptions, config: BenchConfig): number {
+  const phase = config.phases.find((p) => p.name === r.phaseName);
+  return opts.durationMs ?? phase?.duration ?? config.duration;
+}
+
 function meanCpu(samples: readonly ResourceSample[]): number {
   const xs = samples.slice(1);
   return xs.length ? xs.reduce((s, x) => s + x.cpuPct, 0) / xs.length : 0;
@@ -243,6 +248,12 @@ export async function runBenchmark(opts: RunOptions): Promise<BenchResult> {
   const metrics = deriveMetrics(runs);
   const relayNames = stack.relays.map((r) => r.name);
   const checks = evaluateChecks(config.checks, metrics, relayNames);
+  for (const r of runs) {
+    // An open-model run that could not keep up measured its own queue: say so next to the figures.
+    if (r.load === 'open' && r.rate && r.ok < 0.9 * r.rate * (durationOf(r, opts, config) / 1000)) {
+      notes.push(`${r.phase} ${r.target} round ${r.round + 1}: ${Math.round(r.ok / (durationOf(r, opts, config) / 1000))} of ${r.rate} req/s completed (saturated); its latency is mostly queueing`);
+    }
+  }
   const env = finishEnvironment(environment);
   if (env.loadAverage.start > env.cores * 0.5) notes.push(`machine busy at start: load average ${env.loadAverage.start.toFixed(2)} on ${env.cores} cores; compare ratios, not absolute figures`);
   return {
