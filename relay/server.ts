@@ -23,6 +23,9 @@ import { StatsCollector } from './proxy/stats.js';
 import { RelayService, type ServiceLimits } from './service/index.js';
 import { openLiveState, openRecordStore } from './state/index.js';
 
+/** How often a relay on shared MySQL looks for admin edits made through another relay. */
+const CONFIG_SYNC_MS = 2_000;
+
 export interface StartRelayOptions {
   /** A config object (as the YAML would be written) or a YAML file path. */
   config: RelayConfig | string;
@@ -73,6 +76,9 @@ export async function startRelay(opts: StartRelayOptions): Promise<RunningRelay>
     onError: (err) => logger.warn({ err: err.message }, 'record store write failed'),
   }));
   const holder = await ConfigHolder.open(parsed, records, clock);
+  // Relays sharing MySQL see each other's admin edits (token changes, pause/resume): requests
+  // look for them at most every CONFIG_SYNC_MS, in the background.
+  if (opts.mysqlUrl) holder.syncEvery(CONFIG_SYNC_MS, (err) => logger.warn({ err: err.message }, 'config refresh failed'));
   const billingBundle = opts.billing
     ? { billing: opts.billing, ledger: undefined, close: async () => undefined }
     : await openBilling({

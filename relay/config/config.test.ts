@@ -73,6 +73,46 @@ describe('relay config', () => {
     expect(again.current.endpoints.get('B')?.token).toBe('sk-ant-new-token-9');
   });
 
+  it('holder: a second process sharing the record store picks up the first one\'s edits on refresh', async () => {
+    const { store } = memoryStore();
+    const clock = new TestClock();
+    const one = await ConfigHolder.open(parseRelayConfig(layout), store, clock);
+    const two = await ConfigHolder.open(parseRelayConfig(layout), store, clock);
+    expect(await two.refresh()).toBe(false);
+    await one.update((d) => void (d.channels[0].endpoints[0].token = 'sk-ant-from-process-1'));
+    await one.update((d) => void (d.channels[1].paused = true), 'pause');
+    expect(await two.refresh()).toBe(true);
+    expect(two.current.endpoints.get('A')?.token).toBe('sk-ant-from-process-1');
+    expect(two.current.channels[1].paused).toBe(true);
+    expect(await two.refresh()).toBe(false);
+    // And its own edits are not re-applied as foreign ones.
+    await two.update((d) => void (d.channels[1].paused = false), 'pause');
+    expect(await two.refresh()).toBe(false);
+    expect(await one.refresh()).toBe(true);
+    expect(one.current.channels[1].paused).toBe(false);
+  });
+
+  it('holder: requests trigger a background refresh at most every sync interval; edits start from the latest layout', async () => {
+    const { store } = memoryStore();
+    const clock = new TestClock();
+    const one = await ConfigHolder.open(parseRelayConfig(layout), store, clock);
+    const two = await ConfigHolder.open(parseRelayConfig(layout), store, clock);
+    two.syncEvery(2000);
+    await one.update((d) => void (d.channels[0].paused = true), 'pause');
+    two.maybeRefresh(clock.now());
+    await two.refresh(); // joins the queue behind the background refresh
+    expect(two.current.channels[0].paused).toBe(true);
+    await one.update((d) => void (d.channels[0].paused = false), 'pause');
+    two.maybeRefresh(clock.now() + 1000); // too soon: nothing starts
+    await new Promise((r) => setImmediate(r));
+    expect(two.current.channels[0].paused).toBe(true);
+    // An edit through process two pulls process one's change first instead of overwriting it.
+    await two.update((d) => void (d.channels[1].endpoints[0].token = 'sk-ant-from-process-2'));
+    expect(two.current.channels[0].paused).toBe(false);
+    await one.refresh();
+    expect(one.current.endpoints.get('B')?.token).toBe('sk-ant-from-process-2');
+  });
+
   it('holder: pause-only overrides keep later file edits', async () => {
     const { store } = memoryStore({ pausedChannels: ['b'], updatedAt: 0 });
     const edited = { ...layout, strategy: 'fastest' };

@@ -136,6 +136,7 @@ async function handle(rt: RelayRuntime, req: IncomingMessage, res: ServerRespons
     res.end(method === 'HEAD' ? undefined : '{"ok":true,"service":"relaylab-relay"}');
     return;
   }
+  rt.holder.maybeRefresh(rt.clock.now());
   const config = rt.holder.current;
   const anthropicStyle = route.protocol === 'anthropic' || (route.kind === 'models' && req.headers['anthropic-version'] !== undefined);
   const protocol = protocolFor(anthropicStyle ? 'anthropic' : route.protocol);
