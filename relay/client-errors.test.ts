@@ -128,6 +128,25 @@ describe('clear errors in the protocol shape', () => {
     expect(slow.json.type).toBe('message');
   });
 
+  it('odd bodies never crash the relay: each gets an answer below 500', async () => {
+    const odd: unknown[] = [
+      'null',
+      '"just a string"',
+      '{}',
+      { model: 42, messages: 'not a list' },
+      { model: 'claude-sonnet-4-5', max_tokens: 'many', messages: [{ role: 'system', content: 'inside messages' }, { role: 'user', content: [{ type: 'new_tool_type', x: 1 }] }] },
+      { model: 'claude-sonnet-4-5', max_tokens: 10, stream: 'yes', messages: [{ role: 'user', content: 'x' }] },
+      { model: null, messages: [] },
+      Buffer.from([0xff, 0xfe, 0x7b]).toString('latin1'),
+    ];
+    for (const body of odd) {
+      const res = await ask(stack.relay, '/v1/messages', body);
+      expect(res.status, JSON.stringify(body)).toBeLessThan(500);
+      expect(res.json?.type, JSON.stringify(body)).toBe('error');
+    }
+    expect((await ask(stack.relay, '/v1/messages', claudeBody())).status).toBe(200);
+  });
+
   it('unknown path: 404 in a JSON error shape', async () => {
     const res = await ask(stack.relay, '/v1/nothing-here', {});
     expect(res.status).toBe(404);
