@@ -6,7 +6,7 @@
  */
 import type { Check } from '../scenarios/engine/expect.js';
 import type { RequestView, ScenarioResult, StepResult } from '../scenarios/engine/result.js';
-import { badge, details, el, esc, html, page, pre, raw, table, tiles, type Content, type Raw, type Verdict } from './html.js';
+import { badge, barChart, details, el, esc, html, page, pre, raw, table, tiles, type Content, type Raw, type Verdict } from './html.js';
 
 const VERDICT: Record<ScenarioResult['status'], Verdict> = { pass: 'pass', fail: 'fail', error: 'error', not_applicable: 'skip' };
 const LABEL: Record<ScenarioResult['status'], string> = { pass: 'PASS', fail: 'FAIL', error: 'ERROR', not_applicable: 'N/A' };
@@ -165,6 +165,15 @@ function stepBlock(s: StepResult, expanded: boolean): Raw {
   return details(summary, body, s.status !== 'pass' || (expanded && failover));
 }
 
+const BAR_COLOR: Record<string, string> = { pass: '#12805c', fail: '#c4320a', error: '#9f1ab1', not_applicable: '#98a2b3' };
+
+function stepTimings(r: ScenarioResult): Raw {
+  return barChart(
+    r.steps.map((s) => ({ label: `${s.index + 1}. ${s.name.length > 20 ? `${s.name.slice(0, 19)}…` : s.name}`, value: s.durationMs, color: BAR_COLOR[s.status], note: ms(s.durationMs) })),
+    { width: 760 },
+  );
+}
+
 function scenarioBlock(r: ScenarioResult, expanded: boolean): Raw {
   const steps = r.steps.length;
   const ok = r.steps.filter((s) => s.status === 'pass').length;
@@ -180,6 +189,7 @@ function scenarioBlock(r: ScenarioResult, expanded: boolean): Raw {
     r.reason ? el('div', { class: `card ${r.status === 'error' ? 'mismatch' : ''}` }, badge(VERDICT[r.status], LABEL[r.status]), ' ', r.reason) : '',
     r.steps.length ? el('h3', {}, 'Steps') : '',
     r.steps.map((s) => stepBlock(s, expanded)),
+    expanded && r.steps.length > 1 ? [el('h3', {}, 'Step timings'), stepTimings(r)] : '',
     r.invariants.length ? [el('h3', {}, 'Invariants'), failedChecks(r.invariants), table(['', 'invariant', 'expected', 'actual'], r.invariants.map(checkRow))] : '',
     tokenRows.length ? [el('h3', {}, 'Credentials each upstream saw (masked)'), table(['upstream', 'kind', 'url', 'tokens'], tokenRows)] : '',
   ];
@@ -223,6 +233,15 @@ export function renderScenarioReport(results: ScenarioResult[], meta: ReportMeta
         }),
       ),
     ]),
+    results.length > 1
+      ? details(
+          'scenario timings',
+          barChart(
+            results.map((r) => ({ label: r.name.length > 24 ? `${r.name.slice(0, 23)}…` : r.name, value: r.durationMs, color: BAR_COLOR[r.status], note: ms(r.durationMs) })),
+            { width: 760 },
+          ),
+        )
+      : '',
     el('h2', {}, 'Scenarios'),
     results.map((r) => scenarioBlock(r, results.length === 1)),
   ];
