@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+import type { JournalEntry } from '../../mocks/journal.js';
+import { attemptMatches, countMatches, evaluate, healthResults, type StepObservation } from './expect.js';
+import { checkInvariants } from './invariants.js';
+
+function entry(seq: number, upstream: string, credential: string | null, status = 200, extra: Partial<JournalEntry> = {}): JournalEntry {
+  return {
+    seq,
+    time: 0,
+    upstream,
+    kind: 'claude',
+    method: 'POST',
+    path: '/v1/messages',
+    query: {},
+    headers: credential ? { 'x-api-key': credential } : {},
+    credential,
+    body: null,
+    model: null,
+    stream: false,
+    sessionKeys: [],
+    rule: null,
+    status,
+    eventsSent: 0,
+    bytesSent: 0,
+    disconnect: null,
+    clientAborted: false,
+    usage: null,
+    durationMs: 1,
+    ...extra,
+  };
+}
+
+function obs(journal: JournalEntry[]): StepObservation {
+  return {
+    results: [],
+    journal,
+    records: [],
+    endpoints: new Map([
+      ['A', { upstream: 'shared', tokens: new Set(['tok-A-1111']) }],
+      ['B', { upstream: 'shared', tokens: new Set(['tok-B-2222']) }],
+    ]),
+  };
+}
+
+describe('expectations', () => {
+  it('compares counts', () => {
+    expect([countMatches(3, 3), countMatches('>0', 1), countMatches('>=2', 1), countMatches('<5', 4), countMatches('=2', 2)]).toEqual([true, true, false, true, true]);
+  });
+
+  it('matches attempt patterns by status, class and wildcard', () => {
+    const a = { endpoint: 'A', channel: 'c', token: 't', status: 503, durationMs: 1 };
+    expect(['A:503', 'A:5xx', 'A:*', '*:503'].map((p) => attemptMatches(p, a))).toEqual([true, true, true, true]);
+    expect(['B:503', 'A:4xx', 'A:timeout'].map((p) => attemptMatches(p, a))).toEqual([false, false, false]);
+    expect(attemptMatches('A:timeout', { ...a, status: undefined, errorClass: 'timeout' })).toBe(true);
+  });
+
+  it('counts an endpoint on a shared upstream by its own tokens, and order collapses repeats', () => {
+    const checks = evaluate({ upstreams: { A: 2, B: 1, shared: 3 }, order: ['shared'], only_token: { B: 'tok-B-2222' } }, obs([entry(1, 'shared', 'tok-A-1111'), entry(2, 'shared', 'tok-A-1111'), entry(3, 'shared', 'tok-B-2222')]));
+    expect(checks.map((c) => [c.name, c.pass])).toEqual([
+      ['upstream A requests', true],
+      ['upstream B requests', true],
+      ['upstream shared requests', true],
+      ['upstream B saw only tok-B-2222', true],
+      ['upstream order', true],
+    ]);
+  });
+
+  it('only_token fails when another credential reached the upstream, with both sides shown', () => {
+    const [c] = evaluate({ only_token: { shared: 'tok-A-1111' } }, obs([entry(1, 'shared', 'tok-A-1111'), entry(2, 'shared', 'tok-B-2222')]));
+    expect(c).toMatchObject({ pass: false, actual: { 'tok-A-1111': 1, 'tok-B-2222': 1 } });
+  });
+
+  it('skips record expectations on a target that cannot show them instead of failing', () => {
+    const checks = evaluate({ attempts: ['A:200'], state: { A: { cooldown: true } } }, { ...obs([]), blind: { records: true, state: true } });
+    expect(checks.every((c) => c.skipped && c.pass)).toBe(true);
+    expect(checks).toHaveLength(2);
+  });
+
+  it('reads health rounds in any of the answer shapes', () => {
+    const round = { results: { at: 1, results: [{ endpoint: 'A', status: 'healthy', ok: true }, { endpoint: 'I', status: 'not_checked' }] } };
+    expect(healthResults(round)).toEqual({ A: 'healthy', I: 'not_checked' });
+    expect(healthResults([{ name: 'B', ok: false }])).toEqual({ B: 'failed' });
+  });
+});
+
+describe('invariants', () => {
+  const upstreamTokens = new Map([['shared', new Set(['tok-A-1111', 'tok-B-2222'])]]);
+  it('flags a client key in any header and a token that belongs to no endpoint on that upstream', () => {
+    const journal = [
+      entry(1, 'shared', 'tok-A-1111'),
+      entry(2, 'shared', 'tok-C-3333'),
+      entry(3, 'shared', 'tok-B-2222', 200, { headers: { 'x-api-key': 'tok-B-2222', 'x-forwarded-key': 'rk-client-key-0001' } }),
+    ];
+    const [leak, token, streams] = checkInvariants({ journal, results: [], clientKeys: ['rk-client-key-0001'], upstreamTokens, mintingUpstreams: new Set() });
+    expect(leak.pass).toBe(false);
+    expect(String(leak.actual)).toContain('#3');
+    expect(token.pass).toBe(false);
+    expect(String(token.actual)).toContain('#2');
+    expect(streams.pass).toBe(true);
+  });
+
+  it('accepts JWTs minted by a chatgpt-oauth upstream and the tokenless refresh call', () => {
+    const journal = [entry(1, 'codex', 'aaa.bbb.ccc'), entry(2, 'codex', null, 200, { path: '/oauth/token' })];
+    const [, token] = checkInvariants({ journal, results: [], clientKeys: [], upstreamTokens: new Map(), mintingUpstreams: new Set(['codex']) });
+    expect(token.pass).toBe(true);
+  });
+});
