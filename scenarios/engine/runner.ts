@@ -178,7 +178,9 @@ async function recordsFor(target: Target, results: ClientResult[]): Promise<Arra
   if (!target.capabilities.has('relay_records')) return results.map(() => undefined);
   const wanted = results.map((r) => r.requestId);
   let byId = new Map<string, RequestLogEntry>();
-  for (let i = 0; i < 20; i++) {
+  // The reference relay flushes its log before answering; a few retries cover relays that do not.
+  // Some requests are never logged (GET /v1/models, HEAD /), so do not wait long for them.
+  for (let i = 0; i < 5; i++) {
     const log = await target.requests(Math.max(100, results.length + 50)).catch(() => []);
     byId = new Map(log.map((e) => [e.requestId, e]));
     if (wanted.every((id) => !id || byId.has(id))) break;
