@@ -54,7 +54,8 @@ const DEFAULT_PATH: Record<ClientProtocol, string> = {
   'openai-chat': '/v1/chat/completions',
   'openai-responses': '/v1/responses',
   codex: '/responses',
-  'custom-pass': '/v1/custom/sync',
+  // The relay's custom-pass channel: POST /pass/{model} (sync); give `path` for /submit and tasks.
+  'custom-pass': '/pass/custom-model',
 };
 
 const DEFAULT_MODEL: Record<ClientProtocol, string> = {
@@ -145,7 +146,8 @@ export function buildRequest(spec: RequestSpec, key: string | undefined, tag = '
   if (spec.raw_body !== undefined) text = spec.raw_body;
   else if (body) text = JSON.stringify(body);
   if (text !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
-  return { method, path: spec.path ?? DEFAULT_PATH[p], headers, body: text };
+  const path = spec.path ?? (p === 'custom-pass' ? `/pass/${encodeURIComponent(model)}` : DEFAULT_PATH[p]);
+  return { method, path, headers, body: text };
 }
 
 /** Reads `{type, message}` from an error body of either family's shape. */
