@@ -16,6 +16,8 @@ export interface StreamRecord {
   completed: number;
   incomplete: number;
   stalls: number;
+  /** Streams with no first event within the stall window (older results: absent). */
+  startTimeouts?: number;
   events: number;
   eventsPerSecond: number;
   ttfb: LatencySummary;
@@ -147,6 +149,7 @@ const DEFS: Record<string, MetricDef> = {
   gap_p99_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 1 },
   events_per_s: { unit: 'events/s', better: 'bigger', gate: false, minEffectPct: 5 },
   stalls: { unit: 'count', better: 'smaller', gate: true, minEffectPct: 0, minEffectAbs: 1 },
+  start_timeouts: { unit: 'count', better: 'smaller', gate: true, minEffectPct: 0, minEffectAbs: 1 },
   incomplete_pct: { unit: '%', better: 'smaller', gate: true, minEffectPct: 5, minEffectAbs: 0.5 },
   first_event_added_p50_ms: { unit: 'ms', better: 'smaller', gate: true, minEffectPct: 10, minEffectAbs: 0.25 },
   ttfb_added_p50_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 0.25 },
@@ -175,6 +178,7 @@ export function runMetrics(run: RunRecord): Record<string, number> {
     m.gap_p99_ms = s.gap.p99;
     m.events_per_s = s.eventsPerSecond;
     m.stalls = s.stalls;
+    m.start_timeouts = s.startTimeouts ?? 0;
     m.incomplete_pct = s.streams ? (s.incomplete / s.streams) * 100 : 0;
   } else {
     m.rps = run.rps;

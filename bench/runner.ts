@@ -138,6 +138,7 @@ function toRecord(instance: PhaseInstance, target: ResolvedTarget, baseline: str
       completed: s.completed,
       incomplete: s.incomplete,
       stalls: s.stalls,
+      startTimeouts: s.startTimeouts,
       events: s.events,
       eventsPerSecond: s.eventsPerSecond,
       ttfb: summarize(s.ttfb),
@@ -278,7 +279,7 @@ export function summaryLine(r: RunRecord): string {
   const cpu = ` [cpu: load ${Math.round(r.clientCpuPct ?? 0)}% mock ${Math.round(r.mockCpuPct ?? 0)}%${relayCpu}]`;
   if (r.stream) {
     const s = r.stream;
-    return `${s.completed}/${s.streams} streams, first event p50 ${s.firstEvent.p50.toFixed(2)} ms, gap p99 ${s.gap.p99.toFixed(2)} ms, ${Math.round(s.eventsPerSecond)} events/s, ${s.stalls} stalls${cpu}`;
+    return `${s.completed}/${s.streams} streams, first event p50 ${s.firstEvent.p50.toFixed(2)} ms, gap p99 ${s.gap.p99.toFixed(2)} ms, ${Math.round(s.eventsPerSecond)} events/s, ${s.stalls} stalls, ${s.startTimeouts} without a first event in time${cpu}`;
   }
   return `${Math.round(r.rps)} req/s, p50 ${r.latency.p50.toFixed(2)} ms, p99 ${r.latency.p99.toFixed(2)} ms, ${r.errors} errors${cpu}`;
 }

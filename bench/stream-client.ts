@@ -28,8 +28,10 @@ export interface StreamStats {
   completed: number;
   /** Streams that ended (or were abandoned) without the terminal event. */
   incomplete: number;
-  /** Streams that went silent for stallMs. */
+  /** Streams that went silent for stallMs after their first event. */
   stalls: number;
+  /** Streams that got no first event within stallMs (a slow start, not a stall). */
+  startTimeouts: number;
   events: number;
   eventsPerSecond: number;
   /** From send to response headers. */
@@ -52,6 +54,7 @@ interface OneStream {
   events: number;
   complete: boolean;
   stalled: boolean;
+  startTimeout: boolean;
 }
 
 export async function runStreamLoad(opts: StreamLoadOptions): Promise<StreamRunResult> {
@@ -96,7 +99,7 @@ export async function runStreamLoad(opts: StreamLoadOptions): Promise<StreamRunR
       const status = String(res.statusCode);
       if (res.statusCode < 200 || res.statusCode >= 300) {
         await res.body.dump();
-        return { ok: false, status, events: 0, complete: false, stalled: false };
+        return { ok: false, status, events: 0, complete: false, stalled: false, startTimeout: false };
       }
       const decoder = new SseDecoder();
       let lastRead = 0;
@@ -115,10 +118,11 @@ export async function runStreamLoad(opts: StreamLoadOptions): Promise<StreamRunR
           recordMs(total, now - sentAt);
         }
       }
-      return { ok: complete, status: complete ? status : 'incomplete', events: eventsSeen, complete, stalled: false };
+      return { ok: complete, status: complete ? status : 'incomplete', events: eventsSeen, complete, stalled: false, startTimeout: false };
     } catch (err) {
-      const code = stalled ? 'stalled' : ((err as { code?: string }).code ?? 'error');
-      return { ok: false, status: code, events: eventsSeen, complete, stalled };
+      const startTimeout = stalled && eventsSeen === 0;
+      const code = startTimeout ? 'no-first-event' : stalled ? 'stalled' : ((err as { code?: string }).code ?? 'error');
+      return { ok: false, status: code, events: eventsSeen, complete, stalled: stalled && !startTimeout, startTimeout };
     } finally {
       clearTimeout(watchdog);
     }
@@ -156,6 +160,7 @@ export async function runStreamLoad(opts: StreamLoadOptions): Promise<StreamRunR
       completed: all.filter((r) => r.complete).length,
       incomplete: all.filter((r) => !r.complete).length,
       stalls: all.filter((r) => r.stalled).length,
+      startTimeouts: all.filter((r) => r.startTimeout).length,
       events,
       eventsPerSecond: events / (durationMs / 1000),
       ttfb,
