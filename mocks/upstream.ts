@@ -3,7 +3,7 @@
  * ChatGPT tokens and custom-pass tasks. The server reads it per request; the control API edits it.
  */
 import type { Clock } from '../lib/clock.js';
-import type { UpstreamKind } from '../protocols/types.js';
+import type { UpstreamKind, Usage } from '../protocols/types.js';
 import { ChatgptTokens } from './chatgpt-tokens.js';
 import type { ResolvedFaultRule, ResolvedUpstreamConfig } from './config.js';
 import { TaskStore } from './custom-pass-tasks.js';
@@ -11,6 +11,8 @@ import { FaultRules } from './faults.js';
 import { KINDS } from './kinds.js';
 import type { Pacing } from './stream-writer.js';
 import { CacheMemory } from './usage.js';
+
+const MAX_TEMPLATES = 4096;
 
 export interface UpstreamSettings {
   latency: number;
@@ -33,6 +35,8 @@ export class MockUpstream {
   readonly tasks: TaskStore;
   /** Generation requests served (content seed); 1-based for the next one after increment. */
   requestCount = 0;
+  /** Rendered non-stream answers with marker id/timestamp (see generate.ts), bounded. */
+  readonly templates = new Map<string, { text: string; usage: Usage }>();
 
   constructor(
     readonly config: ResolvedUpstreamConfig,
@@ -64,6 +68,11 @@ export class MockUpstream {
     this.rules.set(rules);
   }
 
+  remember(key: string, template: { text: string; usage: Usage }): void {
+    if (this.templates.size >= MAX_TEMPLATES) this.templates.clear();
+    this.templates.set(key, template);
+  }
+
   /** Back to the state at start: config rules (counters at zero), tokens, settings, request numbers, caches. */
   reset(): void {
     this.setRules(this.config.rules);
@@ -71,5 +80,6 @@ export class MockUpstream {
     this.settings = { latency: this.config.latency, pacing: { ...this.config.stream }, outputTokens: this.config.output.tokens };
     this.requestCount = 0;
     this.cache.clear();
+    this.templates.clear();
   }
 }
