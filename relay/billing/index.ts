@@ -58,8 +58,15 @@ export async function openBilling(o: OpenBillingOptions): Promise<OpenedBilling>
   const recovery = await ledger.recover({ olderThanMs: graceMs, skip });
   let sweep: TimerHandle | undefined;
   if (o.mysqlUrl) {
+    // One sweep at a time: a virtual clock moved by days fires thousands of ticks at once.
+    let sweeping = false;
     sweep = o.clock.setInterval(() => {
-      ledger.recover({ olderThanMs: graceMs, skip }).catch((err: Error) => o.onError?.(err, 'billing recovery sweep'));
+      if (sweeping) return;
+      sweeping = true;
+      ledger
+        .recover({ olderThanMs: graceMs, skip })
+        .catch((err: Error) => o.onError?.(err, 'billing recovery sweep'))
+        .finally(() => (sweeping = false));
     }, Math.max(60_000, graceMs));
   }
   return {
