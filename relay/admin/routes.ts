@@ -6,6 +6,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TestClock } from '../../lib/clock.js';
+import { parseDuration } from '../../lib/duration.js';
 import { maskToken } from '../../lib/mask.js';
 import { ConfigError } from '../../lib/yaml-config.js';
 import { readClientCredential } from '../../protocols/auth.js';
@@ -75,6 +76,11 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminOptions): Pro
     return reply.code(status).send({ error: err.message });
   });
 
+  const requireChannel = (name: string): string => {
+    if (!holder.current.channels.some((c) => c.name === name)) throw new edits.AdminError(404, `no channel named "${name}"`);
+    return name;
+  };
+
   const edit = async (fn: (draft: ParsedRelayConfig) => void, kind: 'layout' | 'pause' = 'layout') => {
     const model = await holder.update(fn, kind);
     return { version: model.version };
@@ -108,6 +114,26 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminOptions): Pro
       };
     });
   }
+  // Operators (and scenarios) cool a whole channel by hand, or lift a cooldown the relay set.
+  app.post<{ Params: { name: string } }>('/admin/channels/:name/cooldown', async (req, reply) => {
+    const channel = requireChannel(req.params.name);
+    const body = (req.body ?? {}) as { for?: unknown; reason?: unknown };
+    let ms: number;
+    if (typeof body.for !== 'string' && typeof body.for !== 'number') return reply.code(400).send({ error: 'body.for is required (a duration such as "30s")' });
+    try {
+      ms = parseDuration(body.for as string | number);
+    } catch (err) {
+      return reply.code(400).send({ error: `body.for: ${(err as Error).message} (e.g. "30s")` });
+    }
+    const until = rt.clock.now() + ms;
+    await rt.live.setCooldown('channel', channel, { until, reason: typeof body.reason === 'string' ? body.reason : 'admin' });
+    return { channel, until, forMs: ms, activeChannel: await activeChannelName(rt) };
+  });
+  app.delete<{ Params: { name: string } }>('/admin/channels/:name/cooldown', async (req) => {
+    const channel = requireChannel(req.params.name);
+    await rt.live.clearCooldown('channel', channel);
+    return { channel, cleared: true, activeChannel: await activeChannelName(rt) };
+  });
   app.post<{ Params: { name: string } }>('/admin/channels/:name/endpoints', async (req, reply) => {
     const result = await edit((d) => edits.addEndpoint(d, req.params.name, req.body));
     return reply.code(201).send(result);

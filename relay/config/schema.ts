@@ -100,6 +100,8 @@ export const relayConfigSchema = z
         /** Consecutive 401/403 after which the credential is disabled, and for how long. */
         auth_failures_to_disable: z.number().int().positive().default(3),
         auth_disable_for: duration.default(3_600_000),
+        /** Every endpoint of a channel failed retryably inside one request: the channel cools (0 = never). */
+        channel_all_failed: duration.default(30_000),
       })
       .prefault({}),
     sticky: z

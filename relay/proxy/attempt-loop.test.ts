@@ -148,4 +148,20 @@ describe('attempt loop', () => {
     expect(tried).toEqual(['A']);
     expect(calls).toEqual([]);
   });
+
+  it('cools the channel when every one of its endpoints failed retryably in one request', async () => {
+    const all = [fail(500), fail('connect_error'), fail(529), fail('timeout'), fail(502)];
+    const cooled = await run([...all], { retry: { max_attempts: 5 } });
+    expect(cooled.result.stopped).toBe('exhausted');
+    expect(cooled.calls).toContain('cooldown channel m 30000');
+    expect(cooled.changes).toContain('m channel cooled');
+    // A credential failure is not the channel's fault; and the setting 0 turns it off.
+    const auth = await run([fail(500), fail(401), fail(529), fail('timeout'), fail(502)], { retry: { max_attempts: 5 } });
+    expect(auth.calls.some((c) => c.startsWith('cooldown channel'))).toBe(false);
+    const off = await run([...all], { retry: { max_attempts: 5 }, cooldowns: { channel_all_failed: 0, auth_failures_to_disable: 2 } });
+    expect(off.calls.some((c) => c.startsWith('cooldown channel'))).toBe(false);
+    // Cut short by max_attempts, one endpoint was never tried: no channel cooldown.
+    const bounded = await run([...all]);
+    expect(bounded.calls.some((c) => c.startsWith('cooldown channel'))).toBe(false);
+  });
 });

@@ -12,7 +12,7 @@
 import type { Clock } from '../../lib/clock.js';
 import { maskToken } from '../../lib/mask.js';
 import type { EndpointModel, RelayModel } from '../config/model.js';
-import { cooldownMs, ruleFor, type Outcome } from '../routing/error-classes.js';
+import { cooldownMs, countsTowardChannel, ERROR_TABLE, ruleFor, type Outcome } from '../routing/error-classes.js';
 import type { Candidate, StickyOutcome } from '../routing/planner.js';
 import type { AttemptRecord, EndpointLiveState, LiveState } from '../state/types.js';
 
@@ -81,6 +81,9 @@ export async function runAttemptLoop(
   const background = (p: Promise<unknown>) => {
     p.catch((err) => deps.onBackgroundError?.(err));
   };
+  // Per channel: how many of this request's candidates it has left that have not failed retryably.
+  const channelLeft = new Map<string, number>();
+  for (const c of candidates) channelLeft.set(c.endpoint.channel, (channelLeft.get(c.endpoint.channel) ?? 0) + 1);
 
   for (let i = 0; i < candidates.length; i++) {
     if (attempts.length >= config.retry.max_attempts) return done('max_attempts');
@@ -125,12 +128,28 @@ export async function runAttemptLoop(
     // already see this endpoint's cooldown, breaker count or disabled credential. It costs one
     // store round trip on an error path only; the success path above stays fire-and-forget.
     await applyRule(endpoint, rule, result, record, deps);
+    if (!result.committed && countsTowardChannel(rule)) {
+      const left = (channelLeft.get(endpoint.channel) ?? 1) - 1;
+      channelLeft.set(endpoint.channel, left);
+      if (left === 0) await coolChannel(endpoint.channel, deps);
+    }
 
     if (result.committed) return done();
     if (rule.action === 'return') return done('returned');
     if (rule.auth && ++rotations > config.retry.max_credential_rotations) return done('max_credential_rotations');
   }
   return done(attempts.length === 0 ? 'no_candidates' : 'exhausted');
+}
+
+/** Every endpoint of the channel failed retryably in this request: the table's channel row applies. */
+async function coolChannel(channel: string, deps: LoopDeps): Promise<void> {
+  const rule = ERROR_TABLE.channel_all_failed;
+  const ms = cooldownMs(rule, deps.config.cooldowns, undefined);
+  if (ms <= 0) return;
+  await deps.live
+    .setCooldown('channel', channel, { until: deps.clock.now() + ms, reason: rule.class })
+    .then(() => deps.onStateChange?.({ endpoint: channel, change: 'channel cooled', detail: { forMs: ms } }))
+    .catch((err) => deps.onBackgroundError?.(err));
 }
 
 async function applyRule(

@@ -12,7 +12,7 @@
 import type { CooldownScope } from '../state/types.js';
 import type { ParsedRelayConfig } from '../config/schema.js';
 
-export type CooldownSetting = 'rate_limited' | 'overloaded' | 'server_error' | 'network' | 'timeout';
+export type CooldownSetting = 'rate_limited' | 'overloaded' | 'server_error' | 'network' | 'timeout' | 'channel_all_failed';
 
 export interface ErrorRule {
   /** Name of the class in logs and the attempt trail. */
@@ -56,6 +56,10 @@ export const ERROR_TABLE: Readonly<Record<string, ErrorRule>> = Object.freeze({
   '401': authError(401),
   '403': authError(403),
   '400': clientError(400),
+  // Not an attempt's outcome but a request's: every endpoint of one channel failed with a
+  // retryable (failover, non-auth) outcome. The channel as a whole cools, so the next requests
+  // go straight to another channel instead of walking dead endpoints again.
+  channel_all_failed: { class: 'channel_all_failed', action: 'failover', cooldown: { scope: 'channel', duration: 'channel_all_failed' }, breaker: false },
   '404': clientError(404),
   '413': clientError(413),
   '422': clientError(422),
@@ -68,6 +72,11 @@ export function ruleFor(outcome: Outcome): ErrorRule {
   if (typeof outcome === 'number' && outcome >= 500) return serverError(outcome);
   if (typeof outcome === 'number') return clientError(outcome);
   return ERROR_TABLE.connect_error;
+}
+
+/** Whether an attempt's rule counts toward cooling its whole channel (retryable and not a credential problem). */
+export function countsTowardChannel(rule: ErrorRule): boolean {
+  return rule.action === 'failover' && !rule.auth;
 }
 
 /** Milliseconds of cooldown a rule sets, or 0 for none. */
