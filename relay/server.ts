@@ -147,7 +147,12 @@ export async function startRelay(opts: StartRelayOptions): Promise<RunningRelay>
       resolve();
     });
   });
-  if (opts.healthChecks ?? parsed.health.enabled) health.start();
+  if (opts.healthChecks === true) health.start();
+  else if (opts.healthChecks === undefined) {
+    // The config decides, at boot (saved admin edits included) and after every change.
+    health.follow();
+    holder.onChange(() => health.follow());
+  }
 
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;

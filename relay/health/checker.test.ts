@@ -213,6 +213,31 @@ describe('health checker against the mock upstreams', () => {
     expect(clock.pendingTimers()).toBe(0);
     expect(checker.lastRound?.results.length).toBe(7);
   });
+
+  it('follows config changes: turned on starts the timer, a new interval reschedules it, turned off stops it', async () => {
+    const live = new MemoryLiveState();
+    const clock = new TestClock();
+    let current = layout({ cross_channel_failover: false, health: { enabled: false, interval: '1h' } });
+    const checker = createHealthChecker({ clock, liveState: live, getLayout: () => current });
+    const count = async () => (await fleet.control.journal({ upstream: 'claude-1' })).length;
+    checker.follow();
+    expect(clock.pendingTimers()).toBe(0);
+    current = layout({ cross_channel_failover: false, health: { enabled: true, interval: '1h' } });
+    checker.follow();
+    await vi_waitFor(async () => (await count()) === 1);
+    // The interval shrinks: the next round comes after the new interval, not the old hour.
+    current = layout({ cross_channel_failover: false, health: { enabled: true, interval: '10s' } });
+    checker.follow();
+    await clock.advance(10_000);
+    await vi_waitFor(async () => (await count()) === 2);
+    current = layout({ cross_channel_failover: false, health: { enabled: false, interval: '10s' } });
+    checker.follow();
+    expect(clock.pendingTimers()).toBe(0);
+    await clock.advance(60_000);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await count()).toBe(2);
+    await checker.stop();
+  });
 });
 
 /** Polls a condition (real I/O to the mocks takes a few ms); fails after 3 s. */

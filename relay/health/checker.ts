@@ -34,6 +34,11 @@ export interface HealthChecker {
   start(): void;
   /** Stops the timer, waits for a running round and closes the probe connections. */
   stop(): Promise<void>;
+  /**
+   * Follows the layout's health section after a config change: starts the timer when health
+   * checks were turned on, reschedules it when the interval changed, stops it when turned off.
+   */
+  follow(): void;
   /** One round now (the admin API's POST /admin/health/run). A round already running is joined. */
   runOnce(): Promise<HealthRound>;
   /** The last finished round, if any. */
@@ -51,6 +56,8 @@ export function createHealthChecker(deps: HealthCheckerDeps): HealthChecker {
   let timerInterval = 0;
   let running: Promise<HealthRound> | undefined;
   let lastRound: HealthRound | undefined;
+  // After stop() (relay closing) a late config change must not start the timer again.
+  let stopped = false;
 
   const agent = () => (dispatcher ??= new Agent({ keepAliveTimeout: 30_000, connections: 4 }));
 
@@ -141,17 +148,33 @@ export function createHealthChecker(deps: HealthCheckerDeps): HealthChecker {
 
   return {
     start() {
+      stopped = false;
       if (timer) return;
       schedule(getLayout().health.interval);
       tick();
     },
     async stop() {
+      stopped = true;
       timer?.cancel();
       timer = undefined;
       await running?.catch(() => undefined);
       const d = dispatcher;
       dispatcher = undefined;
       await d?.close();
+    },
+    follow() {
+      if (stopped) return;
+      const health = getLayout().health;
+      if (!health.enabled) {
+        timer?.cancel();
+        timer = undefined;
+        timerInterval = 0;
+        return;
+      }
+      if (!timer) {
+        schedule(health.interval);
+        tick();
+      } else if (health.interval !== timerInterval) schedule(health.interval);
     },
     runOnce,
     get lastRound() {
