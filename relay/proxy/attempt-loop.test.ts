@@ -149,19 +149,34 @@ describe('attempt loop', () => {
     expect(calls).toEqual([]);
   });
 
-  it('cools the channel when every one of its endpoints failed retryably in one request', async () => {
-    const all = [fail(500), fail('connect_error'), fail(529), fail('timeout'), fail(502)];
-    const cooled = await run([...all], { retry: { max_attempts: 5 } });
+  it('cools a channel when every one of its endpoints failed for real in one request, never the last channel', async () => {
+    const { config, candidates } = setup({ retry: { max_attempts: 5 } });
+    // A..D in channel m, E in channel n.
+    const twoChannels = candidates.map((c, i) => (i === 4 ? { ...c, endpoint: { ...c.endpoint, channel: 'n' } } : c));
+    const go = async (results: AttemptResult[], cfg = config) => {
+      const { live, calls } = fakeLive();
+      const changes: string[] = [];
+      const result = await runAttemptLoop(twoChannels, {
+        config: cfg,
+        live,
+        clock: new TestClock(0),
+        states: new Map(),
+        onStateChange: (e) => changes.push(`${e.endpoint} ${e.change}`),
+        attempt: async () => results.shift() ?? ok,
+      }, 0);
+      return { result, calls: calls.filter((c) => c.startsWith('cooldown channel')), changes };
+    };
+    const cooled = await go([fail(500), fail('connect_error'), fail('timeout'), fail(502), fail(503)]);
     expect(cooled.result.stopped).toBe('exhausted');
-    expect(cooled.calls).toContain('cooldown channel m 30000');
+    // m failed whole while n was still untried; n then failed too but is the last channel standing.
+    expect(cooled.calls).toEqual(['cooldown channel m 30000']);
     expect(cooled.changes).toContain('m channel cooled');
-    // A credential failure is not the channel's fault; and the setting 0 turns it off.
-    const auth = await run([fail(500), fail(401), fail(529), fail('timeout'), fail(502)], { retry: { max_attempts: 5 } });
-    expect(auth.calls.some((c) => c.startsWith('cooldown channel'))).toBe(false);
-    const off = await run([...all], { retry: { max_attempts: 5 }, cooldowns: { channel_all_failed: 0, auth_failures_to_disable: 2 } });
-    expect(off.calls.some((c) => c.startsWith('cooldown channel'))).toBe(false);
-    // Cut short by max_attempts, one endpoint was never tried: no channel cooldown.
-    const bounded = await run([...all]);
-    expect(bounded.calls.some((c) => c.startsWith('cooldown channel'))).toBe(false);
+    expect((await go([fail(500), fail('connect_error'), fail('timeout'), fail(502), ok])).calls).toEqual(['cooldown channel m 30000']);
+    // A credential failure or a 429/529 is not the channel's fault.
+    expect((await go([fail(500), fail(401), fail('timeout'), fail(502), ok])).calls).toEqual([]);
+    expect((await go([fail(500), fail(529), fail('timeout'), fail(429), ok])).calls).toEqual([]);
+    // The setting 0 turns it off.
+    const off = setup({ retry: { max_attempts: 5 }, cooldowns: { channel_all_failed: 0 } }).config;
+    expect((await go([fail(500), fail(500), fail(500), fail(500), ok], off)).calls).toEqual([]);
   });
 });

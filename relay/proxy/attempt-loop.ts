@@ -131,7 +131,8 @@ export async function runAttemptLoop(
     if (!result.committed && countsTowardChannel(rule)) {
       const left = (channelLeft.get(endpoint.channel) ?? 1) - 1;
       channelLeft.set(endpoint.channel, left);
-      if (left === 0) await coolChannel(endpoint.channel, deps);
+      // Only while another channel of this request is still untried: the last one standing stays.
+      if (left === 0 && [...channelLeft.values()].some((n) => n > 0)) await coolChannel(endpoint.channel, deps);
     }
 
     if (result.committed) return done();

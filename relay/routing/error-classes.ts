@@ -21,6 +21,12 @@ export interface ErrorRule {
   cooldown?: { scope: CooldownScope; duration: CooldownSetting | 'retry_after' };
   breaker: boolean;
   auth?: boolean;
+  /**
+   * Counts toward cooling the endpoint's whole channel: when every endpoint of a channel failed
+   * this way inside one request, the `channel_all_failed` row applies to the channel. Real
+   * failures only: 429 and 529 are capacity signals that cool just the endpoint that sent them.
+   */
+  channel?: boolean;
 }
 
 /** Outcomes that are not an HTTP status. */
@@ -32,20 +38,21 @@ const serverError = (status: number): ErrorRule => ({
   action: 'failover',
   cooldown: { scope: 'endpoint', duration: 'server_error' },
   breaker: true,
+  channel: true,
 });
 const clientError = (status: number): ErrorRule => ({ class: `http_${status}`, action: 'return', breaker: false });
 const authError = (status: number): ErrorRule => ({ class: `auth_${status}`, action: 'failover', breaker: false, auth: true });
 
 export const ERROR_TABLE: Readonly<Record<string, ErrorRule>> = Object.freeze({
-  connect_error: { class: 'connect_error', action: 'failover', cooldown: { scope: 'endpoint', duration: 'network' }, breaker: true },
-  timeout: { class: 'timeout', action: 'failover', cooldown: { scope: 'endpoint', duration: 'timeout' }, breaker: true },
+  connect_error: { class: 'connect_error', action: 'failover', cooldown: { scope: 'endpoint', duration: 'network' }, breaker: true, channel: true },
+  timeout: { class: 'timeout', action: 'failover', cooldown: { scope: 'endpoint', duration: 'timeout' }, breaker: true, channel: true },
   // An in-stream error event (overloaded_error, response.failed) before the commit point.
-  stream_error: { class: 'stream_error', action: 'failover', cooldown: { scope: 'endpoint', duration: 'overloaded' }, breaker: true },
+  stream_error: { class: 'stream_error', action: 'failover', cooldown: { scope: 'endpoint', duration: 'overloaded' }, breaker: true, channel: true },
   // Anthropic's in-stream overloaded_error is a 529 that arrived after the 200: treated like one,
   // or a burst of them would open every breaker and leave nothing to route to.
   stream_overloaded: { class: 'stream_overloaded', action: 'failover', cooldown: { scope: 'endpoint', duration: 'overloaded' }, breaker: false },
   // A 200 whose stream ended or died without the protocol's terminal event.
-  stream_truncated: { class: 'stream_truncated', action: 'failover', cooldown: { scope: 'endpoint', duration: 'network' }, breaker: true },
+  stream_truncated: { class: 'stream_truncated', action: 'failover', cooldown: { scope: 'endpoint', duration: 'network' }, breaker: true, channel: true },
   '429': { class: 'rate_limited', action: 'failover', cooldown: { scope: 'endpoint', duration: 'retry_after' }, breaker: false },
   '500': serverError(500),
   '502': serverError(502),
@@ -56,9 +63,10 @@ export const ERROR_TABLE: Readonly<Record<string, ErrorRule>> = Object.freeze({
   '401': authError(401),
   '403': authError(403),
   '400': clientError(400),
-  // Not an attempt's outcome but a request's: every endpoint of one channel failed with a
-  // retryable (failover, non-auth) outcome. The channel as a whole cools, so the next requests
-  // go straight to another channel instead of walking dead endpoints again.
+  // Not an attempt's outcome but a request's: every endpoint of one channel failed with an
+  // outcome marked `channel`. The channel as a whole cools, so the next requests go straight to
+  // another channel instead of walking dead endpoints again. Never the last channel standing
+  // (the attempt loop checks): cooling it would only turn failing requests into refused ones.
   channel_all_failed: { class: 'channel_all_failed', action: 'failover', cooldown: { scope: 'channel', duration: 'channel_all_failed' }, breaker: false },
   '404': clientError(404),
   '413': clientError(413),
@@ -74,9 +82,9 @@ export function ruleFor(outcome: Outcome): ErrorRule {
   return ERROR_TABLE.connect_error;
 }
 
-/** Whether an attempt's rule counts toward cooling its whole channel (retryable and not a credential problem). */
+/** Whether an attempt's rule counts toward cooling its whole channel. */
 export function countsTowardChannel(rule: ErrorRule): boolean {
-  return rule.action === 'failover' && !rule.auth;
+  return rule.action === 'failover' && rule.channel === true;
 }
 
 /** Milliseconds of cooldown a rule sets, or 0 for none. */
