@@ -54,7 +54,24 @@ describe('clear errors in the protocol shape', () => {
     expect(arr.status).toBe(400);
   });
 
-  it('unknown or missing key: 401 authentication error, nothing sent upstream', async () => {
+  it('no model: the relay answers the protocol\'s own 400 and asks no upstream; unknown fields and roles still pass', async () => {
+    await stack.mocks.control.resetJournal();
+    const a = await ask(stack.relay, '/v1/messages', { max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] });
+    expect(a.status).toBe(400);
+    expect(a.json).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: 'model: Field required' } });
+    const o = await ask(stack.relay, '/v1/chat/completions', { model: null, messages: [{ role: 'user', content: 'hi' }] });
+    expect(o.status).toBe(400);
+    expect(o.json.error).toMatchObject({ type: 'invalid_request_error', message: 'you must provide a model parameter' });
+    const r = await ask(stack.relay, '/v1/responses', { input: 'hi' });
+    expect(r.status).toBe(400);
+    expect(r.json.error).toMatchObject({ type: 'invalid_request_error', param: 'model' });
+    expect(r.headers['x-request-id']).toBeTruthy();
+    expect(await stack.mocks.control.journal()).toHaveLength(0);
+    const quirky = await ask(stack.relay, '/v1/messages', claudeBody({ messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'hi' }], some_future_field: { on: true } }));
+    expect(quirky.status).toBe(200);
+  });
+
+    it('unknown or missing key: 401 authentication error, nothing sent upstream', async () => {
     await stack.mocks.control.resetJournal();
     const bad = await call(stack.relay.url, 'POST', '/v1/messages', claudeBody(), { 'x-api-key': 'rk-nope-00000000' });
     expect(bad.status).toBe(401);

@@ -53,6 +53,8 @@ class HttpError extends Error {
     public readonly status: number,
     message: string,
     public readonly opts: ErrorOptions = {},
+    /** The protocol's own answer (its validator's), sent as is. */
+    public readonly reply?: ErrorReply,
   ) {
     super(message);
   }
@@ -71,7 +73,7 @@ function send(res: ServerResponse, reply: ErrorReply, requestId: string): void {
 }
 
 function sendError(res: ServerResponse, protocol: Protocol, requestId: string, err: HttpError): void {
-  send(res, protocol.errorReply(err.status, err.message, { requestId, ...err.opts }), requestId);
+  send(res, err.reply ?? protocol.errorReply(err.status, err.message, { requestId, ...err.opts }), requestId);
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
@@ -212,6 +214,14 @@ async function readExchange(
   }
   const info = protocol.requestInfo(body);
   const choice = parseModel(info.model);
+  if (!choice.model) {
+    // The relay routes by model: without one there is nothing to route, so it answers the way the
+    // API itself would (the protocol's validator names the field) instead of asking an upstream.
+    // Only the model is checked here: unknown fields and roles still pass through untouched.
+    const reply = protocol.validate(body);
+    const own = reply && reply.status === 400 ? reply : protocol.errorReply(400, 'model: Field required', { type: 'invalid_request_error', param: 'model' });
+    throw new HttpError(400, 'model is required', {}, own);
+  }
   if (choice.forcedType && !route.types.has(choice.forcedType)) {
     throw new HttpError(400, `model prefix "${choice.forcedType}," cannot be served on this path`, { type: 'invalid_request_error', param: 'model' });
   }
