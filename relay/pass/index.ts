@@ -33,7 +33,11 @@ export interface OpenPassOptions {
    * has no timer on its clock.
    */
   startPoller?: boolean;
-  /** Task reservations without a stored task older than this are refunded at open. Default 0. */
+  /**
+   * Task reservations without a stored task older than this are refunded at open. Default: the
+   * task timeout, because with a shared (MySQL) ledger a younger one may belong to another live
+   * process's task store; anything older would have been timed out and refunded by its owner.
+   */
   orphanGraceMs?: number;
   defaultMaxOutputTokens?: number;
   onError?: (err: Error, context: string) => void;
@@ -86,7 +90,7 @@ export async function openPass(o: OpenPassOptions): Promise<OpenedPass> {
     endpoint: (name) => passEndpoints(o.relay()).find((e) => e.name === name),
     onError: o.onError,
   });
-  await poller.refundOrphans(o.orphanGraceMs ?? 0);
+  await poller.refundOrphans(o.orphanGraceMs ?? settings.poll.taskTimeoutMs);
   if (autoStart && (await tasks.active()).length > 0) poller.start();
   return {
     handle,

@@ -222,3 +222,21 @@ describe('custom-pass async', () => {
     expect(await s.billing.store.pending()).toEqual([]);
   });
 });
+
+describe('custom-pass orphaned task reservations', () => {
+  it('refunds a task reservation no store holds once it is older than the task timeout', async () => {
+    const clock = new TestClock();
+    const relay = compileConfig(relayConfigSchema.parse({ keys: [{ key: KEY, name: 'alice' }] }), 1);
+    const billing = new LedgerBilling({ store: new EmbeddedLedgerStore(), settings: parseBillingConfig({ balances: { alice: 1 } }, {}), clock });
+    await billing.init();
+    await billing.reserve({ requestId: 'task:pt_lost', keyName: 'alice', model: 'm', amount: 5000 });
+    const young = await openPass({ config: { poll: { task_timeout: '1h' } }, clock, relay: () => relay, billing, startPoller: false, env: {} });
+    expect(await billing.store.balance('alice')).toBe(995_000);
+    await young.close();
+    await clock.advance(3_600_000);
+    const later = await openPass({ config: { poll: { task_timeout: '1h' } }, clock, relay: () => relay, billing, startPoller: false, env: {} });
+    expect(await billing.store.balance('alice')).toBe(1_000_000);
+    expect((await billing.store.ledger({ requestId: 'task:pt_lost', kinds: ['refund'] }))[0].rule).toBe('task_lost');
+    await later.close();
+  });
+});
