@@ -19,6 +19,7 @@ import { bindingAfterSuccess, stickyKeyHash } from '../state/sticky.js';
 import type { LiveState, RecordStore, RequestLogEntry, StickyBinding } from '../state/types.js';
 import { runAttemptLoop, type AttemptResult, type LoopResult } from './attempt-loop.js';
 import { markClientGone, type Exchange } from './exchange.js';
+import { declaredModels, modelsReply, upstreamModels } from './models.js';
 import { downstreamHeaders } from './headers.js';
 import type { UpstreamPools } from './pools.js';
 import type { StatsCollector } from './stats.js';
@@ -154,7 +155,9 @@ async function handle(rt: RelayRuntime, req: IncomingMessage, res: ServerRespons
     return;
   }
   if (route.kind === 'models') {
-    send(res, listModels(config, key, anthropicStyle), requestId);
+    const ids = declaredModels(config, key);
+    const passed = ids.length === 0 ? await upstreamModels(rt, config, anthropicStyle, req.headers, requestId) : undefined;
+    send(res, passed ?? modelsReply(ids, anthropicStyle), requestId);
     return;
   }
 
@@ -466,27 +469,4 @@ function finish(
 
 function logRejected(rt: RelayRuntime, requestId: string, now: number, keyName: string, protocol: string, path: string, status: number, outcome: string): void {
   rt.records.appendRequestLog({ requestId, time: now, keyName, protocol, path, stream: false, status, outcome, latencyMs: rt.clock.now() - now, attempts: [] });
-}
-
-/** GET /v1/models: the models this key may use, in the caller's SDK shape. */
-function listModels(config: RelayModel, key: KeyModel, anthropicStyle: boolean): ErrorReply {
-  let ids: string[];
-  if (key.models) ids = [...key.models];
-  else {
-    const all = new Set<string>();
-    for (const c of config.channels) {
-      if (c.paused) continue;
-      for (const e of c.endpoints) {
-        e.models?.forEach((m) => all.add(m));
-        e.modelMap.forEach((_, m) => all.add(m));
-      }
-    }
-    ids = [...all];
-  }
-  ids.sort();
-  if (anthropicStyle) {
-    const data = ids.map((id) => ({ type: 'model', id, display_name: id, created_at: '2025-01-01T00:00:00Z' }));
-    return { status: 200, headers: {}, body: { data, has_more: false, first_id: ids[0] ?? null, last_id: ids[ids.length - 1] ?? null } };
-  }
-  return { status: 200, headers: {}, body: { object: 'list', data: ids.map((id) => ({ id, object: 'model', created: 1735689600, owned_by: 'relaylab' })) } };
 }
