@@ -238,7 +238,21 @@ describe('streams and the commit point', () => {
     expect(await credentials(stack)).toEqual([TOKEN_A, TOKEN_B]);
   });
 
-  it('an in-stream error event before anything reached the client is retried elsewhere', async () => {
+  it('a stream that dies (fin or rst) before its first event is recorded as such, not as a connect error, and fails over', async () => {
+    for (const mode of ['fin', 'rst'] as const) {
+      stack = await twoTokens();
+      await stack.mocks.control.addRule('claude', { match: { token: TOKEN_A }, action: { cut: { after: 0, mode } } });
+      const res = await ask(stack.relay, '/v1/messages', claudeBody({ stream: true }));
+      expect(res.status).toBe(200);
+      expect(sseEvents(res.text).at(-1)?.event).toBe('message_stop');
+      const log = (await admin(stack.relay, 'GET', '/admin/requests?limit=1')).json[0];
+      expect(log.attempts.map((a: { errorClass?: string }) => a.errorClass), mode).toEqual(['stream_cut_before_first_event', undefined]);
+      await stack.close();
+      stack = undefined;
+    }
+  });
+
+    it('an in-stream error event before anything reached the client is retried elsewhere', async () => {
     stack = await twoTokens();
     await stack.mocks.control.addRule('claude', { match: { token: TOKEN_A }, action: { stream_error: { kind: 'overloaded', after: 0 } } });
     const res = await ask(stack.relay, '/v1/messages', claudeBody({ stream: true }));

@@ -137,7 +137,8 @@ export async function attemptUpstream(env: AttemptEnv, ex: Exchange, ep: Endpoin
   } catch (err) {
     timer?.cancel();
     if (ex.clientGone) return { kind: 'aborted', committed: false };
-    return { kind: 'failed', committed: false, outcome: timedOut ? 'timeout' : 'connect_error', message: (err as Error).message };
+    const outcome = timedOut ? 'timeout' : ex.info.stream && diedAfterSending(err) ? 'stream_cut_before_first_event' : 'connect_error';
+    return { kind: 'failed', committed: false, outcome, message: (err as Error).message };
   }
 
   const status = resp.statusCode;
@@ -161,7 +162,7 @@ export async function attemptUpstream(env: AttemptEnv, ex: Exchange, ep: Endpoin
     timer?.cancel();
     resp.body.destroy();
     if (ex.clientGone) return { kind: 'aborted', committed: ex.committed };
-    const outcome = timedOut ? 'timeout' : 'stream_truncated';
+    const outcome = timedOut ? 'timeout' : !ex.committed && isEventStream(resp.headers) ? 'stream_cut_before_first_event' : 'stream_truncated';
     if (ex.committed) endBrokenStream(ex, `upstream stream failed: ${(err as Error).message}`);
     return { kind: 'failed', committed: ex.committed, outcome, status, message: (err as Error).message };
   } finally {
@@ -270,6 +271,13 @@ async function deliverStream(
   }
   endBrokenStream(ex, 'upstream stream ended without its terminal event');
   return { kind: 'failed', committed: true, outcome: 'stream_truncated', status, message: 'stream ended without its terminal event' };
+}
+
+/** Codes of a connection that was up and carried the request, then closed or was reset before the answer. */
+const DIED_AFTER_SENDING = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE', 'UND_ERR_CLOSED']);
+function diedAfterSending(err: unknown): boolean {
+  const e = err as { code?: string; cause?: { code?: string } };
+  return DIED_AFTER_SENDING.has(e?.code ?? '') || DIED_AFTER_SENDING.has(e?.cause?.code ?? '');
 }
 
 /** An in-stream overload (Anthropic's overloaded_error) is classed like a 529, any other error event as a stream error. */

@@ -6,9 +6,13 @@ const cooldowns = relayConfigSchema.parse({}).cooldowns;
 
 describe('error classes', () => {
   it('moves on after network errors, timeouts, 429, 5xx and 529', () => {
-    for (const o of ['connect_error', 'timeout', 429, 500, 502, 503, 504, 529, 'stream_error', 'stream_overloaded', 'stream_truncated'] as const) {
+    for (const o of ['connect_error', 'timeout', 429, 500, 502, 503, 504, 529, 'stream_error', 'stream_overloaded', 'stream_truncated', 'stream_cut_before_first_event'] as const) {
       expect(ruleFor(o).action, String(o)).toBe('failover');
     }
+  });
+
+  it('a stream cut before its first event has its own class, retried like a network failure', () => {
+    expect(ruleFor('stream_cut_before_first_event')).toMatchObject({ class: 'stream_cut_before_first_event', action: 'failover', breaker: true, cooldown: { scope: 'endpoint', duration: 'network' } });
   });
 
   it('returns 400/404/413/422 unchanged and never trips a breaker', () => {

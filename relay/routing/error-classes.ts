@@ -30,7 +30,7 @@ export interface ErrorRule {
 }
 
 /** Outcomes that are not an HTTP status. */
-export type TransportOutcome = 'connect_error' | 'timeout' | 'stream_error' | 'stream_overloaded' | 'stream_truncated';
+export type TransportOutcome = 'connect_error' | 'timeout' | 'stream_error' | 'stream_overloaded' | 'stream_truncated' | 'stream_cut_before_first_event';
 export type Outcome = TransportOutcome | number;
 
 const serverError = (status: number): ErrorRule => ({
@@ -53,6 +53,15 @@ export const ERROR_TABLE: Readonly<Record<string, ErrorRule>> = Object.freeze({
   stream_overloaded: { class: 'stream_overloaded', action: 'failover', cooldown: { scope: 'endpoint', duration: 'overloaded' }, breaker: false },
   // A 200 whose stream ended or died without the protocol's terminal event.
   stream_truncated: { class: 'stream_truncated', action: 'failover', cooldown: { scope: 'endpoint', duration: 'network' }, breaker: true, channel: true },
+  // A stream request whose connection died (FIN or RST) after it was sent and before its first
+  // event: the upstream accepted the call, so not a connect error, and nothing reached the client.
+  stream_cut_before_first_event: {
+    class: 'stream_cut_before_first_event',
+    action: 'failover',
+    cooldown: { scope: 'endpoint', duration: 'network' },
+    breaker: true,
+    channel: true,
+  },
   '429': { class: 'rate_limited', action: 'failover', cooldown: { scope: 'endpoint', duration: 'retry_after' }, breaker: false },
   '500': serverError(500),
   '502': serverError(502),
