@@ -12,7 +12,8 @@
  * --target (repeatable) benchmarks relays run by someone else instead of the reference relay;
  * point them at the mock upstreams with --mocks-port (printed at start). --relay-delay (or
  * BENCH_INJECT_DELAY_MS) puts a delay proxy in front of the reference relay: an injected
- * regression for proving bench:compare. --check exits 1 when a target check fails.
+ * regression for proving bench:compare; `--relay-delay 0,2` measures both side by side in one
+ * run (targets relay+0ms, relay+2ms). --check exits 1 when a target check fails.
  */
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -105,7 +106,7 @@ async function main(): Promise<number> {
         warmupMs: values.warmup ? parseSeconds(values.warmup) : undefined,
         targets,
         mocksPort: values['mocks-port'] ? Number(values['mocks-port']) : undefined,
-        relayDelayMs: delayRaw !== undefined ? Number(delayRaw) : undefined,
+        relayDelayMs: delayRaw === undefined ? undefined : delayRaw.includes(',') ? delayRaw.split(',').map(Number) : Number(delayRaw),
         relayNodeFlags: values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${join(outDir, 'profiles')}`] : undefined,
         onProgress: (label, f) => bar?.update(Math.round(f * 1000), { label }),
         log,

@@ -1,6 +1,7 @@
 /**
  * pnpm bench:compare <base.json> <head.json> [--threshold metric=pct]... [--alpha 0.1]
  *                    [--out file.html] [--github prefix]
+ * pnpm bench:compare <run.json> --base-target a --head-target b ...   two relays of one run
  *
  * Compares two results of the same benchmark metric by metric, prints the table, writes an HTML
  * comparison, and exits 1 when a gated metric regressed (significant at alpha AND beyond its
@@ -13,11 +14,12 @@ import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { renderCompareReport } from '../reports/bench-compare-report.js';
-import { compareResults, formatComparison } from './compare.js';
+import { compareResults, formatComparison, splitTargets } from './compare.js';
 import { isMain } from './processes.js';
 import { githubBenchmarkFiles, RESULT_SCHEMA, type BenchResult } from './results.js';
 
-const USAGE = 'usage: pnpm bench:compare <base.json> <head.json> [--threshold metric=pct]... [--alpha 0.1] [--out report.html] [--github prefix]';
+const USAGE = `usage: pnpm bench:compare <base.json> <head.json> [--threshold metric=pct]... [--alpha 0.1] [--out report.html] [--github prefix]
+       pnpm bench:compare <run.json> --base-target <name> --head-target <name> [...]   (two relays measured side by side in one run)`;
 
 export function readResult(path: string): BenchResult {
   let parsed: unknown;
@@ -50,6 +52,8 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
       alpha: { type: 'string' },
       out: { type: 'string' },
       github: { type: 'string' },
+      'base-target': { type: 'string' },
+      'head-target': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -57,21 +61,34 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
     process.stdout.write(USAGE + '\n');
     return 0;
   }
-  if (positionals.length !== 2) {
+  const sideBySide = values['base-target'] !== undefined || values['head-target'] !== undefined;
+  if (positionals.length !== (sideBySide ? 1 : 2) || (sideBySide && !(values['base-target'] && values['head-target']))) {
     process.stderr.write(USAGE + '\n');
     return 2;
   }
-  const [basePath, headPath] = positionals.map((p) => resolve(p));
-  const base = readResult(basePath);
-  const head = readResult(headPath);
+  const paths = positionals.map((p) => resolve(p));
+  let base: BenchResult;
+  let head: BenchResult;
+  let labels: [string, string];
+  if (sideBySide) {
+    [base, head] = splitTargets(readResult(paths[0]), values['base-target']!, values['head-target']!);
+    labels = [values['base-target']!, values['head-target']!];
+  } else {
+    base = readResult(paths[0]);
+    head = readResult(paths[1]);
+    labels = [basename(paths[0], '.json'), basename(paths[1], '.json')];
+  }
   const comparison = compareResults(base, head, {
     alpha: values.alpha ? Number(values.alpha) : undefined,
     thresholds: parseThresholds(values.threshold ?? []),
-    baseLabel: basename(basePath, '.json'),
-    headLabel: basename(headPath, '.json'),
+    baseLabel: labels[0],
+    headLabel: labels[1],
   });
+  const headPath = paths[paths.length - 1];
+  const basePath = paths[0];
   process.stdout.write(formatComparison(comparison, process.stdout.isTTY));
-  const out = resolve(values.out ?? join(dirname(headPath), `compare-${basename(basePath, '.json')}-vs-${basename(headPath, '.json')}.html`));
+  const stem = sideBySide ? `${basename(basePath, '.json')}-${labels[0]}-vs-${labels[1]}` : `${basename(basePath, '.json')}-vs-${basename(headPath, '.json')}`;
+  const out = resolve(values.out ?? join(dirname(headPath), `compare-${stem.replace(/[^A-Za-z0-9._+-]/g, '_')}.html`));
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, renderCompareReport(comparison, base, head));
   process.stdout.write(`${out}\n`);

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { compareResults, formatComparison, thresholdFor } from './compare.js';
+import { compareResults, formatComparison, splitTargets, thresholdFor } from './compare.js';
 import { main, parseThresholds } from './compare-cli.js';
 import { RESULT_SCHEMA, type BenchResult, type Metric } from './results.js';
 
@@ -104,6 +104,18 @@ describe('bench:compare', () => {
     expect(compareResults(base, head).warnings.join(' ')).toMatch(/closed\/direct\/rps moved -50/);
   });
 
+  it('a relative metric is not a regression when its baseline moved between the runs', () => {
+    const b = result([metric('rate/relay/added_p99_ms', [2, 2.2, 1.9], 'smaller'), metric('rate/direct/p99_ms', [5, 5.2, 4.9], 'smaller', false)]);
+    const busy = result([metric('rate/relay/added_p99_ms', [9, 9.5, 8.8], 'smaller'), metric('rate/direct/p99_ms', [40, 45, 38], 'smaller', false)]);
+    const c = compareResults(b, busy);
+    const m = c.metrics.find((x) => x.name === 'rate/relay/added_p99_ms')!;
+    expect(m.verdict).toBe('noisy');
+    expect(m.note).toMatch(/baseline rate\/direct\/p99_ms itself changed/);
+    expect(c.outcome).toBe('noisy');
+    const calm = result([metric('rate/relay/added_p99_ms', [9, 9.5, 8.8], 'smaller'), metric('rate/direct/p99_ms', [5.1, 5.0, 5.1], 'smaller', false)]);
+    expect(compareResults(b, calm).outcome).toBe('regression');
+  });
+
   it('refuses to compare different benchmarks', () => {
     expect(() => compareResults(base, result([], 'sweep'))).toThrow(/cannot compare/);
   });
@@ -119,6 +131,36 @@ describe('bench:compare', () => {
   it('parses --threshold values and rejects malformed ones', () => {
     expect(parseThresholds(['closed/relay/p99_ms=10', '*/rps=3%'])).toEqual({ 'closed/relay/p99_ms': 10, '*/rps': 3 });
     expect(() => parseThresholds(['p99'])).toThrow(/metric=percent/);
+  });
+});
+
+describe('two relays of one run', () => {
+  function run(target: string, round: number, p50: number) {
+    return {
+      phase: 'rate', target, baseline: 'direct', round, load: 'open' as const, request: 'chat', rate: 200, durationMs: 1000, ok: 200, errors: 0,
+      statusCounts: {}, rps: 200, latency: { count: 200, mean: p50, stddev: 0, min: p50, p50, p90: p50, p99: p50 * 2, p999: p50 * 2, max: p50 * 2 }, histogram: '', timeline: [],
+    };
+  }
+  const rounds = [0, 1, 2, 3, 4];
+  const direct = [1.0, 1.4, 0.9, 2.5, 1.1];
+  const one = result([]);
+  one.runs = rounds.flatMap((r) => [run('direct', r, direct[r]), run('relay+0ms', r, direct[r] + 0.5 + r * 0.01), run('relay+2ms', r, direct[r] + 2.6 - r * 0.01)]);
+
+  it('compares them round by round against the shared direct baseline', () => {
+    const [b, h] = splitTargets(one, 'relay+0ms', 'relay+2ms');
+    expect(new Set(b.runs.map((r) => r.target))).toEqual(new Set(['direct', 'relay']));
+    const c = compareResults(b, h);
+    const added = c.metrics.find((m) => m.name === 'rate/relay/added_p50_ms')!;
+    expect(added.verdict).toBe('regression');
+    expect(c.metrics.find((m) => m.name === 'rate/direct/p50_ms')!.verdict).toBe('unchanged');
+    expect(c.outcome).toBe('regression');
+    const same = compareResults(...splitTargets(one, 'relay+0ms', 'relay+0ms'));
+    expect(same.metrics.find((m) => m.name === 'rate/relay/added_p50_ms')!.verdict).toBe('unchanged');
+    expect(same.outcome).toBe('pass');
+  });
+
+  it('names the targets a run has when one is missing', () => {
+    expect(() => splitTargets(one, 'relay', 'relay+2ms')).toThrow(/target "relay" not in overhead \(has: direct, relay\+0ms, relay\+2ms\)/);
   });
 });
 

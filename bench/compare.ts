@@ -23,6 +23,8 @@ export interface MetricComparison {
   baseCvPct: number;
   headCvPct: number;
   verdict: Verdict;
+  /** Why a regression was downgraded to noisy (the baseline it is measured against moved). */
+  note?: string;
 }
 
 export type Outcome = 'regression' | 'noisy' | 'pass';
@@ -79,6 +81,7 @@ export function compareResults(base: BenchResult, head: BenchResult, opts: Compa
     if (!b) continue;
     metrics.push(compareMetric(b, h, thresholdFor(h.name, thresholds, h.minEffectPct), alpha));
   }
+  guardAgainstMovingBaseline(metrics, [...base.runs, ...head.runs]);
   const gated = metrics.filter((m) => m.gate);
   const regressions = gated.filter((m) => m.verdict === 'regression');
   const noisy = gated.filter((m) => m.verdict === 'noisy');
@@ -87,7 +90,7 @@ export function compareResults(base: BenchResult, head: BenchResult, opts: Compa
     outcome === 'regression'
       ? `REGRESSION in ${regressions.length} of ${gated.length} gated metrics: ${regressions.map((m) => `${m.name} ${signed(m.changePct)}%`).join(', ')}`
       : outcome === 'noisy'
-        ? `no significant regression, but ${noisy.length} of ${gated.length} gated metrics moved more than their minimum effect without significance (${noisy.map((m) => m.name).join(', ')}): the runs are too noisy to tell; rerun with more --rounds on a quieter machine`
+        ? `no regression shown, but ${noisy.length} of ${gated.length} gated metrics moved more than their minimum effect without significance or while their baseline moved too (${noisy.map((m) => m.name).join(', ')}): the runs are too noisy to tell; rerun with more --rounds on a quieter machine`
         : `no regression: ${gated.length} gated metrics within their minimum effect or better`;
   const baselines = new Set(['bare', 'direct', ...[...base.runs, ...head.runs].map((r) => r.baseline)]);
   const warnings = metrics
@@ -108,6 +111,56 @@ export function compareResults(base: BenchResult, head: BenchResult, opts: Compa
     summary,
     warnings,
   };
+}
+
+/** The baseline metric a relative metric is measured against, by metric key. */
+const BASELINE_OF: Record<string, string> = {
+  rps_ratio: 'rps',
+  added_p50_ms: 'p50_ms',
+  added_p90_ms: 'p90_ms',
+  added_p99_ms: 'p99_ms',
+  added_max_ms: 'max_ms',
+  first_event_added_p50_ms: 'first_event_p50_ms',
+  ttfb_added_p50_ms: 'ttfb_p50_ms',
+  gap_added_p99_ms: 'gap_p99_ms',
+};
+
+/**
+ * Rounds of one run share that run's machine state, so the t-test cannot tell a slower relay
+ * from a busier machine between two runs. A relative metric is only called a regression when
+ * the baseline it is relative to (the direct call, measured in the same runs) did not move;
+ * otherwise it is "noisy", with the reason.
+ */
+export function guardAgainstMovingBaseline(metrics: MetricComparison[], runs: ReadonlyArray<{ phase: string; baseline: string }>): void {
+  const byName = new Map(metrics.map((m) => [m.name, m]));
+  for (const m of metrics) {
+    if (m.verdict !== 'regression') continue;
+    const [phase, , key] = m.name.split('/');
+    const baseKey = BASELINE_OF[key];
+    if (!baseKey) continue;
+    const baseline = runs.find((r) => r.phase === phase)?.baseline ?? 'direct';
+    const ref = byName.get(`${phase}/${baseline}/${baseKey}`);
+    if (ref && ref.verdict !== 'unchanged') {
+      m.verdict = 'noisy';
+      m.note = `baseline ${ref.name} itself changed ${signed(ref.changePct)}% (${ref.verdict}) between the runs`;
+    }
+  }
+}
+
+/**
+ * Two relays measured side by side in ONE run (`--target a=... --target b=...`, or
+ * `--relay-delay 0,2`) as a base and a head result: each keeps the shared baseline runs and its
+ * own relay's runs, renamed to `relay`. Rounds are then paired in time, so machine drift between
+ * two runs cannot pass for a regression.
+ */
+export function splitTargets(result: BenchResult, baseTarget: string, headTarget: string): [BenchResult, BenchResult] {
+  const names = new Set(result.runs.map((r) => r.target));
+  for (const t of [baseTarget, headTarget]) if (!names.has(t)) throw new Error(`target "${t}" not in ${result.benchmark} (has: ${[...names].join(', ')})`);
+  const side = (keep: string, drop: string): BenchResult => {
+    const runs = result.runs.filter((r) => r.target !== drop || drop === keep).map((r) => (r.target === keep ? { ...r, target: 'relay' } : r));
+    return { ...result, runs, metrics: deriveMetrics(runs) };
+  };
+  return [side(baseTarget, headTarget), side(headTarget, baseTarget)];
 }
 
 function compareMetric(b: Metric, h: Metric, minEffectPct: number, alpha: number): MetricComparison {
@@ -149,6 +202,7 @@ export function formatComparison(c: Comparison, color = false): string {
   ];
   if (c.onlyInBase.length) out.push(`only in ${c.base.label}: ${c.onlyInBase.join(', ')}`);
   if (c.onlyInHead.length) out.push(`only in ${c.head.label}: ${c.onlyInHead.join(', ')}`);
+  for (const m of c.metrics.filter((x) => x.note)) out.push(paint('33', `${m.name}: not called a regression: ${m.note}`));
   for (const w of c.warnings) out.push(paint('33', `warning: ${w}`));
   const tone = c.outcome === 'regression' ? '31;1' : c.outcome === 'noisy' ? '33' : '32';
   out.push(paint(tone, c.summary));

@@ -27,7 +27,7 @@ export interface RunOptions {
   /** Relays run by someone else (`--target name=url`); replaces the reference relay. */
   targets?: Array<{ name: string; url: string; key?: string }>;
   mocksPort?: number;
-  relayDelayMs?: number;
+  relayDelayMs?: number | number[];
   relayNodeFlags?: string[];
   /** Progress: phase label and overall fraction 0..1. */
   onProgress?: (label: string, fraction: number) => void;

@@ -45,8 +45,12 @@ export interface StackOptions {
   mocksPort?: number;
   /** Extra node flags for the reference relay (e.g. --cpu-prof). */
   relayNodeFlags?: string[];
-  /** Put a delay proxy (ms) in front of the reference relay: the injected-regression check. */
-  relayDelayMs?: number;
+  /**
+   * Put a delay proxy (ms) in front of the reference relay: the injected-regression check. Several
+   * delays give several targets (`relay+0ms`, `relay+2ms`) in front of the same relay process,
+   * measured side by side in one run.
+   */
+  relayDelayMs?: number | number[];
   log?: (line: string) => void;
 }
 
@@ -117,21 +121,27 @@ export async function startStack(config: BenchConfig, opts: StackOptions): Promi
         ports: [port],
       });
       services.push(service);
-      let url = `http://127.0.0.1:${port}`;
-      if (opts.relayDelayMs !== undefined) {
-        const proxyPort = await freePort();
-        services.push(
-          await startService({
-            name: 'delayed-proxy',
-            script: 'bench/delayed-proxy.ts',
-            args: ['--port', String(proxyPort), '--target', url, '--delay', String(opts.relayDelayMs)],
-            ports: [proxyPort],
-          }),
-        );
-        url = `http://127.0.0.1:${proxyPort}`;
+      const url = `http://127.0.0.1:${port}`;
+      if (opts.relayDelayMs === undefined) {
+        relays.push({ name: 'relay', url, key: BENCH_RELAY_KEY, pid: service.pid });
+        opts.log?.(`relay ${url}`);
+      } else {
+        const delays = Array.isArray(opts.relayDelayMs) ? opts.relayDelayMs : [opts.relayDelayMs];
+        for (const delay of delays) {
+          const proxyPort = await freePort();
+          services.push(
+            await startService({
+              name: `delayed-proxy-${delay}`,
+              script: 'bench/delayed-proxy.ts',
+              args: ['--port', String(proxyPort), '--target', url, '--delay', String(delay)],
+              ports: [proxyPort],
+            }),
+          );
+          const name = delays.length > 1 ? `relay+${delay}ms` : 'relay';
+          relays.push({ name, url: `http://127.0.0.1:${proxyPort}`, key: BENCH_RELAY_KEY, pid: service.pid });
+          opts.log?.(`${name} http://127.0.0.1:${proxyPort} -> relay ${url} behind a ${delay} ms delay proxy`);
+        }
       }
-      relays.push({ name: 'relay', url, key: BENCH_RELAY_KEY, pid: service.pid });
-      opts.log?.(`relay ${url}${opts.relayDelayMs !== undefined ? ` (behind a ${opts.relayDelayMs} ms delay proxy)` : ''}`);
     }
     return { bare, mocks: { upstreams, service: mocksService, controlUrl: upstreams[0].url }, relays, services, stop: stopAll };
   } catch (err) {

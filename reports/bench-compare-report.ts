@@ -25,7 +25,7 @@ function rows(metrics: readonly MetricComparison[]) {
     m.better === 'smaller' ? 'smaller' : 'bigger',
     Number.isFinite(m.p) ? m.p.toFixed(3) : 'n/a',
     m.minEffectAbs ? `${m.minEffectPct}% and ${m.minEffectAbs} ${m.unit}` : `${m.minEffectPct}%`,
-    badge(BADGE[m.verdict], m.verdict.toUpperCase()),
+    [badge(BADGE[m.verdict], m.verdict.toUpperCase()), m.note ? el('div', { class: 'muted small' }, m.note) : ''],
   ]);
 }
 
