@@ -85,4 +85,24 @@ describe('channel cooldowns', () => {
     await ask(stack.relay, '/v1/messages', claudeBody());
     expect(await credentials(stack)).toEqual([T2, T1]);
   });
+
+  it('POST /admin/state/reset clears cooldowns, breakers and credential counts, for listed endpoints or all', async () => {
+    stack = await twoChannels();
+    await admin(stack.relay, 'POST', '/admin/channels/one/cooldown', { for: '1h' });
+    await stack.mocks.control.addRule('claude', { match: { token: T2 }, action: { status: 401 } });
+    await stack.mocks.control.addRule('claude', { match: { token: T2 }, action: { status: 503 } });
+    await ask(stack.relay, '/v1/messages', claudeBody());
+    const state = async () => Object.fromEntries((await admin(stack!.relay, 'GET', '/admin/state')).json.endpoints.map((e: { name: string }) => [e.name, e]));
+    expect((await state())['two-a'].authFailures).toBe(1);
+
+    expect((await admin(stack.relay, 'POST', '/admin/state/reset', { endpoints: ['nope'] })).status).toBe(404);
+    expect((await admin(stack.relay, 'POST', '/admin/state/reset', { endpoints: ['two-a'] })).status).toBe(200);
+    let s = await state();
+    expect(s['two-a']).toMatchObject({ authFailures: 0, cooldown: null, breaker: 'closed' });
+    expect(s['one-a'].cooldown).toMatchObject({ scope: 'channel' });
+
+    expect((await admin(stack.relay, 'POST', '/admin/state/reset', {})).json).toMatchObject({ reset: 'all' });
+    s = await state();
+    expect(s['one-a'].cooldown).toBeNull();
+  });
 });

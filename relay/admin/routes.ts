@@ -187,6 +187,29 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminOptions): Pro
     return { version: config.version, now, strategy: config.strategy, activeChannel: active, endpoints };
   });
 
+  // A clean slate for the next scenario or after an incident: cooldowns, breakers and credential
+  // counts (and with sticky: true, bindings), for all endpoints or the listed ones.
+  app.post('/admin/state/reset', async (req, reply) => {
+    const body = (req.body ?? {}) as { endpoints?: unknown; channels?: unknown; sticky?: unknown };
+    const names = (v: unknown, what: string): string[] | undefined => {
+      if (v === undefined) return undefined;
+      if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new edits.AdminError(400, `body.${what} must be a list of names`);
+      return v as string[];
+    };
+    const endpoints = names(body.endpoints, 'endpoints');
+    const channels = names(body.channels, 'channels');
+    const config = holder.current;
+    for (const e of endpoints ?? []) if (!config.endpoints.has(e)) return reply.code(404).send({ error: `no endpoint named "${e}"` });
+    for (const c of channels ?? []) requireChannel(c);
+    const sticky = body.sticky === true;
+    if (endpoints === undefined && channels === undefined) await rt.live.resetState({ sticky });
+    else {
+      const tokens = (endpoints ?? []).map((e) => config.endpoints.get(e)!.tokenId);
+      await rt.live.resetState({ endpoints: endpoints ?? [], tokens, channels: channels ?? [], sticky });
+    }
+    return { reset: endpoints ?? 'all', channels: channels ?? (endpoints ? [] : 'all'), sticky };
+  });
+
   app.get<{ Querystring: { limit?: string; since?: string; key?: string; endpoint?: string } }>('/admin/requests', async (req) => {
     await rt.records.flush();
     const q = req.query;

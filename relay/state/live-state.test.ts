@@ -60,6 +60,46 @@ describe.each(liveStateBackends())('LiveState: $name', (backend) => {
     expect(c2.channelCooldown).toBeUndefined();
   });
 
+  it('resets cooldowns, breakers and auth counts, for listed endpoints or all, and bindings only when asked', async () => {
+    const { store } = await open();
+    const settings = { failureThreshold: 1, successThreshold: 1, openMs: 60_000 };
+    const eps = [
+      { endpoint: 'A', channel: 'main', tokenId: 'tA' },
+      { endpoint: 'B', channel: 'main', tokenId: 'tB' },
+    ];
+    const dirty = async () => {
+      for (const e of eps) {
+        await store.setCooldown('endpoint', e.endpoint, { until: T0 + DAY, reason: 'x' });
+        await store.setCooldown('token', e.tokenId, { until: T0 + DAY, reason: 'x' });
+        await store.recordBreaker(e.endpoint, false, T0, settings);
+        await store.incrAuthFailures(e.endpoint);
+        await store.setBinding(`s-${e.endpoint}`, { endpoint: e.endpoint, expiresAt: T0 + DAY }, T0);
+      }
+      await store.setCooldown('channel', 'main', { until: T0 + DAY, reason: 'x' });
+    };
+    const clean = (s: Awaited<ReturnType<LiveState['readEndpoints']>>[number]) =>
+      !s.endpointCooldown && !s.tokenCooldown && s.breaker.phase === 'closed' && s.authFailures === 0;
+
+    await dirty();
+    await store.resetState({ endpoints: ['A'], tokens: ['tA'], sticky: true });
+    let [a, b] = await store.readEndpoints(eps, T0 + 1);
+    expect(clean(a)).toBe(true);
+    expect(a.channelCooldown).toBeDefined();
+    expect(clean(b)).toBe(false);
+    expect(b.breaker.phase).toBe('open');
+    expect(await store.getBinding('s-A', T0 + 1)).toBeUndefined();
+    expect(await store.getBinding('s-B', T0 + 1)).toBeDefined();
+
+    await dirty();
+    await store.resetState();
+    [a, b] = await store.readEndpoints(eps, T0 + 1);
+    expect(clean(a) && clean(b)).toBe(true);
+    expect(a.channelCooldown).toBeUndefined();
+    expect(await store.getBinding('s-B', T0 + 1)).toBeDefined();
+    await store.resetState({ sticky: true });
+    expect(await store.getBinding('s-B', T0 + 1)).toBeUndefined();
+  });
+
   it('keeps results in the order asked, even for repeated endpoints', async () => {
     const { store } = await open();
     await store.setCooldown('endpoint', 'B', { until: T0 + 10, reason: 'x' });

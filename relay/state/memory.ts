@@ -12,6 +12,7 @@ import type {
   EndpointLiveState,
   HealthState,
   LiveState,
+  StateResetScope,
   StickyBinding,
 } from './types.js';
 
@@ -120,6 +121,28 @@ export class MemoryLiveState implements LiveState {
     }
     current.count += 1;
     return current.count;
+  }
+
+  async resetState(scope: StateResetScope = {}): Promise<void> {
+    const all = scope.endpoints === undefined && scope.tokens === undefined && scope.channels === undefined;
+    if (all) {
+      this.cooldowns.clear();
+      this.breakers.clear();
+      this.authFailures.clear();
+      if (scope.sticky) this.bindings.clear();
+      return;
+    }
+    for (const e of scope.endpoints ?? []) {
+      this.cooldowns.delete(`endpoint:${e}`);
+      this.breakers.delete(e);
+      this.authFailures.delete(e);
+    }
+    for (const t of scope.tokens ?? []) this.cooldowns.delete(`token:${t}`);
+    for (const c of scope.channels ?? []) this.cooldowns.delete(`channel:${c}`);
+    if (scope.sticky && scope.endpoints) {
+      const listed = new Set(scope.endpoints);
+      for (const [k, b] of this.bindings) if (listed.has(b.endpoint)) this.bindings.delete(k);
+    }
   }
 
   async close(): Promise<void> {}

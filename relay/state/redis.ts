@@ -19,6 +19,7 @@ import type {
   EndpointLiveState,
   HealthState,
   LiveState,
+  StateResetScope,
   StickyBinding,
 } from './types.js';
 
@@ -172,6 +173,48 @@ export class RedisLiveState implements LiveState {
     const [err, n] = result?.[0] ?? [new Error('transaction aborted'), 0];
     if (err) throw err;
     return Number(n);
+  }
+
+  async resetState(scope: StateResetScope = {}): Promise<void> {
+    const all = scope.endpoints === undefined && scope.tokens === undefined && scope.channels === undefined;
+    if (all) {
+      const kinds = ['cooldown', 'breaker', 'auth', ...(scope.sticky ? ['sticky'] : [])];
+      for (const kind of kinds) await this.deleteMatching(`${escapeGlob(this.prefix)}${kind}:*`);
+      return;
+    }
+    const keys: string[] = [];
+    for (const e of scope.endpoints ?? []) keys.push(this.cooldownKey('endpoint', e), this.key('breaker', e), this.key('auth', e));
+    for (const t of scope.tokens ?? []) keys.push(this.cooldownKey('token', t));
+    for (const c of scope.channels ?? []) keys.push(this.cooldownKey('channel', c));
+    if (keys.length) await this.redis.del(...keys);
+    if (scope.sticky && scope.endpoints?.length) {
+      const listed = new Set(scope.endpoints);
+      await this.scanKeys(`${escapeGlob(this.prefix)}sticky:*`, async (found) => {
+        const values = await this.redis.mget(found);
+        const doomed = found.filter((_, i) => {
+          const raw = values[i];
+          return raw !== null && listed.has((JSON.parse(raw) as StickyBinding).endpoint);
+        });
+        if (doomed.length) await this.redis.del(...doomed);
+      });
+    }
+  }
+
+  private async deleteMatching(pattern: string): Promise<number> {
+    let deleted = 0;
+    await this.scanKeys(pattern, async (keys) => {
+      deleted += await this.redis.del(...keys);
+    });
+    return deleted;
+  }
+
+  private async scanKeys(pattern: string, each: (keys: string[]) => Promise<void>): Promise<void> {
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+      cursor = next;
+      if (keys.length) await each(keys);
+    } while (cursor !== '0');
   }
 
   async close(): Promise<void> {

@@ -61,6 +61,14 @@ export interface StickyBinding {
   expiresAt: number;
 }
 
+export interface StateResetScope {
+  endpoints?: string[];
+  /** Token fingerprints (token-scope cooldowns). */
+  tokens?: string[];
+  channels?: string[];
+  sticky?: boolean;
+}
+
 export interface BreakerSettings {
   failureThreshold: number;
   successThreshold: number;
@@ -94,6 +102,14 @@ export interface LiveState {
 
   setHealth(endpoint: string, health: HealthState): Promise<void>;
   getHealth(endpoint: string): Promise<HealthState | undefined>;
+
+  /**
+   * Forgets what failures taught: cooldowns, breakers and auth-failure counts (and, with
+   * `sticky`, sessions' bindings). Without lists, everything; with them, only those endpoints
+   * (their endpoint cooldowns, breakers, auth counts and bindings), tokens and channels.
+   * Health and counters stay.
+   */
+  resetState(scope?: StateResetScope): Promise<void>;
 
   /** Atomic counter (round-robin, weights). */
   increment(counter: string): Promise<number>;
