@@ -97,6 +97,8 @@ export async function startRelay(opts: StartRelayOptions): Promise<RunningRelay>
     relay: () => holder.current,
     billing: billingBundle.ledger,
     dataDir: opts.dataDir,
+    mysqlUrl: opts.mysqlUrl,
+    tablePrefix: `${prefix.replace(/[^A-Za-z0-9_]/g, '_')}_`,
     onError: (err, context) => logger.warn({ err: err.message, context }, 'custom-pass error'),
   });
   const pools = new UpstreamPools();

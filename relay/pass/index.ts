@@ -11,6 +11,7 @@ import { parsePassConfig, type PassSettings } from './config.js';
 import { createPassHandler } from './handler.js';
 import { TaskPoller } from './poller.js';
 import { EmbeddedPassTaskStore, type PassTaskStore } from './tasks.js';
+import { MysqlPassTaskStore } from './tasks-mysql.js';
 import type { PassEndpoint } from './upstream.js';
 
 export { passConfigSchema, parsePassConfig, type PassSettings } from './config.js';
@@ -25,6 +26,9 @@ export interface OpenPassOptions {
   relay: () => RelayModel;
   billing?: LedgerBilling;
   dataDir?: string;
+  /** Tasks in MySQL (shared by relay processes) instead of the data dir. */
+  mysqlUrl?: string;
+  tablePrefix?: string;
   tasks?: PassTaskStore;
   env?: Record<string, string | undefined>;
   /**
@@ -66,7 +70,7 @@ export function passEndpoints(relay: RelayModel, model?: string): PassEndpoint[]
 
 export async function openPass(o: OpenPassOptions): Promise<OpenedPass> {
   const settings = parsePassConfig(o.config, o.env ?? process.env);
-  const tasks = o.tasks ?? new EmbeddedPassTaskStore(o.dataDir);
+  const tasks = o.tasks ?? (o.mysqlUrl ? await MysqlPassTaskStore.open({ url: o.mysqlUrl, prefix: o.tablePrefix }) : new EmbeddedPassTaskStore(o.dataDir));
   const autoStart = o.startPoller !== false;
   let poller: TaskPoller | undefined;
   const handle = createPassHandler({
