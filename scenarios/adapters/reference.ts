@@ -94,6 +94,17 @@ export class AdminTarget implements Target {
   async close(): Promise<void> {}
 }
 
+/** POST /admin/state/reset with bindings; false when the relay has no such route. */
+async function resetLiveState(admin: AdminClient): Promise<boolean> {
+  try {
+    await admin.call('POST', '/admin/state/reset', { sticky: true });
+    return true;
+  } catch (err) {
+    if (err instanceof AdminError && (err.status === 404 || err.status === 405)) return false;
+    throw err;
+  }
+}
+
 /** Longer than any sticky TTL, cooldown or breaker period a scenario configures. */
 const STALE_STATE_MS = 60 * 86_400_000;
 
@@ -112,12 +123,15 @@ export function referenceAdapter(opts: ReferenceAdapterOptions): Adapter {
     async open(o: OpenTargetOptions): Promise<Target> {
       const admin = new AdminClient(opts.target, token);
       const caps = new Set(REFERENCE_CAPABILITIES);
+      // A relay that outlives one scenario keeps its live state (cooldowns, breakers, sticky
+      // bindings) under endpoint names the next scenario may reuse: clear it first. Relays
+      // without POST /admin/state/reset get the old treatment: let all of it expire.
+      const reset = await resetLiveState(admin);
       if (await admin.hasClock()) {
-        // A relay that outlives one scenario keeps its live state (cooldowns, breakers, sticky
-        // bindings) under endpoint names the next scenario may reuse: let all of it expire first.
-        await admin.advanceClock(STALE_STATE_MS);
+        if (!reset) await admin.advanceClock(STALE_STATE_MS);
       } else {
         caps.delete('clock');
+        if (!reset) o.log('  (target cannot reset its state: cooldowns and bindings of an earlier run may remain)');
         o.log('  (target runs on real time: scenarios that advance the clock are not applicable; start it with RELAY_TEST_CLOCK=1)');
       }
       const target = new AdminTarget('reference', opts.target, admin, caps);

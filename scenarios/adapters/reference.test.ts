@@ -1,0 +1,39 @@
+/** The reference adapter starts every scenario on a clean relay: state reset, the clock left alone. */
+import { afterEach, describe, expect, it } from 'vitest';
+import { TestClock } from '../../lib/clock.js';
+import { startRelay, type RunningRelay } from '../../relay/index.js';
+import { call } from '../../relay/testing.js';
+import type { ScenarioLayout } from '../engine/schema.js';
+import { referenceAdapter } from './reference.js';
+
+let relay: RunningRelay | undefined;
+afterEach(async () => {
+  await relay?.close();
+  relay = undefined;
+});
+
+const layout = {
+  health: { enabled: false },
+  channels: [{ name: 'main', endpoints: [{ name: 'A', type: 'claude', base_url: 'http://127.0.0.1:9', token: 'sk-ant-api03-adapter-A' }] }],
+  keys: [{ key: 'rk-adapter-client-0001', name: 'client' }],
+};
+
+describe('reference adapter', () => {
+  it('resets the relay\u2019s live state before a scenario instead of moving its clock 60 days', async () => {
+    const clock = new TestClock(1_000_000);
+    relay = await startRelay({ config: layout, clock, healthChecks: false });
+    const adminCall = (method: string, path: string, body?: unknown) => call(relay!.url, method, path, body, { authorization: `Bearer ${relay!.adminToken}` });
+    await adminCall('POST', '/admin/channels/main/cooldown', { for: '1h' });
+    expect((await adminCall('GET', '/admin/state')).json.endpoints[0].cooldown).not.toBeNull();
+
+    const target = await referenceAdapter({ target: relay.url, adminToken: relay.adminToken }).open({
+      scenario: 't',
+      layout: layout as unknown as ScenarioLayout,
+      mocks: [],
+      log: () => undefined,
+    });
+    expect(target.capabilities.has('clock')).toBe(true);
+    expect((await adminCall('GET', '/admin/state')).json.endpoints[0].cooldown).toBeNull();
+    expect(clock.now()).toBe(1_000_000);
+  });
+});
