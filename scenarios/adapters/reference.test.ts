@@ -1,6 +1,7 @@
 /** The reference adapter starts every scenario on a clean relay: state reset, the clock left alone. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestClock } from '../../lib/clock.js';
+import type { RelayConfig } from '../../relay/config/schema.js';
 import { startRelay, type RunningRelay } from '../../relay/index.js';
 import { call } from '../../relay/testing.js';
 import type { ScenarioLayout } from '../engine/schema.js';
@@ -12,7 +13,7 @@ afterEach(async () => {
   relay = undefined;
 });
 
-const layout = {
+const layout: RelayConfig = {
   health: { enabled: false },
   channels: [{ name: 'main', endpoints: [{ name: 'A', type: 'claude', base_url: 'http://127.0.0.1:9', token: 'sk-ant-api03-adapter-A' }] }],
   keys: [{ key: 'rk-adapter-client-0001', name: 'client' }],
