@@ -6,19 +6,11 @@
  * List-valued `request`, `connections` and `rate` expand into one phase per combination.
  */
 import { z } from 'zod';
-import { parseDuration } from '../lib/duration.js';
+import { durationSchema as duration } from '../lib/schema.js';
 import { loadYamlConfig } from '../lib/yaml-config.js';
 import { upstreamConfigSchema } from '../mocks/config.js';
 import type { RequestName } from './requests.js';
 
-const duration = z.union([z.number().nonnegative(), z.string()]).transform((value, ctx) => {
-  try {
-    return parseDuration(value);
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: (err as Error).message });
-    return z.NEVER;
-  }
-});
 
 const name = z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'use lower-case letters, digits and . _ - only');
 const requestName = z.enum(['chat', 'chat-stream', 'messages', 'messages-stream']);

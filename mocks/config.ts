@@ -5,18 +5,11 @@
  * Durations are numbers (ms) or strings ("250ms", "2s").
  */
 import { z } from 'zod';
-import { parseDuration } from '../lib/duration.js';
+import { durationSchema } from '../lib/schema.js';
 
 export const UPSTREAM_KINDS = ['claude', 'openai', 'openai-responses', 'chatgpt-oauth', 'custom-pass'] as const;
 
-export const durationSchema = z.union([z.number(), z.string()]).transform((value, ctx) => {
-  try {
-    return parseDuration(value);
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: (err as Error).message });
-    return z.NEVER;
-  }
-});
+export { durationSchema };
 
 /** Where in a stream a fault strikes: after N events, or after a named point of the phases. */
 export const STREAM_POINTS = ['start', 'first_content', 'mid_content', 'last_content', 'usage'] as const;

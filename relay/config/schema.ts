@@ -5,19 +5,10 @@
  * `ParsedRelayConfig` is what validation returns (defaults filled, durations in ms).
  */
 import { z } from 'zod';
-import { parseDuration } from '../../lib/duration.js';
+import { durationSchema as duration } from '../../lib/schema.js';
 
 export const ENDPOINT_TYPES = ['claude', 'openai', 'openai-responses', 'chatgpt-oauth', 'custom-pass'] as const;
 export type EndpointType = (typeof ENDPOINT_TYPES)[number];
-
-const duration = z.union([z.number().nonnegative(), z.string()]).transform((value, ctx) => {
-  try {
-    return parseDuration(value);
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: (err as Error).message });
-    return z.NEVER;
-  }
-});
 
 const name = z
   .string()

@@ -23,20 +23,13 @@
  * ```
  */
 import { z } from 'zod';
+import { durationSchema as duration } from '../../lib/schema.js';
 import { parseDuration } from '../../lib/duration.js';
 import type { TaskStatus } from '../../protocols/custom-pass.js';
 import { parseMoney, type Micros } from '../billing/money.js';
 
 export type PassBilling = 'free' | 'usage' | 'call';
 
-const duration = z.union([z.number().nonnegative(), z.string()]).transform((value, ctx) => {
-  try {
-    return parseDuration(value);
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: (err as Error).message });
-    return z.NEVER;
-  }
-});
 
 const money = z.union([z.number(), z.string()]).transform((value, ctx) => {
   try {

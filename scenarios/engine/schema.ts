@@ -6,7 +6,7 @@
  * startMocks / the relay, which apply their own defaults.
  */
 import { z } from 'zod';
-import { parseDuration } from '../../lib/duration.js';
+import { durationSchema } from '../../lib/schema.js';
 import { faultRuleSchema, upstreamConfigSchema, type FaultRule, type UpstreamConfig } from '../../mocks/config.js';
 import { relayConfigSchema } from '../../relay/config/schema.js';
 import { billingExpectSchema } from './billing.js';
@@ -29,14 +29,7 @@ export const CAPABILITIES = [
 ] as const;
 export type Capability = (typeof CAPABILITIES)[number];
 
-export const duration = z.union([z.number().nonnegative(), z.string()]).transform((value, ctx) => {
-  try {
-    return parseDuration(value);
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: (err as Error).message });
-    return z.NEVER;
-  }
-});
+export const duration = durationSchema;
 
 /** Validates with another part's schema but keeps the value as written. */
 function validatedBy<T>(schema: z.ZodType, prepare: (v: unknown) => unknown = (v) => v) {
