@@ -113,6 +113,7 @@ export async function startRelay(opts: StartRelayOptions): Promise<RunningRelay>
     logger,
     refreshToken: createTokenRefresher(holder, pools, logger),
     pass,
+    maxBodyBytes: service.limits.maxBodyBytes,
   };
   const health = createHealthChecker({ clock, liveState: live, getLayout: () => holder.current, log: logger.child({ part: 'health' }) });
 

@@ -42,12 +42,16 @@ export interface RelayRuntime {
   logger: Logger;
   /** chatgpt-oauth: a fresh access token after a 401, or undefined. */
   refreshToken(endpoint: EndpointModel): Promise<EndpointModel | undefined>;
+  /** Body size limit (relay/service limits; default 64 MiB). */
+  maxBodyBytes?: number;
   /** The custom-pass channel's /pass/* handler (relay/pass). */
   pass?: { handle(req: IncomingMessage, res: ServerResponse): Promise<void> };
 }
 
 /** Large bodies are normal (long conversations, images); this only stops runaway uploads. */
 const MAX_BODY = 64 * 1024 * 1024;
+/** Past the limit the rest of an upload is read and dropped (so the 413 reaches the client), up to this much. */
+const DISCARD_MAX = 16 * 1024 * 1024;
 
 class HttpError extends Error {
   constructor(
@@ -77,15 +81,27 @@ function sendError(res: ServerResponse, protocol: Protocol, requestId: string, e
   send(res, err.reply ?? protocol.errorReply(err.status, err.message, { requestId, ...err.opts }), requestId);
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
+/**
+ * Reads the body up to `limit` bytes. A body announced by content-length is refused before this
+ * (relay/service); a chunked one is only known to be too big while it arrives: it is answered
+ * 413 at once and the rest is read and dropped, because closing a socket with unread data resets
+ * it and the client would see a reset instead of the 413.
+ */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let over = false;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY) {
-        reject(new HttpError(413, `request body exceeds ${MAX_BODY} bytes`));
-        req.destroy();
+      if (over) {
+        if (size > limit + DISCARD_MAX) req.destroy();
+        return;
+      }
+      if (size > limit) {
+        over = true;
+        chunks.length = 0;
+        reject(new HttpError(413, `request body exceeds the relay's limit of ${limit} bytes`));
         return;
       }
       chunks.push(c);
@@ -163,7 +179,7 @@ async function handle(rt: RelayRuntime, req: IncomingMessage, res: ServerRespons
 
   let ex: Exchange;
   try {
-    ex = await readExchange(req, res, route, protocol, requestId, now, url, q, key);
+    ex = await readExchange(req, res, route, protocol, requestId, now, url, q, key, rt.maxBodyBytes ?? MAX_BODY);
   } catch (err) {
     if (!(err instanceof HttpError)) throw err;
     sendError(res, protocol, requestId, err);
@@ -204,8 +220,9 @@ async function readExchange(
   url: string,
   q: number,
   key: KeyModel,
+  maxBodyBytes: number,
 ): Promise<Exchange> {
-  const rawBody = await readBody(req);
+  const rawBody = await readBody(req, maxBodyBytes);
   let body: unknown;
   try {
     body = JSON.parse(rawBody.toString('utf8'));
