@@ -4,6 +4,7 @@
  * relay processes; fastest routing reads the latency) and logs only changes of status.
  * Disabled endpoints are still probed, so they come back as soon as they recover.
  */
+import { randomUUID } from 'node:crypto';
 import { Agent } from 'undici';
 import type { Clock, TimerHandle } from '../../lib/clock.js';
 import type { EndpointModel, RelayModel } from '../config/model.js';
@@ -46,6 +47,8 @@ export interface HealthChecker {
 }
 
 const SILENT: HealthLog = { info() {}, warn() {} };
+/** The LiveState lease that elects the relay running this interval's round. */
+export const ROUND_LEASE = 'health-round';
 
 export function createHealthChecker(deps: HealthCheckerDeps): HealthChecker {
   const { clock, liveState, getLayout } = deps;
@@ -56,6 +59,7 @@ export function createHealthChecker(deps: HealthCheckerDeps): HealthChecker {
   let timerInterval = 0;
   let running: Promise<HealthRound> | undefined;
   let lastRound: HealthRound | undefined;
+  const holderId = randomUUID();
   // After stop() (relay closing) a late config change must not start the timer again.
   let stopped = false;
 
@@ -137,7 +141,12 @@ export function createHealthChecker(deps: HealthCheckerDeps): HealthChecker {
     // An admin change of the interval takes effect from the next tick.
     if (health.interval !== timerInterval) schedule(health.interval);
     if (!health.enabled || running) return;
-    runOnce().catch((err: Error) => log.warn({ err: err.message }, 'health round failed'));
+    // Relays sharing Redis take turns: one round per interval among all of them, not one each
+    // (duplicated probes, racing failure counts). The lease ends a little before the next tick.
+    liveState
+      .tryLease(ROUND_LEASE, Math.max(1, Math.floor(health.interval * 0.9)), clock.now(), holderId)
+      .then((mine) => (mine ? runOnce() : undefined))
+      .catch((err: Error) => log.warn({ err: err.message }, 'health round failed'));
   }
 
   function schedule(interval: number): void {

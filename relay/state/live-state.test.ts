@@ -100,6 +100,23 @@ describe.each(liveStateBackends())('LiveState: $name', (backend) => {
     expect(await store.getBinding('s-B', T0 + 1)).toBeUndefined();
   });
 
+  it('grants a lease to one caller at a time (other connections included) until it runs out on the given clock', async () => {
+    const { store, reopen } = await open();
+    const other = await reopen();
+    const results = await Promise.all([store, other, store, other].map((s) => s.tryLease('health', 10_000, T0)));
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect(await other.tryLease('health', 10_000, T0 + 9_999)).toBe(false);
+    expect(await store.tryLease('other-name', 10_000, T0 + 1)).toBe(true);
+    expect(await other.tryLease('health', 10_000, T0 + 10_000)).toBe(true);
+    expect(await store.tryLease('health', 10_000, T0 + 10_001)).toBe(false);
+    // The holder itself may take its lease again early; others may not.
+    expect(await store.tryLease('h2', 10_000, T0, 'me')).toBe(true);
+    expect(await other.tryLease('h2', 10_000, T0 + 1, 'you')).toBe(false);
+    expect(await store.tryLease('h2', 10_000, T0 + 2, 'me')).toBe(true);
+    expect(await other.tryLease('h2', 10_000, T0 + 10_001, 'you')).toBe(false);
+    expect(await other.tryLease('h2', 10_000, T0 + 10_002, 'you')).toBe(true);
+  });
+
   it('keeps results in the order asked, even for repeated endpoints', async () => {
     const { store } = await open();
     await store.setCooldown('endpoint', 'B', { until: T0 + 10, reason: 'x' });

@@ -31,6 +31,7 @@ export class MemoryLiveState implements LiveState {
   private readonly health = new Map<string, HealthState>();
   private readonly counters = new Map<string, number>();
   private readonly rateWindows = new Map<string, { start: number; count: number }>();
+  private readonly leases = new Map<string, { until: number; holder: string }>();
   private writesSinceSweep = 0;
 
   async readEndpoints(
@@ -143,6 +144,13 @@ export class MemoryLiveState implements LiveState {
       const listed = new Set(scope.endpoints);
       for (const [k, b] of this.bindings) if (listed.has(b.endpoint)) this.bindings.delete(k);
     }
+  }
+
+  async tryLease(name: string, ms: number, now: number, holder = ''): Promise<boolean> {
+    const held = this.leases.get(name);
+    if (held && held.until > now && (holder === '' || held.holder !== holder)) return false;
+    this.leases.set(name, { until: now + ms, holder });
+    return true;
   }
 
   async close(): Promise<void> {}

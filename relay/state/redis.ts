@@ -10,6 +10,19 @@ import { Redis } from 'ioredis';
 import { breakerAt } from './breaker.js';
 import { unknownHealth, windowStart } from './memory.js';
 import { ACQUIRE_PROBE_LUA, RECORD_BREAKER_LUA } from './redis-scripts.js';
+
+/** KEYS[1] lease; ARGV now, until, ttl, holder. Free when absent, run out, or held by this holder. */
+const TRY_LEASE_LUA = `
+local held = redis.call('GET', KEYS[1])
+if held then
+  local sep = string.find(held, '|', 1, true)
+  local untilAt = tonumber(string.sub(held, 1, sep - 1))
+  local owner = string.sub(held, sep + 1)
+  if untilAt > tonumber(ARGV[1]) and (ARGV[4] == '' or owner ~= ARGV[4]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[2] .. '|' .. ARGV[4], 'PX', ARGV[3])
+return 1
+`;
 import type {
   BreakerPhase,
   BreakerSettings,
@@ -33,6 +46,7 @@ const IDLE_TTL_MS = 30 * DAY;
 interface BreakerCommands {
   relayRecordBreaker(key: string, ok: string, now: number, failTh: number, succTh: number, openMs: number, ttl: number): Promise<string>;
   relayAcquireProbe(key: string, now: number, openMs: number, ttl: number): Promise<number>;
+  relayTryLease(key: string, now: number, until: number, ttl: number, holder: string): Promise<number>;
 }
 
 export interface RedisLiveStateOptions {
@@ -51,6 +65,7 @@ export class RedisLiveState implements LiveState {
         : urlOrClient;
     redis.defineCommand('relayRecordBreaker', { numberOfKeys: 1, lua: RECORD_BREAKER_LUA });
     redis.defineCommand('relayAcquireProbe', { numberOfKeys: 1, lua: ACQUIRE_PROBE_LUA });
+    redis.defineCommand('relayTryLease', { numberOfKeys: 1, lua: TRY_LEASE_LUA });
     this.redis = redis as Redis & BreakerCommands;
     this.prefix = options.prefix ?? 'relay:';
   }
@@ -215,6 +230,12 @@ export class RedisLiveState implements LiveState {
       cursor = next;
       if (keys.length) await each(keys);
     } while (cursor !== '0');
+  }
+
+  async tryLease(name: string, ms: number, now: number, holder = ''): Promise<boolean> {
+    // SET NX PX, except that "taken" is decided on the relay's clock (the stored deadline), not
+    // Redis's wall-clock expiry: a TestClock and Redis TTLs do not move together.
+    return (await this.redis.relayTryLease(this.key('lease', name), now, now + ms, Math.ceil(ms + GARBAGE_MARGIN_MS), holder)) === 1;
   }
 
   async close(): Promise<void> {

@@ -111,6 +111,14 @@ export interface LiveState {
    */
   resetState(scope?: StateResetScope): Promise<void>;
 
+  /**
+   * A named lease held until `now + ms` on the relay's clock: true for exactly one caller among
+   * all processes sharing the store until it runs out (the health checker takes one per round,
+   * so relays sharing Redis probe once per interval, not once each). The `holder` that has the
+   * lease may take it again before it runs out (its own schedule changed).
+   */
+  tryLease(name: string, ms: number, now: number, holder?: string): Promise<boolean>;
+
   /** Atomic counter (round-robin, weights). */
   increment(counter: string): Promise<number>;
   /** Fixed-window rate limit: adds one hit and returns the count in the window containing now. */
