@@ -96,10 +96,10 @@ async function readLimited(body: Dispatcher.ResponseData['body'], limit: number)
   return Buffer.concat(chunks);
 }
 
-/** undici's own consumer reads straight from the stream, without an async iterator's promise per chunk. */
 async function readAll(body: Dispatcher.ResponseData['body']): Promise<Buffer> {
-  const bytes = await body.bytes();
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(chunk);
+  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
 }
 
 export async function attemptUpstream(env: AttemptEnv, ex: Exchange, ep: EndpointModel): Promise<AttemptResult> {
