@@ -4,25 +4,16 @@
  * (the relay's throughput, p50, p99, first event, gap) decide the outcome; the rest are shown.
  */
 import { deriveMetrics, type BenchResult, type Metric } from './results.js';
-import { judge, type Better, type Verdict } from './stats.js';
+import { judge, type Better, type VerdictResult } from './stats.js';
 
-export interface MetricComparison {
+/** One metric of two runs: its samples plus the verdict `judge` gave them. */
+export interface MetricComparison extends VerdictResult {
   name: string;
   unit: string;
   better: Better;
   gate: boolean;
   base: number[];
   head: number[];
-  baseMean: number;
-  headMean: number;
-  changePct: number;
-  p: number;
-  significant: boolean;
-  minEffectPct: number;
-  minEffectAbs: number;
-  baseCvPct: number;
-  headCvPct: number;
-  verdict: Verdict;
   /** Why a regression was downgraded to noisy (the baseline it is measured against moved). */
   note?: string;
 }
