@@ -31,13 +31,16 @@ describe('health checker follows the admin config', () => {
       { clock, healthChecks: undefined },
     );
     const probes = async () => (await stack!.mocks.control.journal({ path: '/v1/models' })).length;
+    // The mock records a probe when it arrives; the round ends after the relay stored its result.
+    // A tick during a running round is skipped, so the clock moves only once the round is over.
+    const roundOver = async () => (await admin(stack!.relay, 'GET', '/admin/state')).json.endpoints[0].health === 'healthy';
     await clock.advance(30_000);
     await new Promise((r) => setTimeout(r, 50));
     expect(await probes()).toBe(0);
 
     const config = (await admin(stack.relay, 'GET', '/admin/config')).json.config;
     expect((await admin(stack.relay, 'PUT', '/admin/config', { ...config, health: { ...config.health, enabled: true } })).status).toBe(200);
-    await waitFor(async () => (await probes()) === 1);
+    await waitFor(async () => (await probes()) === 1 && (await roundOver()));
     await clock.advance(10_000);
     await waitFor(async () => (await probes()) === 2);
 
