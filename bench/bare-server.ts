@@ -6,7 +6,7 @@
  *   tsx bench/bare-server.ts [--port n]      prints "bare listening http://127.0.0.1:<port>"
  */
 import { createServer, type Server } from 'node:http';
-import { isMain } from './processes.js';
+import { isMain } from '../lib/main.js';
 
 const BODY = Buffer.from(
   JSON.stringify({

@@ -23,7 +23,8 @@ import { parseDuration } from '../lib/duration.js';
 import { ConfigError } from '../lib/yaml-config.js';
 import { renderBenchReport } from '../reports/bench-report.js';
 import { loadBenchConfig } from './config.js';
-import { isMain, ROOT } from './processes.js';
+import { isMain, runMain } from '../lib/main.js';
+import { ROOT } from './processes.js';
 import { githubBenchmarkFiles, type BenchResult } from './results.js';
 import { runBenchmark } from './runner.js';
 
@@ -132,11 +133,8 @@ async function main(): Promise<number> {
 }
 
 if (isMain(import.meta.url)) {
-  main().then(
-    (code) => process.exit(code),
-    (err) => {
-      process.stderr.write(err instanceof ConfigError || /^unknown benchmark/.test((err as Error).message) ? `${(err as Error).message}\n` : `${(err as Error).stack ?? err}\n`);
-      process.exit(2);
-    },
-  );
+  runMain(main, {
+    crashCode: 2,
+    describe: (err) => (err instanceof ConfigError || /^unknown benchmark/.test((err as Error).message) ? (err as Error).message : `${(err as Error).stack ?? err}`),
+  });
 }

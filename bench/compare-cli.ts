@@ -15,7 +15,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { renderCompareReport } from '../reports/bench-compare-report.js';
 import { compareResults, formatComparison, splitTargets } from './compare.js';
-import { isMain } from './processes.js';
+import { isMain, runMain } from '../lib/main.js';
 import { githubBenchmarkFiles, RESULT_SCHEMA, type BenchResult } from './results.js';
 
 const USAGE = `usage: pnpm bench:compare <base.json> <head.json> [--threshold metric=pct]... [--alpha 0.1] [--out report.html] [--github prefix]
@@ -102,11 +102,5 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
 }
 
 if (isMain(import.meta.url)) {
-  main().then(
-    (code) => process.exit(code),
-    (err) => {
-      process.stderr.write(`${(err as Error).message}\n`);
-      process.exit(2);
-    },
-  );
+  runMain(main, { crashCode: 2, describe: (err) => (err as Error).message });
 }

@@ -8,7 +8,7 @@
  */
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { Pool } from 'undici';
-import { isMain } from './processes.js';
+import { isMain } from '../lib/main.js';
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer', 'host']);
 

@@ -6,14 +6,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, connect } from 'node:net';
 import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 export const ROOT = resolve(import.meta.dirname, '..');
-
-/** true when the module at `url` is the script node was started with (tsx or node --import tsx). */
-export function isMain(url: string): boolean {
-  return process.argv[1] !== undefined && fileURLToPath(url) === resolve(process.argv[1]);
-}
 
 export async function freePort(host = '127.0.0.1'): Promise<number> {
   return new Promise((ok, fail) => {

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { isMain } from './processes.js';
+import { isMain } from '../lib/main.js';
 
 interface ProfileNode {
   id: number;

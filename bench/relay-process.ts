@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { startRelay } from '../relay/index.js';
-import { isMain } from './processes.js';
+import { isMain } from '../lib/main.js';
 
 if (isMain(import.meta.url)) {
   const { values } = parseArgs({

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { maskToken } from '../lib/mask.js';
 import { ConfigError } from '../lib/yaml-config.js';
 import { startMocks } from './fleet.js';
+import { runMain } from '../lib/main.js';
 
 const USAGE = 'usage: pnpm mocks --config <file.yaml> [--host 127.0.0.1]';
 
@@ -54,12 +55,4 @@ async function main(): Promise<number> {
   return -1;
 }
 
-main().then(
-  (code) => {
-    if (code >= 0) process.exit(code);
-  },
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runMain(main);

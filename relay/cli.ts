@@ -11,6 +11,7 @@ import { maskToken } from '../lib/mask.js';
 import { ConfigError } from '../lib/yaml-config.js';
 import { startRelay } from './server.js';
 import { exitOnSignals } from './service/index.js';
+import { runMain } from '../lib/main.js';
 
 const USAGE = 'usage: pnpm relay --config <file.yaml> [--host 127.0.0.1] [--port 8080] [--data-dir dir] [--log-level info]';
 
@@ -75,12 +76,4 @@ async function main(): Promise<number> {
   return -1;
 }
 
-main().then(
-  (code) => {
-    if (code >= 0) process.exit(code);
-  },
-  (err) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -11,6 +11,7 @@ import { adapterFrom, intOption, parse, TARGET_OPTIONS, UsageError } from './eng
 import { loadAll, loadScenario } from './engine/load.js';
 import { writeReports } from './engine/output.js';
 import { runScenario } from './engine/runner.js';
+import { isMain, runMain } from '../lib/main.js';
 
 const USAGE = `usage: pnpm scenario <name|path> [options]
        pnpm scenario --list
@@ -75,12 +76,4 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err) => {
-      console.error(err);
-      process.exit(2);
-    },
-  );
-}
+if (isMain(import.meta.url)) runMain(() => main(process.argv.slice(2)), { crashCode: 2 });

@@ -16,6 +16,7 @@ import { REPORT_DIR, writeReports } from './engine/output.js';
 import type { ScenarioResult } from './engine/result.js';
 import { runScenario } from './engine/runner.js';
 import { SUITES } from './engine/schema.js';
+import { isMain, runMain } from '../lib/main.js';
 
 const USAGE = `usage: pnpm conformance [suite...] [--target url --adapter reference|manual] [--junit file] [--verbose]
 suites: ${SUITES.join(', ')}`;
@@ -125,12 +126,4 @@ export async function main(argv: string[]): Promise<number> {
   return exitCode(results);
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err) => {
-      console.error(err);
-      process.exit(2);
-    },
-  );
-}
+if (isMain(import.meta.url)) runMain(() => main(process.argv.slice(2)), { crashCode: 2 });
