@@ -8,9 +8,10 @@
  * (cooldowns, breakers and health in LiveState; ledger totals in billing; in-flight streams in
  * the server) is read at scrape time, off the hot path.
  */
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import type { Clock } from '../../lib/clock.js';
 import type { LiveState, RequestLogEntry } from '../state/types.js';
+import { HotCounter, HotHistogram } from './hot-metrics.js';
 
 /** What the ledger offers for totals (relay/billing LedgerBilling). */
 export interface LedgerSource {
@@ -37,39 +38,40 @@ export class RelayMetrics {
   private sources: MetricsSources | undefined;
   private readonly paths = new Set<string>();
 
-  private readonly requests = new Counter({
-    name: 'relay_requests_total',
-    help: 'Client requests by protocol, client route, HTTP status and outcome (ok, upstream_error, stream_cut, client_abort, no_candidate, rejected ...)',
-    labelNames: ['protocol', 'path', 'status', 'outcome'] as const,
-    registers: [this.registry],
-  });
-  private readonly requestDuration = new Histogram({
-    name: 'relay_request_duration_seconds',
-    help: 'Client request duration, arrival to the last byte',
-    labelNames: ['protocol', 'stream'] as const,
-    buckets: LATENCY_BUCKETS,
-    registers: [this.registry],
-  });
-  private readonly ttfb = new Histogram({
-    name: 'relay_time_to_first_byte_seconds',
-    help: 'Arrival to the first byte sent to the client (the commit point)',
-    labelNames: ['protocol'] as const,
-    buckets: LATENCY_BUCKETS,
-    registers: [this.registry],
-  });
-  private readonly attempts = new Counter({
-    name: 'relay_upstream_attempts_total',
-    help: 'Upstream attempts by endpoint, upstream status and outcome (ok or the error class)',
-    labelNames: ['endpoint', 'channel', 'status', 'outcome'] as const,
-    registers: [this.registry],
-  });
-  private readonly attemptDuration = new Histogram({
-    name: 'relay_upstream_attempt_duration_seconds',
-    help: 'Upstream attempt duration by endpoint',
-    labelNames: ['endpoint'] as const,
-    buckets: LATENCY_BUCKETS,
-    registers: [this.registry],
-  });
+  // Fed on every request: hot metrics (relay/service/hot-metrics) instead of prom-client's label hashing.
+  private readonly requests = new HotCounter(
+    'relay_requests_total',
+    'Client requests by protocol, client route, HTTP status and outcome (ok, upstream_error, stream_cut, client_abort, no_candidate, rejected ...)',
+    ['protocol', 'path', 'status', 'outcome'],
+    this.registry,
+  );
+  private readonly requestDuration = new HotHistogram(
+    'relay_request_duration_seconds',
+    'Client request duration, arrival to the last byte',
+    ['protocol', 'stream'],
+    LATENCY_BUCKETS,
+    this.registry,
+  );
+  private readonly ttfb = new HotHistogram(
+    'relay_time_to_first_byte_seconds',
+    'Arrival to the first byte sent to the client (the commit point)',
+    ['protocol'],
+    LATENCY_BUCKETS,
+    this.registry,
+  );
+  private readonly attempts = new HotCounter(
+    'relay_upstream_attempts_total',
+    'Upstream attempts by endpoint, upstream status and outcome (ok or the error class)',
+    ['endpoint', 'channel', 'status', 'outcome'],
+    this.registry,
+  );
+  private readonly attemptDuration = new HotHistogram(
+    'relay_upstream_attempt_duration_seconds',
+    'Upstream attempt duration by endpoint',
+    ['endpoint'],
+    LATENCY_BUCKETS,
+    this.registry,
+  );
   private readonly failovers = new Counter({
     name: 'relay_failovers_total',
     help: 'Moves from one endpoint to the next inside one client request',
@@ -82,12 +84,12 @@ export class RelayMetrics {
     labelNames: ['endpoint', 'scope'] as const,
     registers: [this.registry],
   });
-  private readonly tokens = new Counter({
-    name: 'relay_usage_tokens_total',
-    help: 'Tokens delivered to clients as the upstream reported them (or estimated)',
-    labelNames: ['protocol', 'kind'] as const,
-    registers: [this.registry],
-  });
+  private readonly tokens = new HotCounter(
+    'relay_usage_tokens_total',
+    'Tokens delivered to clients as the upstream reported them (or estimated)',
+    ['protocol', 'kind'],
+    this.registry,
+  );
   private readonly inFlightRequests = new Gauge({ name: 'relay_in_flight_requests', help: 'Client requests being answered now', registers: [this.registry] });
   private readonly activeStreams = new Gauge({ name: 'relay_active_streams', help: 'Streaming answers being sent now', registers: [this.registry] });
   private readonly health = new Gauge({
@@ -125,15 +127,15 @@ export class RelayMetrics {
   /** One finished client request. Synchronous and allocation-light: it runs on the hot path. */
   observe(e: RequestLogEntry): void {
     const path = this.pathLabel(e.path);
-    this.requests.inc({ protocol: e.protocol, path, status: String(e.status), outcome: e.outcome });
-    this.requestDuration.observe({ protocol: e.protocol, stream: e.stream ? 'true' : 'false' }, e.latencyMs / 1000);
-    if (e.ttfbMs !== undefined) this.ttfb.observe({ protocol: e.protocol }, e.ttfbMs / 1000);
+    this.requests.inc([e.protocol, path, String(e.status), e.outcome]);
+    this.requestDuration.observe([e.protocol, e.stream ? 'true' : 'false'], e.latencyMs / 1000);
+    if (e.ttfbMs !== undefined) this.ttfb.observe([e.protocol], e.ttfbMs / 1000);
     const attempts = e.attempts;
     for (let i = 0; i < attempts.length; i++) {
       const a = attempts[i];
       const ok = !a.errorClass && a.status !== undefined && a.status < 400;
-      this.attempts.inc({ endpoint: a.endpoint, channel: a.channel, status: a.status === undefined ? 'none' : String(a.status), outcome: ok ? 'ok' : (a.errorClass ?? 'error') });
-      this.attemptDuration.observe({ endpoint: a.endpoint }, a.durationMs / 1000);
+      this.attempts.inc([a.endpoint, a.channel, a.status === undefined ? 'none' : String(a.status), ok ? 'ok' : (a.errorClass ?? 'error')]);
+      this.attemptDuration.observe([a.endpoint], a.durationMs / 1000);
       if (a.cooldownSetMs && a.cooldownScope) this.cooldownsSet.inc({ endpoint: a.endpoint, scope: a.cooldownScope });
       if (i > 0) {
         const prev = attempts[i - 1];
@@ -144,10 +146,10 @@ export class RelayMetrics {
     }
     const u = e.usage;
     if (u) {
-      if (u.inputTokens) this.tokens.inc({ protocol: e.protocol, kind: 'input' }, u.inputTokens);
-      if (u.outputTokens) this.tokens.inc({ protocol: e.protocol, kind: 'output' }, u.outputTokens);
-      if (u.cacheReadTokens) this.tokens.inc({ protocol: e.protocol, kind: 'cache_read' }, u.cacheReadTokens);
-      if (u.cacheWriteTokens) this.tokens.inc({ protocol: e.protocol, kind: 'cache_write' }, u.cacheWriteTokens);
+      if (u.inputTokens) this.tokens.inc([e.protocol, 'input'], u.inputTokens);
+      if (u.outputTokens) this.tokens.inc([e.protocol, 'output'], u.outputTokens);
+      if (u.cacheReadTokens) this.tokens.inc([e.protocol, 'cache_read'], u.cacheReadTokens);
+      if (u.cacheWriteTokens) this.tokens.inc([e.protocol, 'cache_write'], u.cacheWriteTokens);
     }
   }
 
