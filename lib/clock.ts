@@ -25,12 +25,21 @@ export class SystemClock implements Clock {
   setTimeout(fn: () => void, ms: number): TimerHandle {
     const t = setTimeout(fn, ms);
     t.unref?.();
-    return { cancel: () => clearTimeout(t) };
+    return new SystemTimeout(t);
   }
   setInterval(fn: () => void, ms: number): TimerHandle {
     const t = setInterval(fn, ms);
     t.unref?.();
     return { cancel: () => clearInterval(t) };
+  }
+}
+
+/** A handle with a method rather than a cancel closure: one is made per upstream attempt. */
+class SystemTimeout implements TimerHandle {
+  constructor(private readonly timeout: ReturnType<typeof setTimeout>) {}
+
+  cancel(): void {
+    clearTimeout(this.timeout);
   }
 }
 

@@ -2,7 +2,7 @@
  * Small shared helpers for the protocol modules: body inspection that never throws, header
  * lookup, stable hashing for session keys. Kept free of protocol knowledge.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { ErrorReply, SessionKey } from './types.js';
 
 export type Json = Record<string, unknown>;
@@ -39,7 +39,8 @@ export function header(headers: Headers | undefined, name: string): string | und
 
 /** Short stable digest: session keys derived from content must not leak the content itself. */
 export function digest(text: string): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, 32);
+  // One-shot crypto.hash: the same digest as createHash().update().digest() without a Hash object per call.
+  return hash('sha256', text, 'hex').slice(0, 32);
 }
 
 export function hashedKey(source: string, text: string | undefined): SessionKey | undefined {

@@ -73,21 +73,16 @@ export async function runAttemptLoop(
   const { config, live, clock } = deps;
   const deadline = startedAt + config.retry.deadline;
   const attempts: AttemptRecord[] = [];
-  let last: AttemptResult | undefined;
-  let lastEndpoint: EndpointModel | undefined;
+  // Filled in as attempts end and returned as is (no per-request done() closure).
+  const out: LoopResult = { last: undefined, endpoint: undefined, attempts, lastReply: undefined, stopped: undefined };
   let rotations = 0;
-  let lastReply: UpstreamReply | undefined;
-  const done = (stopped?: LoopResult['stopped']): LoopResult => ({ last, endpoint: lastEndpoint, attempts, lastReply, stopped });
-  const background = (p: Promise<unknown>) => {
-    p.catch((err) => deps.onBackgroundError?.(err));
-  };
   // Per channel: how many of this request's candidates it has left that have not failed retryably.
-  const channelLeft = new Map<string, number>();
-  for (const c of candidates) channelLeft.set(c.endpoint.channel, (channelLeft.get(c.endpoint.channel) ?? 0) + 1);
+  // Built at the first failure that counts: a request served at once never needs it.
+  let channelLeft: Map<string, number> | undefined;
 
   for (let i = 0; i < candidates.length; i++) {
-    if (attempts.length >= config.retry.max_attempts) return done('max_attempts');
-    if (attempts.length > 0 && clock.now() >= deadline) return done('deadline');
+    if (attempts.length >= config.retry.max_attempts) return stop(out, 'max_attempts');
+    if (attempts.length > 0 && clock.now() >= deadline) return stop(out, 'deadline');
     const { endpoint, halfOpen } = candidates[i];
     if (halfOpen && !(await live.tryAcquireHalfOpenProbe(endpoint.name, clock.now(), config.breaker))) continue;
 
@@ -102,23 +97,24 @@ export async function runAttemptLoop(
     };
     if (attempts.length === 0 && sticky) record.sticky = sticky;
     attempts.push(record);
-    last = result;
-    lastEndpoint = endpoint;
-    if (result.reply) lastReply = result.reply;
+    out.last = result;
+    out.endpoint = endpoint;
+    if (result.reply) out.lastReply = result.reply;
 
-    if (result.kind === 'aborted') return done();
+    if (result.kind === 'aborted') return out;
     const state = deps.states.get(endpoint.name);
     if (result.kind === 'ok') {
       if (halfOpen || (state && (state.breaker.phase !== 'closed' || state.breaker.consecutiveFailures > 0))) {
         const before = state?.breaker.phase ?? 'half_open';
-        background(
+        inBackground(
+          deps,
           live.recordBreaker(endpoint.name, true, clock.now(), config.breaker).then((b) => {
             if (b.phase !== before) deps.onStateChange?.({ endpoint: endpoint.name, change: `breaker ${b.phase}` });
           }),
         );
       }
-      if (state && state.authFailures > 0) background(live.resetAuthFailures(endpoint.name));
-      return done();
+      if (state && state.authFailures > 0) inBackground(deps, live.resetAuthFailures(endpoint.name));
+      return out;
     }
 
     const outcome = result.outcome ?? 'connect_error';
@@ -129,17 +125,34 @@ export async function runAttemptLoop(
     // store round trip on an error path only; the success path above stays fire-and-forget.
     await applyRule(endpoint, rule, result, record, deps);
     if (!result.committed && countsTowardChannel(rule)) {
+      channelLeft ??= countByChannel(candidates);
       const left = (channelLeft.get(endpoint.channel) ?? 1) - 1;
       channelLeft.set(endpoint.channel, left);
       // Only while another channel of this request is still untried: the last one standing stays.
       if (left === 0 && [...channelLeft.values()].some((n) => n > 0)) await coolChannel(endpoint.channel, deps);
     }
 
-    if (result.committed) return done();
-    if (rule.action === 'return') return done('returned');
-    if (rule.auth && ++rotations > config.retry.max_credential_rotations) return done('max_credential_rotations');
+    if (result.committed) return out;
+    if (rule.action === 'return') return stop(out, 'returned');
+    if (rule.auth && ++rotations > config.retry.max_credential_rotations) return stop(out, 'max_credential_rotations');
   }
-  return done(attempts.length === 0 ? 'no_candidates' : 'exhausted');
+  return stop(out, attempts.length === 0 ? 'no_candidates' : 'exhausted');
+}
+
+function stop(out: LoopResult, stopped: LoopResult['stopped']): LoopResult {
+  out.stopped = stopped;
+  return out;
+}
+
+/** A state write nobody waits for: its error is reported, never thrown. */
+function inBackground(deps: LoopDeps, p: Promise<unknown>): void {
+  p.catch((err) => deps.onBackgroundError?.(err));
+}
+
+function countByChannel(candidates: readonly Candidate[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const c of candidates) counts.set(c.endpoint.channel, (counts.get(c.endpoint.channel) ?? 0) + 1);
+  return counts;
 }
 
 /** Every endpoint of the channel failed retryably in this request: the table's channel row applies. */

@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Protocol, RequestInfo, StreamObserver, Usage } from '../../protocols/types.js';
 import type { EndpointType } from '../config/schema.js';
 import type { Route } from '../http/classify.js';
+import type { AttemptSignal } from './attempt-signal.js';
 
 export interface Exchange {
   req: IncomingMessage;
@@ -25,7 +26,7 @@ export interface Exchange {
   forcedType?: EndpointType;
   /** Set when the client goes away; aborts the attempt in flight. */
   clientGone: boolean;
-  current?: AbortController;
+  current?: AttemptSignal;
   committed: boolean;
   ttfbAt?: number;
   /** Final usage of the delivered answer. */

@@ -8,18 +8,22 @@
  * upstream 200 whose stream dies before its first event included); after it a failure ends the
  * client's stream with the protocol's error event.
  */
-import type { Dispatcher } from 'undici';
 import type { ServerResponse } from 'node:http';
 import type { Clock, TimerHandle } from '../../lib/clock.js';
 import { upstreamAuthHeaders } from '../../protocols/auth.js';
 import { encodeSseAll, SseDecoder } from '../../protocols/sse.js';
+import type { StreamObserver } from '../../protocols/types.js';
 import type { EndpointModel, RelayModel } from '../config/model.js';
 import { upstreamModel } from '../config/model.js';
 import { parseRetryAfter } from '../routing/error-classes.js';
 import type { AttemptResult } from './attempt-loop.js';
+import { AttemptSignal } from './attempt-signal.js';
 import type { Exchange } from './exchange.js';
 import { downstreamHeaders, upstreamHeaders } from './headers.js';
 import type { UpstreamPools } from './pools.js';
+import { isEventStream, requestUpstream, type UpstreamEventStream, type UpstreamResponse } from './upstream-request.js';
+
+type UpstreamHeaders = Record<string, string | string[] | undefined>;
 
 export interface AttemptEnv {
   config: RelayModel;
@@ -76,46 +80,59 @@ function isJson(headers: Record<string, string | string[] | undefined>): boolean
   return typeof ct === 'string' && ct.includes('json');
 }
 
-function isEventStream(headers: Record<string, string | string[] | undefined>): boolean {
-  const ct = headers['content-type'];
-  return typeof ct === 'string' && ct.includes('text/event-stream');
-}
+/**
+ * The attempt's deadline (first byte, then inactivity): when it passes, the attempt is aborted
+ * and counts as a timeout. A small object instead of arm/stop closures per attempt.
+ */
+class AttemptTimer {
+  timedOut = false;
+  private handle: TimerHandle | undefined;
+  private deadline = 0;
 
-async function readLimited(body: Dispatcher.ResponseData['body'], limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > limit) {
-      chunks.push(chunk.subarray(0, Math.max(0, limit - (size - chunk.length))));
-      body.destroy();
-      break;
-    }
-    chunks.push(chunk);
+  constructor(
+    private readonly clock: Clock,
+    private readonly signal: AttemptSignal,
+  ) {}
+
+  /** (Re)starts the deadline `ms` from now; 0 means none. */
+  arm(ms: number): void {
+    this.handle?.cancel();
+    this.deadline = this.clock.now() + ms;
+    this.handle = ms > 0 ? this.clock.setTimeout(() => this.expire(), ms) : undefined;
   }
-  return Buffer.concat(chunks);
-}
 
-async function readAll(body: Dispatcher.ResponseData['body']): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of body) chunks.push(chunk);
-  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+  /**
+   * Moves the deadline to `ms` from now, without a new timer: called for every event of a long
+   * stream, where cancelling and creating a timer each time cost more than forwarding the event.
+   * The running timer, when it fires early, waits out the rest.
+   */
+  extend(ms: number): void {
+    this.deadline = this.clock.now() + ms;
+  }
+
+  cancel(): void {
+    this.handle?.cancel();
+    this.handle = undefined;
+  }
+
+  private expire(): void {
+    const left = this.deadline - this.clock.now();
+    if (left > 0) {
+      this.handle = this.clock.setTimeout(() => this.expire(), left);
+      return;
+    }
+    this.handle = undefined;
+    this.timedOut = true;
+    this.signal.abort(new Error('upstream timeout'));
+  }
 }
 
 export async function attemptUpstream(env: AttemptEnv, ex: Exchange, ep: EndpointModel): Promise<AttemptResult> {
   if (ex.clientGone) return { kind: 'aborted', committed: false };
   const { config, clock } = env;
-  const ac = new AbortController();
+  const ac = new AttemptSignal();
   ex.current = ac;
-  let timedOut = false;
-  let timer: TimerHandle | undefined;
-  const arm = (ms: number) => {
-    timer?.cancel();
-    timer = ms > 0 ? clock.setTimeout(() => {
-      timedOut = true;
-      ac.abort(new Error('upstream timeout'));
-    }, ms) : undefined;
-  };
+  const timer = new AttemptTimer(clock, ac);
   const body = bodyFor(ep, ex);
   const length = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
   const headers = upstreamHeaders(ex.req.headers, authHeaders(ep), ex.requestId, length);
@@ -123,29 +140,24 @@ export async function attemptUpstream(env: AttemptEnv, ex: Exchange, ep: Endpoin
   if (ep.type === 'claude' && headers['anthropic-version'] === undefined) headers['anthropic-version'] = '2023-06-01';
   // Streams must show their first event within first_byte_timeout; a non-stream answer may
   // take long (a 64k-token completion), bounded only by upstream_timeout.
-  arm(ex.info.stream ? Math.min(config.retry.first_byte_timeout, config.retry.upstream_timeout) : config.retry.upstream_timeout);
+  timer.arm(ex.info.stream ? Math.min(config.retry.first_byte_timeout, config.retry.upstream_timeout) : config.retry.upstream_timeout);
 
-  let resp: Dispatcher.ResponseData;
+  let resp: UpstreamResponse;
   try {
-    resp = await env.pools.get(ep.origin).request({
-      method: 'POST',
-      path: upstreamPath(ep, ex),
-      headers,
-      body,
-      signal: ac.signal,
-    });
+    resp = await requestUpstream(env.pools.get(ep.origin), { method: 'POST', path: upstreamPath(ep, ex), headers, body }, ac, MAX_ERROR_BODY);
   } catch (err) {
-    timer?.cancel();
+    timer.cancel();
     if (ex.clientGone) return { kind: 'aborted', committed: false };
-    const outcome = timedOut ? 'timeout' : ex.info.stream && diedAfterSending(err) ? 'stream_cut_before_first_event' : 'connect_error';
+    const outcome = timer.timedOut ? 'timeout' : ex.info.stream && diedAfterSending(err) ? 'stream_cut_before_first_event' : 'connect_error';
     return { kind: 'failed', committed: false, outcome, message: (err as Error).message };
   }
 
   const status = resp.statusCode;
   try {
     if (status < 200 || status >= 300) {
-      const errBody = await readLimited(resp.body, MAX_ERROR_BODY);
-      timer?.cancel();
+      // Never a stream (only a 2xx is), and at most MAX_ERROR_BODY bytes: requestUpstream cuts the rest.
+      const errBody = await (resp.body as Promise<Buffer>);
+      timer.cancel();
       return {
         kind: 'failed',
         committed: false,
@@ -156,17 +168,17 @@ export async function attemptUpstream(env: AttemptEnv, ex: Exchange, ep: Endpoin
         message: `upstream answered ${status}`,
       };
     }
-    if (!isEventStream(resp.headers)) return await deliverJson(env, ex, resp, status, () => timer?.cancel());
-    return await deliverStream(env, ex, resp, status, arm, () => timer?.cancel());
+    if (resp.body) return await deliverJson(env, ex, resp.body, resp.headers, status, timer);
+    return await deliverStream(env, ex, resp.stream, resp.headers, status, timer);
   } catch (err) {
-    timer?.cancel();
-    resp.body.destroy();
+    timer.cancel();
+    resp.stream?.destroy();
     if (ex.clientGone) return { kind: 'aborted', committed: ex.committed };
-    const outcome = timedOut ? 'timeout' : !ex.committed && isEventStream(resp.headers) ? 'stream_cut_before_first_event' : 'stream_truncated';
+    const outcome = timer.timedOut ? 'timeout' : !ex.committed && isEventStream(resp.headers) ? 'stream_cut_before_first_event' : 'stream_truncated';
     if (ex.committed) endBrokenStream(ex, `upstream stream failed: ${(err as Error).message}`);
     return { kind: 'failed', committed: ex.committed, outcome, status, message: (err as Error).message };
   } finally {
-    timer?.cancel();
+    timer.cancel();
     if (ex.current === ac) ex.current = undefined;
   }
 }
@@ -174,12 +186,13 @@ export async function attemptUpstream(env: AttemptEnv, ex: Exchange, ep: Endpoin
 async function deliverJson(
   env: AttemptEnv,
   ex: Exchange,
-  resp: Dispatcher.ResponseData,
+  body: Promise<Buffer>,
+  respHeaders: UpstreamHeaders,
   status: number,
-  stopTimer: () => void,
+  timer: AttemptTimer,
 ): Promise<AttemptResult> {
-  const data = await readAll(resp.body);
-  stopTimer();
+  const data = await body;
+  timer.cancel();
   if (ex.clientGone) return { kind: 'aborted', committed: false };
   let parsed: unknown;
   try {
@@ -187,7 +200,7 @@ async function deliverJson(
   } catch {
     parsed = undefined;
   }
-  if (parsed === undefined && isJson(resp.headers)) {
+  if (parsed === undefined && isJson(respHeaders)) {
     // A JSON answer that does not parse was cut short (a clean end mid-body): nothing went to the
     // client yet, so this is a failed attempt like a stream without its terminal event, never a broken 200.
     return { kind: 'failed', committed: false, outcome: 'stream_truncated', status, message: 'upstream JSON body is incomplete' };
@@ -196,7 +209,7 @@ async function deliverJson(
     ex.usage = ex.protocol.usageFromBody(parsed);
     if (!ex.usage) ex.outputText = ex.protocol.textFromBody(parsed);
   }
-  const headers = downstreamHeaders(resp.headers, ex.requestId);
+  const headers = downstreamHeaders(respHeaders, ex.requestId);
   headers['content-length'] = String(data.length);
   ex.committed = true;
   ex.ttfbAt = env.clock.now();
@@ -205,55 +218,110 @@ async function deliverJson(
   return { kind: 'ok', committed: true, status };
 }
 
-async function deliverStream(
+/**
+ * Passes an event stream through as its chunks arrive (callbacks, no async iteration per chunk),
+ * pausing the upstream while the client's socket drains. Settles with the attempt's result, or
+ * rejects with the upstream's error (the caller turns that into a cut or a retryable failure).
+ */
+function deliverStream(
   env: AttemptEnv,
   ex: Exchange,
-  resp: Dispatcher.ResponseData,
+  body: UpstreamEventStream,
+  respHeaders: UpstreamHeaders,
   status: number,
-  arm: (ms: number) => void,
-  stopTimer: () => void,
+  timer: AttemptTimer,
 ): Promise<AttemptResult> {
   const decoder = new SseDecoder();
   const observer = ex.protocol.createObserver();
   ex.observer = observer;
   const res = ex.res;
+  const idle = env.config.retry.upstream_timeout;
   let pending: Buffer[] | undefined = [];
 
-  for await (const chunk of resp.body as AsyncIterable<Buffer>) {
-    const events = decoder.push(chunk);
-    for (let i = 0; i < events.length; i++) observer.push(events[i]);
-    if (pending) {
-      pending.push(chunk);
-      if (events.length === 0) continue;
-      if (observer.error && !observer.complete) {
-        // An error event before anything reached the client: a failed attempt, retryable.
-        resp.body.destroy();
-        return { kind: 'failed', committed: false, outcome: streamErrorOutcome(observer.error), status, message: observer.error.message };
+  return new Promise<AttemptResult>((resolve, reject) => {
+    let settled = false;
+    /** Runs `fn` for the first outcome only: later callbacks of a finished attempt are ignored. */
+    const settle = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      fn();
+    };
+    const stop = (result: AttemptResult) =>
+      settle(() => {
+        body.destroy();
+        resolve(result);
+      });
+    const resumeWhenDrained = () => {
+      body.pause();
+      waitDrain(res).then(() => body.resume());
+    };
+    const data = (chunk: Buffer) => {
+      const events = decoder.push(chunk);
+      for (let i = 0; i < events.length; i++) observer.push(events[i]);
+      if (pending) {
+        pending.push(chunk);
+        if (events.length === 0) return;
+        if (observer.error && !observer.complete) {
+          // An error event before anything reached the client: a failed attempt, retryable.
+          stop({ kind: 'failed', committed: false, outcome: streamErrorOutcome(observer.error), status, message: observer.error.message });
+          return;
+        }
+        // Commit point: the first whole event goes to the client.
+        if (ex.clientGone) return stop({ kind: 'aborted', committed: false });
+        timer.arm(idle);
+        ex.committed = true;
+        ex.ttfbAt = env.clock.now();
+        res.writeHead(status, downstreamHeaders(respHeaders, ex.requestId));
+        const first = pending.length === 1 ? pending[0] : Buffer.concat(pending);
+        pending = undefined;
+        if (!res.write(first)) resumeWhenDrained();
+      } else {
+        if (events.length > 0) timer.extend(idle);
+        if (!res.write(chunk)) resumeWhenDrained();
       }
-      // Commit point: the first whole event goes to the client.
-      if (ex.clientGone) return { kind: 'aborted', committed: false };
-      arm(env.config.retry.upstream_timeout);
-      ex.committed = true;
-      ex.ttfbAt = env.clock.now();
-      res.writeHead(status, downstreamHeaders(resp.headers, ex.requestId));
-      const first = pending.length === 1 ? pending[0] : Buffer.concat(pending);
-      pending = undefined;
-      if (!res.write(first)) await waitDrain(res);
-    } else {
-      if (events.length > 0) arm(env.config.retry.upstream_timeout);
-      if (!res.write(chunk)) await waitDrain(res);
-    }
-    if (ex.clientGone) {
-      resp.body.destroy();
-      return { kind: 'aborted', committed: ex.committed };
-    }
-  }
+      if (ex.clientGone) stop({ kind: 'aborted', committed: ex.committed });
+    };
+    body.read({
+      data: (chunk) => {
+        if (settled) return;
+        try {
+          data(chunk);
+        } catch (err) {
+          // A bug on the relay's side must fail this attempt, not the process.
+          settle(() => {
+            body.destroy();
+            reject(err);
+          });
+        }
+      },
+      end: () =>
+        settle(() => {
+          try {
+            resolve(finishStream(ex, decoder, observer, pending !== undefined, status, timer));
+          } catch (err) {
+            reject(err);
+          }
+        }),
+      error: (err) => settle(() => reject(err)),
+    });
+  });
+}
+
+/** The upstream ended its stream: what the attempt amounts to, and the client's stream ended accordingly. */
+function finishStream(
+  ex: Exchange,
+  decoder: SseDecoder,
+  observer: StreamObserver,
+  uncommitted: boolean,
+  status: number,
+  timer: AttemptTimer,
+): AttemptResult {
   for (const ev of decoder.flush()) observer.push(ev);
-  stopTimer();
+  timer.cancel();
   ex.usage = observer.usage;
   ex.outputText = observer.text;
-
-  if (pending) {
+  const res = ex.res;
+  if (uncommitted) {
     // Ended before its first event: nothing was sent, another endpoint may answer.
     return { kind: 'failed', committed: false, outcome: 'stream_truncated', status, message: 'upstream stream ended before its first event' };
   }

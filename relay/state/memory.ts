@@ -156,6 +156,8 @@ export class MemoryLiveState implements LiveState {
   async close(): Promise<void> {}
 
   private activeCooldown(scope: CooldownScope, id: string, now: number): Cooldown | undefined {
+    // The usual case, nothing cooling down: no key string per scope and endpoint on every request.
+    if (this.cooldowns.size === 0) return undefined;
     const c = this.cooldowns.get(`${scope}:${id}`);
     return c && c.until > now ? { ...c } : undefined;
   }

@@ -6,7 +6,7 @@
  *
  * Pure rules first; `StickySessions` is the thin shell over LiveState.
  */
-import { createHash } from 'node:crypto';
+import { digest } from '../../protocols/util.js';
 import type { LiveState, StickyBinding } from './types.js';
 
 export interface StickyPolicy {
@@ -16,15 +16,13 @@ export interface StickyPolicy {
 
 export type StickyOutcome = 'hit' | 'miss' | 'rebind';
 
-/** Hex chars of the sha256 kept: 128 bits, collision-free for any realistic session count. */
-const HASH_CHARS = 32;
-
 /**
  * The stored key of a session: protocol, where the key came from and its value, hashed, so the
  * same text from different sources or protocols never shares a binding and no prompt is stored.
+ * The protocols' digest (128 bits of sha256) keeps it collision-free for any realistic count.
  */
 export function stickyKeyHash(protocol: string, source: string, value: string): string {
-  return createHash('sha256').update(`${protocol}\u0000${source}\u0000${value}`).digest('hex').slice(0, HASH_CHARS);
+  return digest(`${protocol}\u0000${source}\u0000${value}`);
 }
 
 /** Whether a live binding should be pushed out to a full TTL again. */
