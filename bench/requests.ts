@@ -29,6 +29,18 @@ export const REQUEST_SHAPES: Record<RequestName, RequestShape> = {
   'messages-stream': { upstreamKind: 'claude', protocol: 'anthropic', stream: true },
 };
 
+/**
+ * The bytes that mark each protocol's terminal stream event, for the streaming load client (which
+ * counts events without decoding them). Both spellings of the SSE field are accepted, since a
+ * third-party relay may write `data:[DONE]` without the optional space.
+ */
+export const TERMINAL_MARKERS: Record<ProtocolId, readonly string[]> = {
+  'openai-chat': ['data: [DONE]', 'data:[DONE]'],
+  anthropic: ['event: message_stop', 'event:message_stop'],
+  'openai-responses': ['event: response.completed', 'event:response.completed'],
+  'custom-pass': [],
+};
+
 export const BENCH_MODELS: Record<'openai' | 'claude', string> = { openai: 'gpt-4o-mini', claude: 'claude-sonnet-4-5' };
 
 export interface RequestOptions {

@@ -4,14 +4,13 @@
  * relay; round 2: relay, direct; ...), so slow drift on a shared machine hits both sides alike.
  */
 import { performance } from 'node:perf_hooks';
-import { protocolFor } from '../protocols/index.js';
 import { runClosedLoad } from './closed-load.js';
 import { expandPhases, type BenchConfig, type PhaseInstance, type TargetKind } from './config.js';
 import { captureEnvironment, finishEnvironment } from './environment.js';
 import { encodeHistogram, summarize } from './histogram.js';
 import type { LoadRunResult } from './load-result.js';
 import { runOpenLoad } from './open-load.js';
-import { buildRequest, REQUEST_SHAPES, type HttpRequestSpec } from './requests.js';
+import { buildRequest, REQUEST_SHAPES, TERMINAL_MARKERS, type HttpRequestSpec } from './requests.js';
 import { sampleProcess, type ResourceSample } from './resources.js';
 import { deriveMetrics, evaluateChecks, RESULT_SCHEMA, type BenchResult, type RunRecord, type TargetInfo } from './results.js';
 import { startStack, type RunningStack } from './stack.js';
@@ -79,14 +78,13 @@ async function upstreamCounts(stack: RunningStack): Promise<Record<string, numbe
   return counts;
 }
 
-/** Runs one load against one target; `scale` < 1 makes the warm-up version. */
+/** Runs one load against one target (a warm-up run and a measured run are the same load). */
 async function runLoad(
   instance: PhaseInstance,
   target: ResolvedTarget,
   request: HttpRequestSpec,
   durationMs: number,
   onFraction: (f: number) => void,
-  warmup: boolean,
 ): Promise<LoadRunResult | StreamRunResult> {
   const phase = instance.phase;
   switch (instance.load) {
@@ -95,15 +93,18 @@ async function runLoad(
     case 'open':
       return runOpenLoad({ origin: target.origin, request, rate: instance.rate!, durationMs, maxConnections: phase.max_connections, onProgress: onFraction });
     case 'stream': {
-      const protocol = protocolFor(REQUEST_SHAPES[instance.request].protocol);
-      const streams = warmup ? Math.max(1, Math.ceil(phase.streams! / 10)) : phase.streams!;
+      // The warm-up runs as many streams as the round: a relay in steady state holds that many
+      // keep-alive connections to its upstream, and a warm-up of a tenth left the measured round
+      // opening the other nine tenths (undici clients, sockets, handshakes) under full load,
+      // which is a cold start, not the relay's per-stream cost.
+      const streams = phase.streams!;
       return runStreamLoad({
         origin: target.origin,
         request,
         streams,
-        rampMs: warmup ? Math.min(phase.ramp, 200) : phase.ramp,
+        rampMs: phase.ramp,
         stallMs: phase.stall,
-        isTerminal: (ev) => protocol.createObserver().push(ev) === 'terminal',
+        terminalMarkers: TERMINAL_MARKERS[REQUEST_SHAPES[instance.request].protocol],
         onProgress: onFraction,
       });
     }
@@ -220,8 +221,8 @@ export async function runBenchmark(opts: RunOptions): Promise<BenchResult> {
             const base = doneCost;
             const share = (part: number, weight: number) => (f: number) => opts.onProgress?.(label, (base + unit * (part + weight * f)) / totalCost);
             const request = buildRequest(instance.request, { credential: target.credential, maxTokens: instance.phase.max_tokens });
-            const warmWeight = instance.load === 'stream' ? 0.2 : warmupMs / (durationMs + warmupMs);
-            if (warmupMs > 0 || instance.load === 'stream') await runLoad(instance, target, request, warmupMs, share(0, warmWeight), true);
+            const warmWeight = instance.load === 'stream' ? 0.5 : warmupMs / (durationMs + warmupMs);
+            if (warmupMs > 0 || instance.load === 'stream') await runLoad(instance, target, request, warmupMs, share(0, warmWeight));
             if (hasFaults) await control(stack, 'DELETE', '/journal');
             const every = Math.max(100, Math.min(1000, durationMs / 20));
             const sampler = target.pid ? sampleProcess(target.pid, every) : undefined;
@@ -230,7 +231,7 @@ export async function runBenchmark(opts: RunOptions): Promise<BenchResult> {
             const mockSampler = sampleProcess(stack.mocks.service.pid, every);
             const cpu0 = process.cpuUsage();
             const t0 = performance.now();
-            const result = await runLoad(instance, target, request, durationMs, share(warmWeight, 1 - warmWeight), false);
+            const result = await runLoad(instance, target, request, durationMs, share(warmWeight, 1 - warmWeight));
             const cpu = process.cpuUsage(cpu0);
             const record = toRecord(instance, target, baseline, round, result);
             record.clientCpuPct = ((cpu.user + cpu.system) / 1000 / (performance.now() - t0)) * 100;

@@ -1,15 +1,14 @@
 /**
  * The streaming load client (autocannon cannot parse SSE): N concurrent streams on undici,
  * each timestamped at send, headers, first event, every chunk of events and the terminal event.
- * Protocol knowledge stays out: the caller says which event is terminal.
+ * Protocol knowledge stays out: the caller says which bytes mark the terminal event.
  */
 import { performance } from 'node:perf_hooks';
-import { Pool } from 'undici';
-import { SseDecoder } from '../protocols/sse.js';
-import type { SseEvent } from '../protocols/types.js';
+import { Pool, type Dispatcher } from 'undici';
 import { newHistogram, recordMs, type Histogram } from './histogram.js';
 import { TimelineRecorder, type LoadRunResult } from './load-result.js';
 import type { HttpRequestSpec } from './requests.js';
+import { SseEventCounter } from './sse-counter.js';
 
 export interface StreamLoadOptions {
   origin: string;
@@ -19,7 +18,8 @@ export interface StreamLoadOptions {
   rampMs?: number;
   /** A stream with no event for this long counts as stalled (and is abandoned). */
   stallMs?: number;
-  isTerminal: (ev: SseEvent) => boolean;
+  /** Bytes only the protocol's terminal event carries (e.g. `data: [DONE]`); any one ends a stream. */
+  terminalMarkers: readonly string[];
   onProgress?: (fraction: number) => void;
 }
 
@@ -78,55 +78,75 @@ export async function runStreamLoad(opts: StreamLoadOptions): Promise<StreamRunR
     eventsTimeline[i] += n;
   };
 
-  const one = async (): Promise<OneStream> => {
-    const sentAt = performance.now();
-    const abort = new AbortController();
-    let stalled = false;
-    let watchdog: NodeJS.Timeout | undefined;
-    const arm = () => {
-      clearTimeout(watchdog);
-      watchdog = setTimeout(() => {
-        stalled = true;
-        abort.abort();
-      }, stallMs);
-    };
-    arm();
-    let eventsSeen = 0;
-    let complete = false;
-    try {
-      const res = await pool.request({ method: opts.request.method, path: opts.request.path, headers: opts.request.headers, body: opts.request.body, signal: abort.signal });
-      recordMs(ttfb, performance.now() - sentAt);
-      const status = String(res.statusCode);
-      if (res.statusCode < 200 || res.statusCode >= 300) {
-        await res.body.dump();
-        return { ok: false, status, events: 0, complete: false, stalled: false, startTimeout: false };
-      }
-      const decoder = new SseDecoder();
+  // undici's dispatch API with a handler: no Readable stream, async iterator or promise per
+  // chunk, which at 2,000 streams made the load client the busiest process on the machine.
+  const one = (): Promise<OneStream> =>
+    new Promise((resolve) => {
+      const sentAt = performance.now();
+      const counter = new SseEventCounter(opts.terminalMarkers);
+      let controller: Dispatcher.DispatchController | undefined;
+      let status = 0;
+      let eventsSeen = 0;
       let lastRead = 0;
-      for await (const chunk of res.body) {
-        const evs = decoder.push(chunk as Buffer);
-        if (evs.length === 0) continue;
-        const now = performance.now();
-        arm();
-        if (eventsSeen === 0) recordMs(firstEvent, now - sentAt);
-        else recordMs(gap, now - lastRead);
-        lastRead = now;
-        eventsSeen += evs.length;
-        countEvents(evs.length, now);
-        if (opts.isTerminal(evs[evs.length - 1])) {
-          complete = true;
-          recordMs(total, now - sentAt);
-        }
-      }
-      return { ok: complete, status: complete ? status : 'incomplete', events: eventsSeen, complete, stalled: false, startTimeout: false };
-    } catch (err) {
-      const startTimeout = stalled && eventsSeen === 0;
-      const code = startTimeout ? 'no-first-event' : stalled ? 'stalled' : ((err as { code?: string }).code ?? 'error');
-      return { ok: false, status: code, events: eventsSeen, complete, stalled: stalled && !startTimeout, startTimeout };
-    } finally {
-      clearTimeout(watchdog);
-    }
-  };
+      let stalled = false;
+      let settled = false;
+      let watchdog: NodeJS.Timeout | undefined;
+      const finish = (r: OneStream) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(watchdog);
+        resolve(r);
+      };
+      const failed = (code: string) => {
+        const startTimeout = stalled && eventsSeen === 0;
+        const why = startTimeout ? 'no-first-event' : stalled ? 'stalled' : code;
+        finish({ ok: false, status: why, events: eventsSeen, complete: counter.terminal, stalled: stalled && !startTimeout, startTimeout });
+      };
+      const arm = () => {
+        if (watchdog) watchdog.refresh();
+        else
+          watchdog = setTimeout(() => {
+            stalled = true;
+            controller?.abort(new Error('stalled'));
+            failed('stalled');
+          }, stallMs);
+      };
+      arm();
+      pool.dispatch(
+        { method: opts.request.method as Dispatcher.HttpMethod, path: opts.request.path, headers: opts.request.headers, body: opts.request.body },
+        {
+          onRequestStart(c) {
+            controller = c;
+            if (settled) c.abort(new Error('stalled'));
+          },
+          onResponseStart(_c, statusCode) {
+            status = statusCode;
+            recordMs(ttfb, performance.now() - sentAt);
+          },
+          onResponseData(_c, chunk) {
+            if (status < 200 || status >= 300) return;
+            const n = counter.push(chunk);
+            if (n === 0) return;
+            const now = performance.now();
+            arm();
+            if (eventsSeen === 0) recordMs(firstEvent, now - sentAt);
+            else recordMs(gap, now - lastRead);
+            lastRead = now;
+            eventsSeen += n;
+            countEvents(n, now);
+            if (counter.terminal) recordMs(total, now - sentAt);
+          },
+          onResponseEnd() {
+            if (status < 200 || status >= 300) return finish({ ok: false, status: String(status), events: 0, complete: false, stalled: false, startTimeout: false });
+            const complete = counter.terminal;
+            finish({ ok: complete, status: complete ? String(status) : 'incomplete', events: eventsSeen, complete, stalled: false, startTimeout: false });
+          },
+          onResponseError(_c, err) {
+            failed((err as { code?: string }).code ?? 'error');
+          },
+        },
+      );
+    });
 
   const rampMs = opts.rampMs ?? 0;
   const results: Array<Promise<OneStream>> = [];

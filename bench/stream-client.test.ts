@@ -1,0 +1,80 @@
+/**
+ * The streaming load client against a real mock upstream: what it counts must match what the
+ * mock journaled it sent, and stalls, cuts and error statuses must land in their own columns.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startMocks, type MockFleet } from '../mocks/index.js';
+import { summarize } from './histogram.js';
+import { buildRequest, TERMINAL_MARKERS } from './requests.js';
+import { runStreamLoad } from './stream-client.js';
+
+const OPENAI_KEY = 'sk-bench-openai-test-0001';
+const CLAUDE_KEY = 'sk-ant-api03-bench-test-0001';
+let fleet: MockFleet;
+
+beforeAll(async () => {
+  fleet = await startMocks({
+    upstreams: [
+      { name: 'openai', kind: 'openai', tokens: [OPENAI_KEY], output: { tokens: 10 }, stream: { ttft: '20ms', chunk_delay: '20ms' } },
+      { name: 'claude', kind: 'claude', tokens: [CLAUDE_KEY], output: { tokens: 10 }, stream: { ttft: '20ms', chunk_delay: '20ms' } },
+    ],
+  });
+});
+afterAll(() => fleet.close());
+beforeEach(() => fleet.control.reset());
+
+const chat = () => buildRequest('chat-stream', { credential: OPENAI_KEY, maxTokens: 64 });
+
+describe('runStreamLoad', () => {
+  it('counts every event the mock sent and times the paced gaps', async () => {
+    const r = await runStreamLoad({ origin: fleet.get('openai').url, request: chat(), streams: 20, rampMs: 100, terminalMarkers: TERMINAL_MARKERS['openai-chat'] });
+    const journal = await fleet.control.journal({ upstream: 'openai' });
+    expect(journal).toHaveLength(20);
+    const sent = journal.reduce((n, e) => n + e.eventsSent, 0);
+    expect(r.stream).toMatchObject({ streams: 20, completed: 20, incomplete: 0, stalls: 0, startTimeouts: 0, events: sent });
+    expect(r.ok).toBe(20);
+    expect(r.statusCounts).toEqual({ 200: 20 });
+    const gap = summarize(r.stream.gap);
+    // Ten content events 20 ms apart: the median gap is the programmed one.
+    expect(gap.p50).toBeGreaterThan(15);
+    expect(gap.p50).toBeLessThan(40);
+    expect(summarize(r.stream.firstEvent).count).toBe(20);
+    expect(summarize(r.stream.total).p50).toBeGreaterThanOrEqual(200);
+  });
+
+  it('recognises the Anthropic terminal event', async () => {
+    const r = await runStreamLoad({
+      origin: fleet.get('claude').url,
+      request: buildRequest('messages-stream', { credential: CLAUDE_KEY, maxTokens: 64 }),
+      streams: 5,
+      terminalMarkers: TERMINAL_MARKERS.anthropic,
+    });
+    expect(r.stream).toMatchObject({ completed: 5, incomplete: 0 });
+    const journal = await fleet.control.journal({ upstream: 'claude' });
+    expect(r.stream.events).toBe(journal.reduce((n, e) => n + e.eventsSent, 0));
+  });
+
+  it('a stream cut before its terminal event is incomplete, not complete', async () => {
+    await fleet.control.setRules('openai', [{ action: { cut: { after: 'mid_content', mode: 'fin' } } }]);
+    const r = await runStreamLoad({ origin: fleet.get('openai').url, request: chat(), streams: 3, terminalMarkers: TERMINAL_MARKERS['openai-chat'] });
+    expect(r.stream).toMatchObject({ completed: 0, incomplete: 3, stalls: 0 });
+    expect(r.ok).toBe(0);
+  });
+
+  it('a silent stream is a stall, a stream that never starts is a start timeout', async () => {
+    await fleet.control.setRules('openai', [
+      { match: { nth: 1 }, action: { stall: { after: 'first_content' } } },
+      { match: { nth: 2 }, action: { hang: 'headers' } },
+    ]);
+    const r = await runStreamLoad({ origin: fleet.get('openai').url, request: chat(), streams: 3, rampMs: 50, stallMs: 300, terminalMarkers: TERMINAL_MARKERS['openai-chat'] });
+    expect(r.stream).toMatchObject({ completed: 1, incomplete: 2, stalls: 1, startTimeouts: 1 });
+    expect(r.statusCounts).toMatchObject({ stalled: 1, 'no-first-event': 1, 200: 1 });
+  });
+
+  it('an error status is counted by its code', async () => {
+    await fleet.control.setRules('openai', [{ action: { status: 429 } }]);
+    const r = await runStreamLoad({ origin: fleet.get('openai').url, request: chat(), streams: 2, terminalMarkers: TERMINAL_MARKERS['openai-chat'] });
+    expect(r.statusCounts).toEqual({ 429: 2 });
+    expect(r.stream.completed).toBe(0);
+  });
+});
