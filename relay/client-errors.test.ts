@@ -4,7 +4,7 @@
  */
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, ask, call, claudeBody, CLIENT_KEY, startStack, type TestStack } from './testing.js';
+import { admin, ask, call, claudeBody, CLIENT_KEY, requestLog, startStack, type TestStack } from './testing.js';
 
 const CLAUDE_TOKEN = 'sk-ant-api03-errors-0000000001';
 const OPENAI_TOKEN = 'sk-proj-errors-0000000001';
@@ -199,12 +199,12 @@ describe('what real clients rely on', () => {
 
   it('usage comes from the stream when the upstream reports it, else an estimate marked as estimated', async () => {
     const chat = { model: 'gpt-4o', messages: [{ role: 'user', content: 'count my usage' }], stream: true };
-    await ask(stack.relay, '/v1/chat/completions', { ...chat, stream_options: { include_usage: true } });
-    const reported = (await admin(stack.relay, 'GET', '/admin/requests?limit=1')).json[0];
+    const withUsage = await ask(stack.relay, '/v1/chat/completions', { ...chat, stream_options: { include_usage: true } });
+    const reported = (await requestLog(stack.relay, withUsage))[0];
     const [entry] = (await stack.mocks.control.journal()).slice(-1);
     expect(reported.usage).toEqual(entry.usage);
-    await ask(stack.relay, '/v1/chat/completions', chat);
-    const estimated = (await admin(stack.relay, 'GET', '/admin/requests?limit=1')).json[0];
+    const withoutUsage = await ask(stack.relay, '/v1/chat/completions', chat);
+    const estimated = (await requestLog(stack.relay, withoutUsage))[0];
     expect(estimated.usage).toMatchObject({ estimated: true, outputTokens: entry.usage!.outputTokens });
     expect(estimated.usage.inputTokens).toBeGreaterThan(0);
   });
@@ -228,7 +228,7 @@ describe('what real clients rely on', () => {
     expect(entries[0].clientAborted).toBe(true);
     // 40 tokens at 20 ms each would take 800 ms; the upstream saw the abort long before.
     expect(entries[0].durationMs).toBeLessThan(600);
-    const log = (await admin(stack.relay, 'GET', '/admin/requests?limit=1')).json[0];
+    const log = (await requestLog(stack.relay, String(res.headers['x-request-id'])))[0];
     expect(log.outcome).toBe('client_abort');
   });
 });

@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestClock } from '../lib/clock.js';
 import type { MockFleet } from '../mocks/index.js';
-import { admin, ask, claudeBody, sseEvents, startStack, type TestStack } from './testing.js';
+import { admin, ask, claudeBody, requestLog, sseEvents, startStack, type TestStack } from './testing.js';
 
 const TOKEN_A = 'sk-ant-api03-token-A-000000000001';
 const TOKEN_B = 'sk-ant-api03-token-B-000000000002';
@@ -50,7 +50,7 @@ describe('Token-A / Token-B in one channel', () => {
     expect(journal.map((e) => e.headers['x-api-key'])).toEqual([TOKEN_A, TOKEN_B]);
     // The client's key never reaches an upstream.
     for (const e of journal) expect(JSON.stringify(e.headers)).not.toContain('rk-test-client-key');
-    const log = (await admin(stack.relay, 'GET', '/admin/requests?limit=1')).json;
+    const log = (await requestLog(stack.relay, res));
     expect(log[0].attempts.map((a: { endpoint: string; status: number }) => [a.endpoint, a.status])).toEqual([['A', 500], ['B', 200]]);
     expect(log[0].attempts[0].token).not.toContain('000000000001');
   });
@@ -145,7 +145,7 @@ describe('Token-A / Token-B in one channel', () => {
     const res = await ask(stack.relay, '/v1/messages', claudeBody());
     expect(res.status).toBe(429);
     expect(res.headers['retry-after']).toBe('2');
-    const log = (await admin(stack.relay, 'GET', '/admin/requests?limit=1')).json[0];
+    const log = (await requestLog(stack.relay, res))[0];
     expect(log.attempts.map((a: { errorClass: string }) => a.errorClass)).toEqual(['rate_limited', 'connect_error']);
     // Both endpoints cooling now (A rate limited, B unreachable): a 503 that says when to come back.
     const again = await ask(stack.relay, '/v1/messages', claudeBody());
@@ -224,7 +224,7 @@ describe('streams and the commit point', () => {
     expect(events.at(-1)?.event).toBe('error');
     expect(events.some((e) => e.event === 'message_stop')).toBe(false);
     expect(await credentials(stack)).toEqual([TOKEN_A]);
-    const log = (await admin(stack.relay, 'GET', '/admin/requests?limit=1')).json[0];
+    const log = (await requestLog(stack.relay, res))[0];
     expect(log.outcome).toBe('stream_cut');
   });
 
@@ -245,7 +245,7 @@ describe('streams and the commit point', () => {
       const res = await ask(stack.relay, '/v1/messages', claudeBody({ stream: true }));
       expect(res.status).toBe(200);
       expect(sseEvents(res.text).at(-1)?.event).toBe('message_stop');
-      const log = (await admin(stack.relay, 'GET', '/admin/requests?limit=1')).json[0];
+      const log = (await requestLog(stack.relay, res))[0];
       expect(log.attempts.map((a: { errorClass?: string }) => a.errorClass), mode).toEqual(['stream_cut_before_first_event', undefined]);
       await stack.close();
       stack = undefined;
@@ -260,7 +260,7 @@ describe('streams and the commit point', () => {
     expect(events.some((e) => e.event === 'error')).toBe(false);
     expect(events.at(-1)?.event).toBe('message_stop');
     expect(await credentials(stack)).toEqual([TOKEN_A, TOKEN_B]);
-    const log = (await admin(stack.relay, 'GET', '/admin/requests?limit=1')).json[0];
+    const log = (await requestLog(stack.relay, res))[0];
     expect(log.attempts[0].errorClass).toBe('stream_overloaded');
   });
 
@@ -281,7 +281,7 @@ describe('streams and the commit point', () => {
     expect(entry.query).toEqual({ beta: 'true' });
     expect(entry.headers['anthropic-beta']).toBe('x-feature-1');
     expect(entry.headers['x-request-id']).toBe(res.headers['x-request-id']);
-    const log = (await admin(stack.relay, 'GET', '/admin/requests?limit=1')).json[0];
+    const log = (await requestLog(stack.relay, res))[0];
     expect(log.usage).toMatchObject({ outputTokens: 8 });
     expect(log.usage.estimated).toBeUndefined();
     expect(log.ttfbMs).toBeGreaterThanOrEqual(0);

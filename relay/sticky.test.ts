@@ -1,7 +1,7 @@
 /** Sticky sessions through the relay, against the mocks. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { TestClock } from '../lib/clock.js';
-import { admin, ask, claudeBody, startStack, type TestStack } from './testing.js';
+import { admin, ask, claudeBody, requestLog, startStack, type TestStack } from './testing.js';
 
 const TOKENS = ['sk-ant-api03-sticky-A-0000000001', 'sk-ant-api03-sticky-B-0000000002', 'sk-ant-api03-sticky-C-0000000003'];
 
@@ -41,10 +41,11 @@ describe('sticky sessions', () => {
 
     // Requests without a session key rotate over the endpoints.
     await stack.mocks.control.resetJournal();
-    for (let i = 0; i < 6; i++) await ask(stack.relay, '/v1/messages', claudeBody());
+    let last = await ask(stack.relay, '/v1/messages', claudeBody());
+    for (let i = 0; i < 5; i++) last = await ask(stack.relay, '/v1/messages', claudeBody());
     expect(new Set((await stack.mocks.control.journal()).map((e) => e.credential)).size).toBe(3);
 
-    const log = (await admin(stack.relay, 'GET', '/admin/requests?limit=107')).json;
+    const log = await requestLog(stack.relay, last, 107);
     const sticky = log.filter((e: { session?: { source: string } }) => e.session?.source === 'header:x-claude-code-session-id');
     expect(sticky[0].attempts[0].sticky).toBe('miss');
     expect(sticky.slice(1).every((e: { attempts: Array<{ sticky: string }> }) => e.attempts[0].sticky === 'hit')).toBe(true);
@@ -82,9 +83,9 @@ describe('sticky sessions', () => {
     await clock.advance(14.5 * 86_400_000);
     await ask(stack.relay, '/v1/messages', claudeBody(), session);
     await clock.advance(14.5 * 86_400_000);
-    await ask(stack.relay, '/v1/messages', claudeBody(), session);
+    const last = await ask(stack.relay, '/v1/messages', claudeBody(), session);
     expect((await stack.mocks.control.journal()).map((e) => e.credential)).toEqual([bound, bound, bound]);
-    const log = (await admin(stack.relay, 'GET', '/admin/requests?limit=3')).json;
+    const log = await requestLog(stack.relay, last, 3);
     expect(log.map((e: { attempts: Array<{ sticky: string }> }) => e.attempts[0].sticky)).toEqual(['miss', 'hit', 'hit']);
   });
 });

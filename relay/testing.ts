@@ -88,6 +88,23 @@ export function admin(relay: RunningRelay, method: string, path: string, body?: 
   return call(relay.url, method, path, body, { authorization: `Bearer ${relay.adminToken}` });
 }
 
+/**
+ * The relay's request log (`limit` newest entries, oldest first) once it holds the entry of
+ * `through`, the test's last answer. The relay writes an entry after the request's state
+ * bookkeeping (cooldowns, breaker, sticky: Redis in CI), which may end after the client has read
+ * the last byte, so reading the log right after an answer can miss it.
+ */
+export async function requestLog(relay: RunningRelay, through: HttpAnswer | string, limit = 1): Promise<any[]> {
+  const id = typeof through === 'string' ? through : String(through.headers['x-request-id']);
+  const deadline = Date.now() + 3000;
+  for (;;) {
+    const log = (await admin(relay, 'GET', `/admin/requests?limit=${limit}`)).json as Array<{ requestId: string }>;
+    if (log.some((e) => e.requestId === id)) return log;
+    if (Date.now() > deadline) throw new Error(`request ${id} is not among the relay's last ${limit} log entries after 3 s`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 let asked = 0;
 /** A Claude request; each call has a different first message, so none shares a sticky session by accident. */
 export const claudeBody = (extra: Record<string, unknown> = {}) => ({

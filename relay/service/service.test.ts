@@ -13,7 +13,7 @@ import { createConnection } from 'mysql2/promise';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MockFleet } from '../../mocks/index.js';
 import type { RelayConfig } from '../config/schema.js';
-import { admin, ask, call, claudeBody, CLIENT_KEY, startStack, type TestStack } from '../testing.js';
+import { admin, ask, call, claudeBody, CLIENT_KEY, requestLog, startStack, type TestStack } from '../testing.js';
 import type { StartRelayOptions } from '../server.js';
 
 const TOKEN_A = 'sk-ant-api03-SECRET-token-A-0000000001';
@@ -158,7 +158,7 @@ describe('request ids', () => {
     expect(id).toMatch(/^trace-42~req_/);
     const journal = await s.mocks.control.journal();
     expect(journal.at(-1)?.headers['x-request-id']).toBe(id);
-    const log = (await admin(s.relay, 'GET', '/admin/requests?limit=1')).json;
+    const log = await requestLog(s.relay, res);
     expect(log[0].requestId).toBe(id);
     // Repeating the id never shares a billing reservation: the relay's part stays unique.
     const again = await ask(s.relay, '/v1/messages', claudeBody(), { 'x-request-id': 'trace-42' });
@@ -248,11 +248,12 @@ describe('limits', () => {
     expect(openai.status).toBe(413);
     expect(openai.json.error.message).toContain('2048');
     expect((await s.mocks.control.journal()).length).toBe(0);
-    expect((await ask(s.relay, '/v1/messages', claudeBody())).status).toBe(200);
+    const ok = await ask(s.relay, '/v1/messages', claudeBody());
+    expect(ok.status).toBe(200);
     const metrics = (await call(s.relay.url, 'GET', '/metrics')).text;
     expect(sample(metrics, 'relay_requests_total', { protocol: 'anthropic', status: '413', outcome: 'rejected' })).toBe(1);
     expect(sample(metrics, 'relay_requests_total', { protocol: 'openai-chat', status: '413', outcome: 'rejected' })).toBe(1);
-    const log = (await admin(s.relay, 'GET', '/admin/requests?limit=5')).json as Array<{ status: number }>;
+    const log = (await requestLog(s.relay, ok, 5)) as Array<{ status: number }>;
     expect(log.filter((e) => e.status === 413)).toHaveLength(2);
   });
 
