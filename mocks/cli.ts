@@ -7,6 +7,7 @@ import { maskToken } from '../lib/mask.js';
 import { ConfigError } from '../lib/yaml-config.js';
 import { startMocks } from './fleet.js';
 import { runMain } from '../lib/main.js';
+import { tuneV8ForServing } from '../lib/v8-flags.js';
 
 const USAGE = 'usage: pnpm mocks --config <file.yaml> [--host 127.0.0.1]';
 
@@ -26,6 +27,7 @@ async function main(): Promise<number> {
     console.error(USAGE);
     return 2;
   }
+  tuneV8ForServing();
   let fleet;
   try {
     fleet = await startMocks(values.config, { host: values.host });
