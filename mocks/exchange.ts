@@ -40,13 +40,13 @@ export class Exchange {
   }
 
   /** Writes a piece of body; returns false when the socket asks us to wait for 'drain'. */
-  write(chunk: string): boolean {
-    this.bytesSent += Buffer.byteLength(chunk);
+  write(chunk: string | Buffer): boolean {
+    this.bytesSent += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
     return this.res.write(chunk);
   }
 
-  end(chunk?: string): void {
-    if (chunk !== undefined) this.bytesSent += Buffer.byteLength(chunk);
+  end(chunk?: string | Buffer): void {
+    if (chunk !== undefined) this.bytesSent += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
     this.done = true;
     this.res.end(chunk);
     this.finish();

@@ -79,45 +79,109 @@ function addOutput(base: Usage, output: number): Usage {
   return { ...base, outputTokens: output };
 }
 
-/** Writes the stream; the exchange records events, bytes, disconnect and billed usage. */
-export function writeStream(ex: Exchange, plan: StreamPlan): void {
-  const { events, action } = plan;
-  const n = events.length;
-  const due = schedule(events, plan.pacing);
-  let start = ex.clock.now();
-  let i = 0;
-  let emittedTokens = 0;
+/**
+ * A stream's events encoded once: one buffer, where each event starts in it, and the tokens
+ * delivered before each event. A paced write is then a slice of the buffer, and a live stream
+ * holds a handful of objects instead of two per event: with 2,000 streams open, the event objects
+ * kept for seconds made every young collection copy and promote a few hundred thousand of them.
+ */
+export interface EncodedStream {
+  bytes: Buffer;
+  /** starts[i] = byte offset of event i; starts[n] = bytes.length. */
+  starts: Uint32Array;
+  /** tokensBefore[i] = output tokens carried by the content events before event i. */
+  tokensBefore: Uint32Array;
+}
 
+export function encodeStream(events: readonly LabeledEvent[]): EncodedStream {
+  const n = events.length;
+  const starts = new Uint32Array(n + 1);
+  const tokensBefore = new Uint32Array(n + 1);
+  let text = '';
+  let offset = 0;
+  let tokens = 0;
+  for (let i = 0; i < n; i++) {
+    const e = events[i];
+    const piece = encodeSse(e);
+    starts[i] = offset;
+    tokensBefore[i] = tokens;
+    offset += Buffer.byteLength(piece);
+    if (e.phase === 'content') tokens += e.tokens ?? 0;
+    text += piece;
+  }
+  starts[n] = offset;
+  tokensBefore[n] = tokens;
+  return { bytes: Buffer.from(text), starts, tokensBefore };
+}
+
+/** Where each fault of the action strikes (events sent before it), -1 for none. */
+function faultPositions(action: FaultAction | undefined, events: readonly LabeledEvent[]) {
   // One fault position at most per kind of fault; an action may combine e.g. duplicate + cut.
   const at = (p: number | StreamPoint | undefined) => (p === undefined ? -1 : resolvePoint(p, events));
-  const dupAt = at(action?.duplicate?.after);
-  const malformedAt = at(action?.malformed?.after);
-  const stallAt = at(action?.stall?.after);
-  const errorAt = at(action?.stream_error?.after);
-  const cutAt = at(action?.cut?.after);
+  return {
+    dupAt: at(action?.duplicate?.after),
+    malformedAt: at(action?.malformed?.after),
+    stallAt: at(action?.stall?.after),
+    errorAt: at(action?.stream_error?.after),
+    cutAt: at(action?.cut?.after),
+  };
+}
+
+/** Writes the stream; the exchange records events, bytes, disconnect and billed usage. */
+export function writeStream(ex: Exchange, plan: StreamPlan): void {
+  // The closures below live as long as the stream: they must not capture `plan` (its events).
+  const { action, fullUsage, buildError, stats } = plan;
+  const n = plan.events.length;
+  const due = Float64Array.from(schedule(plan.events, plan.pacing));
+  const { bytes, starts, tokensBefore } = encodeStream(plan.events);
+  const { dupAt, malformedAt, stallAt, errorAt, cutAt } = faultPositions(action, plan.events);
+  let start = ex.clock.now();
+  let i = 0;
   let dupDone = false;
   let malformedDone = false;
   let stallDone = false;
 
+  // What is due but not written yet: events [from, i) of the buffer, after any fault bytes in `extra`.
+  let from = 0;
+  let extra: Buffer[] | undefined;
+  const addExtra = (b: Buffer): void => {
+    extra ??= [];
+    if (from < i) extra.push(bytes.subarray(starts[from], starts[i]));
+    extra.push(b);
+    from = i;
+  };
+  const takePending = (): Buffer | undefined => {
+    const tail = from < i ? bytes.subarray(starts[from], starts[i]) : undefined;
+    from = i;
+    if (!extra) return tail;
+    if (tail) extra.push(tail);
+    const all = Buffer.concat(extra);
+    extra = undefined;
+    return all;
+  };
+  const event = (k: number): Buffer => bytes.subarray(starts[k], starts[k + 1]);
+
   const billed = (): Usage => {
     if (ex.eventsSent === 0) return { inputTokens: 0, outputTokens: 0, cacheWriteTokens: 0, cacheReadTokens: 0 };
-    return addOutput(plan.fullUsage, emittedTokens);
+    return addOutput(fullUsage, tokensBefore[i]);
   };
 
-  /** Ends the stream if a terminal fault sits at k; `pending` is what is due before it. */
-  const finishAt = (k: number, pending: string): boolean => {
-    if (k === errorAt && action?.stream_error) {
-      const usage = addOutput(plan.fullUsage, emittedTokens);
-      let chunk = pending;
-      for (const e of plan.buildError(action.stream_error.kind, usage)) {
-        chunk += encodeSse(e);
+  /** Ends the stream if a terminal fault sits at event i. */
+  const finishHere = (): boolean => {
+    if (i === errorAt && action?.stream_error) {
+      const usage = addOutput(fullUsage, tokensBefore[i]);
+      let text = '';
+      for (const e of buildError(action.stream_error.kind, usage)) {
+        text += encodeSse(e);
         ex.eventsSent++;
       }
+      addExtra(Buffer.from(text));
       ex.usage = usage;
-      ex.end(chunk);
+      ex.end(takePending());
       return true;
     }
-    if (k === cutAt && action?.cut) {
+    if (i === cutAt && action?.cut) {
+      const pending = takePending();
       if (pending) ex.write(pending);
       ex.usage = billed();
       ex.cut(action.cut.mode);
@@ -126,7 +190,6 @@ export function writeStream(ex: Exchange, plan: StreamPlan): void {
     return false;
   };
 
-  const stats = plan.stats;
   let timed = false;
   if (stats) {
     stats.activeStreams++;
@@ -137,26 +200,26 @@ export function writeStream(ex: Exchange, plan: StreamPlan): void {
     if (ex.closed) return;
     if (timed && stats && i < n) stats.record(ex.clock.now() - (start + due[i]));
     timed = false;
-    let chunk = '';
     while (i <= n) {
       // Faults that strike after i events (checked before sending event i).
       if (i === dupAt && !dupDone && i > 0) {
         dupDone = true;
-        const again = encodeSse(events[i - 1]);
+        const again = event(i - 1);
         for (let c = 0; c < (action!.duplicate!.count ?? 1); c++) {
-          chunk += again;
+          addExtra(again);
           ex.eventsSent++;
         }
       }
       if (i === malformedAt && !malformedDone) {
         malformedDone = true;
-        const victim = encodeSse(events[Math.min(i, n - 1)]);
-        chunk += victim.slice(0, Math.max(1, Math.floor(victim.length / 2))).replace(/\n+$/, '') + '\n\n';
+        const victim = event(Math.min(i, n - 1)).toString('utf8');
+        addExtra(Buffer.from(victim.slice(0, Math.max(1, Math.floor(victim.length / 2))).replace(/\n+$/, '') + '\n\n'));
         ex.eventsSent++;
       }
       if (i === stallAt && !stallDone) {
         stallDone = true;
-        if (chunk) ex.write(chunk);
+        const pending = takePending();
+        if (pending) ex.write(pending);
         const pause = action!.stall!.for;
         if (pause === undefined) return; // stays open until the client leaves
         ex.after(pause, () => {
@@ -165,11 +228,12 @@ export function writeStream(ex: Exchange, plan: StreamPlan): void {
         });
         return;
       }
-      if (finishAt(i, chunk)) return;
+      if (finishHere()) return;
       if (i === n) break;
       const wait = start + due[i] - ex.clock.now();
       if (wait > 0) {
-        if (chunk && !ex.write(chunk)) {
+        const pending = takePending();
+        if (pending && !ex.write(pending)) {
           ex.whenDrained(() => ex.after(start + due[i] - ex.clock.now(), step));
           return;
         }
@@ -177,14 +241,11 @@ export function writeStream(ex: Exchange, plan: StreamPlan): void {
         ex.after(wait, step);
         return;
       }
-      const e = events[i];
-      chunk += encodeSse(e);
       ex.eventsSent++;
-      if (e.phase === 'content') emittedTokens += e.tokens ?? 0;
       i++;
     }
-    ex.usage = plan.fullUsage;
-    ex.end(chunk || undefined);
+    ex.usage = fullUsage;
+    ex.end(takePending());
   };
   step();
 }
