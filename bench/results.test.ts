@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeHistogram, encodeHistogram, newHistogram, recordMs, summarize } from './histogram.js';
-import { deriveMetrics, evaluateChecks, githubBenchmarkFiles, toGithubBenchmark, type RunRecord } from './results.js';
+import { deriveMetrics, evaluateChecks, githubBenchmarkFiles, runMetrics, toGithubBenchmark, type RunRecord } from './results.js';
 
 function run(target: string, round: number, rps: number, p50: number, p99: number): RunRecord {
   const h = newHistogram();
@@ -83,6 +83,36 @@ describe('metrics', () => {
     const files = githubBenchmarkFiles({ benchmark: 'overhead', metrics: m, environment: env }, '/x/run');
     expect(files.map((f) => f.path)).toEqual(['/x/run.smaller.json', '/x/run.bigger.json']);
     expect(JSON.parse(files[1].text)).toEqual(out.customBiggerIsBetter);
+  });
+});
+
+describe('stream runs', () => {
+  const latency = { count: 1, mean: 50, stddev: 0, min: 50, p50: 50, p90: 50, p99: 50, p999: 50, max: 50 };
+  const streamRun = (mockLateMs?: { p50: number; p99: number; max: number }): RunRecord => ({
+    ...run('direct', 0, 100, 1, 2),
+    load: 'stream',
+    stream: {
+      streams: 10,
+      completed: 9,
+      incomplete: 1,
+      stalls: 0,
+      events: 400,
+      eventsPerSecond: 200,
+      ttfb: latency,
+      firstEvent: latency,
+      gap: { ...latency, p99: 57 },
+      total: latency,
+      histograms: { ttfb: '', firstEvent: '', gap: '', total: '' },
+      eventsTimeline: [],
+      expectedGapMs: 50,
+      mockLateMs,
+    },
+  });
+
+  it("report the mock's own lateness next to the client's gap, and nothing for results without it", () => {
+    const m = runMetrics(streamRun({ p50: 1, p99: 3, max: 8 }));
+    expect(m).toMatchObject({ gap_p99_ms: 57, mock_late_p99_ms: 3, incomplete_pct: 10 });
+    expect(runMetrics(streamRun())).not.toHaveProperty('mock_late_p99_ms');
   });
 });
 

@@ -28,6 +28,12 @@ export interface StreamRecord {
   histograms: { ttfb: string; firstEvent: string; gap: string; total: string };
   eventsTimeline: number[];
   expectedGapMs?: number;
+  /**
+   * How late the mock's paced writes left during the run, by the mock's own clock
+   * (GET /__mock/stats): the share of the gap jitter that is the mock's, apart from the client's
+   * and the relay's. Older results: absent.
+   */
+  mockLateMs?: { p50: number; p99: number; max: number };
 }
 
 export interface RunRecord {
@@ -147,6 +153,7 @@ const DEFS: Record<string, MetricDef> = {
   first_event_p99_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 0.5 },
   gap_p50_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 5, minEffectAbs: 0.5 },
   gap_p99_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 1 },
+  mock_late_p99_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 20, minEffectAbs: 1 },
   events_per_s: { unit: 'events/s', better: 'bigger', gate: false, minEffectPct: 5 },
   stalls: { unit: 'count', better: 'smaller', gate: true, minEffectPct: 0, minEffectAbs: 1 },
   start_timeouts: { unit: 'count', better: 'smaller', gate: true, minEffectPct: 0, minEffectAbs: 1 },
@@ -180,6 +187,7 @@ export function runMetrics(run: RunRecord): Record<string, number> {
     m.stalls = s.stalls;
     m.start_timeouts = s.startTimeouts ?? 0;
     m.incomplete_pct = s.streams ? (s.incomplete / s.streams) * 100 : 0;
+    if (s.mockLateMs) m.mock_late_p99_ms = s.mockLateMs.p99;
   } else {
     m.rps = run.rps;
     m.p50_ms = run.latency.p50;

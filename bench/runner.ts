@@ -58,6 +58,11 @@ function targetsFor(instance: PhaseInstance, stack: RunningStack): ResolvedTarge
   return out;
 }
 
+/** What GET /__mock/stats answers (mocks/stats.ts). */
+interface MockStats {
+  latenessMs: { p50: number; p99: number; max: number };
+}
+
 async function control(stack: RunningStack, method: string, path: string, body?: unknown): Promise<unknown> {
   const res = await fetch(`${stack.mocks.controlUrl}/__mock${path}`, {
     method,
@@ -229,6 +234,7 @@ export async function runBenchmark(opts: RunOptions): Promise<BenchResult> {
             // The mock and this process are sampled too: a run where either sits near 100% of a
             // core measured the load generator or the mock, not the relay.
             const mockSampler = sampleProcess(stack.mocks.service.pid, every);
+            if (instance.load === 'stream') await control(stack, 'DELETE', '/stats');
             const cpu0 = process.cpuUsage();
             const t0 = performance.now();
             const result = await runLoad(instance, target, request, durationMs, share(warmWeight, 1 - warmWeight));
@@ -236,6 +242,7 @@ export async function runBenchmark(opts: RunOptions): Promise<BenchResult> {
             const record = toRecord(instance, target, baseline, round, result);
             record.clientCpuPct = ((cpu.user + cpu.system) / 1000 / (performance.now() - t0)) * 100;
             record.mockCpuPct = meanCpu(mockSampler.stop());
+            if (record.stream) record.stream.mockLateMs = ((await control(stack, 'GET', '/stats')) as MockStats).latenessMs;
             if (sampler) record.resources = sampler.stop();
             if (hasFaults) record.upstreamCounts = await upstreamCounts(stack);
             runs.push(record);
@@ -283,7 +290,8 @@ export function summaryLine(r: RunRecord): string {
   const cpu = ` [cpu: load ${Math.round(r.clientCpuPct ?? 0)}% mock ${Math.round(r.mockCpuPct ?? 0)}%${relayCpu}]`;
   if (r.stream) {
     const s = r.stream;
-    return `${s.completed}/${s.streams} streams, first event p50 ${s.firstEvent.p50.toFixed(2)} ms, gap p99 ${s.gap.p99.toFixed(2)} ms, ${Math.round(s.eventsPerSecond)} events/s, ${s.stalls} stalls, ${s.startTimeouts} without a first event in time${cpu}`;
+    const late = s.mockLateMs ? ` (mock late p99 ${s.mockLateMs.p99} ms)` : '';
+    return `${s.completed}/${s.streams} streams, first event p50 ${s.firstEvent.p50.toFixed(2)} ms, gap p99 ${s.gap.p99.toFixed(2)} ms${late}, ${Math.round(s.eventsPerSecond)} events/s, ${s.stalls} stalls, ${s.startTimeouts} without a first event in time${cpu}`;
   }
   return `${Math.round(r.rps)} req/s, p50 ${r.latency.p50.toFixed(2)} ms, p99 ${r.latency.p99.toFixed(2)} ms, ${r.errors} errors${cpu}`;
 }
