@@ -13,6 +13,7 @@ import type { FiredRule } from './faults.js';
 import type { Journal } from './journal.js';
 import { KINDS, type Route } from './kinds.js';
 import { mixSeed } from './random.js';
+import type { Pacer } from './pacer.js';
 import type { ScheduleStats } from './stats.js';
 import type { MockUpstream } from './upstream.js';
 
@@ -20,6 +21,8 @@ export interface ServerDeps {
   journal: Journal;
   clock: Clock;
   stats: ScheduleStats;
+  /** One timer for all paced stream events of the process. */
+  pacer: Pacer;
   /** Handles `/__mock/...` on any upstream's port. */
   control: (req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams, body: Buffer) => void;
 }

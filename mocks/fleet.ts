@@ -12,6 +12,7 @@ import { mocksConfigSchema, type MocksConfig, type ResolvedMocksConfig } from '.
 import { createControlHandler } from './control-api.js';
 import { MockControlClient } from './control-client.js';
 import { Journal } from './journal.js';
+import { Pacer } from './pacer.js';
 import { ScheduleStats } from './stats.js';
 import { createUpstreamServer } from './server.js';
 import { MockUpstream } from './upstream.js';
@@ -54,12 +55,13 @@ export async function startMocks(config: MocksConfig | string, opts: StartMocksO
   const upstreams = new Map<string, MockUpstream>();
   for (const u of resolved.upstreams) upstreams.set(u.name, new MockUpstream(u, clock));
   const stats = new ScheduleStats();
+  const pacer = new Pacer(clock);
   const control = createControlHandler({ journal, upstreams, stats });
 
   const servers: Server[] = [];
   try {
     for (const up of upstreams.values()) {
-      const server = createUpstreamServer(up, { journal, clock, control, stats });
+      const server = createUpstreamServer(up, { journal, clock, control, stats, pacer });
       servers.push(server);
       await listen(server, up.config.port, host);
       up.port = (server.address() as AddressInfo).port;

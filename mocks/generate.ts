@@ -61,6 +61,7 @@ export function generate(ctx: Ctx, action: FaultAction | undefined): void {
     },
     action: action?.truncate && !action.cut ? { ...action, cut: { after: 'mid_content', mode: action.truncate.mode } } : action,
     fullUsage: usage,
+    pacer: ctx.deps.pacer,
     stats: ctx.deps.stats,
     buildError: (kind, usageSoFar: Usage) =>
       protocol.buildStreamError(kind, usageSoFar, ids, { sequenceNumber: ctx.ex.eventsSent, model: info.model }),

@@ -1,8 +1,8 @@
 /**
  * Writes a protocol's labeled event sequence as SSE, on schedule, with the stream faults applied
- * at event granularity. Pacing is one timer per stream against an absolute schedule (no drift,
- * no busy loop); events due at the same moment go out in one write; a full socket buffer pauses
- * the stream until 'drain'.
+ * at event granularity. Pacing follows an absolute schedule (no drift, no busy loop) on the
+ * process's shared Pacer; events due at the same moment go out in one write; a full socket buffer
+ * pauses the stream until 'drain'.
  *
  * Schedule: events before the first content event go out with the headers; the first content
  * event after `ttft`; each further content event `chunkDelay` later (or tokens / tokensPerSecond);
@@ -12,6 +12,7 @@ import type { LabeledEvent, Usage } from '../protocols/types.js';
 import { encodeSse } from '../protocols/sse.js';
 import type { FaultAction, StreamPoint } from './config.js';
 import type { Exchange } from './exchange.js';
+import type { Pacer } from './pacer.js';
 import type { ScheduleStats } from './stats.js';
 
 export interface Pacing {
@@ -28,6 +29,8 @@ export interface StreamPlan {
   fullUsage: Usage;
   /** Builds the protocol's in-stream error event(s) for the usage emitted so far. */
   buildError: (kind: 'overloaded' | 'failed' | 'incomplete', usageSoFar: Usage) => LabeledEvent[];
+  /** The process's shared timer for paced events. */
+  pacer: Pacer;
   stats?: ScheduleStats;
 }
 
@@ -130,7 +133,7 @@ function faultPositions(action: FaultAction | undefined, events: readonly Labele
 /** Writes the stream; the exchange records events, bytes, disconnect and billed usage. */
 export function writeStream(ex: Exchange, plan: StreamPlan): void {
   // The closures below live as long as the stream: they must not capture `plan` (its events).
-  const { action, fullUsage, buildError, stats } = plan;
+  const { action, fullUsage, buildError, stats, pacer } = plan;
   const n = plan.events.length;
   const due = Float64Array.from(schedule(plan.events, plan.pacing));
   const { bytes, starts, tokensBefore } = encodeStream(plan.events);
@@ -196,6 +199,15 @@ export function writeStream(ex: Exchange, plan: StreamPlan): void {
     stats.streamsStarted++;
     ex.onCleanup(() => stats.activeStreams--);
   }
+  // What the pacer runs: a step that throws ends this response only.
+  const resume = (): void => {
+    if (ex.res.destroyed) return;
+    try {
+      step();
+    } catch {
+      ex.res.destroy();
+    }
+  };
   const step = (): void => {
     if (ex.closed) return;
     if (timed && stats && i < n) stats.record(ex.clock.now() - (start + due[i]));
@@ -238,7 +250,7 @@ export function writeStream(ex: Exchange, plan: StreamPlan): void {
           return;
         }
         timed = true;
-        ex.after(wait, step);
+        pacer.at(start + due[i], resume);
         return;
       }
       ex.eventsSent++;
