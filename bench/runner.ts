@@ -14,7 +14,8 @@ import { buildRequest, REQUEST_SHAPES, TERMINAL_MARKERS, type HttpRequestSpec } 
 import { sampleProcess, type ResourceSample } from './resources.js';
 import { deriveMetrics, evaluateChecks, RESULT_SCHEMA, type BenchResult, type RunRecord, type TargetInfo } from './results.js';
 import { startStack, type RunningStack } from './stack.js';
-import { runStreamLoad, type StreamRunResult } from './stream-client.js';
+import type { StreamRunResult } from './stream-client.js';
+import { StreamLoadWorker } from './stream-worker.js';
 
 export interface RunOptions {
   config: BenchConfig;
@@ -90,6 +91,7 @@ async function runLoad(
   request: HttpRequestSpec,
   durationMs: number,
   onFraction: (f: number) => void,
+  streamWorker: () => StreamLoadWorker,
 ): Promise<LoadRunResult | StreamRunResult> {
   const phase = instance.phase;
   switch (instance.load) {
@@ -102,8 +104,10 @@ async function runLoad(
       // keep-alive connections to its upstream, and a warm-up of a tenth left the measured round
       // opening the other nine tenths (undici clients, sockets, handshakes) under full load,
       // which is a cold start, not the relay's per-stream cost.
+      // In a worker thread: a collection of this thread's heap (the closed phases' garbage) must
+      // not pause the client in the middle of a round. The same worker for warm-up and round.
       const streams = phase.streams!;
-      return runStreamLoad({
+      return streamWorker().run({
         origin: target.origin,
         request,
         streams,
@@ -193,6 +197,8 @@ export async function runBenchmark(opts: RunOptions): Promise<BenchResult> {
   const notes: string[] = [];
   const runs: RunRecord[] = [];
   const targetInfo = new Map<string, TargetInfo>();
+  let worker: StreamLoadWorker | undefined;
+  const streamWorker = () => (worker ??= new StreamLoadWorker());
   try {
     if (stack.relays.length === 0 && instances.some((i) => i.phase.targets.includes('relay'))) {
       throw new Error(`benchmark ${config.name} has relay targets but no relay (relay: false and no --target)`);
@@ -227,7 +233,7 @@ export async function runBenchmark(opts: RunOptions): Promise<BenchResult> {
             const share = (part: number, weight: number) => (f: number) => opts.onProgress?.(label, (base + unit * (part + weight * f)) / totalCost);
             const request = buildRequest(instance.request, { credential: target.credential, maxTokens: instance.phase.max_tokens });
             const warmWeight = instance.load === 'stream' ? 0.5 : warmupMs / (durationMs + warmupMs);
-            if (warmupMs > 0 || instance.load === 'stream') await runLoad(instance, target, request, warmupMs, share(0, warmWeight));
+            if (warmupMs > 0 || instance.load === 'stream') await runLoad(instance, target, request, warmupMs, share(0, warmWeight), streamWorker);
             if (hasFaults) await control(stack, 'DELETE', '/journal');
             const every = Math.max(100, Math.min(1000, durationMs / 20));
             const sampler = target.pid ? sampleProcess(target.pid, every) : undefined;
@@ -237,7 +243,7 @@ export async function runBenchmark(opts: RunOptions): Promise<BenchResult> {
             if (instance.load === 'stream') await control(stack, 'DELETE', '/stats');
             const cpu0 = process.cpuUsage();
             const t0 = performance.now();
-            const result = await runLoad(instance, target, request, durationMs, share(warmWeight, 1 - warmWeight));
+            const result = await runLoad(instance, target, request, durationMs, share(warmWeight, 1 - warmWeight), streamWorker);
             const cpu = process.cpuUsage(cpu0);
             const record = toRecord(instance, target, baseline, round, result);
             record.clientCpuPct = ((cpu.user + cpu.system) / 1000 / (performance.now() - t0)) * 100;
@@ -255,6 +261,7 @@ export async function runBenchmark(opts: RunOptions): Promise<BenchResult> {
       }
     }
   } finally {
+    await worker?.close();
     await stack.stop();
   }
   const metrics = deriveMetrics(runs);

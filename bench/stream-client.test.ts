@@ -7,6 +7,7 @@ import { startMocks, type MockFleet } from '../mocks/index.js';
 import { summarize } from './histogram.js';
 import { buildRequest, TERMINAL_MARKERS } from './requests.js';
 import { runStreamLoad } from './stream-client.js';
+import { StreamLoadWorker } from './stream-worker.js';
 
 const OPENAI_KEY = 'sk-bench-openai-test-0001';
 const CLAUDE_KEY = 'sk-ant-api03-bench-test-0001';
@@ -76,5 +77,38 @@ describe('runStreamLoad', () => {
     const r = await runStreamLoad({ origin: fleet.get('openai').url, request: chat(), streams: 2, terminalMarkers: TERMINAL_MARKERS['openai-chat'] });
     expect(r.statusCounts).toEqual({ 429: 2 });
     expect(r.stream.completed).toBe(0);
+  });
+});
+
+describe('StreamLoadWorker', () => {
+  let worker: StreamLoadWorker;
+  beforeAll(() => {
+    worker = new StreamLoadWorker();
+  });
+  afterAll(() => worker.close());
+
+  it('gives the same figures from a worker thread: every event counted, histograms intact, progress to the end', async () => {
+    const progress: number[] = [];
+    const r = await worker.run({
+      origin: fleet.get('openai').url,
+      request: chat(),
+      streams: 10,
+      rampMs: 50,
+      terminalMarkers: TERMINAL_MARKERS['openai-chat'],
+      onProgress: (f) => progress.push(f),
+    });
+    const journal = await fleet.control.journal({ upstream: 'openai' });
+    expect(r.stream).toMatchObject({ streams: 10, completed: 10, incomplete: 0, stalls: 0, events: journal.reduce((n, e) => n + e.eventsSent, 0) });
+    expect(summarize(r.stream.firstEvent).count).toBe(10);
+    expect(summarize(r.latency).count).toBe(10);
+    // 20 ms apart on the mock's schedule.
+    expect(summarize(r.stream.gap).p50).toBeGreaterThanOrEqual(15);
+    expect(progress.at(-1)).toBe(1);
+  });
+
+  it('reports a failure of the load itself as an error, not a hang, and takes the next load', async () => {
+    await expect(worker.run({ origin: 'not a url', request: chat(), streams: 1, terminalMarkers: [] })).rejects.toThrow(/stream load worker/);
+    const r = await worker.run({ origin: fleet.get('openai').url, request: chat(), streams: 2, terminalMarkers: TERMINAL_MARKERS['openai-chat'] });
+    expect(r.stream.completed).toBe(2);
   });
 });
