@@ -20,7 +20,9 @@ const KIND = 'relaylab-stream-load';
  * The worker's entry: this TypeScript module, loaded through tsx's API (node 20 does not apply a
  * `--import tsx` loader to a worker's own entry file).
  */
-const WORKER_BOOT = `import(${JSON.stringify(tsxEsmApi())}).then(({ register }) => { register(); return import(${JSON.stringify(import.meta.url)}); })`;
+function workerBoot(): string {
+  return `import(${JSON.stringify(tsxEsmApi())}).then(({ register }) => { register(); return import(${JSON.stringify(import.meta.url)}); })`;
+}
 
 /** The URL of tsx's ESM register API, from its package exports (vitest has no import.meta.resolve). */
 function tsxEsmApi(): string {
@@ -48,7 +50,7 @@ export class StreamLoadWorker {
   private failure: Error | undefined;
 
   constructor() {
-    this.worker = new Worker(WORKER_BOOT, { eval: true, workerData: { kind: KIND } });
+    this.worker = new Worker(workerBoot(), { eval: true, workerData: { kind: KIND } });
     this.worker.on('message', (m: ToMain) => {
       const p = this.pending;
       if (!p) return;
