@@ -243,7 +243,14 @@ export async function runBenchmark(opts: RunOptions): Promise<BenchResult> {
             if (instance.load === 'stream') await control(stack, 'DELETE', '/stats');
             const cpu0 = process.cpuUsage();
             const t0 = performance.now();
-            const result = await runLoad(instance, target, request, durationMs, share(warmWeight, 1 - warmWeight), streamWorker);
+            let result: LoadRunResult | StreamRunResult;
+            try {
+              result = await runLoad(instance, target, request, durationMs, share(warmWeight, 1 - warmWeight), streamWorker);
+            } catch (err) {
+              mockSampler.stop();
+              sampler?.stop();
+              throw err;
+            }
             const cpu = process.cpuUsage(cpu0);
             const record = toRecord(instance, target, baseline, round, result);
             record.clientCpuPct = ((cpu.user + cpu.system) / 1000 / (performance.now() - t0)) * 100;

@@ -74,13 +74,21 @@ export class StreamLoadWorker {
     if (this.pending) return Promise.reject(new Error('stream load worker: a load is already running'));
     const { onProgress, ...options } = opts;
     return new Promise((resolve, reject) => {
+      try {
+        this.worker.postMessage(options satisfies WorkerOptions);
+      } catch (err) {
+        reject(err as Error);
+        return;
+      }
       this.pending = { resolve, reject, onProgress };
-      this.worker.postMessage(options satisfies WorkerOptions);
     });
   }
 
+  /** Stops the worker; a load still running is rejected. */
   async close(): Promise<void> {
     this.worker.removeAllListeners('exit');
+    this.pending?.reject(new Error('stream load worker closed while a load was running'));
+    this.pending = undefined;
     await this.worker.terminate();
   }
 }

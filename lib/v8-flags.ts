@@ -1,5 +1,5 @@
 /**
- * V8 settings for the long-running servers (mocks, relay), applied at process start.
+ * V8 settings for the mock upstreams' process (`pnpm mocks`), applied at its start.
  *
  * Allocation-site pretenuring: V8 allocates an allocation site's objects straight in the old
  * generation once enough of them survived a young collection. Under load the mock's request path

@@ -189,6 +189,20 @@ describe.each(['claude', 'chat', 'resp'] as const)('stream faults on %s', (name)
     expect(entry.usage).toBeNull();
   });
 
+  it('a timed stall pauses the stream, then the rest comes on the shifted schedule, complete and billed in full', async () => {
+    await fleet.control.setRules(name, [{ action: { stall: { after: 'first_content', for: '150ms' }, ttft: 0, chunk_delay: 0 } }]);
+    const started = Date.now();
+    const res = await call(name, { stream: true });
+    const { events, failed, raw } = await readEvents(res);
+    expect(failed).toBe(false);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(145);
+    const entry = await lastEntry(name);
+    expect(entry.eventsSent).toBe(events.length);
+    expect(entry.usage?.outputTokens).toBe(10);
+    // The journal's byte count is the body the client received, byte for byte.
+    expect(entry.bytesSent).toBe(Buffer.byteLength(raw));
+  });
+
   it('paces content events by chunk_delay', async () => {
     await fleet.control.setRules(name, [{ action: { ttft: 60, chunk_delay: 15 } }]);
     const started = Date.now();

@@ -51,3 +51,28 @@ describe('Pacer', () => {
     expect(ran).toBe(1);
   });
 });
+
+describe('Pacer on a late timer', () => {
+  it('runs what was due earliest first when its timer fires late', () => {
+    let now = 0;
+    let pending: (() => void) | undefined;
+    const clock = {
+      now: () => now,
+      setTimeout: (fn: () => void) => {
+        pending = fn;
+        return { cancel: () => (pending = undefined) };
+      },
+      setInterval: () => ({ cancel() {} }),
+    };
+    const pacer = new Pacer(clock);
+    const ran: string[] = [];
+    pacer.at(30, () => ran.push('30'));
+    pacer.at(10, () => ran.push('10'));
+    pacer.at(20, () => ran.push('20'));
+    pacer.at(90, () => ran.push('90'));
+    now = 50; // the event loop was busy: the timer for 10 fires at 50
+    pending!();
+    expect(ran).toEqual(['10', '20', '30']);
+    expect(pacer.pending).toBe(1);
+  });
+});

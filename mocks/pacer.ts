@@ -18,7 +18,10 @@ export class Pacer {
 
   constructor(private readonly clock: Clock) {}
 
-  /** Runs `fn` once, at or just after clock time `due` (ms). */
+  /**
+   * Runs `fn` once, at or just after clock time `due` (ms). There is no cancelling: a stream whose
+   * client left finds its response closed when its callback runs, and does nothing.
+   */
   at(due: number, fn: () => void): void {
     const slot = Math.ceil(due);
     const list = this.slots.get(slot);
@@ -45,17 +48,21 @@ export class Pacer {
     this.armedFor = Number.POSITIVE_INFINITY;
     const now = this.clock.now();
     let next = Number.POSITIVE_INFINITY;
-    for (const [slot, list] of this.slots) {
-      if (slot > now) {
-        if (slot < next) next = slot;
-        continue;
-      }
+    const due: number[] = [];
+    for (const slot of this.slots.keys()) {
+      if (slot <= now) due.push(slot);
+      else if (slot < next) next = slot;
+    }
+    // Earliest first: when the timer fires late, the events that were due first go first.
+    due.sort((a, b) => a - b);
+    for (const slot of due) {
+      const list = this.slots.get(slot)!;
       this.slots.delete(slot);
       for (const fn of list) {
         try {
           fn();
         } catch {
-          // A callback guards its own response (see Exchange.paced); one bad step never stops the rest.
+          // A callback guards its own response (the stream writer's resume); one bad step never stops the rest.
         }
       }
     }

@@ -246,7 +246,7 @@ export function writeStream(ex: Exchange, plan: StreamPlan): void {
       if (wait > 0) {
         const pending = takePending();
         if (pending && !ex.write(pending)) {
-          ex.whenDrained(() => ex.after(start + due[i] - ex.clock.now(), step));
+          ex.whenDrained(() => pacer.at(start + due[i], resume));
           return;
         }
         timed = true;
