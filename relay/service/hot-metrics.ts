@@ -19,15 +19,11 @@ function labelsOf(names: readonly string[], values: readonly string[]): Labels {
   return labels;
 }
 
-interface CounterSeries {
-  labels: Labels;
-  value: number;
-}
-
-export class HotCounter {
-  readonly type = 'counter';
+/** What both metrics share: registration, and a series found by its label values. */
+abstract class HotMetric<S extends { labels: Labels }> {
+  abstract readonly type: string;
   readonly aggregator = 'sum';
-  private series = new Map<string, CounterSeries>();
+  protected series = new Map<string, S>();
 
   constructor(
     readonly name: string,
@@ -38,27 +34,47 @@ export class HotCounter {
     registry.registerMetric(this as never);
   }
 
+  /** The series of these label values (in labelNames order), made on first use. */
+  protected seriesFor(values: readonly string[]): S {
+    const key = values.join(SEP);
+    let s = this.series.get(key);
+    if (!s) {
+      s = this.newSeries(labelsOf(this.labelNames, values));
+      this.series.set(key, s);
+    }
+    return s;
+  }
+
+  protected abstract newSeries(labels: Labels): S;
+
+  reset(): void {
+    this.series = new Map();
+  }
+}
+
+interface CounterSeries {
+  labels: Labels;
+  value: number;
+}
+
+export class HotCounter extends HotMetric<CounterSeries> {
+  readonly type = 'counter';
+
   /** Adds `n` to the series of these label values, given in labelNames order. */
   inc(values: readonly string[], n = 1): void {
     // prom-client's checks, same messages.
     if (n && !Number.isFinite(n)) throw new TypeError(`Value is not a valid number: ${n}`);
     if (n < 0) throw new Error('It is not possible to decrease a counter');
-    const key = values.join(SEP);
-    let s = this.series.get(key);
-    if (!s) {
-      s = { labels: labelsOf(this.labelNames, values), value: 0 };
-      this.series.set(key, s);
-    }
-    s.value += n;
+    this.seriesFor(values).value += n;
+  }
+
+  protected newSeries(labels: Labels): CounterSeries {
+    return { labels, value: 0 };
   }
 
   async get(): Promise<{ name: string; help: string; type: string; values: Array<{ labels: Labels; value: number }>; aggregator: string }> {
     const values = [...this.series.values()].map((s) => ({ labels: s.labels, value: s.value }));
     return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
-  }
-
-  reset(): void {
-    this.series = new Map();
   }
 }
 
@@ -77,30 +93,21 @@ interface HistogramValue {
   metricName: string;
 }
 
-export class HotHistogram {
+export class HotHistogram extends HotMetric<HistogramSeries> {
   readonly type = 'histogram';
-  readonly aggregator = 'sum';
-  private series = new Map<string, HistogramSeries>();
 
-  constructor(
-    readonly name: string,
-    readonly help: string,
-    private readonly labelNames: readonly string[],
-    private readonly upperBounds: readonly number[],
-    registry: Registry,
-  ) {
-    registry.registerMetric(this as never);
+  constructor(name: string, help: string, labelNames: readonly string[], private readonly upperBounds: readonly number[], registry: Registry) {
+    super(name, help, labelNames, registry);
+  }
+
+  protected newSeries(labels: Labels): HistogramSeries {
+    return { labels, buckets: new Array<number>(this.upperBounds.length).fill(0), sum: 0, count: 0 };
   }
 
   /** Records `value` in the series of these label values, given in labelNames order. */
   observe(values: readonly string[], value: number): void {
     if (!Number.isFinite(value)) throw new TypeError(`Value is not a valid number: ${value}`);
-    const key = values.join(SEP);
-    let s = this.series.get(key);
-    if (!s) {
-      s = { labels: labelsOf(this.labelNames, values), buckets: new Array<number>(this.upperBounds.length).fill(0), sum: 0, count: 0 };
-      this.series.set(key, s);
-    }
+    const s = this.seriesFor(values);
     const bounds = this.upperBounds;
     for (let i = 0; i < bounds.length; i++) {
       if (value <= bounds[i]) {
@@ -127,9 +134,5 @@ export class HotHistogram {
       values.push({ labels: {}, sharedLabels: s.labels, value: s.count, metricName: `${this.name}_count` });
     }
     return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
-  }
-
-  reset(): void {
-    this.series = new Map();
   }
 }
