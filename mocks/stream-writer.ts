@@ -62,8 +62,8 @@ export function resolvePoint(point: number | StreamPoint, events: readonly Label
 }
 
 /** Offsets (ms after headers) at which each event is due. */
-export function schedule(events: readonly LabeledEvent[], pacing: Pacing): number[] {
-  const out = new Array<number>(events.length);
+export function schedule(events: readonly LabeledEvent[], pacing: Pacing): Float64Array {
+  const out = new Float64Array(events.length);
   let t = 0;
   let seenContent = false;
   for (let i = 0; i < events.length; i++) {
@@ -135,7 +135,7 @@ export function writeStream(ex: Exchange, plan: StreamPlan): void {
   // The closures below live as long as the stream: they must not capture `plan` (its events).
   const { action, fullUsage, buildError, stats, pacer } = plan;
   const n = plan.events.length;
-  const due = Float64Array.from(schedule(plan.events, plan.pacing));
+  const due = schedule(plan.events, plan.pacing);
   const { bytes, starts, tokensBefore } = encodeStream(plan.events);
   const { dupAt, malformedAt, stallAt, errorAt, cutAt } = faultPositions(action, plan.events);
   let start = ex.clock.now();
@@ -147,14 +147,16 @@ export function writeStream(ex: Exchange, plan: StreamPlan): void {
   // What is due but not written yet: events [from, i) of the buffer, after any fault bytes in `extra`.
   let from = 0;
   let extra: Buffer[] | undefined;
+  /** Events [a, b) as bytes. */
+  const slice = (a: number, b: number): Buffer => bytes.subarray(starts[a], starts[b]);
   const addExtra = (b: Buffer): void => {
     extra ??= [];
-    if (from < i) extra.push(bytes.subarray(starts[from], starts[i]));
+    if (from < i) extra.push(slice(from, i));
     extra.push(b);
     from = i;
   };
   const takePending = (): Buffer | undefined => {
-    const tail = from < i ? bytes.subarray(starts[from], starts[i]) : undefined;
+    const tail = from < i ? slice(from, i) : undefined;
     from = i;
     if (!extra) return tail;
     if (tail) extra.push(tail);
@@ -162,7 +164,7 @@ export function writeStream(ex: Exchange, plan: StreamPlan): void {
     extra = undefined;
     return all;
   };
-  const event = (k: number): Buffer => bytes.subarray(starts[k], starts[k + 1]);
+  const event = (k: number): Buffer => slice(k, k + 1);
 
   const billed = (): Usage => {
     if (ex.eventsSent === 0) return { inputTokens: 0, outputTokens: 0, cacheWriteTokens: 0, cacheReadTokens: 0 };
