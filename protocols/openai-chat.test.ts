@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { openaiChat, withStreamUsage } from './openai-chat.js';
+import { chunkEnvelope, openaiChat, SYSTEM_FINGERPRINT, textChoice, withStreamUsage } from './openai-chat.js';
 import { openAiErrorShape } from './openai-shared.js';
 import { IDS, TEXT, TOOL, TOOLS_OPENAI, USAGE, USAGE_WITH_WRITE } from './test-fixtures.js';
 
@@ -55,6 +55,29 @@ describe('openai-chat stream shape', () => {
     expect(chunks.slice(0, -1).every((c) => c.usage === null)).toBe(true);
     expect(chunks[9]).toMatchObject({ choices: [], usage: { prompt_tokens: 47, completion_tokens: 7, total_tokens: 54, prompt_tokens_details: { cached_tokens: 5 } } });
     expect(events.at(-1)!.data).toBe('[DONE]');
+  });
+
+  it('spliced chunks are byte for byte JSON.stringify of the whole chunk, keys in order', () => {
+    const whole = (choices: unknown, usage?: unknown, withUsage = true) =>
+      JSON.stringify({
+        id: 'chatcmpl-"quoted"',
+        object: 'chat.completion.chunk',
+        created: 1700000000,
+        model: 'gpt-4o\u00e9',
+        service_tier: 'default',
+        system_fingerprint: SYSTEM_FINGERPRINT,
+        choices,
+        ...(withUsage ? { usage: usage ?? null } : {}),
+      });
+    const text = 'line\n"two" \u00e9\u2028 \ud83d\ude00';
+    const content = [{ index: 0, delta: { content: text }, logprobs: null, finish_reason: null }];
+    const usage = { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 };
+    const withUsage = chunkEnvelope('chatcmpl-"quoted"', 1700000000, 'gpt-4o\u00e9', true);
+    const without = chunkEnvelope('chatcmpl-"quoted"', 1700000000, 'gpt-4o\u00e9', false);
+    expect(textChoice(text)).toBe(JSON.stringify(content));
+    expect(withUsage(textChoice(text))).toBe(whole(content));
+    expect(withUsage('[]', usage)).toBe(whole([], usage));
+    expect(without(textChoice(text))).toBe(whole(content, undefined, false));
   });
 
   it('without include_usage: no usage chunk and the observer reports no usage', () => {
