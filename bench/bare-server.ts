@@ -1,12 +1,22 @@
 /**
- * The ceiling: a bare node:http server answering every request with one fixed JSON body.
+ * The ceiling: a bare node:http server that does the least an upstream can do.
+ * - Non-stream requests get one fixed JSON body.
+ * - Stream requests (`"stream":true`) get fixed SSE events on the same schedule as the mock
+ *   (first content event after `ttft`, one more every `chunkDelay`, `tokens` of them), paced by
+ *   the mock's own shared timer: the floor for "keep the schedule" on this machine. Like the
+ *   mock, it measures how late its paced writes leave (`GET` / `DELETE /__mock/stats`).
  * Benchmarks measure mocks and relays against it in the same run, on the same cores, so the
- * figures read as ratios that survive a noisy machine.
+ * figures read as ratios (or differences) that survive a noisy machine.
  *
- *   tsx bench/bare-server.ts [--port n]      prints "bare listening http://127.0.0.1:<port>"
+ *   tsx bench/bare-server.ts [--port n] [--ttft ms] [--chunk-delay ms] [--tokens n]
+ *   prints "bare listening http://127.0.0.1:<port>"
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { parseArgs } from 'node:util';
+import { SystemClock } from '../lib/clock.js';
 import { isMain } from '../lib/main.js';
+import { Pacer } from '../mocks/pacer.js';
+import { ScheduleStats } from '../mocks/stats.js';
 
 const BODY = Buffer.from(
   JSON.stringify({
@@ -19,11 +29,116 @@ const BODY = Buffer.from(
   }),
 );
 
-export function startBareServer(port = 0, host = '127.0.0.1'): Promise<{ server: Server; url: string }> {
-  const server = createServer((req, res) => {
-    // Drain the request body so keep-alive connections stay usable.
-    req.resume();
+export interface BarePacing {
+  /** ms from the headers to the first content event. */
+  ttft: number;
+  /** ms between content events. */
+  chunkDelay: number;
+  /** Content events per stream (fewer when the request's max_tokens is lower). */
+  tokens: number;
+}
+
+/** A stream's fixed bytes: what goes with the headers, one content event, what ends it. */
+interface StreamShape {
+  head: Buffer;
+  content: Buffer;
+  tail: Buffer;
+}
+
+const sse = (events: Array<[event: string | undefined, data: unknown]>): Buffer =>
+  Buffer.from(events.map(([e, d]) => `${e ? `event: ${e}\n` : ''}data: ${typeof d === 'string' ? d : JSON.stringify(d)}\n\n`).join(''));
+
+/** Chat Completions chunks, ending with `data: [DONE]` (what the load client waits for). */
+const CHAT: StreamShape = {
+  head: sse([[undefined, { id: 'chatcmpl-bare', object: 'chat.completion.chunk', created: 0, model: 'bare', choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] }]]),
+  content: sse([[undefined, { id: 'chatcmpl-bare', object: 'chat.completion.chunk', created: 0, model: 'bare', choices: [{ index: 0, delta: { content: ' word' }, finish_reason: null }] }]]),
+  tail: sse([
+    [undefined, { id: 'chatcmpl-bare', object: 'chat.completion.chunk', created: 0, model: 'bare', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] }],
+    [undefined, '[DONE]'],
+  ]),
+};
+
+/** Anthropic Messages events, ending with `event: message_stop`. */
+const MESSAGES: StreamShape = {
+  head: sse([
+    ['message_start', { type: 'message_start', message: { id: 'msg_bare', type: 'message', role: 'assistant', model: 'bare', content: [], usage: { input_tokens: 8, output_tokens: 1 } } }],
+    ['content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }],
+  ]),
+  content: sse([['content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: ' word' } }]]),
+  tail: sse([
+    ['content_block_stop', { type: 'content_block_stop', index: 0 }],
+    ['message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 1 } }],
+    ['message_stop', { type: 'message_stop' }],
+  ]),
+};
+
+const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' };
+
+/**
+ * The bench's requests are compact JSON (JSON.stringify), so a stream request carries these exact
+ * bytes. Looking for them keeps the non-stream answer as cheap as before streams existed here: the
+ * body is parsed only when they are present.
+ */
+const STREAM_MARK = Buffer.from('"stream":true');
+
+/** max_tokens of a stream request (no limit when absent or unreadable). */
+function maxTokensOf(body: Buffer): number {
+  try {
+    const max = (JSON.parse(body.toString('utf8')) as { max_tokens?: unknown }).max_tokens;
+    return typeof max === 'number' ? max : Number.POSITIVE_INFINITY;
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
+}
+
+/** The one timer and clock all streams share, and the record of how late their writes left. */
+interface Scheduler {
+  pacing: BarePacing;
+  pacer: Pacer;
+  clock: SystemClock;
+  stats: ScheduleStats;
+}
+
+/** Writes one paced stream: content event k is due at start + ttft + k * chunkDelay. */
+function paceStream(res: ServerResponse, shape: StreamShape, tokens: number, sched: Scheduler): void {
+  const { pacing, pacer, clock, stats } = sched;
+  const start = clock.now();
+  res.writeHead(200, SSE_HEADERS);
+  res.write(shape.head);
+  let sent = 0;
+  let due = start + pacing.ttft;
+  const next = (): void => {
+    if (res.destroyed) return;
+    if (sent === tokens) {
+      res.end(shape.tail);
+      return;
+    }
+    stats.record(clock.now() - due);
+    res.write(shape.content);
+    sent++;
+    due = start + pacing.ttft + sent * pacing.chunkDelay;
+    pacer.at(due, next);
+  };
+  pacer.at(due, next);
+}
+
+export function startBareServer(port = 0, host = '127.0.0.1', pacing: BarePacing = { ttft: 0, chunkDelay: 0, tokens: 16 }): Promise<{ server: Server; url: string }> {
+  const clock = new SystemClock();
+  const sched: Scheduler = { pacing, pacer: new Pacer(clock), clock, stats: new ScheduleStats() };
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    if (req.url === '/__mock/stats') return answerStats(req, res, sched.stats);
+    let stream = false;
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      if (!stream && chunk.includes(STREAM_MARK)) stream = true;
+    });
     req.on('end', () => {
+      if (stream) {
+        const tokens = Math.min(pacing.tokens, maxTokensOf(Buffer.concat(chunks)));
+        paceStream(res, req.url?.startsWith('/v1/messages') ? MESSAGES : CHAT, tokens, sched);
+        return;
+      }
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': BODY.length });
       res.end(BODY);
     });
@@ -39,14 +154,22 @@ export function startBareServer(port = 0, host = '127.0.0.1'): Promise<{ server:
   });
 }
 
-function argValue(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
+/** The mock's stats route, so a benchmark reads the bare server's lateness the same way. */
+function answerStats(req: IncomingMessage, res: ServerResponse, stats: ScheduleStats): void {
+  req.resume();
+  if (req.method === 'DELETE') stats.reset();
+  else if (req.method !== 'GET') {
+    res.writeHead(405, { allow: 'GET, DELETE' }).end();
+    return;
+  }
+  res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(stats.snapshot()));
 }
 
 if (isMain(import.meta.url)) {
-  const port = Number(argValue('--port') ?? process.env.PORT ?? 0);
-  const { url, server } = await startBareServer(port);
+  const { values } = parseArgs({ options: { port: { type: 'string' }, ttft: { type: 'string' }, 'chunk-delay': { type: 'string' }, tokens: { type: 'string' } } });
+  const port = Number(values.port ?? process.env.PORT ?? 0);
+  const pacing: BarePacing = { ttft: Number(values.ttft ?? 0), chunkDelay: Number(values['chunk-delay'] ?? 0), tokens: Number(values.tokens ?? 16) };
+  const { url, server } = await startBareServer(port, '127.0.0.1', pacing);
   process.stdout.write(`bare listening ${url}\n`);
   const stop = () => server.close(() => process.exit(0));
   process.on('SIGTERM', stop);

@@ -88,7 +88,8 @@ describe('metrics', () => {
 
 describe('stream runs', () => {
   const latency = { count: 1, mean: 50, stddev: 0, min: 50, p50: 50, p90: 50, p99: 50, p999: 50, max: 50 };
-  const streamRun = (mockLateMs?: { p50: number; p99: number; max: number }): RunRecord => ({
+  type Late = { p50: number; p99: number; max: number };
+  const streamRun = (late: { upstreamLateMs?: Late; mockLateMs?: Late } = {}): RunRecord => ({
     ...run('direct', 0, 100, 1, 2),
     load: 'stream',
     stream: {
@@ -105,14 +106,18 @@ describe('stream runs', () => {
       histograms: { ttfb: '', firstEvent: '', gap: '', total: '' },
       eventsTimeline: [],
       expectedGapMs: 50,
-      mockLateMs,
+      ...late,
     },
   });
 
-  it("report the mock's own lateness next to the client's gap, and nothing for results without it", () => {
-    const m = runMetrics(streamRun({ p50: 1, p99: 3, max: 8 }));
-    expect(m).toMatchObject({ gap_p99_ms: 57, mock_late_p99_ms: 3, incomplete_pct: 10 });
-    expect(runMetrics(streamRun())).not.toHaveProperty('mock_late_p99_ms');
+  it("report the upstream's own lateness next to the client's gap, and nothing for results without it", () => {
+    const m = runMetrics(streamRun({ upstreamLateMs: { p50: 1, p99: 3, max: 8 } }));
+    expect(m).toMatchObject({ gap_p99_ms: 57, upstream_late_p99_ms: 3, incomplete_pct: 10 });
+    expect(runMetrics(streamRun())).not.toHaveProperty('upstream_late_p99_ms');
+  });
+
+  it('read the lateness of results written before the bare server streamed (the mock\'s)', () => {
+    expect(runMetrics(streamRun({ mockLateMs: { p50: 1, p99: 4, max: 9 } }))).toMatchObject({ upstream_late_p99_ms: 4 });
   });
 });
 

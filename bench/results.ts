@@ -29,11 +29,15 @@ export interface StreamRecord {
   eventsTimeline: number[];
   expectedGapMs?: number;
   /**
-   * How late the mock's paced writes left during the run, by the mock's own clock
-   * (GET /__mock/stats): the share of the gap jitter that is the mock's, apart from the client's
-   * and the relay's. Older results: absent.
+   * How late the upstream's paced writes left during the run, by its own clock
+   * (GET /__mock/stats): the mock's in direct and relay runs, the bare server's in bare runs. The
+   * share of the gap jitter that is the upstream's, apart from the client's and the relay's.
    */
+  upstreamLateMs?: { p50: number; p99: number; max: number };
+  /** The same, as results before the bare server streamed called it (the mock's). */
   mockLateMs?: { p50: number; p99: number; max: number };
+  /** How late the load client's own event loop ran during the run (older results: absent). */
+  clientDelayMs?: { p50: number; p99: number; max: number };
 }
 
 export interface RunRecord {
@@ -69,6 +73,8 @@ export interface RunRecord {
   clientCpuPct?: number;
   /** CPU of the mocks process during the run, % of one core. */
   mockCpuPct?: number;
+  /** CPU of the bare server during a run against it (the mock sits idle then), % of one core. */
+  bareCpuPct?: number;
   /** Requests each mock upstream received during this run (journal counts). */
   upstreamCounts?: Record<string, number>;
 }
@@ -153,7 +159,8 @@ const DEFS: Record<string, MetricDef> = {
   first_event_p99_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 0.5 },
   gap_p50_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 5, minEffectAbs: 0.5 },
   gap_p99_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 1 },
-  mock_late_p99_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 20, minEffectAbs: 1 },
+  upstream_late_p99_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 20, minEffectAbs: 1 },
+  client_delay_p99_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 20, minEffectAbs: 1 },
   events_per_s: { unit: 'events/s', better: 'bigger', gate: false, minEffectPct: 5 },
   stalls: { unit: 'count', better: 'smaller', gate: true, minEffectPct: 0, minEffectAbs: 1 },
   start_timeouts: { unit: 'count', better: 'smaller', gate: true, minEffectPct: 0, minEffectAbs: 1 },
@@ -166,6 +173,7 @@ const DEFS: Record<string, MetricDef> = {
   cpu_mean_pct: { unit: '% of a core', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 5 },
   client_cpu_pct: { unit: '% of a core', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 5 },
   mock_cpu_pct: { unit: '% of a core', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 5 },
+  bare_cpu_pct: { unit: '% of a core', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 5 },
   // CPU time per request survives a busy machine far better than throughput does.
   cpu_ms_per_req: { unit: 'ms CPU', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 0.02 },
   mock_cpu_ms_per_req: { unit: 'ms CPU', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 0.02 },
@@ -187,7 +195,9 @@ export function runMetrics(run: RunRecord): Record<string, number> {
     m.stalls = s.stalls;
     m.start_timeouts = s.startTimeouts ?? 0;
     m.incomplete_pct = s.streams ? (s.incomplete / s.streams) * 100 : 0;
-    if (s.mockLateMs) m.mock_late_p99_ms = s.mockLateMs.p99;
+    const late = s.upstreamLateMs ?? s.mockLateMs;
+    if (late) m.upstream_late_p99_ms = late.p99;
+    if (s.clientDelayMs) m.client_delay_p99_ms = s.clientDelayMs.p99;
   } else {
     m.rps = run.rps;
     m.p50_ms = run.latency.p50;
@@ -201,6 +211,7 @@ export function runMetrics(run: RunRecord): Record<string, number> {
     m.client_cpu_pct = run.clientCpuPct;
     if (!run.stream) m.client_cpu_ms_per_req = perRequest(run.clientCpuPct);
   }
+  if (run.bareCpuPct !== undefined) m.bare_cpu_pct = run.bareCpuPct;
   if (run.mockCpuPct !== undefined) {
     m.mock_cpu_pct = run.mockCpuPct;
     if (!run.stream) m.mock_cpu_ms_per_req = perRequest(run.mockCpuPct);

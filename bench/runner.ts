@@ -59,9 +59,17 @@ function targetsFor(instance: PhaseInstance, stack: RunningStack): ResolvedTarge
   return out;
 }
 
-/** What GET /__mock/stats answers (mocks/stats.ts). */
-interface MockStats {
+/** What GET /__mock/stats answers (mocks/stats.ts), on the mock and on the bare server alike. */
+interface SchedulerStats {
   latenessMs: { p50: number; p99: number; max: number };
+}
+
+/** The stream scheduler of the process that answers this target: the bare server, or the mock. */
+async function schedulerStats(stack: RunningStack, target: ResolvedTarget, method: 'GET' | 'DELETE'): Promise<SchedulerStats | undefined> {
+  if (target.kind !== 'bare') return (await control(stack, method, '/stats')) as SchedulerStats | undefined;
+  const res = await fetch(`${stack.bare!.url}/__mock/stats`, { method });
+  if (!res.ok) throw new Error(`bare server ${method} /__mock/stats: ${res.status} ${await res.text()}`);
+  return method === 'GET' ? ((await res.json()) as SchedulerStats) : undefined;
 }
 
 async function control(stack: RunningStack, method: string, path: string, body?: unknown): Promise<unknown> {
@@ -158,6 +166,7 @@ function toRecord(instance: PhaseInstance, target: ResolvedTarget, baseline: str
       histograms: { ttfb: encodeHistogram(s.ttfb), firstEvent: encodeHistogram(s.firstEvent), gap: encodeHistogram(s.gap), total: encodeHistogram(s.total) },
       eventsTimeline: s.eventsTimeline,
       expectedGapMs: instance.phase.expected_gap,
+      clientDelayMs: s.loopDelay,
     };
   }
   return rec;
@@ -240,7 +249,8 @@ export async function runBenchmark(opts: RunOptions): Promise<BenchResult> {
             // The mock and this process are sampled too: a run where either sits near 100% of a
             // core measured the load generator or the mock, not the relay.
             const mockSampler = sampleProcess(stack.mocks.service.pid, every);
-            if (instance.load === 'stream') await control(stack, 'DELETE', '/stats');
+            const bareSampler = target.kind === 'bare' && stack.bare ? sampleProcess(stack.bare.service.pid, every) : undefined;
+            if (instance.load === 'stream') await schedulerStats(stack, target, 'DELETE');
             const cpu0 = process.cpuUsage();
             const t0 = performance.now();
             let result: LoadRunResult | StreamRunResult;
@@ -248,6 +258,7 @@ export async function runBenchmark(opts: RunOptions): Promise<BenchResult> {
               result = await runLoad(instance, target, request, durationMs, share(warmWeight, 1 - warmWeight), streamWorker);
             } catch (err) {
               mockSampler.stop();
+              bareSampler?.stop();
               sampler?.stop();
               throw err;
             }
@@ -255,7 +266,8 @@ export async function runBenchmark(opts: RunOptions): Promise<BenchResult> {
             const record = toRecord(instance, target, baseline, round, result);
             record.clientCpuPct = ((cpu.user + cpu.system) / 1000 / (performance.now() - t0)) * 100;
             record.mockCpuPct = meanCpu(mockSampler.stop());
-            if (record.stream) record.stream.mockLateMs = ((await control(stack, 'GET', '/stats')) as MockStats).latenessMs;
+            if (bareSampler) record.bareCpuPct = meanCpu(bareSampler.stop());
+            if (record.stream) record.stream.upstreamLateMs = (await schedulerStats(stack, target, 'GET'))!.latenessMs;
             if (sampler) record.resources = sampler.stop();
             if (hasFaults) record.upstreamCounts = await upstreamCounts(stack);
             runs.push(record);
@@ -301,10 +313,13 @@ export async function runBenchmark(opts: RunOptions): Promise<BenchResult> {
 
 export function summaryLine(r: RunRecord): string {
   const relayCpu = r.resources && r.resources.length > 1 ? ` relay ${Math.round(meanCpu(r.resources))}%` : '';
-  const cpu = ` [cpu: load ${Math.round(r.clientCpuPct ?? 0)}% mock ${Math.round(r.mockCpuPct ?? 0)}%${relayCpu}]`;
+  const upstream = r.bareCpuPct !== undefined ? `bare ${Math.round(r.bareCpuPct)}%` : `mock ${Math.round(r.mockCpuPct ?? 0)}%`;
+  const cpu = ` [cpu: load ${Math.round(r.clientCpuPct ?? 0)}% ${upstream}${relayCpu}]`;
   if (r.stream) {
     const s = r.stream;
-    const late = s.mockLateMs ? ` (mock late p99 ${s.mockLateMs.p99} ms)` : '';
+    const upstream = r.target === 'bare' ? 'bare' : 'mock';
+    const who = [s.upstreamLateMs ? `${upstream} late p99 ${s.upstreamLateMs.p99} ms` : '', s.clientDelayMs ? `client loop delay p99 ${s.clientDelayMs.p99} ms` : ''].filter(Boolean);
+    const late = who.length ? ` (${who.join(', ')})` : '';
     return `${s.completed}/${s.streams} streams, first event p50 ${s.firstEvent.p50.toFixed(2)} ms, gap p99 ${s.gap.p99.toFixed(2)} ms${late}, ${Math.round(s.eventsPerSecond)} events/s, ${s.stalls} stalls, ${s.startTimeouts} without a first event in time${cpu}`;
   }
   return `${Math.round(r.rps)} req/s, p50 ${r.latency.p50.toFixed(2)} ms, p99 ${r.latency.p99.toFixed(2)} ms, ${r.errors} errors${cpu}`;

@@ -6,6 +6,8 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { upstreamConfigSchema } from '../mocks/config.js';
+import type { BarePacing } from './bare-server.js';
 import type { BenchConfig } from './config.js';
 import { freePort, ROOT, startService, type RunningService } from './processes.js';
 
@@ -71,6 +73,19 @@ export function relayConfigFor(config: BenchConfig, upstreams: readonly BenchUps
   return { ...base, ...config.relay_config };
 }
 
+/**
+ * The bare server streams on the schedule of the benchmark's first chat or messages upstream, so a
+ * bare-vs-direct stream phase compares the mock with the least node:http can do on the same
+ * schedule (pacing and token count as the mock resolves them, defaults included).
+ */
+export function barePacing(config: BenchConfig): BarePacing {
+  const first = config.upstreams.find((u) => u.kind === 'openai' || u.kind === 'claude');
+  if (!first) return { ttft: 0, chunkDelay: 0, tokens: 16 };
+  const up = upstreamConfigSchema.parse(first);
+  const chunkDelay = up.stream.tokensPerSecond ? 1000 / up.stream.tokensPerSecond : up.stream.chunkDelay;
+  return { ttft: up.stream.ttft, chunkDelay, tokens: up.output.tokens };
+}
+
 /** The relay's own CLI when it exists, else the bench wrapper around startRelay (same flags). */
 function relayScript(): string {
   return process.env.BENCH_RELAY_SCRIPT ?? (existsSync(join(ROOT, 'relay', 'cli.ts')) ? 'relay/cli.ts' : 'bench/relay-process.ts');
@@ -86,7 +101,9 @@ export async function startStack(config: BenchConfig, opts: StackOptions): Promi
     let bare: RunningStack['bare'];
     if (opts.needBare) {
       const port = await freePort();
-      const service = await startService({ name: 'bare', script: 'bench/bare-server.ts', args: ['--port', String(port)], ports: [port] });
+      const pacing = barePacing(config);
+      const args = ['--port', String(port), '--ttft', String(pacing.ttft), '--chunk-delay', String(pacing.chunkDelay), '--tokens', String(pacing.tokens)];
+      const service = await startService({ name: 'bare', script: 'bench/bare-server.ts', args, ports: [port] });
       services.push(service);
       bare = { url: `http://127.0.0.1:${port}`, service };
     }

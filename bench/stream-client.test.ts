@@ -72,6 +72,19 @@ describe('runStreamLoad', () => {
     expect(r.statusCounts).toMatchObject({ stalled: 1, 'no-first-event': 1, 200: 1 });
   });
 
+  it('reports its own event-loop delay, so a pause of the client is not read as the target\'s', async () => {
+    // Block this thread for 80 ms while the streams run: the gaps it measures grow, and so must
+    // the loop delay it reports beside them.
+    const block = setTimeout(() => {
+      const until = performance.now() + 80;
+      while (performance.now() < until);
+    }, 60);
+    const r = await runStreamLoad({ origin: fleet.get('openai').url, request: chat(), streams: 5, terminalMarkers: TERMINAL_MARKERS['openai-chat'] });
+    clearTimeout(block);
+    expect(r.stream.loopDelay.max).toBeGreaterThanOrEqual(70);
+    expect(summarize(r.stream.gap).max).toBeGreaterThanOrEqual(70);
+  });
+
   it('an error status is counted by its code', async () => {
     await fleet.control.setRules('openai', [{ action: { status: 429 } }]);
     const r = await runStreamLoad({ origin: fleet.get('openai').url, request: chat(), streams: 2, terminalMarkers: TERMINAL_MARKERS['openai-chat'] });

@@ -3,7 +3,7 @@
  * each timestamped at send, headers, first event, every chunk of events and the terminal event.
  * Protocol knowledge stays out: the caller says which bytes mark the terminal event.
  */
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Pool, type Dispatcher } from 'undici';
 import { newHistogram, recordMs, type Histogram } from './histogram.js';
 import { TimelineRecorder, type LoadRunResult } from './load-result.js';
@@ -44,6 +44,12 @@ export interface StreamStats {
   total: Histogram;
   /** Events received per second of the run. */
   eventsTimeline: number[];
+  /**
+   * How late this client's own event loop ran during the run (ms): a gap that grew while the
+   * client itself was paused (its collections, its share of the cores) is the client's, not the
+   * target's.
+   */
+  loopDelay: { p50: number; p99: number; max: number };
 }
 
 export type StreamRunResult = LoadRunResult & { stream: StreamStats };
@@ -65,6 +71,8 @@ export async function runStreamLoad(opts: StreamLoadOptions): Promise<StreamRunR
   const gap = newHistogram();
   const total = newHistogram();
   const statusCounts: Record<string, number> = {};
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+  loopDelay.enable();
   const start = performance.now();
   const timeline = new TimelineRecorder(start, 1000);
   const eventsTimeline: number[] = [];
@@ -165,6 +173,7 @@ export async function runStreamLoad(opts: StreamLoadOptions): Promise<StreamRunR
     );
   }
   const all = await Promise.all(results);
+  loopDelay.disable();
   await pool.destroy();
   const durationMs = performance.now() - start;
   const ok = all.filter((r) => r.ok).length;
@@ -188,6 +197,12 @@ export async function runStreamLoad(opts: StreamLoadOptions): Promise<StreamRunR
       gap,
       total,
       eventsTimeline,
+      loopDelay: { p50: nsToMs(loopDelay.percentile(50)), p99: nsToMs(loopDelay.percentile(99)), max: nsToMs(loopDelay.max) },
     },
   };
+}
+
+/** The loop-delay histogram counts nanoseconds; 0.01 ms is finer than anything it can tell apart. */
+function nsToMs(ns: number): number {
+  return Math.round(ns / 1e4) / 100;
 }

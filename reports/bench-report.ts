@@ -84,7 +84,7 @@ function metricValues(metrics: readonly Metric[], name: string): number[] {
   return metrics.find((m) => m.name === name)?.values ?? [];
 }
 
-const CPU_HEADER = 'CPU % of a core: load gen / mock / relay';
+const CPU_HEADER = 'CPU % of a core: load gen / upstream (mock, or bare) / relay';
 const CPU_PER_REQ_HEADER = 'CPU ms per request: mock / relay';
 
 function cpuPerRequestCell(m: (k: string) => number[]): string {
@@ -95,7 +95,9 @@ function cpuPerRequestCell(m: (k: string) => number[]): string {
 /** Who was busy: near 100% for the load generator or the mock means they, not the relay, set the pace. */
 function cpuCell(m: (k: string) => number[]): string {
   const avg = (xs: number[]) => (xs.length ? `${Math.round(xs.reduce((a, b) => a + b, 0) / xs.length)}` : '–');
-  return `${avg(m('client_cpu_pct'))} / ${avg(m('mock_cpu_pct'))} / ${avg(m('cpu_mean_pct'))}`;
+  // A run against the bare server: the bare server is the upstream whose CPU matters, the mock sits idle.
+  const upstream = m('bare_cpu_pct').length ? m('bare_cpu_pct') : m('mock_cpu_pct');
+  return `${avg(m('client_cpu_pct'))} / ${avg(upstream)} / ${avg(m('cpu_mean_pct'))}`;
 }
 
 function requestPhaseTables(result: BenchResult, phase: string, runs: readonly RunRecord[]): Content[] {
@@ -167,11 +169,13 @@ function streamPhaseTables(result: BenchResult, phase: string, runs: readonly Ru
       meanSd(m('first_event_p99_ms')),
       meanSd(m('gap_p50_ms')),
       meanSd(m('gap_p99_ms')),
-      meanSd(m('mock_late_p99_ms')),
+      meanSd(m('upstream_late_p99_ms')),
+      meanSd(m('client_delay_p99_ms')),
       meanSd(m('events_per_s'), 0),
       meanSd(m('stalls'), 0),
       meanSd(m('start_timeouts'), 0),
       isBase ? raw('<span class="muted">baseline</span>') : meanSd(m('first_event_added_p50_ms'), 3),
+      isBase ? raw('<span class="muted">baseline</span>') : meanSd(m('gap_added_p99_ms')),
       cpuCell(m),
     ]);
   }
@@ -181,9 +185,9 @@ function streamPhaseTables(result: BenchResult, phase: string, runs: readonly Ru
     el(
       'p',
       { class: 'muted small' },
-      `${runs[0].request}: ${first.streams} concurrent streams${first.expectedGapMs ? `, programmed gap ${first.expectedGapMs} ms` : ''}; gap = time between reads that completed events; mock late = how late the mock's paced writes left by its own clock.`,
+      `${runs[0].request}: ${first.streams} concurrent streams${first.expectedGapMs ? `, programmed gap ${first.expectedGapMs} ms` : ''}; gap = time between reads that completed events; upstream late = how late the upstream's paced writes left by its own clock (the mock's, or the bare server's in its row); client delay = how late the load client's own event loop ran (its pauses lengthen the gaps it measures).`,
     ),
-    table(['target', 'complete', 'TTFB p50', 'first event p50', 'first event p99', 'gap p50', 'gap p99', 'mock late p99', 'events/s', 'stalls', 'no first event', `+first event p50 vs ${baseline}`, CPU_HEADER], rows, { class: 'overhead' }),
+    table(['target', 'complete', 'TTFB p50', 'first event p50', 'first event p99', 'gap p50', 'gap p99', 'upstream late p99', 'client delay p99', 'events/s', 'stalls', 'no first event', `+first event p50 vs ${baseline}`, `+gap p99 vs ${baseline}`, CPU_HEADER], rows, { class: 'overhead' }),
     el('div', { class: 'grid2' }, percentileChart('Time to first event by percentile', firstEvent), percentileChart('Inter-chunk gap by percentile', gaps)),
     el(
       'div',
