@@ -46,6 +46,20 @@ describe('bench:compare', () => {
     expect(c.metrics.every((m) => m.verdict === 'unchanged')).toBe(true);
   });
 
+  it('warns when the two runs were on machines whose system calls cost very differently', () => {
+    const on = (syscallUs: number) => {
+      const r = result(base.metrics);
+      r.environment = { ...r.environment, calibration: { syscallUs, jsonUs: 2 } };
+      return r;
+    };
+    const differ = compareResults(on(0.5), on(2.6));
+    expect(differ.warnings[0]).toMatch(/not on comparable machines \(a system call costs 0.5 µs in base and 2.6 µs in head\)/);
+    expect(formatComparison(differ)).toContain('not on comparable machines');
+    expect(compareResults(on(2.5), on(2.6)).warnings).toEqual([]);
+    // Results written before calibration existed compare without the warning.
+    expect(compareResults(base, on(2.6)).warnings).toEqual([]);
+  });
+
   it('flags an injected 2 ms delay as a regression', () => {
     const head = result([
       metric('rate/relay/p50_ms', [3.1, 3.2, 3.05], 'smaller'),

@@ -3,6 +3,7 @@
  * Welch's t-test over the measured rounds plus a minimum effect (stats.ts). Gated metrics
  * (the relay's throughput, p50, p99, first event, gap) decide the outcome; the rest are shown.
  */
+import { machinesDiffer } from './calibration.js';
 import { deriveMetrics, type BenchResult, type Metric } from './results.js';
 import { judge, type Better, type VerdictResult } from './stats.js';
 
@@ -90,6 +91,8 @@ export function compareResults(base: BenchResult, head: BenchResult, opts: Compa
       (m) =>
         `baseline ${m.name} moved ${signed(m.changePct)}% between the runs: the machine was not the same (load, other processes); absolute figures are not comparable, relative ones (ratios, added latency) are what gates`,
     );
+  const differ = machinesDiffer(base.environment.calibration, head.environment.calibration);
+  if (differ) warnings.unshift(`the runs were not on comparable machines (${differ}): even relative figures move with the price of a system call; compare two builds measured on one machine`);
   return {
     benchmark: head.benchmark,
     alpha,

@@ -4,6 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
+import { calibrate, type MachineCalibration } from './calibration.js';
 import { ROOT } from './processes.js';
 
 export interface BenchEnvironment {
@@ -16,6 +17,8 @@ export interface BenchEnvironment {
   /** 1-minute load average at the start and at the end: a busy machine shows here. */
   loadAverage: { start: number; end?: number };
   git: { commit: string; dirty: boolean };
+  /** What a system call and a bit of JavaScript cost here at the start (older results: absent). */
+  calibration?: MachineCalibration;
 }
 
 function git(args: string[]): string {
@@ -37,6 +40,7 @@ export function captureEnvironment(): BenchEnvironment {
     totalMemoryMb: Math.round(os.totalmem() / 1048576),
     loadAverage: { start: os.loadavg()[0] },
     git: { commit: git(['rev-parse', 'HEAD']) || 'unknown', dirty: git(['status', '--porcelain', '--', 'relay', 'bench', 'mocks', 'protocols', 'lib']) !== '' },
+    calibration: calibrate(),
   };
 }
 

@@ -5,6 +5,7 @@
 import type { Comparison, MetricComparison } from '../bench/compare.js';
 import { signed } from '../bench/compare.js';
 import type { BenchResult } from '../bench/results.js';
+import { calibrationText } from './bench-report.js';
 import { badge, barChart, details, el, page, table, tiles, type Verdict as BadgeVerdict } from './html.js';
 
 const BADGE: Record<MetricComparison['verdict'], BadgeVerdict> = { regression: 'fail', improvement: 'pass', unchanged: 'info', noisy: 'skip' };
@@ -59,13 +60,14 @@ export function renderCompareReport(c: Comparison, base: BenchResult, head: Benc
         'A gated metric regresses when its change is at least its minimum effect in the worse direction AND Welch\'s t-test over the measured rounds is significant. A large change that is not significant is reported as too noisy to tell.',
       ),
       table(
-        ['', 'node', 'CPU', 'cores', 'load avg', 'rounds', 'started'],
+        ['', 'node', 'CPU', 'cores', 'load avg', 'µs per system call / JSON probe', 'rounds', 'started'],
         [base, head].map((r, i) => [
           i === 0 ? c.base.label : c.head.label,
           r.environment.node,
           r.environment.cpuModel,
           r.environment.cores,
           `${r.environment.loadAverage.start.toFixed(2)} → ${(r.environment.loadAverage.end ?? NaN).toFixed(2)}`,
+          calibrationText(r.environment.calibration),
           String((r.config as { rounds?: number }).rounds ?? ''),
           r.startedAt,
         ]),

@@ -257,16 +257,22 @@ function checksSection(result: BenchResult): Content {
   ];
 }
 
+/** The machine calibration of a result (bench/calibration.ts), or a dash for older results. */
+export function calibrationText(c: BenchResult['environment']['calibration']): string {
+  return c ? `${fmt(c.syscallUs)} / ${fmt(c.jsonUs)}` : '–';
+}
+
 function environmentTable(result: BenchResult): Raw {
   const e = result.environment;
   return table(
-    ['node', 'CPU', 'cores', 'load avg (start → end)', 'commit', 'started', 'finished'],
+    ['node', 'CPU', 'cores', 'load avg (start → end)', 'µs per system call / JSON probe', 'commit', 'started', 'finished'],
     [
       [
         e.node,
         e.cpuModel,
         e.cores,
         `${fmt(e.loadAverage.start)} → ${fmt(e.loadAverage.end)}`,
+        calibrationText(e.calibration),
         el('code', {}, `${e.git.commit.slice(0, 12)}${e.git.dirty ? ' (dirty)' : ''}`),
         result.startedAt,
         result.finishedAt,
