@@ -73,8 +73,9 @@ describe('runStreamLoad', () => {
   });
 
   it('reports its own event-loop delay, so a pause of the client is not read as the target\'s', async () => {
-    // Block this thread for 80 ms while the streams run: the gaps it measures grow, and so must
-    // the loop delay it reports beside them.
+    // Block this thread for 80 ms while the streams run: whatever the client was timing then (a
+    // gap, or a first event on a slow machine) grew by the pause, and the loop delay it reports
+    // beside them must show it.
     const block = setTimeout(() => {
       const until = performance.now() + 80;
       while (performance.now() < until);
@@ -82,7 +83,7 @@ describe('runStreamLoad', () => {
     const r = await runStreamLoad({ origin: fleet.get('openai').url, request: chat(), streams: 5, terminalMarkers: TERMINAL_MARKERS['openai-chat'] });
     clearTimeout(block);
     expect(r.stream.loopDelay.max).toBeGreaterThanOrEqual(70);
-    expect(summarize(r.stream.gap).max).toBeGreaterThanOrEqual(70);
+    expect(Math.max(summarize(r.stream.gap).max, summarize(r.stream.firstEvent).max)).toBeGreaterThanOrEqual(70);
   });
 
   it('an error status is counted by its code', async () => {
