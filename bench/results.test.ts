@@ -86,6 +86,16 @@ describe('metrics', () => {
   });
 });
 
+describe('upstream CPU', () => {
+  it("a run against the bare server reports the bare server's CPU, per request too", () => {
+    const m = runMetrics({ ...run('bare', 0, 20_000, 1, 4), bareCpuPct: 90, mockCpuPct: 0.5 });
+    expect(m.bare_cpu_pct).toBe(90);
+    // 90% of a core over 20,000 requests a second: 0.045 ms of CPU each.
+    expect(m.bare_cpu_ms_per_req).toBeCloseTo(0.045, 6);
+    expect(runMetrics(run('direct', 0, 20_000, 1, 4))).not.toHaveProperty('bare_cpu_pct');
+  });
+});
+
 describe('stream runs', () => {
   const latency = { count: 1, mean: 50, stddev: 0, min: 50, p50: 50, p90: 50, p99: 50, p999: 50, max: 50 };
   type Late = { p50: number; p99: number; max: number };

@@ -174,6 +174,7 @@ const DEFS: Record<string, MetricDef> = {
   client_cpu_pct: { unit: '% of a core', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 5 },
   mock_cpu_pct: { unit: '% of a core', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 5 },
   bare_cpu_pct: { unit: '% of a core', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 5 },
+  bare_cpu_ms_per_req: { unit: 'ms CPU', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 0.02 },
   // CPU time per request survives a busy machine far better than throughput does.
   cpu_ms_per_req: { unit: 'ms CPU', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 0.02 },
   mock_cpu_ms_per_req: { unit: 'ms CPU', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 0.02 },
@@ -211,7 +212,10 @@ export function runMetrics(run: RunRecord): Record<string, number> {
     m.client_cpu_pct = run.clientCpuPct;
     if (!run.stream) m.client_cpu_ms_per_req = perRequest(run.clientCpuPct);
   }
-  if (run.bareCpuPct !== undefined) m.bare_cpu_pct = run.bareCpuPct;
+  if (run.bareCpuPct !== undefined) {
+    m.bare_cpu_pct = run.bareCpuPct;
+    if (!run.stream) m.bare_cpu_ms_per_req = perRequest(run.bareCpuPct);
+  }
   if (run.mockCpuPct !== undefined) {
     m.mock_cpu_pct = run.mockCpuPct;
     if (!run.stream) m.mock_cpu_ms_per_req = perRequest(run.mockCpuPct);

@@ -85,18 +85,22 @@ function metricValues(metrics: readonly Metric[], name: string): number[] {
 }
 
 const CPU_HEADER = 'CPU % of a core: load gen / upstream (mock, or bare) / relay';
-const CPU_PER_REQ_HEADER = 'CPU ms per request: mock / relay';
+const CPU_PER_REQ_HEADER = 'CPU ms per request: upstream (mock, or bare) / relay';
+
+/** In a run against the bare server the mock sits idle: the bare server is the upstream whose CPU matters. */
+function upstreamValues(m: (k: string) => number[], key: 'cpu_pct' | 'cpu_ms_per_req'): number[] {
+  return m(`bare_${key}`).length ? m(`bare_${key}`) : m(`mock_${key}`);
+}
 
 function cpuPerRequestCell(m: (k: string) => number[]): string {
   const avg = (xs: number[]) => (xs.length ? (xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(3) : '–');
-  return `${avg(m('mock_cpu_ms_per_req'))} / ${avg(m('cpu_ms_per_req'))}`;
+  return `${avg(upstreamValues(m, 'cpu_ms_per_req'))} / ${avg(m('cpu_ms_per_req'))}`;
 }
 
 /** Who was busy: near 100% for the load generator or the mock means they, not the relay, set the pace. */
 function cpuCell(m: (k: string) => number[]): string {
   const avg = (xs: number[]) => (xs.length ? `${Math.round(xs.reduce((a, b) => a + b, 0) / xs.length)}` : '–');
-  // A run against the bare server: the bare server is the upstream whose CPU matters, the mock sits idle.
-  const upstream = m('bare_cpu_pct').length ? m('bare_cpu_pct') : m('mock_cpu_pct');
+  const upstream = upstreamValues(m, 'cpu_pct');
   return `${avg(m('client_cpu_pct'))} / ${avg(upstream)} / ${avg(m('cpu_mean_pct'))}`;
 }
 
