@@ -1,10 +1,11 @@
 /**
- * The ceiling: a bare node:http server that does the least an upstream can do.
+ * The ceiling: a minimal node:http server that does the least an upstream can do.
  * - Non-stream requests get one fixed JSON body.
- * - Stream requests (`"stream":true`) get fixed SSE events on the same schedule as the mock
- *   (first content event after `ttft`, one more every `chunkDelay`, `tokens` of them), paced by
- *   the mock's own shared timer: the floor for "keep the schedule" on this machine. Like the
- *   mock, it measures how late its paced writes leave (`GET` / `DELETE /__mock/stats`).
+ * - Stream requests (`"stream":true`) get fixed SSE events, as many and about as large as the
+ *   mock's, on the mock's schedule (first content event after `ttft`, one more every `chunkDelay`,
+ *   `tokens` of them, the closing events with the last one), paced by the mock's own shared timer
+ *   and caught up the way the mock catches up: the floor for "keep the schedule" on this machine.
+ *   Like the mock it measures how late its timed writes left (`GET` / `DELETE /__mock/stats`).
  * Benchmarks measure mocks and relays against it in the same run, on the same cores, so the
  * figures read as ratios (or differences) that survive a noisy machine.
  *
@@ -17,6 +18,7 @@ import { SystemClock } from '../lib/clock.js';
 import { isMain } from '../lib/main.js';
 import { Pacer } from '../mocks/pacer.js';
 import { ScheduleStats } from '../mocks/stats.js';
+import { encodeSseAll } from '../protocols/sse.js';
 
 const BODY = Buffer.from(
   JSON.stringify({
@@ -46,28 +48,40 @@ interface StreamShape {
 }
 
 const sse = (events: Array<[event: string | undefined, data: unknown]>): Buffer =>
-  Buffer.from(events.map(([e, d]) => `${e ? `event: ${e}\n` : ''}data: ${typeof d === 'string' ? d : JSON.stringify(d)}\n\n`).join(''));
+  Buffer.from(encodeSseAll(events.map(([event, d]) => ({ event, data: typeof d === 'string' ? d : JSON.stringify(d) }))));
 
-/** Chat Completions chunks, ending with `data: [DONE]` (what the load client waits for). */
+/** Chat Completions chunks, the mock's sequence for a request with include_usage, ending with `data: [DONE]`. */
+const chatChunk = (choices: unknown[], usage: unknown = null) => ({
+  id: 'chatcmpl-bare',
+  object: 'chat.completion.chunk',
+  created: 0,
+  model: 'bare',
+  service_tier: 'default',
+  system_fingerprint: 'fp_bare',
+  choices,
+  usage,
+});
 const CHAT: StreamShape = {
-  head: sse([[undefined, { id: 'chatcmpl-bare', object: 'chat.completion.chunk', created: 0, model: 'bare', choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] }]]),
-  content: sse([[undefined, { id: 'chatcmpl-bare', object: 'chat.completion.chunk', created: 0, model: 'bare', choices: [{ index: 0, delta: { content: ' word' }, finish_reason: null }] }]]),
+  head: sse([[undefined, chatChunk([{ index: 0, delta: { role: 'assistant', content: '', refusal: null }, logprobs: null, finish_reason: null }])]]),
+  content: sse([[undefined, chatChunk([{ index: 0, delta: { content: ' word' }, logprobs: null, finish_reason: null }])]]),
   tail: sse([
-    [undefined, { id: 'chatcmpl-bare', object: 'chat.completion.chunk', created: 0, model: 'bare', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] }],
+    [undefined, chatChunk([{ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' }])],
+    [undefined, chatChunk([], { prompt_tokens: 8, completion_tokens: 40, total_tokens: 48 })],
     [undefined, '[DONE]'],
   ]),
 };
 
-/** Anthropic Messages events, ending with `event: message_stop`. */
+/** Anthropic Messages events, the mock's sequence, ending with `event: message_stop`. */
 const MESSAGES: StreamShape = {
   head: sse([
     ['message_start', { type: 'message_start', message: { id: 'msg_bare', type: 'message', role: 'assistant', model: 'bare', content: [], usage: { input_tokens: 8, output_tokens: 1 } } }],
     ['content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }],
+    ['ping', { type: 'ping' }],
   ]),
   content: sse([['content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: ' word' } }]]),
   tail: sse([
     ['content_block_stop', { type: 'content_block_stop', index: 0 }],
-    ['message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 1 } }],
+    ['message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 40 } }],
     ['message_stop', { type: 'message_stop' }],
   ]),
 };
@@ -81,14 +95,16 @@ const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache
  */
 const STREAM_MARK = Buffer.from('"stream":true');
 
-/** max_tokens of a stream request (no limit when absent or unreadable). */
-function maxTokensOf(body: Buffer): number {
+/** Content events for a stream request: max_tokens caps them as in the mock (a negative or absent one does not). */
+export function streamTokens(body: Buffer, configured: number): number {
+  let max = Number.POSITIVE_INFINITY;
   try {
-    const max = (JSON.parse(body.toString('utf8')) as { max_tokens?: unknown }).max_tokens;
-    return typeof max === 'number' ? max : Number.POSITIVE_INFINITY;
+    const v = (JSON.parse(body.toString('utf8')) as { max_tokens?: unknown }).max_tokens;
+    if (typeof v === 'number' && v >= 0) max = v;
   } catch {
-    return Number.POSITIVE_INFINITY;
+    // Unreadable: no limit.
   }
+  return Math.max(0, Math.floor(Math.min(configured, max)));
 }
 
 /** The one timer and clock all streams share, and the record of how late their writes left. */
@@ -99,27 +115,41 @@ interface Scheduler {
   stats: ScheduleStats;
 }
 
-/** Writes one paced stream: content event k is due at start + ttft + k * chunkDelay. */
+/**
+ * Writes one paced stream: content event k (from 0) is due at start + ttft + k * chunkDelay, and
+ * the closing events leave with the last one. As in the mock, a timer that fires late sends every
+ * event due by then in one write, and only the event it was set for counts as a timed write.
+ */
 function paceStream(res: ServerResponse, shape: StreamShape, tokens: number, sched: Scheduler): void {
   const { pacing, pacer, clock, stats } = sched;
   const start = clock.now();
+  const dueAt = (k: number) => start + pacing.ttft + k * pacing.chunkDelay;
+  stats.activeStreams++;
+  stats.streamsStarted++;
+  res.once('close', () => stats.activeStreams--);
   res.writeHead(200, SSE_HEADERS);
+  if (tokens === 0) {
+    res.end(Buffer.concat([shape.head, shape.tail]));
+    return;
+  }
   res.write(shape.head);
   let sent = 0;
-  let due = start + pacing.ttft;
   const next = (): void => {
     if (res.destroyed) return;
+    const now = clock.now();
+    stats.record(now - dueAt(sent));
+    let due = 1;
+    while (sent + due < tokens && dueAt(sent + due) <= now) due++;
+    sent += due;
+    const events = due === 1 ? shape.content : Buffer.concat(new Array<Buffer>(due).fill(shape.content));
     if (sent === tokens) {
-      res.end(shape.tail);
+      res.end(Buffer.concat([events, shape.tail]));
       return;
     }
-    stats.record(clock.now() - due);
-    res.write(shape.content);
-    sent++;
-    due = start + pacing.ttft + sent * pacing.chunkDelay;
-    pacer.at(due, next);
+    res.write(events);
+    pacer.at(dueAt(sent), next);
   };
-  pacer.at(due, next);
+  pacer.at(dueAt(0), next);
 }
 
 export function startBareServer(port = 0, host = '127.0.0.1', pacing: BarePacing = { ttft: 0, chunkDelay: 0, tokens: 16 }): Promise<{ server: Server; url: string }> {
@@ -127,16 +157,12 @@ export function startBareServer(port = 0, host = '127.0.0.1', pacing: BarePacing
   const sched: Scheduler = { pacing, pacer: new Pacer(clock), clock, stats: new ScheduleStats() };
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     if (req.url === '/__mock/stats') return answerStats(req, res, sched.stats);
-    let stream = false;
     const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => {
-      chunks.push(chunk);
-      if (!stream && chunk.includes(STREAM_MARK)) stream = true;
-    });
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      if (stream) {
-        const tokens = Math.min(pacing.tokens, maxTokensOf(Buffer.concat(chunks)));
-        paceStream(res, req.url?.startsWith('/v1/messages') ? MESSAGES : CHAT, tokens, sched);
+      const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+      if (body.includes(STREAM_MARK)) {
+        paceStream(res, req.url?.startsWith('/v1/messages') ? MESSAGES : CHAT, streamTokens(body, pacing.tokens), sched);
         return;
       }
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': BODY.length });

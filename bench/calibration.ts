@@ -42,7 +42,7 @@ const SAMPLE = {
   usage: { prompt_tokens: 12, completion_tokens: 40, total_tokens: 52 },
 };
 
-/** About 0.1 s. */
+/** About 0.15 s. */
 export function calibrate(): MachineCalibration {
   const fd = openSync('/dev/null', 'r');
   try {

@@ -16,6 +16,7 @@ import { deriveMetrics, evaluateChecks, RESULT_SCHEMA, type BenchResult, type Ru
 import { startStack, type RunningStack } from './stack.js';
 import type { StreamRunResult } from './stream-client.js';
 import { StreamLoadWorker } from './stream-worker.js';
+import { MockControlClient } from '../mocks/control-client.js';
 
 export interface RunOptions {
   config: BenchConfig;
@@ -59,17 +60,12 @@ function targetsFor(instance: PhaseInstance, stack: RunningStack): ResolvedTarge
   return out;
 }
 
-/** What GET /__mock/stats answers (mocks/stats.ts), on the mock and on the bare server alike. */
-interface SchedulerStats {
-  latenessMs: { p50: number; p99: number; max: number };
-}
-
-/** The stream scheduler of the process that answers this target: the bare server, or the mock. */
-async function schedulerStats(stack: RunningStack, target: ResolvedTarget, method: 'GET' | 'DELETE'): Promise<SchedulerStats | undefined> {
-  if (target.kind !== 'bare') return (await control(stack, method, '/stats')) as SchedulerStats | undefined;
-  const res = await fetch(`${stack.bare!.url}/__mock/stats`, { method });
-  if (!res.ok) throw new Error(`bare server ${method} /__mock/stats: ${res.status} ${await res.text()}`);
-  return method === 'GET' ? ((await res.json()) as SchedulerStats) : undefined;
+/**
+ * The stream scheduler of the process that answers this target: the bare server, or the mock
+ * (which also feeds every relay). Both answer the mock's `/__mock/stats` route.
+ */
+function schedulerOf(stack: RunningStack, target: ResolvedTarget): MockControlClient {
+  return new MockControlClient(target.kind === 'bare' ? stack.bare!.url : stack.mocks.controlUrl);
 }
 
 async function control(stack: RunningStack, method: string, path: string, body?: unknown): Promise<unknown> {
@@ -250,7 +246,7 @@ export async function runBenchmark(opts: RunOptions): Promise<BenchResult> {
             // core measured the load generator or the mock, not the relay.
             const mockSampler = sampleProcess(stack.mocks.service.pid, every);
             const bareSampler = target.kind === 'bare' && stack.bare ? sampleProcess(stack.bare.service.pid, every) : undefined;
-            if (instance.load === 'stream') await schedulerStats(stack, target, 'DELETE');
+            if (instance.load === 'stream') await schedulerOf(stack, target).resetStats();
             const cpu0 = process.cpuUsage();
             const t0 = performance.now();
             let result: LoadRunResult | StreamRunResult;
@@ -267,7 +263,7 @@ export async function runBenchmark(opts: RunOptions): Promise<BenchResult> {
             record.clientCpuPct = ((cpu.user + cpu.system) / 1000 / (performance.now() - t0)) * 100;
             record.mockCpuPct = meanCpu(mockSampler.stop());
             if (bareSampler) record.bareCpuPct = meanCpu(bareSampler.stop());
-            if (record.stream) record.stream.upstreamLateMs = (await schedulerStats(stack, target, 'GET'))!.latenessMs;
+            if (record.stream) record.stream.upstreamLateMs = (await schedulerOf(stack, target).stats()).latenessMs;
             if (sampler) record.resources = sampler.stop();
             if (hasFaults) record.upstreamCounts = await upstreamCounts(stack);
             runs.push(record);

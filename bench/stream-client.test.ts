@@ -6,7 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startMocks, type MockFleet } from '../mocks/index.js';
 import { summarize } from './histogram.js';
 import { buildRequest, TERMINAL_MARKERS } from './requests.js';
-import { runStreamLoad } from './stream-client.js';
+import { lateMs, runStreamLoad } from './stream-client.js';
 import { StreamLoadWorker } from './stream-worker.js';
 
 const OPENAI_KEY = 'sk-bench-openai-test-0001';
@@ -84,6 +84,13 @@ describe('runStreamLoad', () => {
     clearTimeout(block);
     expect(r.stream.loopDelay.max).toBeGreaterThanOrEqual(70);
     expect(Math.max(summarize(r.stream.gap).max, summarize(r.stream.firstEvent).max)).toBeGreaterThanOrEqual(70);
+  });
+
+  it('counts loop delay beyond the monitor\'s own 1 ms interval', () => {
+    // The histogram holds nanoseconds between firings of a 1 ms timer.
+    expect(lateMs(1_080_000)).toBeCloseTo(0.08, 5);
+    expect(lateMs(900_000)).toBe(0);
+    expect(lateMs(81_000_000)).toBe(80);
   });
 
   it('an error status is counted by its code', async () => {
