@@ -91,6 +91,8 @@ describe('runStreamLoad', () => {
     expect(lateMs(1_080_000)).toBeCloseTo(0.08, 5);
     expect(lateMs(900_000)).toBe(0);
     expect(lateMs(81_000_000)).toBe(80);
+    // Rounded after the subtraction: no 7.630000000000001 in a log line.
+    expect(lateMs(8_630_000)).toBe(7.63);
   });
 
   it('an error status is counted by its code', async () => {

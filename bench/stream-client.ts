@@ -211,5 +211,5 @@ const LOOP_RESOLUTION_MS = 1;
  * anything it can tell apart.
  */
 export function lateMs(ns: number): number {
-  return Math.max(0, Math.round(ns / 1e4) / 100 - LOOP_RESOLUTION_MS);
+  return Math.max(0, Math.round(ns / 1e4 - LOOP_RESOLUTION_MS * 100) / 100);
 }
