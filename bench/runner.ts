@@ -309,11 +309,11 @@ export async function runBenchmark(opts: RunOptions): Promise<BenchResult> {
 
 export function summaryLine(r: RunRecord): string {
   const relayCpu = r.resources && r.resources.length > 1 ? ` relay ${Math.round(meanCpu(r.resources))}%` : '';
-  const upstream = r.bareCpuPct !== undefined ? `bare ${Math.round(r.bareCpuPct)}%` : `mock ${Math.round(r.mockCpuPct ?? 0)}%`;
-  const cpu = ` [cpu: load ${Math.round(r.clientCpuPct ?? 0)}% ${upstream}${relayCpu}]`;
+  // The process that answered (or fed the relay): the bare server in a bare run, else the mock.
+  const upstream = r.target === 'bare' ? 'bare' : 'mock';
+  const cpu = ` [cpu: load ${Math.round(r.clientCpuPct ?? 0)}% ${upstream} ${Math.round((upstream === 'bare' ? r.bareCpuPct : r.mockCpuPct) ?? 0)}%${relayCpu}]`;
   if (r.stream) {
     const s = r.stream;
-    const upstream = r.target === 'bare' ? 'bare' : 'mock';
     const who = [s.upstreamLateMs ? `${upstream} late p99 ${s.upstreamLateMs.p99} ms` : '', s.clientDelayMs ? `client loop delay p99 ${s.clientDelayMs.p99} ms` : ''].filter(Boolean);
     const late = who.length ? ` (${who.join(', ')})` : '';
     return `${s.completed}/${s.streams} streams, first event p50 ${s.firstEvent.p50.toFixed(2)} ms, gap p99 ${s.gap.p99.toFixed(2)} ms${late}, ${Math.round(s.eventsPerSecond)} events/s, ${s.stalls} stalls, ${s.startTimeouts} without a first event in time${cpu}`;
