@@ -117,6 +117,26 @@ describe.each(liveStateBackends())('LiveState: $name', (backend) => {
     expect(await other.tryLease('h2', 10_000, T0 + 10_002, 'you')).toBe(true);
   });
 
+  it('combines cooldowns by the later end time: a brief one never shortens a longer one', async () => {
+    const { store, reopen } = await open();
+    const ep = [{ endpoint: 'A', channel: 'main', tokenId: 'tA' }];
+    await store.setCooldown('endpoint', 'A', { until: T0 + 60_000, reason: 'rate_limited' });
+    // A 2 s overload a moment later: the 60 s retry-after stays, reason and all.
+    await store.setCooldown('endpoint', 'A', { until: T0 + 2_000, reason: 'overloaded' });
+    expect((await store.readEndpoints(ep, T0 + 1))[0].endpointCooldown).toEqual({ until: T0 + 60_000, reason: 'rate_limited' });
+    // Another process sharing the store sees the same rule.
+    const other = await reopen();
+    await other.setCooldown('endpoint', 'A', { until: T0 + 30_000, reason: 'server_error' });
+    expect((await store.readEndpoints(ep, T0 + 1))[0].endpointCooldown?.until).toBe(T0 + 60_000);
+    // A later end wins.
+    await other.setCooldown('endpoint', 'A', { until: T0 + 90_000, reason: 'network' });
+    expect((await store.readEndpoints(ep, T0 + 1))[0].endpointCooldown).toEqual({ until: T0 + 90_000, reason: 'network' });
+    // Clearing is how a cooldown is shortened on purpose (the admin API's DELETE, then POST).
+    await store.clearCooldown('endpoint', 'A');
+    await store.setCooldown('endpoint', 'A', { until: T0 + 2_000, reason: 'admin' });
+    expect((await store.readEndpoints(ep, T0 + 1))[0].endpointCooldown?.until).toBe(T0 + 2_000);
+  });
+
   it('keeps results in the order asked, even for repeated endpoints', async () => {
     const { store } = await open();
     await store.setCooldown('endpoint', 'B', { until: T0 + 10, reason: 'x' });

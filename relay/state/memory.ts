@@ -50,7 +50,10 @@ export class MemoryLiveState implements LiveState {
   }
 
   async setCooldown(scope: CooldownScope, id: string, cooldown: Cooldown): Promise<void> {
-    this.cooldowns.set(`${scope}:${id}`, { until: cooldown.until, reason: cooldown.reason });
+    const key = `${scope}:${id}`;
+    const held = this.cooldowns.get(key);
+    if (held && held.until >= cooldown.until) return;
+    this.cooldowns.set(key, { until: cooldown.until, reason: cooldown.reason });
   }
 
   async clearCooldown(scope: CooldownScope, id: string): Promise<void> {

@@ -23,6 +23,19 @@ end
 redis.call('SET', KEYS[1], ARGV[2] .. '|' .. ARGV[4], 'PX', ARGV[3])
 return 1
 `;
+/**
+ * KEYS[1] cooldown; ARGV until, stored JSON, ttl. Cooldowns combine by the later end time: a
+ * stored one that ends later (or at the same time) stays, whoever wrote it.
+ */
+const EXTEND_COOLDOWN_LUA = `
+local held = redis.call('GET', KEYS[1])
+if held then
+  local ok, c = pcall(cjson.decode, held)
+  if ok and type(c) == 'table' and tonumber(c['until']) and tonumber(c['until']) >= tonumber(ARGV[1]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1
+`;
 import type {
   BreakerPhase,
   BreakerSettings,
@@ -47,6 +60,7 @@ interface BreakerCommands {
   relayRecordBreaker(key: string, ok: string, now: number, failTh: number, succTh: number, openMs: number, ttl: number): Promise<string>;
   relayAcquireProbe(key: string, now: number, openMs: number, ttl: number): Promise<number>;
   relayTryLease(key: string, now: number, until: number, ttl: number, holder: string): Promise<number>;
+  relayExtendCooldown(key: string, until: number, json: string, ttl: number): Promise<number>;
 }
 
 export interface RedisLiveStateOptions {
@@ -66,6 +80,7 @@ export class RedisLiveState implements LiveState {
     redis.defineCommand('relayRecordBreaker', { numberOfKeys: 1, lua: RECORD_BREAKER_LUA });
     redis.defineCommand('relayAcquireProbe', { numberOfKeys: 1, lua: ACQUIRE_PROBE_LUA });
     redis.defineCommand('relayTryLease', { numberOfKeys: 1, lua: TRY_LEASE_LUA });
+    redis.defineCommand('relayExtendCooldown', { numberOfKeys: 1, lua: EXTEND_COOLDOWN_LUA });
     this.redis = redis as Redis & BreakerCommands;
     this.prefix = options.prefix ?? 'relay:';
   }
@@ -113,7 +128,8 @@ export class RedisLiveState implements LiveState {
   async setCooldown(scope: CooldownScope, id: string, cooldown: Cooldown): Promise<void> {
     // No `now` here: the wall clock only sizes the garbage expiry, the deadline decides.
     const ttl = Math.max(0, cooldown.until - Date.now()) + GARBAGE_MARGIN_MS;
-    await this.redis.set(this.cooldownKey(scope, id), JSON.stringify({ until: cooldown.until, reason: cooldown.reason }), 'PX', Math.ceil(ttl));
+    const json = JSON.stringify({ until: cooldown.until, reason: cooldown.reason });
+    await this.redis.relayExtendCooldown(this.cooldownKey(scope, id), cooldown.until, json, Math.ceil(ttl));
   }
 
   async clearCooldown(scope: CooldownScope, id: string): Promise<void> {

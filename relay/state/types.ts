@@ -82,6 +82,11 @@ export interface LiveState {
     now: number,
   ): Promise<EndpointLiveState[]>;
 
+  /**
+   * Cools a scope until `cooldown.until`, or later: cooldowns combine by the later end time, so a
+   * brief one (2 s overloaded) never shortens a longer one set a moment earlier (60 s retry-after).
+   * Atomic across processes. To shorten one, clear it first.
+   */
   setCooldown(scope: CooldownScope, id: string, cooldown: Cooldown): Promise<void>;
   clearCooldown(scope: CooldownScope, id: string): Promise<void>;
 
