@@ -16,7 +16,7 @@ import { loadRelayConfig, parseRelayConfig } from './config/load.js';
 import type { RelayConfig } from './config/schema.js';
 import { createHealthChecker } from './health/index.js';
 import { openPass } from './pass/index.js';
-import { createClientHandler, type RelayRuntime } from './proxy/handler.js';
+import { createClientHandler, type RelayRuntime } from './pipeline/handler.js';
 import { createTokenRefresher } from './proxy/oauth-refresh.js';
 import { UpstreamPools } from './proxy/pools.js';
 import { StatsCollector } from './proxy/stats.js';
@@ -99,6 +99,7 @@ export async function startRelay(opts: StartRelayOptions): Promise<RunningRelay>
     dataDir: opts.dataDir,
     mysqlUrl: opts.mysqlUrl,
     tablePrefix: `${prefix.replace(/[^A-Za-z0-9_]/g, '_')}_`,
+    maxBodyBytes: service.limits.maxBodyBytes,
     onError: (err, context) => logger.warn({ err: err.message, context }, 'custom-pass error'),
   });
   const pools = new UpstreamPools();
@@ -130,7 +131,7 @@ export async function startRelay(opts: StartRelayOptions): Promise<RunningRelay>
   );
   const app = Fastify({
     logger: false,
-    bodyLimit: 16 * 1024 * 1024,
+    bodyLimit: service.limits.maxBodyBytes,
     serverFactory: (handler) => {
       adminHandler = handler;
       return server;

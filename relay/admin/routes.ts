@@ -11,7 +11,7 @@ import { maskToken } from '../../lib/mask.js';
 import { ConfigError } from '../../lib/yaml-config.js';
 import { readClientCredential } from '../../protocols/auth.js';
 import type { ParsedRelayConfig } from '../config/schema.js';
-import type { RelayRuntime } from '../proxy/handler.js';
+import type { RelayRuntime } from '../pipeline/runtime.js';
 import { orderChannels } from '../routing/planner.js';
 import type { EndpointLiveState } from '../state/types.js';
 import * as edits from './config-edits.js';

@@ -11,7 +11,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Clock } from '../../lib/clock.js';
 import { readClientCredential } from '../../protocols/auth.js';
 import { customPass, customPassRoute, customPassUsage, envelope, envelopeOk } from '../../protocols/custom-pass.js';
-import type { ErrorReply, Usage } from '../../protocols/types.js';
+import type { Usage } from '../../protocols/types.js';
+import { readBody } from '../http/body.js';
+import { requestIdFor } from '../service/request-id.js';
+import { HttpError, send } from '../http/reply.js';
 import { TASK_RESERVATION_PREFIX, type LedgerBilling } from '../billing/service.js';
 import type { PassSettings } from './config.js';
 import { passPrice, passReservation } from './pricing.js';
@@ -35,23 +38,17 @@ export interface PassDeps {
   /** Called after a task is stored (the poller starts on the first one). */
   onTaskStored?(task: PassTask): void;
   onError?(err: Error, context: string): void;
-}
-
-const MAX_BODY = 16 * 1024 * 1024;
-
-class PassError extends Error {
-  constructor(readonly status: number, message: string) {
-    super(message);
-  }
+  /** The relay's one request body limit. */
+  maxBodyBytes: number;
 }
 
 export function createPassHandler(deps: PassDeps): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
   return async (req, res) => {
-    const requestId = randomUUID();
+    const requestId = requestIdFor(req.headers['x-request-id']);
     try {
       await handle(deps, req, res, requestId);
     } catch (err) {
-      if (err instanceof PassError) return send(res, customPass.errorReply(err.status, err.message, { requestId }), requestId);
+      if (err instanceof HttpError) return send(res, customPass.errorReply(err.status, err.message, { requestId }), requestId);
       deps.onError?.(err as Error, 'pass handler');
       send(res, customPass.errorReply(500, 'internal relay error', { requestId }), requestId);
     }
@@ -64,30 +61,30 @@ async function handle(deps: PassDeps, req: IncomingMessage, res: ServerResponse,
   const path = q < 0 ? url : url.slice(0, q);
   const query = q < 0 ? '' : url.slice(q + 1);
   const credential = readClientCredential(req.headers);
-  if (!credential) throw new PassError(401, 'missing API key: send Authorization: Bearer <key> or x-api-key');
+  if (!credential) throw new HttpError(401, 'missing API key: send Authorization: Bearer <key> or x-api-key');
   const keyName = deps.authenticate(credential);
-  if (!keyName) throw new PassError(401, 'invalid API key');
+  if (!keyName) throw new HttpError(401, 'invalid API key');
 
   const taskMatch = /^\/pass\/tasks\/([^/]+)$/.exec(path);
   if (taskMatch && req.method === 'GET') return answerTask(deps, res, requestId, keyName, decodeURIComponent(taskMatch[1]));
-  if (req.method !== 'POST') throw new PassError(404, `no route for ${req.method} ${path} (tasks: GET /pass/tasks/{id})`);
+  if (req.method !== 'POST') throw new HttpError(404, `no route for ${req.method} ${path} (tasks: GET /pass/tasks/{id})`);
   const route = customPassRoute(path);
   if (!route || (route.action !== 'sync' && route.action !== 'submit')) {
-    throw new PassError(404, `no route for POST ${path}: use /pass/{model} or /pass/{model}/submit, and GET /pass/tasks/{id}`);
+    throw new HttpError(404, `no route for POST ${path}: use /pass/{model} or /pass/{model}/submit, and GET /pass/tasks/{id}`);
   }
 
-  const raw = await readBody(req);
+  const raw = await readBody(req, deps.maxBodyBytes);
   let body: unknown;
   try {
     body = JSON.parse(raw.toString('utf8'));
   } catch {
-    throw new PassError(400, 'request body must be JSON');
+    throw new HttpError(400, 'request body must be JSON');
   }
   const invalid = customPass.validate(body);
   if (invalid) return send(res, invalid, requestId);
 
   const candidates = deps.endpoints(route.model);
-  if (candidates.length === 0) throw new PassError(503, `no custom-pass endpoint serves model "${route.model}"`);
+  if (candidates.length === 0) throw new HttpError(503, `no custom-pass endpoint serves model "${route.model}"`);
   const userToken = forwardedUserToken(deps.settings, req, credential);
   const call = { route, query, raw, body, keyName, requestId, userToken, path };
   if (route.action === 'sync') return sync(deps, res, call, candidates);
@@ -119,14 +116,14 @@ async function reserve(deps: PassDeps, call: PassCall, ep: PassEndpoint, billing
   const billing = deps.billing;
   if (!billing) return undefined;
   const priced = passPrice(deps.settings, billing, ep.channel, call.route.model);
-  if (!priced.ok) throw new PassError(403, priced.message);
+  if (!priced.ok) throw new HttpError(403, priced.message);
   let amount = 0;
   if (priced.price.kind !== 'free') {
     const estimate = (deps.settings.upstreamPrecharge && (await upstreamEstimate(deps, call, ep, suffix))) || localEstimate(deps, call);
     amount = passReservation(priced.price, estimate);
   }
   const r = await billing.reserve({ requestId: billingId, keyName: call.keyName, model: call.route.model, amount, estimatedInputTokens: customPass.requestInfo(call.body).estimatedInputTokens, path: call.path });
-  if (!r.ok) throw new PassError(r.status, r.message);
+  if (!r.ok) throw new HttpError(r.status, r.message);
   return priced.price;
 }
 
@@ -214,7 +211,7 @@ async function submit(deps: PassDeps, res: ServerResponse, call: PassCall, candi
 async function answerTask(deps: PassDeps, res: ServerResponse, requestId: string, keyName: string, id: string): Promise<void> {
   const task = await deps.tasks.get(id);
   // Another key's task is as good as missing.
-  if (!task || task.keyName !== keyName) throw new PassError(404, `task ${id} not found`);
+  if (!task || task.keyName !== keyName) throw new HttpError(404, `task ${id} not found`);
   send(res, { status: 200, headers: { 'content-type': 'application/json' }, body: envelope(taskView(task)) }, requestId);
 }
 
@@ -233,12 +230,6 @@ export function taskView(t: PassTask): Record<string, unknown> {
   };
 }
 
-function send(res: ServerResponse, reply: ErrorReply, requestId: string): void {
-  if (res.headersSent || res.destroyed) return;
-  res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers, 'x-request-id': requestId });
-  res.end(JSON.stringify(reply.body));
-}
-
 function sendRaw(res: ServerResponse, a: UpstreamAnswer, requestId: string): void {
   if (res.headersSent || res.destroyed) return;
   const headers: Record<string, string> = { 'content-type': a.headers['content-type'] ?? 'application/json', 'x-request-id': requestId };
@@ -246,22 +237,3 @@ function sendRaw(res: ServerResponse, a: UpstreamAnswer, requestId: string): voi
   res.writeHead(a.status, headers);
   res.end(a.text);
 }
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        reject(new PassError(413, `request body over ${MAX_BODY} bytes`));
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-

@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Clock } from '../../lib/clock.js';
 import type { LedgerBilling } from '../billing/service.js';
 import type { RelayModel } from '../config/model.js';
+import { DEFAULT_LIMITS } from '../service/limits.js';
 import { parsePassConfig, type PassSettings } from './config.js';
 import { createPassHandler } from './handler.js';
 import { TaskPoller } from './poller.js';
@@ -44,6 +45,8 @@ export interface OpenPassOptions {
    */
   orphanGraceMs?: number;
   defaultMaxOutputTokens?: number;
+  /** The relay's one request body limit (default: relay/service's `maxBodyBytes` default). */
+  maxBodyBytes?: number;
   onError?: (err: Error, context: string) => void;
 }
 
@@ -81,6 +84,7 @@ export async function openPass(o: OpenPassOptions): Promise<OpenedPass> {
     authenticate: (credential) => o.relay().keysByKey.get(credential)?.name,
     endpoints: (model) => passEndpoints(o.relay(), model),
     defaultMaxOutputTokens: o.defaultMaxOutputTokens,
+    maxBodyBytes: o.maxBodyBytes ?? DEFAULT_LIMITS.maxBodyBytes,
     onTaskStored: () => {
       if (autoStart) poller?.start();
     },

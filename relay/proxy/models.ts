@@ -10,7 +10,7 @@ import type { ErrorReply } from '../../protocols/types.js';
 import type { EndpointModel, KeyModel, RelayModel } from '../config/model.js';
 import type { EndpointType } from '../config/schema.js';
 import { orderChannels, usability } from '../routing/planner.js';
-import type { RelayRuntime } from './handler.js';
+import type { RelayRuntime } from '../pipeline/runtime.js';
 
 /** The model ids the relay can name itself (empty when neither key nor endpoints declare any). */
 export function declaredModels(config: RelayModel, key: KeyModel): string[] {

@@ -5,7 +5,7 @@
  */
 import type { ConfigHolder } from '../config/holder.js';
 import type { EndpointModel } from '../config/model.js';
-import type { Logger } from './handler.js';
+import type { Logger } from '../pipeline/runtime.js';
 import type { UpstreamPools } from './pools.js';
 
 /** The Codex CLI's public OAuth client id; upstreams that check it expect this one. */

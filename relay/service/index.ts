@@ -12,13 +12,13 @@
  *   shutdown = (ms) => service.drain({ server, pools, deadlineMs: ms }).then(close)
  */
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
-import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Clock } from '../../lib/clock.js';
 import { protocolFor } from '../../protocols/index.js';
 import type { Billing } from '../billing/types.js';
 import { protocolForPath } from '../http/classify.js';
+import { send } from '../http/reply.js';
 import type { LiveState, RecordStore, RequestLogEntry } from '../state/types.js';
 import { EncryptedRecordStore } from './encrypted-records.js';
 import { InFlightResponses, SettlementTracker } from './in-flight.js';
@@ -58,10 +58,6 @@ export interface ServiceSources {
   records: RecordStore;
   ledger?: LedgerSource & { store: { hasAccount(keyName: string): Promise<boolean> } };
 }
-
-const PROCESS_TAG = randomUUID().slice(0, 8);
-let seq = 0;
-const serviceRequestId = () => `req_${PROCESS_TAG}s${(++seq).toString(36)}`;
 
 export class RelayService {
   readonly limits: ServiceLimits;
@@ -206,20 +202,11 @@ export class RelayService {
   }
 
   private refuse(req: IncomingMessage, res: ServerResponse, path: string, status: number, message: string, extra: Record<string, string> = {}): void {
-    const requestId = requestIdFor(req.headers['x-request-id'], serviceRequestId);
+    const requestId = requestIdFor(req.headers['x-request-id']);
     const protocol = protocolFor(protocolForPath(path));
     const reply = protocol.errorReply(status, message, { requestId });
-    const body = JSON.stringify(reply.body);
-    res.writeHead(status, {
-      ...reply.headers,
-      ...extra,
-      'content-type': 'application/json',
-      'content-length': String(Buffer.byteLength(body)),
-      'x-request-id': requestId,
-      // The body is not read: the connection cannot be reused.
-      connection: 'close',
-    });
-    res.end(body);
+    // The body is not read: the connection cannot be reused.
+    send(res, { ...reply, headers: { ...reply.headers, ...extra, connection: 'close' } }, requestId);
     // Logged and counted like the relay's own rejections (this also writes the access log line).
     const now = this.clock.now();
     this.recordStore?.appendRequestLog({ requestId, time: now, keyName: '', protocol: protocol.id, path, stream: false, status, outcome: 'rejected', latencyMs: 0, attempts: [] });

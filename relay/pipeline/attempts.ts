@@ -1,0 +1,62 @@
+/**
+ * Stage 4, attempts: runs the attempt loop (relay/proxy/attempt-loop: cooldowns, breakers,
+ * credential counts, the attempt trail) over the planned candidates, one upstream attempt each
+ * (relay/proxy/upstream-attempt), with the chatgpt-oauth refresh retry.
+ */
+import type { Clock } from '../../lib/clock.js';
+import type { EndpointModel, RelayModel } from '../config/model.js';
+import { runAttemptLoop, type AttemptResult, type LoopDeps, type LoopResult } from '../proxy/attempt-loop.js';
+import type { Exchange } from '../proxy/exchange.js';
+import type { UpstreamPools } from '../proxy/pools.js';
+import { attemptUpstream, type AttemptEnv } from '../proxy/upstream-attempt.js';
+import type { EndpointLiveState, LiveState } from '../state/types.js';
+import type { Planned } from './plan.js';
+import type { RelayRuntime } from './runtime.js';
+
+export function runAttempts(rt: RelayRuntime, config: RelayModel, ex: Exchange, planned: Planned, hasSession: boolean): Promise<LoopResult> {
+  const p = planned.plan;
+  return runAttemptLoop(p.candidates, new ExchangeLoop(rt, config, planned.states, ex), ex.startedAt, hasSession ? p.sticky : undefined);
+}
+
+/**
+ * What the attempt loop and the upstream attempts of one exchange need. Methods on one object per
+ * request instead of an env object and three closures (tsx's keepNames makes each closure cost a
+ * defineProperty call).
+ */
+class ExchangeLoop implements LoopDeps, AttemptEnv {
+  readonly live: LiveState;
+  readonly clock: Clock;
+  readonly pools: UpstreamPools;
+
+  constructor(
+    private readonly rt: RelayRuntime,
+    readonly config: RelayModel,
+    readonly states: ReadonlyMap<string, EndpointLiveState>,
+    private readonly ex: Exchange,
+  ) {
+    this.live = rt.live;
+    this.clock = rt.clock;
+    this.pools = rt.pools;
+  }
+
+  attempt(ep: EndpointModel): Promise<AttemptResult> {
+    return attemptWithRefresh(this.rt, this, this.ex, ep);
+  }
+
+  onBackgroundError(err: unknown): void {
+    this.rt.logger.warn({ err: (err as Error).message }, 'live state write failed');
+  }
+
+  onStateChange(e: { endpoint: string; change: string; detail?: unknown }): void {
+    this.rt.logger.warn({ endpoint: e.endpoint, detail: e.detail }, e.change);
+  }
+}
+
+async function attemptWithRefresh(rt: RelayRuntime, env: AttemptEnv, ex: Exchange, ep: EndpointModel): Promise<AttemptResult> {
+  const result = await attemptUpstream(env, ex, ep);
+  if (result.kind === 'failed' && result.status === 401 && !result.committed && ep.type === 'chatgpt-oauth' && ep.refreshToken) {
+    const fresh = await rt.refreshToken(ep).catch(() => undefined);
+    if (fresh && !ex.clientGone) return attemptUpstream(env, ex, fresh);
+  }
+  return result;
+}

@@ -1,0 +1,86 @@
+/**
+ * Stage 6, settle: the money around a request. `reserve` (before planning) holds the estimate
+ * for the key; `settle` (after the answer, never awaited by the client) charges what the client
+ * received, once, and counts the attempts in the relay's stats.
+ */
+import { countTextTokens } from '../../protocols/tokens.js';
+import type { Usage } from '../../protocols/types.js';
+import type { Outcome as BillingOutcome } from '../billing/types.js';
+import type { KeyModel } from '../config/model.js';
+import { HttpError } from '../http/reply.js';
+import type { AttemptResult, LoopResult } from '../proxy/attempt-loop.js';
+import type { Exchange } from '../proxy/exchange.js';
+import type { RelayRuntime } from './runtime.js';
+
+/** Reserves the request's estimate; throws the refusal (no balance, no account). */
+export async function reserve(rt: RelayRuntime, key: KeyModel, ex: Exchange, path: string): Promise<void> {
+  const pre = await rt.billing.precharge({
+    requestId: ex.requestId,
+    keyName: key.name,
+    model: ex.model ?? '',
+    protocol: ex.protocol.id,
+    info: ex.info,
+    path,
+  });
+  if (!pre.ok) throw new HttpError(pre.status, pre.message);
+}
+
+export interface Settled {
+  outcome: BillingOutcome;
+  /** What the client was charged for (undefined when nothing was delivered). */
+  usage: Usage | undefined;
+}
+
+export function settle(rt: RelayRuntime, ex: Exchange, key: KeyModel, loop: LoopResult): Settled {
+  const outcome = billingOutcome(loop.last, ex);
+  const delivered = ex.committed && ex.route.kind === 'generate';
+  const usage = delivered ? deliveredUsage(ex, loop.last?.kind === 'ok' || ex.observer?.complete === true) : undefined;
+  for (const a of loop.attempts) rt.stats.recordAttempt(a.endpoint, !a.errorClass && a.status !== undefined && a.status < 400, a.errorClass, a.durationMs);
+  rt.stats.recordRequest(outcome);
+  rt.billing
+    .settle({
+      requestId: ex.requestId,
+      keyName: key.name,
+      model: ex.model ?? '',
+      endpoint: loop.endpoint?.name,
+      outcome,
+      usage,
+      firstTokenSent: ex.committed,
+    })
+    .catch((err) => rt.logger.warn({ err: (err as Error).message, requestId: ex.requestId }, 'billing settle failed'));
+  return { outcome, usage };
+}
+
+/**
+ * What the client received. A finished answer: the upstream's usage, else an estimate marked as
+ * such. A stream that broke after the commit point: what was delivered (one output token per
+ * content event, the protocol's token rule), with the input the stream reported.
+ */
+function deliveredUsage(ex: Exchange, complete: boolean): Usage {
+  const observer = ex.observer;
+  if (!complete && observer) {
+    const seen = observer.usage;
+    return {
+      inputTokens: seen?.inputTokens ?? ex.info.estimatedInputTokens,
+      outputTokens: Math.max(observer.contentTokens, 0),
+      cacheWriteTokens: seen?.cacheWriteTokens ?? 0,
+      cacheReadTokens: seen?.cacheReadTokens ?? 0,
+      ...(seen ? {} : { estimated: true }),
+    };
+  }
+  if (ex.usage) return ex.usage;
+  return {
+    inputTokens: ex.info.estimatedInputTokens,
+    outputTokens: observer ? observer.contentTokens : countTextTokens(ex.outputText),
+    cacheWriteTokens: 0,
+    cacheReadTokens: 0,
+    estimated: true,
+  };
+}
+
+function billingOutcome(last: AttemptResult | undefined, ex: Exchange): BillingOutcome {
+  if (!last) return 'upstream_error';
+  if (last.kind === 'aborted' || ex.clientGone) return 'client_abort';
+  if (last.kind === 'ok') return 'success';
+  return last.committed ? 'stream_cut' : 'upstream_error';
+}
