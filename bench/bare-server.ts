@@ -1,24 +1,24 @@
 /**
- * The ceiling: a minimal node:http server that does the least an upstream can do.
- * - Non-stream requests get one fixed JSON body.
+ * The independent fake upstream and stream floor: the least a `node:http` server can do to answer
+ * what the benchmark sends, written with node built-ins only (nothing from mocks/, relay/,
+ * protocols/ or lib/), so a benchmark that measures the mock or a relay against it compares them
+ * with something they share no code with.
+ * - Non-stream requests get one fixed JSON body (a Chat Completions answer with usage).
  * - Stream requests (`"stream":true`) get fixed SSE events, as many and about as large as the
  *   mock's, on the mock's schedule (first content event after `ttft`, one more every `chunkDelay`,
- *   `tokens` of them, the closing events with the last one), paced by the mock's own shared timer
- *   and caught up the way the mock catches up: the floor for "keep the schedule" on this machine.
- *   Like the mock it measures how late its timed writes left (`GET` / `DELETE /__mock/stats`).
- * Benchmarks measure mocks and relays against it in the same run, on the same cores, so the
- * figures read as ratios (or differences) that survive a noisy machine.
+ *   `tokens` of them, the closing events with the last one), each stream paced by its own node
+ *   timer. A timer that fires late sends every event due by then in one write and counts one
+ *   timed write, as the mock does; how late timed writes left is answered on the mock's stats
+ *   route (`GET` / `DELETE /__mock/stats`), so a benchmark reads both the same way.
  *
  *   tsx bench/bare-server.ts [--port n] [--ttft ms] [--chunk-delay ms] [--tokens n]
  *   prints "bare listening http://127.0.0.1:<port>"
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { SystemClock } from '../lib/clock.js';
-import { isMain } from '../lib/main.js';
-import { Pacer } from '../mocks/pacer.js';
-import { ScheduleStats } from '../mocks/stats.js';
-import { encodeSseAll } from '../protocols/sse.js';
 
 const BODY = Buffer.from(
   JSON.stringify({
@@ -47,10 +47,11 @@ interface StreamShape {
   tail: Buffer;
 }
 
+/** SSE framing by hand: `event:` when named, one `data:` line, a blank line. */
 const sse = (events: Array<[event: string | undefined, data: unknown]>): Buffer =>
-  Buffer.from(encodeSseAll(events.map(([event, d]) => ({ event, data: typeof d === 'string' ? d : JSON.stringify(d) }))));
+  Buffer.from(events.map(([event, d]) => `${event ? `event: ${event}\n` : ''}data: ${typeof d === 'string' ? d : JSON.stringify(d)}\n\n`).join(''));
 
-/** Chat Completions chunks, the mock's sequence for a request with include_usage, ending with `data: [DONE]`. */
+/** Chat Completions chunks as the mock sends them for a request with include_usage, ending with `data: [DONE]`. */
 const chatChunk = (choices: unknown[], usage: unknown = null) => ({
   id: 'chatcmpl-bare',
   object: 'chat.completion.chunk',
@@ -71,7 +72,7 @@ const CHAT: StreamShape = {
   ]),
 };
 
-/** Anthropic Messages events, the mock's sequence, ending with `event: message_stop`. */
+/** Anthropic Messages events in the API's order, ending with `event: message_stop`. */
 const MESSAGES: StreamShape = {
   head: sse([
     ['message_start', { type: 'message_start', message: { id: 'msg_bare', type: 'message', role: 'assistant', model: 'bare', content: [], usage: { input_tokens: 8, output_tokens: 1 } } }],
@@ -90,8 +91,8 @@ const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache
 
 /**
  * The bench's requests are compact JSON (JSON.stringify), so a stream request carries these exact
- * bytes. Looking for them keeps the non-stream answer as cheap as before streams existed here: the
- * body is parsed only when they are present.
+ * bytes. Looking for them keeps the non-stream answer as cheap as a fixed body can be: the body is
+ * parsed only when they are present.
  */
 const STREAM_MARK = Buffer.from('"stream":true');
 
@@ -107,22 +108,45 @@ export function streamTokens(body: Buffer, configured: number): number {
   return Math.max(0, Math.floor(Math.min(configured, max)));
 }
 
-/** The one timer and clock all streams share, and the record of how late their writes left. */
-interface Scheduler {
-  pacing: BarePacing;
-  pacer: Pacer;
-  clock: SystemClock;
-  stats: ScheduleStats;
+/** How late timed writes left (ms), in a fixed ring: recording one costs one store. */
+export class Lateness {
+  private static readonly SIZE = 1 << 17;
+  private readonly values = new Float64Array(Lateness.SIZE);
+  private count = 0;
+  activeStreams = 0;
+  streamsStarted = 0;
+
+  record(lateMs: number): void {
+    this.values[this.count % Lateness.SIZE] = lateMs;
+    this.count++;
+  }
+
+  reset(): void {
+    this.count = 0;
+    this.streamsStarted = 0;
+  }
+
+  /** The mock's stats shape: what `GET /__mock/stats` answers there. */
+  snapshot(): { activeStreams: number; streamsStarted: number; pacedWrites: number; latenessMs: { p50: number; p99: number; max: number } } {
+    const n = Math.min(this.count, Lateness.SIZE);
+    const sorted = this.values.slice(0, n).sort();
+    const round = (x: number) => Math.round(x * 100) / 100;
+    const q = (p: number) => (n === 0 ? 0 : round(sorted[Math.min(n - 1, Math.floor(n * p))]));
+    return {
+      activeStreams: this.activeStreams,
+      streamsStarted: this.streamsStarted,
+      pacedWrites: this.count,
+      latenessMs: { p50: q(0.5), p99: q(0.99), max: n === 0 ? 0 : round(sorted[n - 1]) },
+    };
+  }
 }
 
 /**
  * Writes one paced stream: content event k (from 0) is due at start + ttft + k * chunkDelay, and
- * the closing events leave with the last one. As in the mock, a timer that fires late sends every
- * event due by then in one write, and only the event it was set for counts as a timed write.
+ * the closing events leave with the last one. Each stream waits on its own `setTimeout`.
  */
-function paceStream(res: ServerResponse, shape: StreamShape, tokens: number, sched: Scheduler): void {
-  const { pacing, pacer, clock, stats } = sched;
-  const start = clock.now();
+function paceStream(res: ServerResponse, shape: StreamShape, tokens: number, pacing: BarePacing, stats: Lateness): void {
+  const start = performance.now();
   const dueAt = (k: number) => start + pacing.ttft + k * pacing.chunkDelay;
   stats.activeStreams++;
   stats.streamsStarted++;
@@ -134,9 +158,10 @@ function paceStream(res: ServerResponse, shape: StreamShape, tokens: number, sch
   }
   res.write(shape.head);
   let sent = 0;
+  const wait = (k: number) => setTimeout(next, Math.max(0, dueAt(k) - performance.now()));
   const next = (): void => {
     if (res.destroyed) return;
-    const now = clock.now();
+    const now = performance.now();
     stats.record(now - dueAt(sent));
     let due = 1;
     while (sent + due < tokens && dueAt(sent + due) <= now) due++;
@@ -147,22 +172,21 @@ function paceStream(res: ServerResponse, shape: StreamShape, tokens: number, sch
       return;
     }
     res.write(events);
-    pacer.at(dueAt(sent), next);
+    wait(sent);
   };
-  pacer.at(dueAt(0), next);
+  wait(0);
 }
 
 export function startBareServer(port = 0, host = '127.0.0.1', pacing: BarePacing = { ttft: 0, chunkDelay: 0, tokens: 16 }): Promise<{ server: Server; url: string }> {
-  const clock = new SystemClock();
-  const sched: Scheduler = { pacing, pacer: new Pacer(clock), clock, stats: new ScheduleStats() };
+  const stats = new Lateness();
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    if (req.url === '/__mock/stats') return answerStats(req, res, sched.stats);
+    if (req.url === '/__mock/stats') return answerStats(req, res, stats);
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
       if (body.includes(STREAM_MARK)) {
-        paceStream(res, req.url?.startsWith('/v1/messages') ? MESSAGES : CHAT, streamTokens(body, pacing.tokens), sched);
+        paceStream(res, req.url?.startsWith('/v1/messages') ? MESSAGES : CHAT, streamTokens(body, pacing.tokens), pacing, stats);
         return;
       }
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': BODY.length });
@@ -180,8 +204,7 @@ export function startBareServer(port = 0, host = '127.0.0.1', pacing: BarePacing
   });
 }
 
-/** The mock's stats route, so a benchmark reads the bare server's lateness the same way. */
-function answerStats(req: IncomingMessage, res: ServerResponse, stats: ScheduleStats): void {
+function answerStats(req: IncomingMessage, res: ServerResponse, stats: Lateness): void {
   req.resume();
   if (req.method === 'DELETE') stats.reset();
   else if (req.method !== 'GET') {
@@ -191,7 +214,7 @@ function answerStats(req: IncomingMessage, res: ServerResponse, stats: ScheduleS
   res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(stats.snapshot()));
 }
 
-if (isMain(import.meta.url)) {
+if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
   const { values } = parseArgs({ options: { port: { type: 'string' }, ttft: { type: 'string' }, 'chunk-delay': { type: 'string' }, tokens: { type: 'string' } } });
   const port = Number(values.port ?? process.env.PORT ?? 0);
   const pacing: BarePacing = { ttft: Number(values.ttft ?? 0), chunkDelay: Number(values['chunk-delay'] ?? 0), tokens: Number(values.tokens ?? 16) };

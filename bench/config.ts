@@ -1,8 +1,10 @@
 /**
  * A benchmark file (`bench/<name>.yaml`): the mock upstreams it needs, whether the reference
  * relay runs, and its phases. A phase is one load shape (closed, open fixed-rate or streaming)
- * sent to several targets (`bare`, `direct` = the mock itself, `relay` = every relay under test);
- * the first target of a phase is its baseline, the others are reported relative to it.
+ * sent to several targets (`bare` = the bare node:http server, `direct` = the upstream itself,
+ * `proxy` = the bare undici proxy in front of that upstream, the ceiling for a relay, `relay` =
+ * every relay under test); the first target of a phase is its baseline, the others are reported
+ * relative to it, and relays also relative to the proxy when the phase has one.
  * List-valued `request`, `connections` and `rate` expand into one phase per combination.
  */
 import { z } from 'zod';
@@ -15,7 +17,7 @@ import type { RequestName } from './requests.js';
 const name = z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'use lower-case letters, digits and . _ - only');
 const requestName = z.enum(['chat', 'chat-stream', 'messages', 'messages-stream']);
 const listOf = <T extends z.ZodType>(item: T) => z.union([item, z.array(item).min(1)]).transform((v) => (Array.isArray(v) ? v : [v]) as z.output<T>[]);
-export const TARGET_KINDS = ['bare', 'direct', 'relay'] as const;
+export const TARGET_KINDS = ['bare', 'direct', 'proxy', 'relay'] as const;
 export type TargetKind = (typeof TARGET_KINDS)[number];
 
 /** Mock upstreams are validated by the mocks' own schema but kept as written for the child. */
@@ -83,6 +85,18 @@ export const benchConfigSchema = z
     upstreams: z.array(upstream).min(1),
     /** Start the reference relay (unless --target names other relays). */
     relay: z.boolean().default(true),
+    /**
+     * How the reference relay runs: `shipped` as `pnpm relay` starts it (access log at info,
+     * request records in a data dir, metrics), `quiet` the same with the log at warn. One relay
+     * process per entry, columns `relay` and `relay-quiet`.
+     */
+    relay_variants: z.array(z.enum(['shipped', 'quiet'])).min(1).default(['shipped']),
+    /**
+     * What answers the relay, the proxy and `direct`: the mock upstreams, or the bare node:http
+     * server standing in for every one of them (cheaper than a mock, and no relaylab code, so a
+     * relay's cost is not hidden behind a slow upstream).
+     */
+    upstream: z.enum(['mock', 'bare']).default('mock'),
     /** Extra reference relay settings merged over the generated config (snake_case, as relay YAML). */
     relay_config: z.record(z.string(), z.unknown()).default({}),
     /** Per-metric minimum effect (%) for bench:compare, e.g. { "overhead-rate/relay/p99_ms": 10 }. */

@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, connect } from 'node:net';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 export const ROOT = resolve(import.meta.dirname, '..');
@@ -23,8 +24,15 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
 
 export interface ServiceSpec {
   name: string;
-  /** TypeScript entry point, relative to the repository root (run with node --import tsx). */
+  /** TypeScript entry point, relative to `cwd` (run with node --import tsx). */
   script: string;
+  /** Where the service runs and resolves tsx from (default: this checkout). */
+  cwd?: string;
+  /**
+   * Send the service's stdout and stderr to this file instead of a pipe this process reads: a
+   * relay writing its access log at full load would otherwise cost the load generator the read.
+   */
+  outputFile?: string;
   args?: string[];
   env?: Record<string, string>;
   /** Extra node flags (e.g. --cpu-prof). */
@@ -57,17 +65,21 @@ function canConnect(port: number, host: string): Promise<boolean> {
 
 export async function startService(spec: ServiceSpec): Promise<RunningService> {
   const host = spec.host ?? '127.0.0.1';
-  const child = spawn(process.execPath, [...(spec.nodeFlags ?? []), '--import', 'tsx', resolve(ROOT, spec.script), ...(spec.args ?? [])], {
-    cwd: ROOT,
+  const cwd = spec.cwd ?? ROOT;
+  const outFd = spec.outputFile ? openSync(spec.outputFile, 'a') : undefined;
+  const child = spawn(process.execPath, [...(spec.nodeFlags ?? []), '--import', 'tsx', resolve(cwd, spec.script), ...(spec.args ?? [])], {
+    cwd,
     env: { ...process.env, ...spec.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: outFd === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', outFd, outFd],
   });
-  let tail = '';
+  if (outFd !== undefined) closeSync(outFd);
+  let piped = '';
   const keep = (chunk: Buffer) => {
-    tail = (tail + chunk.toString('utf8')).slice(-4000);
+    piped = (piped + chunk.toString('utf8')).slice(-4000);
   };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const tailOf = (): string => (spec.outputFile ? fileTail(spec.outputFile, 4000) : piped);
   let exited: number | null | undefined;
   const exit = new Promise<void>((ok) =>
     child.once('exit', (code, signal) => {
@@ -80,7 +92,7 @@ export async function startService(spec: ServiceSpec): Promise<RunningService> {
     name: spec.name,
     pid: child.pid ?? -1,
     child,
-    output: () => tail,
+    output: tailOf,
     async stop() {
       if (exited !== undefined) return;
       child.kill('SIGTERM');
@@ -93,14 +105,32 @@ export async function startService(spec: ServiceSpec): Promise<RunningService> {
   const deadline = Date.now() + (spec.startTimeoutMs ?? 30_000);
   for (const port of spec.ports) {
     for (;;) {
-      if (exited !== undefined) throw new Error(`${spec.name} exited (${exited}) before listening on ${port}:\n${tail}`);
+      if (exited !== undefined) throw new Error(`${spec.name} exited (${exited}) before listening on ${port}:\n${tailOf()}`);
       if (await canConnect(port, host)) break;
       if (Date.now() > deadline) {
         await service.stop();
-        throw new Error(`${spec.name} did not listen on ${host}:${port} within ${spec.startTimeoutMs ?? 30_000} ms:\n${tail}`);
+        throw new Error(`${spec.name} did not listen on ${host}:${port} within ${spec.startTimeoutMs ?? 30_000} ms:\n${tailOf()}`);
       }
       await new Promise((r) => setTimeout(r, 50));
     }
   }
   return service;
+}
+
+/** The last `bytes` of a file (a service's output), for error messages. */
+export function fileTail(path: string, bytes: number): string {
+  try {
+    const size = statSync(path).size;
+    const length = Math.min(size, bytes);
+    const buf = Buffer.alloc(length);
+    const fd = openSync(path, 'r');
+    try {
+      readSync(fd, buf, 0, length, size - length);
+    } finally {
+      closeSync(fd);
+    }
+    return buf.toString('utf8');
+  } catch {
+    return '';
+  }
 }

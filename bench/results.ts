@@ -45,10 +45,14 @@ export interface RunRecord {
   phase: string;
   /** The phase as named in the file, before list expansion (e.g. `closed`). */
   phaseName?: string;
-  /** Target name: bare, direct, relay, or a --target name. */
+  /** Target name: bare, direct, proxy, relay, relay-quiet, or a --target name. */
   target: string;
+  /** What the target is (older results: absent). */
+  kind?: 'bare' | 'direct' | 'proxy' | 'relay';
   /** The phase's baseline target (its first), which relative metrics compare against. */
   baseline: string;
+  /** A relay run's ceiling: the bare proxy measured in the same phase and round, when the phase has one. */
+  ceiling?: string;
   round: number;
   load: 'closed' | 'open' | 'stream';
   request: string;
@@ -106,7 +110,7 @@ export interface CheckResult {
 
 export interface TargetInfo {
   name: string;
-  kind: 'bare' | 'direct' | 'relay';
+  kind: 'bare' | 'direct' | 'proxy' | 'relay';
   url: string;
 }
 
@@ -175,6 +179,15 @@ const DEFS: Record<string, MetricDef> = {
   mock_cpu_pct: { unit: '% of a core', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 5 },
   bare_cpu_pct: { unit: '% of a core', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 5 },
   bare_cpu_ms_per_req: { unit: 'ms CPU', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 0.02 },
+  // Relative to the ceiling (the bare undici proxy in the same phase and round): what the issue's
+  // targets are stated in. Ratios of added latencies divide two small differences, so they swing
+  // with noise; only the throughput ratio gates.
+  rps_vs_ceiling: { unit: 'ratio', better: 'bigger', gate: true, minEffectPct: 5 },
+  added_p50_vs_ceiling: { unit: 'ratio', better: 'smaller', gate: false, minEffectPct: 20 },
+  added_p99_vs_ceiling: { unit: 'ratio', better: 'smaller', gate: false, minEffectPct: 20 },
+  first_event_added_p50_vs_ceiling: { unit: 'ratio', better: 'smaller', gate: false, minEffectPct: 20 },
+  gap_added_p99_vs_ceiling: { unit: 'ratio', better: 'smaller', gate: false, minEffectPct: 20 },
+  cpu_per_req_vs_ceiling: { unit: 'ratio', better: 'smaller', gate: false, minEffectPct: 10 },
   // CPU time per request survives a busy machine far better than throughput does.
   cpu_ms_per_req: { unit: 'ms CPU', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 0.02 },
   mock_cpu_ms_per_req: { unit: 'ms CPU', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 0.02 },
@@ -247,6 +260,33 @@ export function relativeMetrics(run: RunRecord, base: RunRecord): Record<string,
   return m;
 }
 
+/**
+ * A relay run against its ceiling (the bare proxy, same phase and round) and the phase's baseline:
+ * throughput and CPU per request as ratios, and the latency each adds over the baseline as a
+ * ratio of the relay's to the proxy's. A ratio whose divisor is not positive (the proxy added
+ * nothing measurable) is left out rather than reported as infinite.
+ */
+export function ceilingMetrics(run: RunRecord, ceil: RunRecord, base: RunRecord | undefined): Record<string, number> {
+  const m: Record<string, number> = {};
+  const ratio = (a: number, b: number) => (b > 0 ? a / b : NaN);
+  if (run.stream && ceil.stream) {
+    if (base?.stream) {
+      m.first_event_added_p50_vs_ceiling = ratio(run.stream.firstEvent.p50 - base.stream.firstEvent.p50, ceil.stream.firstEvent.p50 - base.stream.firstEvent.p50);
+      m.gap_added_p99_vs_ceiling = ratio(run.stream.gap.p99 - base.stream.gap.p99, ceil.stream.gap.p99 - base.stream.gap.p99);
+    }
+  } else {
+    m.rps_vs_ceiling = ratio(run.rps, ceil.rps);
+    if (base) {
+      m.added_p50_vs_ceiling = ratio(run.latency.p50 - base.latency.p50, ceil.latency.p50 - base.latency.p50);
+      m.added_p99_vs_ceiling = ratio(run.latency.p99 - base.latency.p99, ceil.latency.p99 - base.latency.p99);
+    }
+  }
+  const cpu = runMetrics(run).cpu_ms_per_req;
+  const ceilCpu = runMetrics(ceil).cpu_ms_per_req;
+  if (cpu !== undefined && ceilCpu !== undefined) m.cpu_per_req_vs_ceiling = ratio(cpu, ceilCpu);
+  return m;
+}
+
 export function deriveMetrics(runs: readonly RunRecord[]): Metric[] {
   const byName = new Map<string, { def: MetricDef; values: Array<[number, number]>; gate: boolean }>();
   const add = (name: string, key: string, round: number, value: number, isBaseline: boolean) => {
@@ -256,13 +296,15 @@ export function deriveMetrics(runs: readonly RunRecord[]): Metric[] {
     if (!entry) byName.set(name, (entry = { def, values: [], gate: def.gate && !isBaseline }));
     entry.values.push([round, value]);
   };
+  const sameRound = (run: RunRecord, target: string | undefined) => runs.find((r) => r.phase === run.phase && r.round === run.round && r.target === target);
   for (const run of runs) {
-    const isBaseline = run.target === run.baseline;
-    for (const [key, value] of Object.entries(runMetrics(run))) add(`${run.phase}/${run.target}/${key}`, key, run.round, value, isBaseline);
-    if (!isBaseline) {
-      const base = runs.find((r) => r.phase === run.phase && r.round === run.round && r.target === run.baseline);
-      if (base) for (const [key, value] of Object.entries(relativeMetrics(run, base))) add(`${run.phase}/${run.target}/${key}`, key, run.round, value, false);
-    }
+    // The baseline and the ceiling are references, not what is under test: they never gate.
+    const isReference = run.target === run.baseline || run.kind === 'proxy' || run.kind === 'bare';
+    for (const [key, value] of Object.entries(runMetrics(run))) add(`${run.phase}/${run.target}/${key}`, key, run.round, value, isReference);
+    const base = run.target === run.baseline ? undefined : sameRound(run, run.baseline);
+    if (base) for (const [key, value] of Object.entries(relativeMetrics(run, base))) add(`${run.phase}/${run.target}/${key}`, key, run.round, value, isReference);
+    const ceil = run.ceiling ? sameRound(run, run.ceiling) : undefined;
+    if (ceil) for (const [key, value] of Object.entries(ceilingMetrics(run, ceil, base))) add(`${run.phase}/${run.target}/${key}`, key, run.round, value, false);
   }
   return [...byName.entries()].map(([name, e]) => {
     const values = e.values.sort((a, b) => a[0] - b[0]).map((v) => v[1]);

@@ -13,7 +13,7 @@ import { runOpenLoad } from './open-load.js';
 import { buildRequest, REQUEST_SHAPES, TERMINAL_MARKERS, type HttpRequestSpec } from './requests.js';
 import { sampleProcess, type ResourceSample } from './resources.js';
 import { deriveMetrics, evaluateChecks, RESULT_SCHEMA, type BenchResult, type RunRecord, type TargetInfo } from './results.js';
-import { startStack, type RunningStack } from './stack.js';
+import { startStack, type RelaySpec, type RunningStack } from './stack.js';
 import type { StreamRunResult } from './stream-client.js';
 import { StreamLoadWorker } from './stream-worker.js';
 import { MockControlClient } from '../mocks/control-client.js';
@@ -30,6 +30,8 @@ export interface RunOptions {
   mocksPort?: number;
   relayDelayMs?: number | number[];
   relayNodeFlags?: string[];
+  /** Reference relays to start instead of the config's `relay_variants` (two releases side by side). */
+  relaySpecs?: RelaySpec[];
   /** Progress: phase label and overall fraction 0..1. */
   onProgress?: (label: string, fraction: number) => void;
   log?: (line: string) => void;
@@ -48,12 +50,13 @@ function targetsFor(instance: PhaseInstance, stack: RunningStack): ResolvedTarge
   const shape = REQUEST_SHAPES[instance.request];
   for (const kind of instance.phase.targets) {
     if (kind === 'bare') out.push({ name: 'bare', kind, origin: stack.bare!.url, credential: 'bare' });
+    else if (kind === 'proxy') out.push({ name: 'proxy', kind, origin: stack.proxy!.url, credential: 'proxy', pid: stack.proxy!.service.pid });
     else if (kind === 'direct') {
       // The direct baseline calls a healthy upstream: faults are what the relay must absorb.
       const faulted = new Set(instance.phase.faults.filter((f) => f.rules.length > 0).map((f) => f.upstream));
-      const candidates = stack.mocks.upstreams.filter((u) => u.kind === shape.upstreamKind);
+      const candidates = stack.upstreams.filter((u) => u.kind === shape.upstreamKind);
       const up = candidates.find((u) => !faulted.has(u.name)) ?? candidates[0];
-      if (!up) throw new Error(`phase ${instance.id}: no mock upstream of kind ${shape.upstreamKind} for direct ${instance.request} requests`);
+      if (!up) throw new Error(`phase ${instance.id}: no upstream of kind ${shape.upstreamKind} for direct ${instance.request} requests`);
       out.push({ name: 'direct', kind, origin: up.url, credential: up.token });
     } else for (const r of stack.relays) out.push({ name: r.name, kind, origin: r.url, credential: r.key, pid: r.pid });
   }
@@ -61,14 +64,17 @@ function targetsFor(instance: PhaseInstance, stack: RunningStack): ResolvedTarge
 }
 
 /**
- * The stream scheduler of the process that answers this target: the bare server, or the mock
- * (which also feeds every relay). Both answer the mock's `/__mock/stats` route.
+ * The process that answers this target's requests, or feeds the relay or proxy that does: the
+ * bare server in a bare run or when it stands in for the upstreams, else the mock. Both answer the
+ * mock's `/__mock/stats` route with how late their paced writes left.
  */
-function schedulerOf(stack: RunningStack, target: ResolvedTarget): MockControlClient {
-  return new MockControlClient(target.kind === 'bare' ? stack.bare!.url : stack.mocks.controlUrl);
+function upstreamOf(stack: RunningStack, target: ResolvedTarget): { name: 'bare' | 'mock'; url: string; pid: number } {
+  if (target.kind === 'bare' || !stack.mocks) return { name: 'bare', url: stack.bare!.url, pid: stack.bare!.service.pid };
+  return { name: 'mock', url: stack.mocks.controlUrl, pid: stack.mocks.service.pid };
 }
 
 async function control(stack: RunningStack, method: string, path: string, body?: unknown): Promise<unknown> {
+  if (!stack.mocks) throw new Error(`mock control ${method} ${path}: this benchmark runs without mocks (upstream: bare)`);
   const res = await fetch(`${stack.mocks.controlUrl}/__mock${path}`, {
     method,
     headers: body === undefined ? {} : { 'content-type': 'application/json' },
@@ -81,7 +87,7 @@ async function control(stack: RunningStack, method: string, path: string, body?:
 
 async function upstreamCounts(stack: RunningStack): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
-  for (const u of stack.mocks.upstreams) {
+  for (const u of stack.mocks?.upstreams ?? []) {
     const entries = (await control(stack, 'GET', `/journal?upstream=${encodeURIComponent(u.name)}`)) as unknown[];
     counts[u.name] = entries.length;
   }
@@ -124,12 +130,14 @@ async function runLoad(
   }
 }
 
-function toRecord(instance: PhaseInstance, target: ResolvedTarget, baseline: string, round: number, r: LoadRunResult | StreamRunResult): RunRecord {
+function toRecord(instance: PhaseInstance, target: ResolvedTarget, baseline: string, ceiling: string | undefined, round: number, r: LoadRunResult | StreamRunResult): RunRecord {
   const rec: RunRecord = {
     phase: instance.id,
     phaseName: instance.phase.name,
     target: target.name,
+    kind: target.kind,
     baseline,
+    ceiling: target.kind === 'relay' ? ceiling : undefined,
     round,
     load: instance.load,
     request: instance.request,
@@ -190,9 +198,12 @@ export async function runBenchmark(opts: RunOptions): Promise<BenchResult> {
   const environment = captureEnvironment();
   const instances = expandPhases(config.phases);
   const needBare = instances.some((i) => i.phase.targets.includes('bare'));
+  const needProxy = instances.some((i) => i.phase.targets.includes('proxy'));
   const stack = await startStack(config, {
     workDir: opts.workDir,
     needBare,
+    needProxy,
+    relaySpecs: opts.relaySpecs,
     targets: opts.targets ?? [],
     mocksPort: opts.mocksPort,
     relayDelayMs: opts.relayDelayMs,
@@ -225,6 +236,7 @@ export async function runBenchmark(opts: RunOptions): Promise<BenchResult> {
         const warmupMs = round === 0 && baseWarmupMs > 0 ? Math.max(3 * baseWarmupMs, 2000) : baseWarmupMs;
         const targets = targetsFor(instance, stack);
         const baseline = targets[0].name;
+        const ceiling = targets.find((t) => t.kind === 'proxy')?.name;
         for (const t of targets) targetInfo.set(t.name, { name: t.name, kind: t.kind, url: t.origin });
         // Rotate the order each round; the baseline keeps its role whatever its turn.
         const order = targets.map((_, i) => targets[(i + round) % targets.length]);
@@ -244,26 +256,26 @@ export async function runBenchmark(opts: RunOptions): Promise<BenchResult> {
             const sampler = target.pid ? sampleProcess(target.pid, every) : undefined;
             // The mock and this process are sampled too: a run where either sits near 100% of a
             // core measured the load generator or the mock, not the relay.
-            const mockSampler = sampleProcess(stack.mocks.service.pid, every);
-            const bareSampler = target.kind === 'bare' && stack.bare ? sampleProcess(stack.bare.service.pid, every) : undefined;
-            if (instance.load === 'stream') await schedulerOf(stack, target).resetStats();
+            const upstream = upstreamOf(stack, target);
+            const upstreamSampler = sampleProcess(upstream.pid, every);
+            const scheduler = new MockControlClient(upstream.url);
+            if (instance.load === 'stream') await scheduler.resetStats();
             const cpu0 = process.cpuUsage();
             const t0 = performance.now();
             let result: LoadRunResult | StreamRunResult;
             try {
               result = await runLoad(instance, target, request, durationMs, share(warmWeight, 1 - warmWeight), streamWorker);
             } catch (err) {
-              mockSampler.stop();
-              bareSampler?.stop();
+              upstreamSampler.stop();
               sampler?.stop();
               throw err;
             }
             const cpu = process.cpuUsage(cpu0);
-            const record = toRecord(instance, target, baseline, round, result);
+            const record = toRecord(instance, target, baseline, ceiling, round, result);
             record.clientCpuPct = ((cpu.user + cpu.system) / 1000 / (performance.now() - t0)) * 100;
-            record.mockCpuPct = meanCpu(mockSampler.stop());
-            if (bareSampler) record.bareCpuPct = meanCpu(bareSampler.stop());
-            if (record.stream) record.stream.upstreamLateMs = (await schedulerOf(stack, target).stats()).latenessMs;
+            if (upstream.name === 'bare') record.bareCpuPct = meanCpu(upstreamSampler.stop());
+            else record.mockCpuPct = meanCpu(upstreamSampler.stop());
+            if (record.stream) record.stream.upstreamLateMs = (await scheduler.stats()).latenessMs;
             if (sampler) record.resources = sampler.stop();
             if (hasFaults) record.upstreamCounts = await upstreamCounts(stack);
             runs.push(record);
@@ -308,9 +320,9 @@ export async function runBenchmark(opts: RunOptions): Promise<BenchResult> {
 }
 
 export function summaryLine(r: RunRecord): string {
-  const relayCpu = r.resources && r.resources.length > 1 ? ` relay ${Math.round(meanCpu(r.resources))}%` : '';
-  // The process that answered (or fed the relay): the bare server in a bare run, else the mock.
-  const upstream = r.target === 'bare' ? 'bare' : 'mock';
+  const relayCpu = r.resources && r.resources.length > 1 ? ` ${r.target} ${Math.round(meanCpu(r.resources))}%` : '';
+  // The process that answered (or fed the relay): the bare server in a bare run or standing in for the upstreams, else the mock.
+  const upstream = r.bareCpuPct !== undefined ? 'bare' : 'mock';
   const cpu = ` [cpu: load ${Math.round(r.clientCpuPct ?? 0)}% ${upstream} ${Math.round((upstream === 'bare' ? r.bareCpuPct : r.mockCpuPct) ?? 0)}%${relayCpu}]`;
   if (r.stream) {
     const s = r.stream;

@@ -1,6 +1,7 @@
 /**
  * Starts what a benchmark measures, each in its own process on a fixed free port: the bare
- * node:http ceiling, one mocks process with the benchmark's upstreams, and the reference relay
+ * node:http server, one mocks process with the benchmark's upstreams (unless the bare server
+ * stands in for them), the bare undici proxy (the ceiling for a relay), and the reference relays
  * wired to those upstreams (or nothing, when --target names relays run by someone else).
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -30,19 +31,37 @@ export interface RelayTarget {
 }
 
 export interface RunningStack {
+  /** The bare node:http server: a `bare` target, or the upstream of everything when `upstream: bare`. */
   bare?: { url: string; service: RunningService };
-  mocks: { upstreams: BenchUpstream[]; service: RunningService; controlUrl: string };
+  /** The mock upstreams (absent when the bare server stands in for them). */
+  mocks?: { upstreams: BenchUpstream[]; service: RunningService; controlUrl: string };
+  /** What the relay, the proxy and `direct` call: the mocks, or the bare server under each upstream's name. */
+  upstreams: BenchUpstream[];
+  /** The bare undici proxy in front of the same upstreams: the ceiling for a relay. */
+  proxy?: { url: string; service: RunningService };
   relays: RelayTarget[];
   services: RunningService[];
   stop(): Promise<void>;
 }
 
+/** A reference relay this benchmark starts: how it runs and from which checkout. */
+export interface RelaySpec {
+  /** Column name in reports (`relay`, `relay-quiet`, `base`, `head`). */
+  name: string;
+  variant: 'shipped' | 'quiet';
+  /** The checkout it runs from (default: this one). */
+  root?: string;
+}
+
 export interface StackOptions {
-  /** Folder for the generated mocks / relay YAML files. */
+  /** Folder for the generated mocks / relay YAML files, the relays' data dirs and logs. */
   workDir: string;
   needBare: boolean;
+  needProxy?: boolean;
   /** External relays; when empty and config.relay is true, the reference relay starts. */
   targets: Array<{ name: string; url: string; key?: string }>;
+  /** Reference relays to start instead of the config's `relay_variants` (e.g. two releases). */
+  relaySpecs?: RelaySpec[];
   /** First port for the mock upstreams (consecutive), so an external relay can be pointed at them. */
   mocksPort?: number;
   /** Extra node flags for the reference relay (e.g. --cpu-prof). */
@@ -54,6 +73,22 @@ export interface StackOptions {
    */
   relayDelayMs?: number | number[];
   log?: (line: string) => void;
+}
+
+/** The relays a benchmark starts when nothing else is asked for: one per `relay_variants` entry. */
+export function relaySpecsFor(config: BenchConfig): RelaySpec[] {
+  return config.relay_variants.map((variant) => ({ name: variant === 'shipped' ? 'relay' : `relay-${variant}`, variant }));
+}
+
+/**
+ * The command line of a reference relay as a user starts it (`pnpm relay` runs relay/cli.ts with
+ * tsx): the access log at its default level (info) on stderr, request records in a data dir (as
+ * the Docker image sets RELAY_DATA_DIR), metrics always on. `quiet` only lowers the log level.
+ */
+export function relayArgs(spec: RelaySpec, configFile: string, port: number, dataDir: string): string[] {
+  const args = ['--config', configFile, '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir];
+  if (spec.variant === 'quiet') args.push('--log-level', 'warn');
+  return args;
 }
 
 /** The reference relay config for a benchmark: one channel with every upstream as an endpoint. */
@@ -86,9 +121,9 @@ export function barePacing(config: BenchConfig): BarePacing {
   return { ttft: up.stream.ttft, chunkDelay, tokens: up.output.tokens };
 }
 
-/** The relay's own CLI when it exists, else the bench wrapper around startRelay (same flags). */
-function relayScript(): string {
-  return process.env.BENCH_RELAY_SCRIPT ?? (existsSync(join(ROOT, 'relay', 'cli.ts')) ? 'relay/cli.ts' : 'bench/relay-process.ts');
+/** The relay's own CLI in a checkout, else the bench wrapper around startRelay (same flags). */
+function relayScript(root = ROOT): string {
+  return process.env.BENCH_RELAY_SCRIPT ?? (existsSync(join(root, 'relay', 'cli.ts')) ? 'relay/cli.ts' : 'bench/relay-process.ts');
 }
 
 export async function startStack(config: BenchConfig, opts: StackOptions): Promise<RunningStack> {
@@ -99,7 +134,7 @@ export async function startStack(config: BenchConfig, opts: StackOptions): Promi
   };
   try {
     let bare: RunningStack['bare'];
-    if (opts.needBare) {
+    if (opts.needBare || config.upstream === 'bare') {
       const port = await freePort();
       const pacing = barePacing(config);
       const args = ['--port', String(port), '--ttft', String(pacing.ttft), '--chunk-delay', String(pacing.chunkDelay), '--tokens', String(pacing.tokens)];
@@ -108,41 +143,66 @@ export async function startStack(config: BenchConfig, opts: StackOptions): Promi
       bare = { url: `http://127.0.0.1:${port}`, service };
     }
 
-    const ports: number[] = [];
-    for (let i = 0; i < config.upstreams.length; i++) ports.push(opts.mocksPort ? opts.mocksPort + i : await freePort());
-    const upstreamFiles = config.upstreams.map((u, i) => ({ ...u, port: ports[i] }));
-    const mocksFile = join(opts.workDir, 'mocks.yaml');
-    writeFileSync(mocksFile, stringify({ upstreams: upstreamFiles }));
-    const mocksService = await startService({ name: 'mocks', script: 'mocks/cli.ts', args: ['--config', mocksFile], ports });
-    services.push(mocksService);
-    const upstreams: BenchUpstream[] = config.upstreams.map((u, i) => ({
-      name: u.name,
-      kind: u.kind,
-      url: `http://127.0.0.1:${ports[i]}`,
-      token: ((u as { tokens?: string[] }).tokens ?? [])[0] ?? '',
-    }));
-    for (const u of upstreams) opts.log?.(`mock ${u.name} (${u.kind}) ${u.url}`);
+    const tokenOf = (u: BenchConfig['upstreams'][number]) => ((u as { tokens?: string[] }).tokens ?? [])[0] ?? '';
+    let mocks: RunningStack['mocks'];
+    let upstreams: BenchUpstream[];
+    if (config.upstream === 'bare') {
+      upstreams = config.upstreams.map((u) => ({ name: u.name, kind: u.kind, url: bare!.url, token: tokenOf(u) }));
+      opts.log?.(`bare server ${bare!.url} answers for ${upstreams.map((u) => u.name).join(', ')}`);
+    } else {
+      const ports: number[] = [];
+      for (let i = 0; i < config.upstreams.length; i++) ports.push(opts.mocksPort ? opts.mocksPort + i : await freePort());
+      const upstreamFiles = config.upstreams.map((u, i) => ({ ...u, port: ports[i] }));
+      const mocksFile = join(opts.workDir, 'mocks.yaml');
+      writeFileSync(mocksFile, stringify({ upstreams: upstreamFiles }));
+      const mocksService = await startService({ name: 'mocks', script: 'mocks/cli.ts', args: ['--config', mocksFile], ports });
+      services.push(mocksService);
+      upstreams = config.upstreams.map((u, i) => ({ name: u.name, kind: u.kind, url: `http://127.0.0.1:${ports[i]}`, token: tokenOf(u) }));
+      mocks = { upstreams, service: mocksService, controlUrl: upstreams[0].url };
+      for (const u of upstreams) opts.log?.(`mock ${u.name} (${u.kind}) ${u.url}`);
+    }
+
+    let proxy: RunningStack['proxy'];
+    if (opts.needProxy) {
+      const port = await freePort();
+      const openai = upstreams.find((u) => u.kind === 'openai') ?? upstreams[0];
+      const claude = upstreams.find((u) => u.kind === 'claude');
+      const args = ['--port', String(port), '--openai', openai.url, '--openai-token', openai.token];
+      if (claude) args.push('--claude', claude.url, '--claude-token', claude.token);
+      const service = await startService({ name: 'proxy', script: 'bench/bare-proxy.ts', args, ports: [port] });
+      services.push(service);
+      proxy = { url: `http://127.0.0.1:${port}`, service };
+      opts.log?.(`bare undici proxy (the ceiling) ${proxy.url}`);
+    }
 
     const relays: RelayTarget[] = opts.targets.map((t) => ({ name: t.name, url: t.url.replace(/\/$/, ''), key: t.key ?? BENCH_RELAY_KEY }));
     if (relays.length === 0 && config.relay) {
-      const port = await freePort();
       const relayFile = join(opts.workDir, 'relay.yaml');
       writeFileSync(relayFile, stringify(relayConfigFor(config, upstreams)));
-      const service = await startService({
-        name: 'relay',
-        script: relayScript(),
-        args: ['--config', relayFile, '--port', String(port), '--host', '127.0.0.1', '--log-level', 'warn'],
-        // In-memory state: a benchmark measures the relay, not whichever Redis/MySQL the shell points at.
-        env: { REDIS_URL: '', MYSQL_URL: '', RELAY_LOG_LEVEL: 'warn' },
-        nodeFlags: opts.relayNodeFlags,
-        ports: [port],
-      });
-      services.push(service);
-      const url = `http://127.0.0.1:${port}`;
-      if (opts.relayDelayMs === undefined) {
-        relays.push({ name: 'relay', url, key: BENCH_RELAY_KEY, pid: service.pid });
-        opts.log?.(`relay ${url}`);
-      } else {
+      for (const [i, spec] of (opts.relaySpecs ?? relaySpecsFor(config)).entries()) {
+        const port = await freePort();
+        const dataDir = join(opts.workDir, `${spec.name}-data`);
+        const service = await startService({
+          name: spec.name,
+          script: relayScript(spec.root),
+          cwd: spec.root,
+          args: relayArgs(spec, relayFile, port, dataDir),
+          // In-memory live state and the embedded record store in dataDir: a benchmark measures
+          // the relay, not whichever Redis/MySQL the shell points at. The log level is the CLI's
+          // default unless the variant sets one, whatever the shell exports.
+          env: { REDIS_URL: '', MYSQL_URL: '', RELAY_LOG_LEVEL: 'info', RELAY_DATA_DIR: dataDir },
+          nodeFlags: opts.relayNodeFlags,
+          outputFile: join(opts.workDir, `${spec.name}.log`),
+          ports: [port],
+        });
+        services.push(service);
+        const url = `http://127.0.0.1:${port}`;
+        // The injected-delay proxies sit in front of the first relay only.
+        if (opts.relayDelayMs === undefined || i > 0) {
+          relays.push({ name: spec.name, url, key: BENCH_RELAY_KEY, pid: service.pid });
+          opts.log?.(`${spec.name} (${spec.variant}${spec.root ? ` from ${spec.root}` : ''}) ${url}, output in ${spec.name}.log`);
+          continue;
+        }
         const delays = Array.isArray(opts.relayDelayMs) ? opts.relayDelayMs : [opts.relayDelayMs];
         for (const delay of delays) {
           const proxyPort = await freePort();
@@ -154,13 +214,13 @@ export async function startStack(config: BenchConfig, opts: StackOptions): Promi
               ports: [proxyPort],
             }),
           );
-          const name = delays.length > 1 ? `relay+${delay}ms` : 'relay';
+          const name = delays.length > 1 ? `${spec.name}+${delay}ms` : spec.name;
           relays.push({ name, url: `http://127.0.0.1:${proxyPort}`, key: BENCH_RELAY_KEY, pid: service.pid });
-          opts.log?.(`${name} http://127.0.0.1:${proxyPort} -> relay ${url} behind a ${delay} ms delay proxy`);
+          opts.log?.(`${name} http://127.0.0.1:${proxyPort} -> ${spec.name} ${url} behind a ${delay} ms delay proxy`);
         }
       }
     }
-    return { bare, mocks: { upstreams, service: mocksService, controlUrl: upstreams[0].url }, relays, services, stop: stopAll };
+    return { bare, mocks, upstreams, proxy, relays, services, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

@@ -104,9 +104,15 @@ function cpuCell(m: (k: string) => number[]): string {
   return `${avg(m('client_cpu_pct'))} / ${avg(upstream)} / ${avg(m('cpu_mean_pct'))}`;
 }
 
+/** A relay's figures as multiples of the ceiling's (the bare proxy, same round); the ceiling's own row says so. */
+function ceilingCells(m: (k: string) => number[], isCeiling: boolean, keys: readonly string[]): Content[] {
+  return keys.map((k) => (isCeiling ? raw('<span class="muted">ceiling</span>') : meanSd(m(k), 2)));
+}
+
 function requestPhaseTables(result: BenchResult, phase: string, runs: readonly RunRecord[]): Content[] {
   const byTarget = groupBy(runs, (r) => r.target);
   const baseline = runs[0].baseline;
+  const ceiling = runs.find((r) => r.ceiling)?.ceiling;
   const first = runs[0];
   const shape = first.load === 'closed' ? `${first.connections} connections (closed model)` : `${first.rate} req/s fixed rate (open model, corrected for coordinated omission)`;
   const rows: Content[][] = [];
@@ -124,6 +130,7 @@ function requestPhaseTables(result: BenchResult, phase: string, runs: readonly R
       isBase ? raw('<span class="muted">baseline</span>') : meanSd(m('rps_ratio'), 3),
       isBase ? '' : meanSd(m('added_p50_ms'), 3),
       isBase ? '' : meanSd(m('added_p99_ms'), 3),
+      ...(ceiling ? ceilingCells(m, target === ceiling, ['rps_vs_ceiling', 'added_p50_vs_ceiling', 'added_p99_vs_ceiling', 'cpu_per_req_vs_ceiling']) : []),
       cpuCell(m),
       cpuPerRequestCell(m),
     ]);
@@ -137,7 +144,15 @@ function requestPhaseTables(result: BenchResult, phase: string, runs: readonly R
   const upstream = runs.filter((r) => r.upstreamCounts);
   return [
     el('p', { class: 'muted small' }, `${first.request} requests, ${shape}; ${new Set(runs.map((r) => r.round)).size} measured rounds, mean ± sd across rounds. Latency in ms.`),
-    table(['target', 'req/s', 'p50', 'p90', 'p99', 'max', 'errors %', `throughput vs ${baseline}`, '+p50 (ms)', '+p99 (ms)', CPU_HEADER, CPU_PER_REQ_HEADER], rows, { class: 'overhead' }),
+    table(
+      [
+        'target', 'req/s', 'p50', 'p90', 'p99', 'max', 'errors %', `throughput vs ${baseline}`, '+p50 (ms)', '+p99 (ms)',
+        ...(ceiling ? [`throughput vs ${ceiling} (ceiling)`, `+p50 as × ${ceiling}'s`, `+p99 as × ${ceiling}'s`, `CPU per request as × ${ceiling}'s`] : []),
+        CPU_HEADER, CPU_PER_REQ_HEADER,
+      ],
+      rows,
+      { class: 'overhead' },
+    ),
     el('div', { class: 'grid2' }, percentileChart('Latency by percentile', hist), histogramChart('Latency histogram', hist)),
     el(
       'div',
@@ -158,6 +173,7 @@ function requestPhaseTables(result: BenchResult, phase: string, runs: readonly R
 function streamPhaseTables(result: BenchResult, phase: string, runs: readonly RunRecord[]): Content[] {
   const byTarget = groupBy(runs, (r) => r.target);
   const baseline = runs[0].baseline;
+  const ceiling = runs.find((r) => r.ceiling)?.ceiling;
   const first = runs[0].stream!;
   const rows: Content[][] = [];
   for (const [target, rs] of byTarget) {
@@ -180,6 +196,7 @@ function streamPhaseTables(result: BenchResult, phase: string, runs: readonly Ru
       meanSd(m('start_timeouts'), 0),
       isBase ? raw('<span class="muted">baseline</span>') : meanSd(m('first_event_added_p50_ms'), 3),
       isBase ? raw('<span class="muted">baseline</span>') : meanSd(m('gap_added_p99_ms')),
+      ...(ceiling ? ceilingCells(m, target === ceiling, ['first_event_added_p50_vs_ceiling', 'gap_added_p99_vs_ceiling']) : []),
       cpuCell(m),
     ]);
   }
@@ -191,7 +208,7 @@ function streamPhaseTables(result: BenchResult, phase: string, runs: readonly Ru
       { class: 'muted small' },
       `${runs[0].request}: ${first.streams} concurrent streams${first.expectedGapMs ? `, programmed gap ${first.expectedGapMs} ms` : ''}; gap = time between reads that completed events; upstream late = how late the upstream's paced writes left by its own clock (the mock's, or the bare server's in its row); client delay = how late the load client's own event loop ran (its pauses lengthen the gaps it measures).`,
     ),
-    table(['target', 'complete', 'TTFB p50', 'first event p50', 'first event p99', 'gap p50', 'gap p99', 'upstream late p99', 'client delay p99', 'events/s', 'stalls', 'no first event', `+first event p50 vs ${baseline}`, `+gap p99 vs ${baseline}`, CPU_HEADER], rows, { class: 'overhead' }),
+    table(['target', 'complete', 'TTFB p50', 'first event p50', 'first event p99', 'gap p50', 'gap p99', 'upstream late p99', 'client delay p99', 'events/s', 'stalls', 'no first event', `+first event p50 vs ${baseline}`, `+gap p99 vs ${baseline}`, ...(ceiling ? [`+first event p50 as × ${ceiling}'s`, `+gap p99 as × ${ceiling}'s`] : []), CPU_HEADER], rows, { class: 'overhead' }),
     el('div', { class: 'grid2' }, percentileChart('Time to first event by percentile', firstEvent), percentileChart('Inter-chunk gap by percentile', gaps)),
     el(
       'div',
