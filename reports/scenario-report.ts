@@ -48,7 +48,7 @@ function hopsOf(r: RequestView): Hop[] {
   if (r.attempts?.length) {
     return r.attempts.map((a) => ({
       lane: a.endpoint,
-      label: `${a.token}`,
+      label: a.token ?? '',
       result: a.status !== undefined ? String(a.status) : (a.errorClass ?? '?'),
       ok: a.status !== undefined && a.status < 400 && !a.errorClass,
     }));

@@ -1,5 +1,5 @@
 /**
- * pnpm scenario <name|path> [--target url --adapter reference|manual] [--seed n] [--list]
+ * pnpm scenario <name|path> [--target url --adapter reference|manual|./module.ts] [--seed n] [--list]
  *
  * Runs one scenario step by step, writes reports/out/<scenario>-<timestamp>.html and .json.
  * Exit codes: 0 passed (or not applicable to the target), 1 an expectation failed,
@@ -7,7 +7,8 @@
  */
 import { relative } from 'node:path';
 import { ConfigError } from '../lib/yaml-config.js';
-import { adapterFrom, intOption, parse, TARGET_OPTIONS, UsageError } from './engine/args.js';
+import { adapterFrom, intOption, parse, TARGET_OPTIONS, TARGET_USAGE, UsageError } from './engine/args.js';
+import { layoutJsonSchema } from './adapters/layout.js';
 import { loadAll, loadScenario } from './engine/load.js';
 import { writeReports } from './engine/output.js';
 import { runScenario } from './engine/runner.js';
@@ -15,22 +16,19 @@ import { isMain, runMain } from '../lib/main.js';
 
 const USAGE = `usage: pnpm scenario <name|path> [options]
        pnpm scenario --list
+       pnpm scenario --layout-schema
 
 options:
-  --target <url>          run against a relay that is already running (default: start the
-                          mocks and the reference relay in process, on a virtual clock)
-  --adapter <name>        how to configure that relay: reference (admin API, default) | manual
-  --admin-token <t>       reference adapter: the relay's admin token (or RELAYLAB_ADMIN_TOKEN)
-  --key <k>               send this client key instead of the scenario's (a relay set up by hand)
-  --mock-port-base <n>    manual adapter: first fixed mock port (default 18600)
+${TARGET_USAGE}
   --seed <n>              override the scenario's seed
   --out <dir>             report folder (default reports/out)
-  --list                  list the scenarios with their descriptions`;
+  --list                  list the scenarios with their descriptions
+  --layout-schema         print the JSON Schema of the layout and changes adapters receive`;
 
 export async function main(argv: string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parse(argv, { ...TARGET_OPTIONS, list: { type: 'boolean' } });
+    parsed = parse(argv, { ...TARGET_OPTIONS, list: { type: 'boolean' }, 'layout-schema': { type: 'boolean' } });
   } catch (err) {
     console.error(`${(err as Error).message}\n\n${USAGE}`);
     return 2;
@@ -38,6 +36,10 @@ export async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parsed;
   if (values.help) {
     console.log(USAGE);
+    return 0;
+  }
+  if (values['layout-schema']) {
+    console.log(JSON.stringify(layoutJsonSchema(), null, 2));
     return 0;
   }
   if (values.list) {
@@ -53,11 +55,13 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`expected one scenario name or path\n\n${USAGE}`);
     return 2;
   }
+  let adapter;
   try {
     const { file, scenario } = loadScenario(positionals[0]);
-    const adapter = adapterFrom(values);
+    adapter = await adapterFrom(values);
     const result = await runScenario(scenario, {
       adapter,
+      target: values.target as string | undefined,
       file: relative(process.cwd(), file),
       seed: intOption(values.seed as string | undefined, 'seed'),
       clientKey: values.key as string | undefined,
@@ -73,6 +77,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     console.error(err);
     return 2;
+  } finally {
+    await adapter?.close?.();
   }
 }
 

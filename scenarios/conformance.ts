@@ -1,5 +1,5 @@
 /**
- * pnpm conformance [suite...] [--target url --adapter name] [--junit file]
+ * pnpm conformance [suite...] [--target url --adapter name|module] [--junit file]
  *
  * Runs every scenario whose `suites` include one of the given suites (all without arguments),
  * prints a summary table, writes JUnit XML (reports/out/junit.xml by default) and one combined
@@ -10,7 +10,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { SingleBar, Presets } from 'cli-progress';
 import { renderJUnit, type JUnitSuite } from '../reports/junit.js';
-import { adapterFrom, intOption, parse, TARGET_OPTIONS, UsageError } from './engine/args.js';
+import { adapterFrom, intOption, parse, TARGET_OPTIONS, TARGET_USAGE, UsageError, type Values } from './engine/args.js';
+import type { RelayAdapter } from './adapters/api.js';
 import { loadAll, type LoadedScenario } from './engine/load.js';
 import { REPORT_DIR, writeReports } from './engine/output.js';
 import type { ScenarioResult } from './engine/result.js';
@@ -18,8 +19,15 @@ import { runScenario } from './engine/runner.js';
 import { SUITES } from './engine/schema.js';
 import { isMain, runMain } from '../lib/main.js';
 
-const USAGE = `usage: pnpm conformance [suite...] [--target url --adapter reference|manual] [--junit file] [--verbose]
-suites: ${SUITES.join(', ')}`;
+const USAGE = `usage: pnpm conformance [suite...] [options]
+suites: ${SUITES.join(', ')}
+
+options:
+${TARGET_USAGE}
+  --seed <n>              override every scenario's seed
+  --out <dir>             report folder (default reports/out)
+  --junit <file>          JUnit XML (default <out>/junit.xml)
+  --verbose, -v           print every scenario's steps`;
 
 /**
  * JUnit: each scenario is one test case, filed under its first suite (among the selected ones),
@@ -64,7 +72,7 @@ function summaryTable(results: ScenarioResult[]): string {
 export async function main(argv: string[]): Promise<number> {
   let values;
   let positionals: string[];
-  let adapter;
+  let adapter: RelayAdapter;
   try {
     ({ values, positionals } = parse(argv, { ...TARGET_OPTIONS, junit: { type: 'string' }, verbose: { type: 'boolean', short: 'v' } }));
     if (values.help) {
@@ -73,11 +81,19 @@ export async function main(argv: string[]): Promise<number> {
     }
     const unknown = positionals.filter((s) => !(SUITES as readonly string[]).includes(s));
     if (unknown.length) throw new UsageError(`unknown suite(s): ${unknown.join(', ')}`);
-    adapter = adapterFrom(values);
+    adapter = await adapterFrom(values);
   } catch (err) {
     console.error(`${(err as Error).message}\n\n${USAGE}`);
     return 2;
   }
+  try {
+    return await runAll(values, positionals, adapter);
+  } finally {
+    await adapter.close?.();
+  }
+}
+
+async function runAll(values: Values, positionals: string[], adapter: RelayAdapter): Promise<number> {
   const loaded = loadAll();
   const broken = loaded.filter((l): l is { file: string; error: import('../lib/yaml-config.js').ConfigError } => 'error' in l);
   if (broken.length) {
@@ -101,6 +117,7 @@ export async function main(argv: string[]): Promise<number> {
     const lines: string[] = [];
     const result = await runScenario(scenario, {
       adapter,
+      target: values.target as string | undefined,
       file: relative(process.cwd(), file),
       seed: intOption(values.seed as string | undefined, 'seed'),
       clientKey: values.key as string | undefined,

@@ -4,7 +4,7 @@
  */
 import { request } from 'undici';
 import type { RequestLogEntry } from '../../relay/state/types.js';
-import type { RelayStateView, RelayStatsView } from '../engine/target.js';
+import type { RelayStateView, RelayStatsView } from './api.js';
 
 export class AdminError extends Error {
   constructor(

@@ -1,7 +1,7 @@
 /**
- * The default target: the reference relay started in this process on a free port with a
- * TestClock, a fresh data directory (so a restart keeps its records) and a random admin token.
- * Virtual time moves the same TestClock the relay's timers read.
+ * The default target: the reference relay started in this process for each scenario, on a free
+ * port with a TestClock, a fresh data directory (so a restart keeps its records) and a random
+ * admin token. Changes go through its admin API; virtual time moves the TestClock its timers read.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,12 +10,11 @@ import { randomBytes } from 'node:crypto';
 import { TestClock } from '../../lib/clock.js';
 import { startRelay, type RunningRelay } from '../../relay/index.js';
 import type { RelayConfig } from '../../relay/config/schema.js';
-import { CAPABILITIES, type Capability } from '../engine/schema.js';
-import type { Adapter, OpenTargetOptions, Target } from '../engine/target.js';
+import type { AdapterCapabilities, Configured, RelayAdapter } from './api.js';
 import { AdminClient } from './admin-client.js';
-import { AdminTarget } from './reference.js';
+import { AdminDriver, REFERENCE_CAPABILITIES } from './reference.js';
 
-const ALL: ReadonlySet<Capability> = new Set(CAPABILITIES);
+const IN_PROCESS_CAPABILITIES: AdapterCapabilities = { ...REFERENCE_CAPABILITIES, restart: true };
 
 /**
  * RELAYLAB_SCENARIO_STORES=shared runs the in-process relay on Redis (REDIS_URL) and MySQL
@@ -27,65 +26,65 @@ function storeOptions(): { redisUrl?: string; mysqlUrl?: string; statePrefix?: s
   return { redisUrl: process.env.REDIS_URL, mysqlUrl: process.env.MYSQL_URL, statePrefix: `scn_${randomBytes(6).toString('hex')}` };
 }
 
-class InProcessTarget extends AdminTarget {
-  constructor(
-    private relay: RunningRelay,
-    private readonly config: RelayConfig,
-    private readonly clock: TestClock,
-    private readonly dataDir: string,
-    private readonly stores: ReturnType<typeof storeOptions>,
-  ) {
-    super('in-process', relay.url, new AdminClient(relay.url, relay.adminToken), ALL);
-  }
-
-  override async advance(ms: number): Promise<void> {
-    await this.clock.advance(ms);
-  }
-
-  protected override async restart(): Promise<void> {
-    const port = Number(new URL(this.relay.url).port);
-    await this.relay.close();
-    this.relay = await startRelay({
-      config: this.config,
-      clock: this.clock,
-      host: '127.0.0.1',
-      port,
-      dataDir: this.dataDir,
-      ...this.stores,
-      adminToken: this.relay.adminToken,
-      logLevel: process.env.RELAYLAB_RELAY_LOG ?? 'silent',
-    });
-    this.relayUrl = this.relay.url;
-    this.admin = new AdminClient(this.relay.url, this.relay.adminToken);
-  }
-
-  override async close(): Promise<void> {
-    await this.relay.close();
-    rmSync(this.dataDir, { recursive: true, force: true });
-  }
+/** One scenario's relay: what a restart needs to start it again on the same records. */
+interface Running {
+  relay: RunningRelay;
+  config: RelayConfig;
+  clock: TestClock;
+  dataDir: string;
+  stores: ReturnType<typeof storeOptions>;
+  driver: AdminDriver;
 }
 
-export function inProcessAdapter(): Adapter {
+function start(r: Omit<Running, 'relay' | 'driver'>, port: number, adminToken: string): Promise<RunningRelay> {
+  return startRelay({
+    ...r.stores,
+    config: r.config,
+    clock: r.clock,
+    host: '127.0.0.1',
+    port,
+    dataDir: r.dataDir,
+    adminToken,
+    logLevel: process.env.RELAYLAB_RELAY_LOG ?? 'silent',
+  });
+}
+
+export function inProcessAdapter(): RelayAdapter {
+  let running: Running | undefined;
+  const current = (): Running => {
+    if (!running) throw new Error('the in-process relay is not running (configure first)');
+    return running;
+  };
+  const teardown = async () => {
+    const r = running;
+    running = undefined;
+    if (!r) return;
+    await r.relay.close();
+    rmSync(r.dataDir, { recursive: true, force: true });
+  };
   return {
     name: 'in-process',
-    capabilities: ALL,
-    mockPortBase: 0,
-    async open(o: OpenTargetOptions): Promise<Target> {
-      const clock = new TestClock();
-      const dataDir = mkdtempSync(join(tmpdir(), 'relaylab-scenario-relay-'));
-      const config = o.layout as RelayConfig;
-      const stores = storeOptions();
-      const relay = await startRelay({
-        ...stores,
-        config,
-        clock,
-        host: '127.0.0.1',
-        port: 0,
-        dataDir,
-        adminToken: `adm-${randomBytes(12).toString('hex')}`,
-        logLevel: process.env.RELAYLAB_RELAY_LOG ?? 'silent',
-      });
-      return new InProcessTarget(relay, config, clock, dataDir, stores);
+    capabilities: IN_PROCESS_CAPABILITIES,
+    async configure(layout): Promise<Configured> {
+      await teardown();
+      const base = { config: layout.reference as RelayConfig, clock: new TestClock(), dataDir: mkdtempSync(join(tmpdir(), 'relaylab-scenario-relay-')), stores: storeOptions() };
+      const relay = await start(base, 0, `adm-${randomBytes(12).toString('hex')}`);
+      running = { ...base, relay, driver: new AdminDriver(new AdminClient(relay.url, relay.adminToken)) };
+      return { url: relay.url };
     },
+    async apply(change) {
+      const r = current();
+      if (change.kind !== 'restart') return r.driver.change(change);
+      const port = Number(new URL(r.relay.url).port);
+      await r.relay.close();
+      r.relay = await start(r, port, r.relay.adminToken);
+    },
+    readRecords: (limit) => current().driver.readRecords(limit),
+    advance: (ms) => current().clock.advance(ms),
+    healthCheck: () => current().driver.healthCheck(),
+    state: () => current().driver.state(),
+    stats: () => current().driver.stats(),
+    billing: () => current().driver.billing(),
+    teardown,
   };
 }

@@ -1,78 +1,69 @@
 /**
  * The reference relay's adapter: configures a running relay through its admin API
- * (PUT /admin/config and friends) and reads back its request log and endpoint state.
+ * (PUT /admin/config with the layout's `reference` section, PATCH and pause routes for changes)
+ * and reads back its request log, endpoint state, counters and ledger.
  * `--target <url> --adapter reference [--admin-token t]` (or RELAYLAB_ADMIN_TOKEN).
  */
-import type { RequestLogEntry } from '../../relay/state/types.js';
-import { CAPABILITIES, type Capability, type ScenarioLayout } from '../engine/schema.js';
-import type { Adapter, OpenTargetOptions, RelayStateView, RelayStatsView, ResolvedChange, Target } from '../engine/target.js';
 import type { Balance, LedgerRow } from '../../relay/billing/ledger.js';
 import type { LedgerView } from '../engine/billing.js';
+import { CAPABILITIES, PROTOCOLS } from '../engine/schema.js';
+import type { AdapterCapabilities, AdapterContext, Configured, Feature, LayoutChange, RelayAdapter, RelayRecord, RelayStateView, RelayStatsView } from './api.js';
 import { AdminClient, AdminError } from './admin-client.js';
 
-/** Everything the reference relay can do over its admin API (restart needs the process). */
-export const REFERENCE_CAPABILITIES: ReadonlySet<Capability> = new Set(CAPABILITIES.filter((c) => c !== 'restart'));
+const FEATURES = CAPABILITIES.filter((c): c is Feature => c !== 'clock' && c !== 'restart' && c !== 'relay_records');
 
-/** A Target driven through the admin API; subclasses supply the clock and restart. */
-export class AdminTarget implements Target {
-  constructor(
-    readonly adapter: string,
-    public relayUrl: string,
-    public admin: AdminClient,
-    readonly capabilities: ReadonlySet<Capability>,
-  ) {}
+/** Everything the reference relay can do over its admin API; restart needs its process. */
+export const REFERENCE_CAPABILITIES: AdapterCapabilities = {
+  inbound: PROTOCOLS,
+  keys: 'layout',
+  clock: 'virtual',
+  restart: false,
+  records: true,
+  features: FEATURES,
+};
 
-  async apply(layout: ScenarioLayout): Promise<void> {
-    await this.admin.putConfig(layout);
-  }
+/** Drives a reference relay through its admin API: the part the in-process and reference adapters share. */
+export class AdminDriver {
+  constructor(public admin: AdminClient) {}
 
-  async advance(ms: number): Promise<void> {
-    await this.admin.advanceClock(ms);
-  }
-
-  async change(c: ResolvedChange): Promise<void> {
+  async change(c: LayoutChange): Promise<void> {
     switch (c.kind) {
       case 'token':
-        await this.admin.patchEndpoint(c.endpoint, { token: c.value });
+        await this.admin.patchEndpoint(c.endpoint, { token: c.token });
         return;
       case 'pause':
       case 'resume':
         await this.admin.pauseChannel(c.channel, c.kind === 'pause');
         return;
       case 'update_endpoint':
-        await this.admin.patchEndpoint(c.endpoint, c.patch);
+        await this.admin.patchEndpoint(c.endpoint, c.reference_patch);
         return;
       case 'remove_endpoint':
         await this.admin.deleteEndpoint(c.endpoint);
         return;
       case 'update_channel':
-        await this.admin.patchChannel(c.channel, c.patch);
+        await this.admin.patchChannel(c.channel, c.reference_patch);
         return;
       case 'layout':
-        await this.apply(c.layout);
+        await this.admin.putConfig(c.layout.reference);
         return;
       case 'restart':
-        await this.restart();
-        return;
+        throw new Error('restart is the adapter\u2019s own (it needs the relay process)');
     }
   }
 
-  protected async restart(): Promise<void> {
-    throw new Error(`the ${this.adapter} adapter cannot restart the relay`);
+  advance(ms: number): Promise<void> {
+    return this.admin.advanceClock(ms).then(() => undefined);
   }
-
   healthCheck(): Promise<unknown> {
     return this.admin.runHealth();
   }
-
-  requests(limit: number): Promise<RequestLogEntry[]> {
+  readRecords(limit: number): Promise<RelayRecord[]> {
     return this.admin.requests(limit);
   }
-
   state(): Promise<RelayStateView | undefined> {
     return this.admin.state();
   }
-
   stats(): Promise<RelayStatsView | undefined> {
     return this.admin.stats();
   }
@@ -90,8 +81,6 @@ export class AdminTarget implements Target {
       throw err;
     }
   }
-
-  async close(): Promise<void> {}
 }
 
 /** POST /admin/state/reset with bindings; false when the relay has no such route. */
@@ -113,30 +102,36 @@ export interface ReferenceAdapterOptions {
   adminToken?: string;
 }
 
-export function referenceAdapter(opts: ReferenceAdapterOptions): Adapter {
+export function referenceAdapter(opts: ReferenceAdapterOptions): RelayAdapter {
   const token = opts.adminToken ?? process.env.RELAYLAB_ADMIN_TOKEN;
   if (!token) throw new Error('the reference adapter needs the relay admin token: --admin-token <t> or RELAYLAB_ADMIN_TOKEN');
+  const driver = new AdminDriver(new AdminClient(opts.target, token));
   return {
     name: 'reference',
     capabilities: REFERENCE_CAPABILITIES,
-    mockPortBase: 0,
-    async open(o: OpenTargetOptions): Promise<Target> {
-      const admin = new AdminClient(opts.target, token);
-      const caps = new Set(REFERENCE_CAPABILITIES);
+    async configure(layout, ctx: AdapterContext): Promise<Configured> {
+      const admin = driver.admin;
       // A relay that outlives one scenario keeps its live state (cooldowns, breakers, sticky
       // bindings) under endpoint names the next scenario may reuse: clear it first. Relays
       // without POST /admin/state/reset get the old treatment: let all of it expire.
       const reset = await resetLiveState(admin);
+      let capabilities: Partial<AdapterCapabilities> | undefined;
       if (await admin.hasClock()) {
         if (!reset) await admin.advanceClock(STALE_STATE_MS);
       } else {
-        caps.delete('clock');
-        if (!reset) o.log('  (target cannot reset its state: cooldowns and bindings of an earlier run may remain)');
-        o.log('  (target runs on real time: scenarios that advance the clock are not applicable; start it with RELAY_TEST_CLOCK=1)');
+        capabilities = { clock: 'none' };
+        if (!reset) ctx.log('  (target cannot reset its state: cooldowns and bindings of an earlier run may remain)');
+        ctx.log('  (target runs on real time: start it with RELAY_TEST_CLOCK=1 for virtual time)');
       }
-      const target = new AdminTarget('reference', opts.target, admin, caps);
-      await target.apply(o.layout);
-      return target;
+      await admin.putConfig(layout.reference);
+      return { capabilities };
     },
+    apply: (change) => driver.change(change),
+    readRecords: (limit) => driver.readRecords(limit),
+    advance: (ms) => driver.advance(ms),
+    healthCheck: () => driver.healthCheck(),
+    state: () => driver.state(),
+    stats: () => driver.stats(),
+    billing: () => driver.billing(),
   };
 }

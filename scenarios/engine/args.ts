@@ -1,22 +1,37 @@
 /** Command-line options shared by `pnpm scenario` and `pnpm conformance`. */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { chooseAdapter } from '../adapters/index.js';
-import type { Adapter } from './target.js';
+import { loadAdapter } from '../adapters/index.js';
+import type { RelayAdapter } from '../adapters/api.js';
 
 export const TARGET_OPTIONS = {
   target: { type: 'string' },
   adapter: { type: 'string' },
+  'adapter-option': { type: 'string', multiple: true },
   'admin-token': { type: 'string' },
   key: { type: 'string' },
   seed: { type: 'string' },
   'mock-port-base': { type: 'string' },
+  'layout-out': { type: 'string' },
   out: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+/** The part of the usage text that explains TARGET_OPTIONS. */
+export const TARGET_USAGE = `  --target <url>          run against a relay that is already running (default: start the
+                          mocks and the reference relay in process, on a virtual clock)
+  --adapter <name|module> how to drive that relay: reference (admin API, default with --target),
+                          manual (you or a script configure it), or a module path / package name
+                          (scenarios/README.md "Adapters")
+  --adapter-option k=v    passed to a module adapter (repeatable)
+  --admin-token <t>       reference adapter: the relay's admin token (or RELAYLAB_ADMIN_TOKEN)
+  --key <k>               send this client key instead of the scenario's (a relay set up by hand)
+  --mock-port-base <n>    first fixed mock port (manual adapter default 18600)
+  --layout-out <file|url> manual adapter: write the layout JSON to this file, or POST it to this
+                          URL and go on when it answers (default reports/out/manual-layout.json)`;
+
 export class UsageError extends Error {}
 
-export type Values = Record<string, string | boolean | undefined>;
+export type Values = Record<string, string | boolean | string[] | undefined>;
 
 export function parse(argv: string[], options: NonNullable<ParseArgsConfig['options']>): { values: Values; positionals: string[] } {
   try {
@@ -33,13 +48,34 @@ export function intOption(v: string | undefined, name: string): number | undefin
   return Number(v);
 }
 
-export function adapterFrom(values: Values): Adapter {
+/** `--adapter-option a=1 --adapter-option b=2` -> { a: '1', b: '2' }. */
+export function keyValues(list: string[] | undefined, name: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of list ?? []) {
+    const at = item.indexOf('=');
+    if (at <= 0) throw new UsageError(`--${name} expects name=value, got "${item}"`);
+    out[item.slice(0, at)] = item.slice(at + 1);
+  }
+  return out;
+}
+
+export async function adapterFrom(values: Values): Promise<RelayAdapter> {
+  let options: Record<string, string>;
+  let mockPortBase: number | undefined;
   try {
-    return chooseAdapter({
+    options = keyValues(values['adapter-option'] as string[] | undefined, 'adapter-option');
+    mockPortBase = intOption(values['mock-port-base'] as string | undefined, 'mock-port-base');
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  try {
+    return await loadAdapter({
       target: values.target as string | undefined,
       adapter: values.adapter as string | undefined,
       adminToken: values['admin-token'] as string | undefined,
-      mockPortBase: intOption(values['mock-port-base'] as string | undefined, 'mock-port-base'),
+      mockPortBase,
+      layoutOut: values['layout-out'] as string | undefined,
+      options,
     });
   } catch (err) {
     throw new UsageError((err as Error).message);

@@ -4,10 +4,9 @@
  * the expected and the actual value so a report can show them side by side.
  */
 import type { JournalEntry } from '../../mocks/journal.js';
-import type { AttemptRecord, RequestLogEntry } from '../../relay/state/types.js';
 import type { ClientResult } from './clients.js';
 import type { Count, Expectation } from './schema.js';
-import type { RelayStateView, RelayStatsView } from './target.js';
+import type { RelayAttempt, RelayRecord, RelayStateView, RelayStatsView } from '../adapters/api.js';
 
 export interface Check {
   name: string;
@@ -23,7 +22,7 @@ export interface StepObservation {
   /** Upstream requests made during the step, in arrival order. */
   journal: JournalEntry[];
   /** The relay's log entry for each result (same index), when the relay has records. */
-  records: Array<RequestLogEntry | undefined>;
+  records: Array<RelayRecord | undefined>;
   state?: RelayStateView;
   stats?: RelayStatsView;
   health?: unknown;
@@ -59,12 +58,12 @@ function tally<T>(items: T[], key: (t: T) => string): Record<string, number> {
 }
 
 /** `A:429`, `B:200`, or `A:timeout` when no status came back. */
-export function attemptLabel(a: AttemptRecord): string {
+export function attemptLabel(a: RelayAttempt): string {
   return `${a.endpoint}:${a.status ?? a.errorClass ?? '?'}`;
 }
 
 /** `A:429` matches `A:429`; `A:*`, `A:5xx` and `A:timeout` (error class) also match. */
-export function attemptMatches(pattern: string, a: AttemptRecord): boolean {
+export function attemptMatches(pattern: string, a: RelayAttempt): boolean {
   const at = pattern.lastIndexOf(':');
   const ep = at < 0 ? pattern : pattern.slice(0, at);
   const what = at < 0 ? '*' : pattern.slice(at + 1);
@@ -75,7 +74,7 @@ export function attemptMatches(pattern: string, a: AttemptRecord): boolean {
   return a.errorClass === what;
 }
 
-export function chainMatches(expected: string[], attempts: AttemptRecord[]): boolean {
+export function chainMatches(expected: string[], attempts: RelayAttempt[]): boolean {
   return expected.length === attempts.length && expected.every((p, i) => attemptMatches(p, attempts[i]));
 }
 
@@ -105,7 +104,7 @@ function word(v: unknown, ...keys: string[]): string | undefined {
   return undefined;
 }
 
-function lastEndpoint(r: RequestLogEntry | undefined): string | undefined {
+function lastEndpoint(r: RelayRecord | undefined): string | undefined {
   return r?.attempts.length ? r.attempts[r.attempts.length - 1].endpoint : undefined;
 }
 

@@ -2,7 +2,7 @@
  * What a scenario run produced: plain JSON (written as the .json report, rendered as HTML).
  * Every secret in it is already masked.
  */
-import type { AttemptRecord } from '../../relay/state/types.js';
+import type { RelayAttempt } from '../adapters/api.js';
 import type { Capability } from './schema.js';
 import type { ClientResult } from './clients.js';
 import type { Check } from './expect.js';
@@ -23,7 +23,7 @@ export interface UpstreamHit {
 }
 
 export interface RequestView extends ClientResult {
-  attempts?: AttemptRecord[];
+  attempts?: RelayAttempt[];
   /** Upstream requests carrying this request's id (when the relay forwards x-request-id). */
   upstreamHits: UpstreamHit[];
 }

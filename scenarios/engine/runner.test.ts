@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { parseYamlConfig } from '../../lib/yaml-config.js';
 import { inProcessAdapter } from '../adapters/inprocess.js';
 import { runScenario } from './runner.js';
-import { CAPABILITIES, scenarioSchema, type Capability } from './schema.js';
-import type { Adapter } from './target.js';
+import { scenarioSchema } from './schema.js';
+import type { RelayAdapter } from '../adapters/api.js';
+import { REFERENCE_CAPABILITIES } from '../adapters/reference.js';
 
 const SMALL = `
 name: small
@@ -74,18 +75,23 @@ describe('runScenario against the real mocks and the in-process reference relay'
   });
 
   it('reports a scenario as not applicable when the target lacks a capability, without starting anything', async () => {
-    const noClock: Adapter = {
+    const noClock: RelayAdapter = {
       name: 'no-clock',
-      capabilities: new Set<Capability>(CAPABILITIES.filter((c) => c !== 'clock')),
-      mockPortBase: 0,
-      open: () => Promise.reject(new Error('must not be opened')),
+      capabilities: { ...REFERENCE_CAPABILITIES, clock: 'none' },
+      configure: () => Promise.reject(new Error('must not be configured')),
+      apply: () => Promise.reject(new Error('must not be changed')),
     };
     const r = await runScenario(scenario(), { adapter: noClock, file: 'small.yaml', log: quiet });
     expect(r).toMatchObject({ status: 'not_applicable', missingCapabilities: ['clock'] });
   });
 
   it('is an error, not a failure, when the target cannot be opened', async () => {
-    const broken: Adapter = { name: 'broken', capabilities: new Set(CAPABILITIES), mockPortBase: 0, open: () => Promise.reject(new Error('relay did not start')) };
+    const broken: RelayAdapter = {
+      name: 'broken',
+      capabilities: REFERENCE_CAPABILITIES,
+      configure: () => Promise.reject(new Error('relay did not start')),
+      apply: () => Promise.reject(new Error('must not be changed')),
+    };
     const r = await runScenario(scenario(), { adapter: broken, file: 'small.yaml', log: quiet });
     expect(r).toMatchObject({ status: 'error', reason: 'relay did not start' });
   });

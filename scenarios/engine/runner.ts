@@ -10,23 +10,27 @@ import { parseDuration } from '../../lib/duration.js';
 import { startMocks, type MockFleet } from '../../mocks/index.js';
 import type { JournalEntry } from '../../mocks/journal.js';
 import type { UpstreamConfig } from '../../mocks/config.js';
-import type { RequestLogEntry } from '../../relay/state/types.js';
 import { sendAll, type ClientResult } from './clients.js';
 import { evaluate, attemptLabel, type Check, type StepObservation } from './expect.js';
 import { checkInvariants } from './invariants.js';
 import { billingChecks, type BillingExpectation } from './billing.js';
-import { resolveLayout, type Capability, type Scenario, type ScenarioEndpoint, type ScenarioLayout, type Step } from './schema.js';
-import type { Adapter, ResolvedChange, Target } from './target.js';
+import { resolveLayout, type Capability, type ClientProtocol, type Scenario, type ScenarioEndpoint, type ScenarioLayout, type Step } from './schema.js';
+import { capabilitySet, type AdapterCapabilities, type AdapterContext, type Layout, type RelayAdapter, type RelayRecord } from '../adapters/api.js';
+import { applyToReference, portableChange, portableLayout, type ResolvedChange, type RunningUpstream } from './portable-layout.js';
 import type { RequestView, ScenarioResult, StepResult, UpstreamHit } from './result.js';
 
 export type { RequestView, ScenarioResult, StepResult, UpstreamHit, Verdict } from './result.js';
 
 export interface RunOptions {
-  adapter: Adapter;
+  adapter: RelayAdapter;
   file: string;
+  /** The relay's URL (--target); an adapter that starts its relay returns it from configure. */
+  target?: string;
   seed?: number;
-  /** Use this client key for every request (a relay configured by hand with its own key). */
+  /** Use this client key for every request that names none (a relay configured by hand with its own key). */
   clientKey?: string;
+  /** The relay's own client keys by the scenario's key names (`--key alice=sk-...`); win over the adapter's. */
+  keys?: Record<string, string>;
   log?: (line: string) => void;
   /** Show a progress bar for steps with many requests. */
   progress?: boolean;
@@ -98,7 +102,16 @@ export function redact<T>(value: T, secrets: string[]): T {
 
 interface Ctx {
   scenario: Scenario;
-  target: Target;
+  adapter: RelayAdapter;
+  /** What the adapter declared, narrowed by what configure found. */
+  caps: Set<Capability>;
+  actx: AdapterContext;
+  relayUrl: string;
+  baseUrls: Partial<Record<ClientProtocol, string>>;
+  /** The relay layout as it stands: the reference relay's terms, and the portable one adapters get. */
+  reference: ScenarioLayout;
+  layout: Layout;
+  upstreams: RunningUpstream[];
   fleet: MockFleet;
   keys: Map<string, string>;
   initialKeys: NonNullable<ScenarioLayout['keys']>;
@@ -174,14 +187,15 @@ function requestIdOf(j: JournalEntry): string | undefined {
 }
 
 /** The relay's records of these results; the log is written asynchronously, so poll briefly. */
-async function recordsFor(target: Target, results: ClientResult[]): Promise<Array<RequestLogEntry | undefined>> {
-  if (!target.capabilities.has('relay_records')) return results.map(() => undefined);
+async function recordsFor(ctx: Ctx, results: ClientResult[]): Promise<Array<RelayRecord | undefined>> {
+  const read = ctx.adapter.readRecords?.bind(ctx.adapter);
+  if (!ctx.caps.has('relay_records') || !read) return results.map(() => undefined);
   const wanted = results.map((r) => r.requestId);
-  let byId = new Map<string, RequestLogEntry>();
+  let byId = new Map<string, RelayRecord>();
   // The reference relay flushes its log before answering; a few retries cover relays that do not.
   // Some requests are never logged (GET /v1/models, HEAD /), so do not wait long for them.
   for (let i = 0; i < 5; i++) {
-    const log = await target.requests(Math.max(100, results.length + 50)).catch(() => []);
+    const log = await read(Math.max(100, results.length + 50)).catch(() => []);
     byId = new Map(log.map((e) => [e.requestId, e]));
     if (wanted.every((id) => !id || byId.has(id))) break;
     await sleep(25);
@@ -211,12 +225,30 @@ async function advanceWhile(ctx: Ctx, plan: Array<{ after: number; by: number }>
     while (!settled && (reservedSeq(ctx.fleet) ?? Infinity) <= seen && performance.now() < giveUpAt) await Promise.race([sleep(10), done]);
     if (settled) return;
     seen = reservedSeq(ctx.fleet) ?? seen;
-    await ctx.target.advance(by);
+    await advanceClock(ctx, by);
   }
 }
 
-function blindness(target: Target): StepObservation['blind'] {
-  return { records: !target.capabilities.has('relay_records'), state: !target.capabilities.has('relay_state') };
+function blindness(ctx: Ctx): StepObservation['blind'] {
+  return { records: !ctx.caps.has('relay_records'), state: !ctx.caps.has('relay_state') };
+}
+
+async function advanceClock(ctx: Ctx, ms: number): Promise<void> {
+  if (!ctx.adapter.advance) throw new Error(`the ${ctx.adapter.name} adapter has no virtual clock`);
+  await ctx.adapter.advance(ms);
+}
+
+function relayState(ctx: Ctx, wanted: unknown) {
+  return wanted && ctx.caps.has('relay_state') ? ctx.adapter.state?.() : undefined;
+}
+
+function relayStats(ctx: Ctx, wanted: unknown) {
+  return wanted && ctx.caps.has('relay_state') ? ctx.adapter.stats?.() : undefined;
+}
+
+/** Where requests of a protocol go: its own base URL (a relay serving under /api) or the relay's. */
+function baseUrlFor(ctx: Ctx, protocol: ClientProtocol): string {
+  return ctx.baseUrls[protocol] ?? ctx.relayUrl;
 }
 
 function resolveKey(ctx: Ctx, key: string | undefined): string | undefined {
@@ -240,7 +272,7 @@ function startRequests(ctx: Ctx, step: Step, index: number): Flight {
     bar = new SingleBar({ format: '    {bar} {value}/{total} requests', hideCursor: true, clearOnComplete: true }, Presets.shades_classic);
     bar.start(spec.count, 0);
   }
-  const sending = sendAll({ baseUrl: ctx.target.relayUrl, spec, key, tag: `${ctx.scenario.seed}-${index + 1}`, onDone: () => bar?.increment() });
+  const sending = sendAll({ baseUrl: baseUrlFor(ctx, spec.protocol), spec, key, tag: `${ctx.scenario.seed}-${index + 1}`, onDone: () => bar?.increment() });
   const done = Promise.all([sending, spec.advance_during ? advanceWhile(ctx, spec.advance_during, sending) : undefined])
     .then(([results]) => results)
     .finally(() => bar?.stop());
@@ -260,10 +292,10 @@ async function finishRequests(ctx: Ctx, flight: Flight, expectStep: Step): Promi
     const id = requestIdOf(j);
     return !everyHasId || !id || ids.has(id);
   });
-  const records = await recordsFor(ctx.target, results);
-  const state = expectStep.expect?.state && ctx.target.capabilities.has('relay_state') ? await ctx.target.state() : undefined;
-  const stats = expectStep.expect?.stats && ctx.target.capabilities.has('relay_state') ? await ctx.target.stats?.() : undefined;
-  const obs: StepObservation = { results, journal: mine, records, state, stats, endpoints: ctx.endpoints, blind: blindness(ctx.target) };
+  const records = await recordsFor(ctx, results);
+  const state = await relayState(ctx, expectStep.expect?.state);
+  const stats = await relayStats(ctx, expectStep.expect?.stats);
+  const obs: StepObservation = { results, journal: mine, records, state, stats, endpoints: ctx.endpoints, blind: blindness(ctx) };
   const requests: RequestView[] = results.map((r, i) => ({
     ...r,
     attempts: records[i]?.attempts,
@@ -277,7 +309,7 @@ async function finishRequests(ctx: Ctx, flight: Flight, expectStep: Step): Promi
 /** Billing expectations compare the relay's ledger with the whole run's journal (engine/billing.ts). */
 function stepBillingChecks(ctx: Ctx, expectation: BillingExpectation) {
   return billingChecks(expectation, {
-    read: async () => ctx.target.billing?.(),
+    read: async () => ctx.adapter.billing?.(),
     journal: ctx.fleet.journal.list(),
     billingConfig: (ctx.scenario.relay as { billing?: unknown }).billing,
   });
@@ -324,6 +356,15 @@ function resolveChange(ctx: Ctx, step: Step): ResolvedChange {
   return { kind: 'restart' };
 }
 
+/** Hands a change to the adapter in portable terms, with the whole layout after it. */
+async function applyChange(ctx: Ctx, change: ResolvedChange): Promise<void> {
+  const reference = applyToReference(ctx.reference, change);
+  const layout = portableLayout(ctx.scenario.name, reference, ctx.upstreams);
+  await ctx.adapter.apply(portableChange(change, ctx.layout, layout), ctx.actx);
+  ctx.reference = reference;
+  ctx.layout = layout;
+}
+
 function tokensOf(map: Map<string, Set<string>>, upstream: string): Set<string> {
   let s = map.get(upstream);
   if (!s) map.set(upstream, (s = new Set()));
@@ -365,7 +406,7 @@ async function runStep(ctx: Ctx, step: Step, index: number): Promise<StepResult>
       ctx.flights.delete(step.join);
       out = await finishRequests(ctx, flight, step);
     } else {
-      if (step.advance !== undefined) await ctx.target.advance(step.advance);
+      if (step.advance !== undefined) await advanceClock(ctx, step.advance);
       else if (step.wait !== undefined) await sleep(step.wait);
       else if (step.faults) {
         const f = step.faults;
@@ -377,22 +418,25 @@ async function runStep(ctx: Ctx, step: Step, index: number): Promise<StepResult>
           await control.setTokens(f.upstream!, f.tokens);
           ctx.secrets.push(...f.tokens);
         }
-      } else if (step.relay_change) await ctx.target.change(resolveChange(ctx, step));
-      else if (step.health_check) health = await ctx.target.healthCheck();
+      } else if (step.relay_change) await applyChange(ctx, resolveChange(ctx, step));
+      else if (step.health_check) {
+        if (!ctx.adapter.healthCheck) throw new Error(`the ${ctx.adapter.name} adapter cannot run health checks`);
+        health = await ctx.adapter.healthCheck();
+      }
       // Under a background load the journal never goes quiet; the join step reads it instead.
       const journal = ctx.flights.size > 0 ? [] : await settledJournal(ctx.fleet, ctx.lastSeq, step.advance !== undefined || step.relay_change ? 60 : 0);
       ctx.lastSeq = Math.max(ctx.lastSeq, ...journal.map((j) => j.seq));
-      const state = step.expect?.state && ctx.target.capabilities.has('relay_state') ? await ctx.target.state() : undefined;
+      const state = await relayState(ctx, step.expect?.state);
       out = {
         checks: evaluate(step.expect, {
           results: [],
           journal,
           records: [],
           state,
-          stats: step.expect?.stats && ctx.target.capabilities.has('relay_state') ? await ctx.target.stats?.() : undefined,
+          stats: await relayStats(ctx, step.expect?.stats),
           health,
           endpoints: ctx.endpoints,
-          blind: blindness(ctx.target),
+          blind: blindness(ctx),
         }),
         requests: [],
         upstreamHits: journal.map(hit),
@@ -467,30 +511,41 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
   log(`▶ ${scenario.name}: ${scenario.description}`);
 
   const required = requiredCapabilities(scenario);
-  const missing = [...required].filter((c) => !opts.adapter.capabilities.has(c));
+  const declared = capabilitySet(opts.adapter.capabilities);
+  const missing = [...required].filter((c) => !declared.has(c));
   if (missing.length) {
     log(`  – not applicable: the ${opts.adapter.name} target lacks ${missing.join(', ')}`);
     return finish({ ...result, status: 'not_applicable', missingCapabilities: missing, reason: `target lacks: ${missing.join(', ')}` }, []);
   }
 
   let fleet: MockFleet | undefined;
-  let target: Target | undefined;
+  let configured = false;
   const secrets: string[] = [];
   try {
-    const upstreams = scenario.mocks.map((m, i) => {
+    const mockConfigs = scenario.mocks.map((m, i) => {
       const withSeed = defaultSeed(m, seed, i);
       return opts.adapter.mockPortBase ? { ...withSeed, port: opts.adapter.mockPortBase + i } : withSeed;
     });
-    fleet = await startMocks({ upstreams }, { host: '127.0.0.1' });
+    fleet = await startMocks({ upstreams: mockConfigs }, { host: '127.0.0.1' });
     for (const m of scenario.mocks) secrets.push(...(m.tokens ?? []));
     const issued = await issueTokens(fleet, scenario.relay);
     secrets.push(...issued.values());
     const withKeys: ScenarioLayout = scenario.relay.keys?.length ? scenario.relay : { ...scenario.relay, keys: [DEFAULT_KEY] };
     const f = fleet;
     const layout = resolveLayout(withKeys, (name) => f.get(name).url, (e) => issued.get(e) ?? String(e.token)) as ScenarioLayout;
+    const upstreams: RunningUpstream[] = fleet.upstreams.map((u) => ({ name: u.name, kind: u.kind, url: u.url, tokens: u.tokens }));
+    const portable = portableLayout(scenario.name, layout, upstreams);
+    const actx: AdapterContext = { scenario: scenario.name, log };
     const ctx: Ctx = {
       scenario,
-      target: undefined as unknown as Target,
+      adapter: opts.adapter,
+      caps: declared,
+      actx,
+      relayUrl: opts.target ?? '',
+      baseUrls: { ...opts.adapter.capabilities.baseUrls },
+      reference: layout,
+      layout: portable,
+      upstreams,
       fleet,
       keys: new Map(),
       initialKeys: withKeys.keys!,
@@ -505,18 +560,22 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
       progress: opts.progress ?? false,
     };
     learnLayout(ctx, withKeys, (e) => issued.get(e) ?? String(e.token));
-    ctx.defaultKey = opts.clientKey ?? withKeys.keys![0].key;
-    if (opts.clientKey) secrets.push(opts.clientKey);
 
-    target = await opts.adapter.open({
-      scenario: scenario.name,
-      layout,
-      mocks: fleet.upstreams.map((u) => ({ name: u.name, kind: u.kind, url: u.url, tokens: u.tokens })),
-      log,
-    });
-    ctx.target = target;
-    result.target = target.relayUrl;
-    const lacking = [...required].filter((c) => !target!.capabilities.has(c));
+    configured = true;
+    const found = (await opts.adapter.configure(portable, actx)) ?? {};
+    const caps: AdapterCapabilities = { ...opts.adapter.capabilities, ...found.capabilities };
+    ctx.caps = capabilitySet(caps);
+    ctx.relayUrl = found.url ?? opts.target ?? '';
+    if (!ctx.relayUrl) throw new Error(`the ${opts.adapter.name} adapter started no relay and no --target was given`);
+    ctx.baseUrls = { ...caps.baseUrls, ...found.baseUrls };
+    result.target = ctx.relayUrl;
+    for (const [name, key] of Object.entries({ ...found.keys, ...opts.keys })) {
+      ctx.keys.set(name, key);
+      secrets.push(key);
+    }
+    ctx.defaultKey = opts.clientKey ?? ctx.keys.get(withKeys.keys![0].name);
+    if (opts.clientKey) secrets.push(opts.clientKey);
+    const lacking = [...required].filter((c) => !ctx.caps.has(c));
     if (lacking.length) {
       log(`  – not applicable: the target lacks ${lacking.join(', ')}`);
       return finish({ ...result, status: 'not_applicable', missingCapabilities: lacking, reason: `target lacks: ${lacking.join(', ')}` }, secrets);
@@ -556,7 +615,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
     result.reason = (err as Error).message;
     log(`  ! could not run: ${(err as Error).message}`);
   } finally {
-    await target?.close().catch(() => {});
+    if (configured) await opts.adapter.teardown?.().catch(() => {});
     await fleet?.close().catch(() => {});
   }
   const out = finish(result, secrets);
