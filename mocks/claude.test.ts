@@ -61,9 +61,13 @@ describe('claude kind with @anthropic-ai/sdk', () => {
     expect(entry.eventsSent).toBe(types.length + 1);
   });
 
-  it('streams a tool_use block with input_json_delta when the request has tools', async () => {
+  it('streams a tool_use block with input_json_delta when tool_choice asks for a tool', async () => {
     const final = await client.messages
-      .stream({ ...ask, tools: [{ name: 'lookup', description: 'look up', input_schema: { type: 'object', properties: { query: { type: 'string' } } } }] })
+      .stream({
+        ...ask,
+        tools: [{ name: 'lookup', description: 'look up', input_schema: { type: 'object', properties: { query: { type: 'string' } }, required: ['query'] } }],
+        tool_choice: { type: 'any' },
+      })
       .finalMessage();
     const tool = final.content.find((b) => b.type === 'tool_use') as Anthropic.ToolUseBlock;
     expect(tool.name).toBe('lookup');

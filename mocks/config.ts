@@ -90,6 +90,19 @@ export const faultActionSchema = z
     drip: z.object({ bytes: z.number().int().min(1).default(16), every: durationSchema.prefault(50) }).strict().optional(),
     /** 200 with an empty body (no events for a stream). */
     empty: z.boolean().optional(),
+    /**
+     * What to answer instead of the default text: a tool call (a tool name, else one offered
+     * picked by the seed; an input, else one generated from the tool's schema). Applies even
+     * after a tool result, which is how a rule makes an agent loop on purpose.
+     */
+    respond: z
+      .object({
+        tool_call: z
+          .object({ name: z.string().min(1).optional(), input: z.record(z.string(), z.unknown()).optional() })
+          .strict(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -161,6 +174,14 @@ export const upstreamConfigSchema = z
     /** Delay before response headers on every request. */
     latency: durationSchema.prefault(0),
     output: z.object({ tokens: z.number().int().min(0).default(16) }).strict().prefault({}),
+    /**
+     * Tool calls without a rule: the share of tool-offering requests answered with a call (drawn
+     * from the content seed; default 0, so agents get text that ends their turn) and which tool.
+     */
+    tool_calls: z
+      .object({ probability: z.number().min(0).max(1).default(0), name: z.string().min(1).optional() })
+      .strict()
+      .prefault({}),
     rules: z.array(faultRuleSchema).default([]),
     custom_pass: customPassSchema.prefault({}),
     chatgpt: chatgptOAuthSchema.prefault({}),

@@ -4,11 +4,13 @@
  * microseconds where seeding faker per request would cost a benchmark its ceiling.
  *
  * One token = one word (with its leading space), so output_tokens === tokens.length, exactly.
- * A request with tools gets one tool call (text first, then the call) and stop reason tool_use.
+ * The answer is text that ends the turn; a tool call (a short lead-in text, then the call, stop
+ * reason tool_use) only when `tool-calls.ts` decides one was asked for.
  */
 import { faker } from '@faker-js/faker';
-import type { GeneratedContent, RequestInfo } from '../protocols/types.js';
+import type { GeneratedContent, ProtocolId, RequestInfo } from '../protocols/types.js';
 import { mixSeed, seededRandom } from './random.js';
+import { planToolCall, type ToolCallAsk, type ToolCallPolicy } from './tool-calls.js';
 
 const WORDS: readonly string[] = (() => {
   faker.seed(20_260_101);
@@ -22,43 +24,36 @@ export interface ContentOptions {
   requestNumber: number;
   /** Tokens to emit before max_tokens applies. */
   outputTokens: number;
+  /** The request's protocol (where its tools, tool_choice and last turn are). */
+  protocol: ProtocolId;
+  /** The upstream's standing tool-call policy (config `tool_calls`). */
+  toolCalls?: ToolCallPolicy;
+  /** A rule's `respond.tool_call`. */
+  ask?: ToolCallAsk;
 }
 
 export function generateContent(info: RequestInfo, body: unknown, opts: ContentOptions): GeneratedContent {
   const random = seededRandom(mixSeed(opts.seed, opts.requestNumber));
   const limit = info.maxOutputTokens !== undefined && info.maxOutputTokens >= 0 ? info.maxOutputTokens : Infinity;
-  const toolName = info.hasTools ? firstToolName(body) : undefined;
+  const call = info.hasTools || opts.ask ? planToolCall(opts.protocol, body, random, opts.toolCalls, opts.ask) : undefined;
   let want = opts.outputTokens;
   // A tool call spends output tokens on its arguments; keep a short lead-in text.
-  if (toolName) want = Math.min(want, 3);
+  if (call) want = Math.min(want, 3);
   const count = Math.min(want, limit);
   const tokens = new Array<string>(count);
   for (let i = 0; i < count; i++) {
     const word = WORDS[Math.floor(random() * WORDS.length)];
     tokens[i] = i === 0 ? capitalize(word) : ' ' + word;
   }
-  if (count > 0 && count === want && !toolName) tokens[count - 1] += '.';
-  if (toolName && count === want) {
-    const input = { query: Array.from({ length: 3 }, () => WORDS[Math.floor(random() * WORDS.length)]).join(' ') };
-    const json = JSON.stringify(input);
+  if (count > 0 && count === want && !call) tokens[count - 1] += '.';
+  if (call && count === want) {
+    const json = JSON.stringify(call.input);
     const third = Math.ceil(json.length / 3);
     const argumentChunks = [json.slice(0, third), json.slice(third, 2 * third), json.slice(2 * third)].filter((c) => c.length > 0);
     const id = `call_${Math.floor(random() * 2 ** 48).toString(36)}`;
-    return { tokens, toolCall: { id, name: toolName, input, argumentChunks }, stopReason: 'tool_use' };
+    return { tokens, toolCall: { id, name: call.name, input: call.input, argumentChunks }, stopReason: 'tool_use' };
   }
   return { tokens, stopReason: count < want ? 'max_tokens' : 'end_turn' };
-}
-
-/** Tool name from Anthropic (`tools[].name`), Chat (`tools[].function.name`) or Responses (`tools[].name`) bodies. */
-function firstToolName(body: unknown): string | undefined {
-  const tools = (body as { tools?: unknown } | null)?.tools;
-  if (!Array.isArray(tools)) return undefined;
-  for (const t of tools) {
-    const tool = t as { name?: unknown; function?: { name?: unknown } };
-    const name = typeof tool?.name === 'string' ? tool.name : typeof tool?.function?.name === 'string' ? tool.function.name : undefined;
-    if (name) return name;
-  }
-  return undefined;
 }
 
 function capitalize(word: string): string {

@@ -10,7 +10,7 @@
  *   GET|PUT|POST|DELETE /__mock/upstreams/:name/rules   get / set (array) / add (one) / clear
  *   DELETE /__mock/rules                          clear every upstream's rules
  *   PUT    /__mock/upstreams/:name/tokens         { tokens: [...] }
- *   PATCH  /__mock/upstreams/:name/settings       { latency, stream: {ttft, chunk_delay, tokens_per_second}, output: {tokens} }
+ *   PATCH  /__mock/upstreams/:name/settings       { latency, stream: {ttft, chunk_delay, tokens_per_second}, output: {tokens}, tool_calls: {probability, name?} }
  *   POST   /__mock/upstreams/:name/jwt            { accountId, expiresInSec } -> tokens (chatgpt-oauth)
  *   GET    /__mock/stats                          stream scheduler: active streams, lateness p50/p99/max (ms)
  *   DELETE /__mock/stats                          reset those figures
@@ -45,6 +45,7 @@ const settingsBody = z
       .strict()
       .optional(),
     output: z.object({ tokens: z.number().int().min(0) }).strict().optional(),
+    tool_calls: z.object({ probability: z.number().min(0).max(1), name: z.string().min(1).optional() }).strict().optional(),
   })
   .strict();
 
@@ -198,6 +199,7 @@ function route(state: ControlState, method: string, path: string, q: URLSearchPa
       const s = up.settings;
       if (patch.latency !== undefined) s.latency = patch.latency;
       if (patch.output) s.outputTokens = patch.output.tokens;
+      if (patch.tool_calls) s.toolCalls = { ...patch.tool_calls };
       if (patch.stream) {
         const p = { ...s.pacing };
         if (patch.stream.ttft !== undefined) p.ttft = patch.stream.ttft;
@@ -205,7 +207,7 @@ function route(state: ControlState, method: string, path: string, q: URLSearchPa
         if (patch.stream.tokens_per_second !== undefined) p.tokensPerSecond = patch.stream.tokens_per_second ?? undefined;
         s.pacing = p;
       }
-      return { latency: s.latency, stream: s.pacing, output: { tokens: s.outputTokens } };
+      return { latency: s.latency, stream: s.pacing, output: { tokens: s.outputTokens }, tool_calls: s.toolCalls };
     }
     case 'POST /upstreams/:name/jwt': {
       const up = upstreamOf(state, parts[1]);

@@ -39,7 +39,7 @@ export function handlePass(ctx: Ctx, action: FaultAction | undefined): void {
   if (isPrecharge(ctx.rawQuery)) return sendJson(ctx, 200, buildPrecharge(estimate), action);
 
   const n = ++up.requestCount;
-  const content = generateContent(info, ctx.body, { seed: up.seed, requestNumber: n, outputTokens: action?.output_tokens ?? up.settings.outputTokens });
+  const content = generateContent(info, ctx.body, { seed: up.seed, requestNumber: n, outputTokens: action?.output_tokens ?? up.settings.outputTokens, protocol: protocol.id });
   const usage = billUsage(protocol.id, ctx.body, info, generatedOutputTokens(content), ctx.credential, up.cache);
   if (route.action === 'submit') {
     const task = up.tasks.submit(route.model, usage);

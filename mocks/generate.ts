@@ -29,7 +29,14 @@ export function generate(ctx: Ctx, action: FaultAction | undefined): void {
     sendTemplated(ctx, variant, outputTokens, responseId(up.seed, n), created);
     return;
   }
-  const content = generateContent(info, ctx.body, { seed: up.seed, requestNumber: variant, outputTokens });
+  const content = generateContent(info, ctx.body, {
+    seed: up.seed,
+    requestNumber: variant,
+    outputTokens,
+    protocol: protocol.id,
+    toolCalls: up.settings.toolCalls,
+    ask: action?.respond?.tool_call,
+  });
   const usage = billUsage(protocol.id, ctx.body, info, generatedOutputTokens(content), ctx.credential, up.cache);
   const ids = { id: responseId(up.seed, n), created };
   if (!info.stream) {
@@ -99,10 +106,11 @@ function sendTemplated(ctx: Ctx, variant: number, outputTokens: number, id: stri
   const { up, protocol } = ctx;
   const info = ctx.info!;
   const input = billUsage(protocol.id, ctx.body, info, 0, ctx.credential, up.cache);
-  const key = `${protocol.id}\u0001${variant}\u0001${outputTokens}\u0001${input.inputTokens},${input.cacheWriteTokens},${input.cacheReadTokens}\u0001${ctx.rawText}`;
+  const calls = up.settings.toolCalls;
+  const key = `${protocol.id}\u0001${variant}\u0001${outputTokens}\u0001${calls.probability},${calls.name ?? ''}\u0001${input.inputTokens},${input.cacheWriteTokens},${input.cacheReadTokens}\u0001${ctx.rawText}`;
   let t = up.templates.get(key);
   if (!t) {
-    const content = generateContent(info, ctx.body, { seed: up.seed, requestNumber: variant, outputTokens });
+    const content = generateContent(info, ctx.body, { seed: up.seed, requestNumber: variant, outputTokens, protocol: protocol.id, toolCalls: up.settings.toolCalls });
     const usage = { ...input, outputTokens: generatedOutputTokens(content) };
     t = { text: JSON.stringify(protocol.buildResponse(info, ctx.body, content, usage, MARK_IDS)), usage };
     up.remember(key, t);

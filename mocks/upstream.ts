@@ -10,6 +10,7 @@ import { TaskStore } from './custom-pass-tasks.js';
 import { FaultRules } from './faults.js';
 import { KINDS } from './kinds.js';
 import type { Pacing } from './stream-writer.js';
+import type { ToolCallPolicy } from './tool-calls.js';
 import { CacheMemory } from './usage.js';
 
 const MAX_TEMPLATES = 4096;
@@ -18,6 +19,7 @@ export interface UpstreamSettings {
   latency: number;
   pacing: Pacing;
   outputTokens: number;
+  toolCalls: ToolCallPolicy;
 }
 
 export class MockUpstream {
@@ -47,7 +49,7 @@ export class MockUpstream {
     this.seed = config.seed;
     this.tokens = new Set(config.tokens);
     this.models = config.models.length > 0 ? config.models : KINDS[config.kind].defaultModels;
-    this.settings = { latency: config.latency, pacing: { ...config.stream }, outputTokens: config.output.tokens };
+    this.settings = settingsOf(config);
     this.rules = new FaultRules(config.seed, config.rules);
     const c = config.chatgpt;
     this.chatgpt = new ChatgptTokens(c.jwt_secret, clock, c.access_ttl, c.refresh_tokens);
@@ -77,9 +79,13 @@ export class MockUpstream {
   reset(): void {
     this.setRules(this.config.rules);
     this.setTokens(this.config.tokens);
-    this.settings = { latency: this.config.latency, pacing: { ...this.config.stream }, outputTokens: this.config.output.tokens };
+    this.settings = settingsOf(this.config);
     this.requestCount = 0;
     this.cache.clear();
     this.templates.clear();
   }
+}
+
+function settingsOf(config: ResolvedUpstreamConfig): UpstreamSettings {
+  return { latency: config.latency, pacing: { ...config.stream }, outputTokens: config.output.tokens, toolCalls: { ...config.tool_calls } };
 }

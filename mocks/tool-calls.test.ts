@@ -1,0 +1,277 @@
+/**
+ * The content policy real agents can finish on, through the official SDKs for all three
+ * protocols, stream and non-stream: text that ends the turn by default even when tools are
+ * offered; tool calls only when asked (marker, tool_choice, rule, config), with inputs valid
+ * against the tool's schema; text after a tool result unless a rule says otherwise. The tool
+ * schemas are the ones Claude Code and Codex CLI really send (agents/fixtures/, captured from
+ * their requests in the mock journal).
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { readFileSync } from 'node:fs';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startMocks, type MockFleet } from './index.js';
+import { TOOL_CALL_MARKER, validToolInput } from './tool-calls.js';
+
+interface AnthropicTool {
+  name: string;
+  description?: string;
+  input_schema?: Record<string, unknown>;
+}
+interface ResponsesTool {
+  type: string;
+  name?: string;
+  description?: string;
+  parameters?: Record<string, unknown>;
+}
+const fixture = <T>(file: string): T[] => JSON.parse(readFileSync(new URL(`../agents/fixtures/${file}`, import.meta.url), 'utf8')).tools;
+const CLAUDE_TOOLS = fixture<AnthropicTool>('claude-code-tools.json');
+const CODEX_TOOLS = fixture<ResponsesTool>('codex-tools.json');
+const CODEX_FUNCTIONS = CODEX_TOOLS.filter((t) => t.type === 'function' && t.parameters);
+const CHAT_TOOLS = CODEX_FUNCTIONS.map((t) => ({ type: 'function' as const, function: { name: t.name!, description: t.description, parameters: t.parameters } }));
+
+/** An independent validator (not the mock's instance), as a client would check what it got. */
+const checker = new Ajv2020({ strict: false, allErrors: true, logger: false, validateFormats: false });
+function expectValid(schema: Record<string, unknown> | undefined, input: unknown): void {
+  const { $schema: _ignored, ...rest } = schema ?? { type: 'object' };
+  const validate = checker.compile(rest);
+  const ok = validate(input);
+  expect(ok, `${JSON.stringify(input)}: ${checker.errorsText(validate.errors)}`).toBe(true);
+}
+const schemaOfClaude = (name: string) => CLAUDE_TOOLS.find((t) => t.name === name)!.input_schema;
+const schemaOfCodex = (name: string) => CODEX_FUNCTIONS.find((t) => t.name === name)!.parameters;
+
+const KEY = 'sk-tool-calls-test-0001';
+let fleet: MockFleet;
+let claude: Anthropic;
+let openai: OpenAI;
+let responses: OpenAI;
+
+beforeAll(async () => {
+  fleet = await startMocks({
+    upstreams: [
+      { name: 'claude', kind: 'claude', tokens: [KEY], seed: 11, output: { tokens: 8 } },
+      { name: 'chat', kind: 'openai', tokens: [KEY], seed: 12, output: { tokens: 8 } },
+      { name: 'responses', kind: 'openai-responses', tokens: [KEY], seed: 13, output: { tokens: 8 } },
+      { name: 'eager', kind: 'claude', tokens: [KEY], seed: 14, output: { tokens: 8 }, tool_calls: { probability: 1 } },
+    ],
+  });
+  claude = new Anthropic({ apiKey: KEY, baseURL: fleet.get('claude').url, maxRetries: 0 });
+  openai = new OpenAI({ apiKey: KEY, baseURL: `${fleet.get('chat').url}/v1`, maxRetries: 0 });
+  responses = new OpenAI({ apiKey: KEY, baseURL: `${fleet.get('responses').url}/v1`, maxRetries: 0 });
+});
+afterAll(() => fleet.close());
+beforeEach(() => fleet.control.reset());
+
+const MODEL = 'claude-sonnet-4-6';
+const anthropicAsk = (text: string, extra: Partial<Anthropic.MessageCreateParamsNonStreaming> = {}) => ({
+  model: MODEL,
+  max_tokens: 1024,
+  tools: CLAUDE_TOOLS as Anthropic.Tool[],
+  messages: [{ role: 'user' as const, content: text }],
+  ...extra,
+});
+
+describe('Anthropic tool_use', () => {
+  it('answers a request offering tools with text and end_turn, stream and non-stream', async () => {
+    const plain = await claude.messages.create(anthropicAsk('say hi'));
+    expect(plain.stop_reason).toBe('end_turn');
+    expect(plain.content.map((b) => b.type)).toEqual(['text']);
+    const streamed = await claude.messages.stream(anthropicAsk('say hi')).finalMessage();
+    expect(streamed.stop_reason).toBe('end_turn');
+    expect(streamed.content.map((b) => b.type)).toEqual(['text']);
+  });
+
+  it('calls the tool a marker names, with input_json_delta pieces that join to an input valid for its schema', async () => {
+    const deltas: string[] = [];
+    const stream = claude.messages.stream(anthropicAsk(`run it ${TOOL_CALL_MARKER}=Bash`));
+    stream.on('streamEvent', (e) => {
+      if (e.type === 'content_block_delta' && e.delta.type === 'input_json_delta') deltas.push(e.delta.partial_json);
+    });
+    const final = await stream.finalMessage();
+    expect(final.stop_reason).toBe('tool_use');
+    const call = final.content.find((b): b is Anthropic.ToolUseBlock => b.type === 'tool_use')!;
+    expect(call.name).toBe('Bash');
+    expect(deltas.length).toBeGreaterThan(0);
+    expect(JSON.parse(deltas.join(''))).toEqual(call.input);
+    expectValid(schemaOfClaude('Bash'), call.input);
+
+    const plain = await claude.messages.create(anthropicAsk(`read it ${TOOL_CALL_MARKER}=Read`));
+    const read = plain.content.find((b): b is Anthropic.ToolUseBlock => b.type === 'tool_use')!;
+    expect([plain.stop_reason, read.name]).toEqual(['tool_use', 'Read']);
+    expectValid(schemaOfClaude('Read'), read.input);
+  });
+
+  it('answers a tool result with text that ends the turn, even on an upstream configured to call tools', async () => {
+    const first = await claude.messages.create({ ...anthropicAsk(`go ${TOOL_CALL_MARKER}=Bash`) });
+    const call = first.content.find((b): b is Anthropic.ToolUseBlock => b.type === 'tool_use')!;
+    const followUp = {
+      ...anthropicAsk('unused'),
+      messages: [
+        { role: 'user' as const, content: `go ${TOOL_CALL_MARKER}=Bash` },
+        { role: 'assistant' as const, content: first.content },
+        { role: 'user' as const, content: [{ type: 'tool_result' as const, tool_use_id: call.id, content: 'ok' }] },
+      ],
+    };
+    const second = await claude.messages.create(followUp);
+    expect(second.stop_reason).toBe('end_turn');
+    const eager = new Anthropic({ apiKey: KEY, baseURL: fleet.get('eager').url, maxRetries: 0 });
+    expect((await eager.messages.create(anthropicAsk('fresh question'))).stop_reason).toBe('tool_use');
+    expect((await eager.messages.create(followUp)).stop_reason).toBe('end_turn');
+  });
+
+  it('a rule can ask for a call with a literal input, even after a tool result (a loop on purpose)', async () => {
+    await fleet.control.setRules('claude', [{ name: 'always-bash', action: { respond: { tool_call: { name: 'Bash', input: { command: 'ls' } } } } }]);
+    const msg = await claude.messages.create({
+      ...anthropicAsk('x'),
+      messages: [
+        { role: 'user', content: 'go' },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'Bash', input: { command: 'pwd' } }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: '/' }] },
+      ],
+    });
+    expect(msg.content.find((b) => b.type === 'tool_use')).toMatchObject({ name: 'Bash', input: { command: 'ls' } });
+    const [entry] = await fleet.control.journal({ upstream: 'claude' });
+    expect(entry.rule).toBe('always-bash');
+  });
+
+  it('follows tool_choice: none keeps text despite a marker, a named tool is called', async () => {
+    const none = await claude.messages.create(anthropicAsk(`x ${TOOL_CALL_MARKER}`, { tool_choice: { type: 'none' } }));
+    expect(none.stop_reason).toBe('end_turn');
+    const named = await claude.messages.create(anthropicAsk('x', { tool_choice: { type: 'tool', name: 'Edit' } }));
+    const call = named.content.find((b): b is Anthropic.ToolUseBlock => b.type === 'tool_use')!;
+    expect(call.name).toBe('Edit');
+    expectValid(schemaOfClaude('Edit'), call.input);
+  });
+});
+
+describe('Chat Completions tool_calls', () => {
+  const chatAsk = (text: string) => ({ model: 'gpt-5', tools: CHAT_TOOLS, messages: [{ role: 'user' as const, content: text }] });
+
+  it('answers with text and finish_reason stop by default, stream and non-stream', async () => {
+    const plain = await openai.chat.completions.create(chatAsk('say hi'));
+    expect(plain.choices[0].finish_reason).toBe('stop');
+    expect(plain.choices[0].message.tool_calls ?? []).toEqual([]);
+    let finish: string | null | undefined;
+    let sawToolDelta = false;
+    for await (const chunk of await openai.chat.completions.create({ ...chatAsk('say hi'), stream: true })) {
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+      if (chunk.choices[0]?.delta?.tool_calls) sawToolDelta = true;
+    }
+    expect([finish, sawToolDelta]).toEqual(['stop', false]);
+  });
+
+  it('streams tool_calls deltas when asked; the arguments join to an input valid for the schema', async () => {
+    let args = '';
+    let name: string | undefined;
+    let finish: string | null | undefined;
+    for await (const chunk of await openai.chat.completions.create({ ...chatAsk(`${TOOL_CALL_MARKER}=exec_command`), stream: true })) {
+      for (const d of chunk.choices[0]?.delta?.tool_calls ?? []) {
+        name ??= d.function?.name;
+        args += d.function?.arguments ?? '';
+      }
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    expect([name, finish]).toEqual(['exec_command', 'tool_calls']);
+    expectValid(schemaOfCodex('exec_command'), JSON.parse(args));
+
+    const plain = await openai.chat.completions.create(chatAsk(`${TOOL_CALL_MARKER}=update_goal`));
+    const call = plain.choices[0].message.tool_calls![0] as OpenAI.ChatCompletionMessageFunctionToolCall;
+    expect([plain.choices[0].finish_reason, call.function.name]).toEqual(['tool_calls', 'update_goal']);
+    expectValid(schemaOfCodex('update_goal'), JSON.parse(call.function.arguments));
+  });
+
+  it('answers a tool message with text', async () => {
+    const res = await openai.chat.completions.create({
+      model: 'gpt-5',
+      tools: CHAT_TOOLS,
+      tool_choice: 'auto',
+      messages: [
+        { role: 'user', content: `${TOOL_CALL_MARKER}` },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'exec_command', arguments: '{"cmd":"ls"}' } }] },
+        { role: 'tool', tool_call_id: 'call_1', content: 'a b c' },
+      ],
+    });
+    expect(res.choices[0].finish_reason).toBe('stop');
+  });
+});
+
+describe('Responses function_call', () => {
+  const respAsk = (input: string) => ({ model: 'gpt-5.1-codex', tools: CODEX_TOOLS as OpenAI.Responses.Tool[], input });
+
+  it('answers with a message and status completed by default, stream and non-stream', async () => {
+    const plain = await responses.responses.create(respAsk('say hi'));
+    expect(plain.status).toBe('completed');
+    expect(plain.output.map((o) => o.type)).toEqual(['message']);
+    const final = await responses.responses.stream(respAsk('say hi')).finalResponse();
+    expect(final.output.map((o) => o.type)).toEqual(['message']);
+  });
+
+  it('streams a function_call item with arguments delta / done when asked', async () => {
+    const stream = responses.responses.stream(respAsk(`${TOOL_CALL_MARKER}=exec_command`));
+    let deltas = '';
+    let done: string | undefined;
+    stream.on('response.function_call_arguments.delta', (e) => (deltas += e.delta));
+    stream.on('response.function_call_arguments.done', (e) => (done = e.arguments));
+    const final = await stream.finalResponse();
+    const call = final.output.find((o) => o.type === 'function_call') as OpenAI.Responses.ResponseFunctionToolCall;
+    expect(call.name).toBe('exec_command');
+    expect([deltas, done]).toEqual([call.arguments, call.arguments]);
+    expectValid(schemaOfCodex('exec_command'), JSON.parse(call.arguments));
+
+    const plain = await responses.responses.create(respAsk(`${TOOL_CALL_MARKER}=view_image`));
+    const item = plain.output.find((o): o is OpenAI.Responses.ResponseFunctionToolCall => o.type === 'function_call')!;
+    expect(item.name).toBe('view_image');
+    expectValid(schemaOfCodex('view_image'), JSON.parse(item.arguments));
+  });
+
+  it('answers a function_call_output with a message', async () => {
+    const res = await responses.responses.create({
+      model: 'gpt-5.1-codex',
+      tools: CODEX_TOOLS as OpenAI.Responses.Tool[],
+      input: [
+        { role: 'user', content: `${TOOL_CALL_MARKER}=exec_command` },
+        { type: 'function_call', call_id: 'call_1', name: 'exec_command', arguments: '{"cmd":"ls"}' },
+        { type: 'function_call_output', call_id: 'call_1', output: 'a b c' },
+      ],
+    });
+    expect(res.output.map((o) => o.type)).toEqual(['message']);
+  });
+});
+
+describe('tool inputs over the schemas Claude Code and Codex send (property)', () => {
+  const cases = [
+    ...CLAUDE_TOOLS.map((t) => ({ client: 'claude-code', name: t.name, schema: t.input_schema ?? { type: 'object' } })),
+    ...CODEX_FUNCTIONS.map((t) => ({ client: 'codex', name: t.name!, schema: t.parameters! })),
+  ];
+
+  it('covers every tool of both fixtures', () => {
+    expect(CLAUDE_TOOLS.length).toBeGreaterThanOrEqual(10);
+    expect(CODEX_FUNCTIONS.length).toBeGreaterThanOrEqual(7);
+  });
+
+  it.each(cases)('$client $name: every seed gives an input its schema accepts (required only, and with optionals)', ({ name, schema }) => {
+    for (const optionalsProbability of [0, 0.5]) {
+      for (let seed = 1; seed <= 25; seed++) expectValid(schema, validToolInput({ name, schema }, seed * 7919, { optionalsProbability }));
+    }
+  });
+
+  it('through the mock: each Claude Code tool asked by name comes back valid', async () => {
+    for (const tool of CLAUDE_TOOLS) {
+      const msg = await claude.messages.create(anthropicAsk(`${TOOL_CALL_MARKER}=${tool.name}`));
+      const call = msg.content.find((b): b is Anthropic.ToolUseBlock => b.type === 'tool_use')!;
+      expect(call.name).toBe(tool.name);
+      expectValid(tool.input_schema, call.input);
+    }
+  });
+
+  it('through the mock: each Codex function asked by name comes back valid', async () => {
+    for (const tool of CODEX_FUNCTIONS) {
+      const res = await responses.responses.create({ model: 'gpt-5.1-codex', tools: CODEX_TOOLS as OpenAI.Responses.Tool[], input: `${TOOL_CALL_MARKER}=${tool.name}` });
+      const call = res.output.find((o): o is OpenAI.Responses.ResponseFunctionToolCall => o.type === 'function_call')!;
+      expect(call.name).toBe(tool.name);
+      expectValid(tool.parameters, JSON.parse(call.arguments));
+    }
+  });
+});
