@@ -124,10 +124,40 @@ describe('bench:compare', () => {
     const c = compareResults(b, busy);
     const m = c.metrics.find((x) => x.name === 'rate/relay/added_p99_ms')!;
     expect(m.verdict).toBe('noisy');
-    expect(m.note).toMatch(/baseline rate\/direct\/p99_ms itself changed/);
+    expect(m.note).toMatch(/worse, but rate\/direct\/p99_ms, which it is measured against, itself changed/);
     expect(c.outcome).toBe('noisy');
     const calm = result([metric('rate/relay/added_p99_ms', [9, 9.5, 8.8], 'smaller'), metric('rate/direct/p99_ms', [5.1, 5.0, 5.1], 'smaller', false)]);
     expect(compareResults(b, calm).outcome).toBe('regression');
+  });
+
+  it('treats an improvement like a regression: a moved baseline makes both noisy', () => {
+    const b = result([metric('rate/relay/added_p99_ms', [9, 9.5, 8.8], 'smaller'), metric('rate/direct/p99_ms', [40, 45, 38], 'smaller', false)]);
+    const quiet = result([metric('rate/relay/added_p99_ms', [2, 2.2, 1.9], 'smaller'), metric('rate/direct/p99_ms', [5, 5.2, 4.9], 'smaller', false)]);
+    const m = compareResults(b, quiet).metrics.find((x) => x.name === 'rate/relay/added_p99_ms')!;
+    expect(m.verdict).toBe('noisy');
+    expect(m.note).toMatch(/^better, but rate\/direct\/p99_ms/);
+    const calm = result([metric('rate/relay/added_p99_ms', [2, 2.2, 1.9], 'smaller'), metric('rate/direct/p99_ms', [40.5, 44, 38.5], 'smaller', false)]);
+    expect(compareResults(b, calm).metrics.find((x) => x.name === 'rate/relay/added_p99_ms')!.verdict).toBe('improvement');
+  });
+
+  it('a ratio to the ceiling is noisy, not a regression, when the ceiling itself moved', () => {
+    const b = result([metric('closed/relay/rps_vs_ceiling', [0.8, 0.82, 0.79], 'bigger'), metric('closed/proxy/rps', [5000, 5100, 4950], 'bigger', false)]);
+    const h = result([metric('closed/relay/rps_vs_ceiling', [0.6, 0.62, 0.61], 'bigger'), metric('closed/proxy/rps', [8000, 8100, 7900], 'bigger', false)]);
+    const c = compareResults(b, h);
+    expect(c.metrics.find((x) => x.name === 'closed/relay/rps_vs_ceiling')!.note).toMatch(/closed\/proxy\/rps, which it is measured against/);
+    expect(c.outcome).toBe('noisy');
+  });
+
+  it('prints every noisy metric with the interval its change may lie in', () => {
+    const b = result([metric('closed/relay/rps', [5000, 5600, 4500], 'bigger')]);
+    const h = result([metric('closed/relay/rps', [4200, 5300, 3900], 'bigger')]);
+    const c = compareResults(b, h);
+    const m = c.metrics[0];
+    expect(m.verdict).toBe('noisy');
+    // Welch's 90% interval of head - base contains the observed change and is wider than it.
+    expect(m.interval[0]).toBeLessThan(m.headMean - m.baseMean);
+    expect(m.interval[1]).toBeGreaterThan(0);
+    expect(formatComparison(c)).toMatch(/noisy \(gated\): closed\/relay\/rps 5033 -> 4467 req\/s \(-11\.3%\), change \[-\d+\.\d%, \+\d+\.\d%\] at 90%, p 0\.\d{3}/);
   });
 
   it('refuses to compare different benchmarks', () => {
@@ -207,5 +237,60 @@ describe('pnpm bench:compare (cli)', () => {
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, '{"hello":1}');
     await expect(main([bad, bad])).rejects.toThrow(/not a relaylab benchmark result/);
+  });
+});
+
+describe('a planted 15% regression against two runs of one build', () => {
+  /** Five rounds around `mean` with a coefficient of variation of `cvPct`, from a fixed seed. */
+  function rounds(mean: number, cvPct: number, seed: number): number[] {
+    let x = seed;
+    const uniform = () => ((x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    // Sum of uniforms, centred and scaled to unit variance (Irwin-Hall, n = 12).
+    const normal = () => Array.from({ length: 12 }, uniform).reduce((a, b) => a + b, 0) - 6;
+    return Array.from({ length: 5 }, () => mean * (1 + (cvPct / 100) * normal()));
+  }
+  const gate = (ratio: number[], addedP50: number[], direct: number[]) =>
+    result([
+      metric('closed-10/relay/rps_vs_ceiling', ratio, 'bigger'),
+      metric('rate-200/relay/added_p50_ms', addedP50, 'smaller'),
+      { ...metric('closed-10/proxy/rps', direct, 'bigger', false) },
+      { ...metric('rate-200/direct/p50_ms', direct.map((d) => d / 10_000), 'smaller', false) },
+    ]);
+
+  it('flags the planted regression and passes the same build, at the round-to-round noise of a quiet machine (cv 4%)', () => {
+    // The quiet machine of the last release: relative metrics moved 2-5% between rounds.
+    const base = gate(rounds(0.8, 4, 1), rounds(0.6, 4, 2), rounds(9000, 3, 3));
+    const same = gate(rounds(0.8, 4, 11), rounds(0.6, 4, 12), rounds(9000, 3, 13));
+    const planted = gate(
+      rounds(0.8, 4, 11).map((v) => v * 0.85),
+      rounds(0.6, 4, 12).map((v) => v * 1.15),
+      rounds(9000, 3, 13),
+    );
+    expect(compareResults(base, same).outcome).not.toBe('regression');
+    const c = compareResults(base, planted);
+    expect(c.outcome).toBe('regression');
+    expect(c.metrics.filter((m) => m.verdict === 'regression').map((m) => m.name).sort()).toEqual(['closed-10/relay/rps_vs_ceiling', 'rate-200/relay/added_p50_ms']);
+  });
+
+  it('does not flag two real gate runs of one build, measured back to back on the shared machine of 2026-12-07', async () => {
+    const dir = join(import.meta.dirname, 'fixtures');
+    const a = join(dir, 'gate-same-build-a.json');
+    const b = join(dir, 'gate-same-build-b.json');
+    const out = mkdtempSync(join(tmpdir(), 'relaylab-compare-'));
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    try {
+      expect(await main([a, b, '--out', join(out, 'same.html')])).toBe(0);
+    } finally {
+      write.mockRestore();
+    }
+    // The same runs with the relay's throughput cut by 15% in every round: at this machine's
+    // round-to-round noise (a load average of 26 on 2 cores) that is not significant, and the
+    // comparison says so instead of passing it silently.
+    const planted = JSON.parse(readFileSync(b, 'utf8')) as BenchResult;
+    for (const r of planted.runs) if (r.target === 'relay') r.rps *= 0.85;
+    const c = compareResults(JSON.parse(readFileSync(a, 'utf8')) as BenchResult, planted);
+    const ratio = c.metrics.find((m) => m.name === 'closed-10/relay/rps_ratio')!;
+    expect(['noisy', 'regression']).toContain(ratio.verdict);
+    expect(formatComparison(c)).toMatch(/noisy \(gated\)|REGRESSION/);
   });
 });

@@ -15,7 +15,7 @@ export interface MetricComparison extends VerdictResult {
   gate: boolean;
   base: number[];
   head: number[];
-  /** Why a regression was downgraded to noisy (the baseline it is measured against moved). */
+  /** Why a regression or an improvement was downgraded to noisy (the reference it is measured against moved). */
   note?: string;
 }
 
@@ -119,26 +119,51 @@ const BASELINE_OF: Record<string, string> = {
   gap_added_p99_ms: 'gap_p99_ms',
 };
 
+/** The ceiling metric a `*_vs_ceiling` metric is measured against, by metric key. */
+const CEILING_OF: Record<string, string> = {
+  rps_vs_ceiling: 'rps',
+  added_p50_vs_ceiling: 'added_p50_ms',
+  added_p99_vs_ceiling: 'added_p99_ms',
+  first_event_added_p50_vs_ceiling: 'first_event_added_p50_ms',
+  gap_added_p99_vs_ceiling: 'gap_added_p99_ms',
+  cpu_per_req_vs_ceiling: 'cpu_ms_per_req',
+};
+
 /**
  * Rounds of one run share that run's machine state, so the t-test cannot tell a slower relay
- * from a busier machine between two runs. A relative metric is only called a regression when
- * the baseline it is relative to (the direct call, measured in the same runs) did not move;
- * otherwise it is "noisy", with the reason.
+ * from a busier machine between two runs. A relative metric is only called a regression, or an
+ * improvement, when what it is relative to (the direct call, or the bare proxy for a ratio to the
+ * ceiling, measured in the same runs) did not move; otherwise it is "noisy", with the reason. The
+ * rule is the same both ways: a moved reference explains a better figure as well as a worse one.
  */
-export function guardAgainstMovingBaseline(metrics: MetricComparison[], runs: ReadonlyArray<{ phase: string; baseline: string }>): void {
+export function guardAgainstMovingBaseline(metrics: MetricComparison[], runs: ReadonlyArray<{ phase: string; baseline: string; ceiling?: string }>): void {
   const byName = new Map(metrics.map((m) => [m.name, m]));
   for (const m of metrics) {
-    if (m.verdict !== 'regression') continue;
+    if (m.verdict !== 'regression' && m.verdict !== 'improvement') continue;
     const [phase, , key] = m.name.split('/');
     const baseKey = BASELINE_OF[key];
-    if (!baseKey) continue;
-    const baseline = runs.find((r) => r.phase === phase)?.baseline ?? 'direct';
-    const ref = byName.get(`${phase}/${baseline}/${baseKey}`);
+    const ceilingKey = CEILING_OF[key];
+    let ref: MetricComparison | undefined;
+    if (baseKey) {
+      const baseline = runs.find((r) => r.phase === phase)?.baseline ?? 'direct';
+      ref = byName.get(`${phase}/${baseline}/${baseKey}`);
+    } else if (ceilingKey) {
+      const ceiling = runs.find((r) => r.phase === phase && r.ceiling)?.ceiling ?? 'proxy';
+      ref = byName.get(`${phase}/${ceiling}/${ceilingKey}`);
+    }
     if (ref && ref.verdict !== 'unchanged') {
+      m.note = `${m.verdict === 'regression' ? 'worse' : 'better'}, but ${ref.name}, which it is measured against, itself changed ${signed(ref.changePct)}% (${ref.verdict}) between the runs`;
       m.verdict = 'noisy';
-      m.note = `baseline ${ref.name} itself changed ${signed(ref.changePct)}% (${ref.verdict}) between the runs`;
     }
   }
+}
+
+/** A metric's interval as a change in per cent of the base mean: `[-12.3%, +1.4%]`. */
+export function intervalText(m: Pick<MetricComparison, 'interval' | 'baseMean'>, alpha: number): string {
+  const [lo, hi] = m.interval;
+  if (!Number.isFinite(lo) || !Number.isFinite(hi)) return 'no interval (fewer than two rounds on a side)';
+  const pct = (d: number) => `${signed(m.baseMean === 0 ? NaN : (d / Math.abs(m.baseMean)) * 100)}%`;
+  return `[${pct(lo)}, ${pct(hi)}] at ${Math.round((1 - alpha) * 100)}%`;
 }
 
 /**
@@ -196,7 +221,19 @@ export function formatComparison(c: Comparison, color = false): string {
   ];
   if (c.onlyInBase.length) out.push(`only in ${c.base.label}: ${c.onlyInBase.join(', ')}`);
   if (c.onlyInHead.length) out.push(`only in ${c.head.label}: ${c.onlyInHead.join(', ')}`);
-  for (const m of c.metrics.filter((x) => x.note)) out.push(paint('33', `${m.name}: not called a regression: ${m.note}`));
+  // Every noisy metric with what the rounds allow its change to be: a wide interval that reaches
+  // past the minimum effect says "rerun", not "fine".
+  const noisy = c.metrics.filter((x) => x.verdict === 'noisy');
+  for (const m of noisy.filter((x) => x.gate)) {
+    out.push(
+      paint(
+        '33',
+        `noisy (gated): ${m.name} ${fmt(m.baseMean)} -> ${fmt(m.headMean)} ${m.unit} (${signed(m.changePct)}%), change ${intervalText(m, c.alpha)}, p ${Number.isFinite(m.p) ? m.p.toFixed(3) : 'n/a'}${m.note ? `; ${m.note}` : ''}`,
+      ),
+    );
+  }
+  const ungated = noisy.filter((x) => !x.gate).length;
+  if (ungated) out.push(paint('2', `${ungated} ungated metrics noisy too (shown for information; their intervals are in the HTML report)`));
   for (const w of c.warnings) out.push(paint('33', `warning: ${w}`));
   const tone = c.outcome === 'regression' ? '31;1' : c.outcome === 'noisy' ? '33' : '32';
   out.push(paint(tone, c.summary));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { changePercent, cvPercent, judge, logGamma, studentTTwoSidedP, welchTTest } from './stats.js';
+import { changePercent, cvPercent, judge, logGamma, studentTQuantile, studentTTwoSidedP, welchInterval, welchTTest } from './stats.js';
 
 // Reference values from scipy.stats (ttest_ind(equal_var=False), t.sf).
 const A = [27.5, 21.0, 19.0, 23.6, 17.0, 17.9, 16.9, 20.1, 21.9, 22.6, 23.1, 19.6, 19.0, 21.7, 21.4];
@@ -75,5 +75,18 @@ describe('verdicts', () => {
     expect(changePercent(0, 1)).toBe(Infinity);
     expect(changePercent(50, 25)).toBe(-50);
     expect(cvPercent([1, 1, 1])).toBe(0);
+  });
+});
+
+describe('welchInterval', () => {
+  it('is the mean difference plus or minus the t quantile times the standard error', () => {
+    // Equal spread and size: df = 2n - 2 = 4, t(0.10, 4) = 2.132.
+    expect(studentTQuantile(0.1, 4)).toBeCloseTo(2.132, 3);
+    expect(studentTQuantile(0.05, 10)).toBeCloseTo(2.228, 3);
+    const [lo, hi] = welchInterval([1, 2, 3], [2, 3, 4], 0.1);
+    const se = Math.sqrt(1 / 3 + 1 / 3);
+    expect(lo).toBeCloseTo(1 - 2.132 * se, 2);
+    expect(hi).toBeCloseTo(1 + 2.132 * se, 2);
+    expect(welchInterval([1], [2, 3], 0.1).every(Number.isNaN)).toBe(true);
   });
 });

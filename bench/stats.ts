@@ -139,6 +139,11 @@ export interface VerdictInput {
 
 export interface VerdictResult {
   verdict: Verdict;
+  /**
+   * The (1 - alpha) confidence interval of head - base (Welch), in the metric's unit: what the
+   * rounds allow the change to be. NaN bounds when either side has fewer than two rounds.
+   */
+  interval: [number, number];
   baseMean: number;
   headMean: number;
   /** (head - base) / base in per cent; positive = larger value. */
@@ -154,6 +159,33 @@ export interface VerdictResult {
 export function changePercent(base: number, head: number): number {
   if (base === 0) return head === 0 ? 0 : head > 0 ? Infinity : -Infinity;
   return ((head - base) / Math.abs(base)) * 100;
+}
+
+/** The t value with a two-sided p of `p` at df degrees of freedom (bisection on the exact p). */
+export function studentTQuantile(p: number, df: number): number {
+  if (!(df > 0) || !(p > 0 && p < 1)) return NaN;
+  let lo = 0;
+  let hi = 1;
+  while (studentTTwoSidedP(hi, df) > p) hi *= 2;
+  for (let i = 0; i < 100; i++) {
+    const mid = (lo + hi) / 2;
+    if (studentTTwoSidedP(mid, df) > p) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}
+
+/** Welch's (1 - alpha) confidence interval of mean(b) - mean(a). */
+export function welchInterval(a: readonly number[], b: readonly number[], alpha: number): [number, number] {
+  const diff = mean(b) - mean(a);
+  if (a.length < 2 || b.length < 2) return [NaN, NaN];
+  const va = variance(a) / a.length;
+  const vb = variance(b) / b.length;
+  const se = Math.sqrt(va + vb);
+  if (se === 0) return [diff, diff];
+  const df = (va + vb) ** 2 / ((va * va) / (a.length - 1) + (vb * vb) / (b.length - 1));
+  const t = studentTQuantile(alpha, df);
+  return [diff - t * se, diff + t * se];
 }
 
 export function judge(input: VerdictInput): VerdictResult {
@@ -172,6 +204,7 @@ export function judge(input: VerdictInput): VerdictResult {
   else verdict = worse ? 'regression' : 'improvement';
   return {
     verdict,
+    interval: welchInterval(input.base, input.head, alpha),
     baseMean,
     headMean,
     changePct,

@@ -3,7 +3,7 @@
  * p-value, minimum effect, verdict) and a bar chart of the gated metrics' changes.
  */
 import type { Comparison, MetricComparison } from '../bench/compare.js';
-import { signed } from '../bench/compare.js';
+import { intervalText, signed } from '../bench/compare.js';
 import type { BenchResult } from '../bench/results.js';
 import { calibrationText } from './bench-report.js';
 import { badge, barChart, details, el, page, table, tiles, type Verdict as BadgeVerdict } from './html.js';
@@ -16,13 +16,13 @@ function num(v: number): string {
   return a >= 1000 ? v.toFixed(0) : a >= 10 ? v.toFixed(2) : v.toFixed(3);
 }
 
-function rows(metrics: readonly MetricComparison[]) {
+function rows(metrics: readonly MetricComparison[], alpha: number) {
   return metrics.map((m) => [
     el('code', {}, m.name),
     m.unit,
     `${num(m.baseMean)} (${m.base.length}×, cv ${m.baseCvPct.toFixed(1)}%)`,
     `${num(m.headMean)} (${m.head.length}×, cv ${m.headCvPct.toFixed(1)}%)`,
-    `${signed(m.changePct)}%`,
+    [`${signed(m.changePct)}%`, el('div', { class: 'muted small' }, intervalText(m, alpha))],
     m.better === 'smaller' ? 'smaller' : 'bigger',
     Number.isFinite(m.p) ? m.p.toFixed(3) : 'n/a',
     m.minEffectAbs ? `${m.minEffectPct}% and ${m.minEffectAbs} ${m.unit}` : `${m.minEffectPct}%`,
@@ -73,10 +73,10 @@ export function renderCompareReport(c: Comparison, base: BenchResult, head: Benc
         ]),
       ),
       el('h2', {}, 'Gated metrics'),
-      table(headers, rows(gated)),
+      table(headers, rows(gated, c.alpha)),
       bars.length ? barChart(bars, { title: 'Change of gated metrics (|%|; red = regression, amber = worse but not a regression)', width: 900 }) : '',
       el('h2', {}, 'Other metrics'),
-      details(`${info.length} metrics shown for information`, table(headers, rows(info))),
+      details(`${info.length} metrics shown for information`, table(headers, rows(info, c.alpha))),
       c.onlyInBase.length || c.onlyInHead.length ? el('p', { class: 'muted small' }, `Only in base: ${c.onlyInBase.join(', ') || '–'}. Only in head: ${c.onlyInHead.join(', ') || '–'}.`) : '',
     ],
   });
