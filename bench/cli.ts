@@ -50,8 +50,32 @@ export function parseTarget(v: string, i: number): { name: string; url: string }
   return { name: i === 0 ? 'target' : `target${i + 1}`, url: v };
 }
 
-function stamp(d = new Date()): string {
+export function stamp(d = new Date()): string {
   return d.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+}
+
+/** Writes a result as `<outDir>/<base>.json`, `.html` and the github-action-benchmark files; returns their paths. */
+export function writeResultFiles(result: BenchResult, outDir: string, base: string): { json: string; html: string; github: string[] } {
+  mkdirSync(outDir, { recursive: true });
+  const json = join(outDir, `${base}.json`);
+  const html = join(outDir, `${base}.html`);
+  const githubFiles = githubBenchmarkFiles(result, join(outDir, base));
+  writeFileSync(json, JSON.stringify(result, null, 1));
+  writeFileSync(html, renderBenchReport([result]));
+  for (const f of githubFiles) writeFileSync(f.path, f.text);
+  return { json, html, github: githubFiles.map((f) => f.path) };
+}
+
+/** The target checks of a result, one line each; true when one failed. */
+export function printChecks(result: BenchResult, write: (line: string) => void = (l) => process.stdout.write(l)): boolean {
+  let failed = false;
+  for (const c of result.checks) {
+    const verdict = c.ok === null ? 'n/a ' : c.ok ? 'PASS' : 'FAIL';
+    write(`${verdict}  ${c.label}: ${c.actual === null ? 'not measured' : c.actual.toFixed(3)} (${c.op} ${c.value})\n`);
+    if (c.ok === false) failed = true;
+  }
+  for (const n of result.notes) write(`note: ${n}\n`);
+  return failed;
 }
 
 async function main(): Promise<number> {
@@ -115,19 +139,9 @@ async function main(): Promise<number> {
     } finally {
       multi?.stop();
     }
-    const jsonPath = join(outDir, `${base}.json`);
-    const htmlPath = join(outDir, `${base}.html`);
-    const githubFiles = githubBenchmarkFiles(result, join(outDir, base));
-    writeFileSync(jsonPath, JSON.stringify(result, null, 1));
-    writeFileSync(htmlPath, renderBenchReport([result]));
-    for (const f of githubFiles) writeFileSync(f.path, f.text);
-    for (const c of result.checks) {
-      const verdict = c.ok === null ? 'n/a ' : c.ok ? 'PASS' : 'FAIL';
-      process.stdout.write(`${verdict}  ${c.label}: ${c.actual === null ? 'not measured' : c.actual.toFixed(3)} (${c.op} ${c.value})\n`);
-      if (c.ok === false) failed = true;
-    }
-    for (const n of result.notes) process.stdout.write(`note: ${n}\n`);
-    process.stdout.write(`${jsonPath}\n${htmlPath}\n${githubFiles.map((f) => f.path).join('\n')}\n`);
+    const files = writeResultFiles(result, outDir, base);
+    if (printChecks(result)) failed = true;
+    process.stdout.write(`${files.json}\n${files.html}\n${files.github.join('\n')}\n`);
   }
   return failed && values.check ? 1 : 0;
 }

@@ -2,6 +2,8 @@
  * pnpm bench:compare <base.json> <head.json> [--threshold metric=pct]... [--alpha 0.1]
  *                    [--out file.html] [--github prefix]
  * pnpm bench:compare <run.json> --base-target a --head-target b ...   two relays of one run
+ * pnpm bench:compare --base-ref <tag|commit> [--head-ref <ref>] [--bench gate] [--rounds n]
+ *                    [--duration s] [--warmup s] [--out dir] ...           two versions in one run
  *
  * Compares two results of the same benchmark metric by metric, prints the table, writes an HTML
  * comparison, and exits 1 when a gated metric regressed (significant at alpha AND beyond its
@@ -16,10 +18,15 @@ import { parseArgs } from 'node:util';
 import { renderCompareReport } from '../reports/bench-compare-report.js';
 import { compareResults, formatComparison, splitTargets } from './compare.js';
 import { isMain, runMain } from '../lib/main.js';
+import { parseSeconds } from './cli.js';
+import { compareRefs } from './compare-refs.js';
+import { ROOT } from './processes.js';
 import { githubBenchmarkFiles, RESULT_SCHEMA, type BenchResult } from './results.js';
 
 const USAGE = `usage: pnpm bench:compare <base.json> <head.json> [--threshold metric=pct]... [--alpha 0.1] [--out report.html] [--github prefix]
-       pnpm bench:compare <run.json> --base-target <name> --head-target <name> [...]   (two relays measured side by side in one run)`;
+       pnpm bench:compare <run.json> --base-target <name> --head-target <name> [...]   (two relays measured side by side in one run)
+       pnpm bench:compare --base-ref <tag|commit> [--head-ref <ref>] [--bench gate] [--rounds n] [--duration s] [--warmup s] [--out dir]
+           (checks the base out into a git worktree, runs both relays side by side in one run; head = this checkout by default)`;
 
 export function readResult(path: string): BenchResult {
   let parsed: unknown;
@@ -54,12 +61,37 @@ export async function main(argv = process.argv.slice(2)): Promise<number> {
       github: { type: 'string' },
       'base-target': { type: 'string' },
       'head-target': { type: 'string' },
+      'base-ref': { type: 'string' },
+      'head-ref': { type: 'string' },
+      bench: { type: 'string' },
+      rounds: { type: 'string' },
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
     process.stdout.write(USAGE + '\n');
     return 0;
+  }
+  if (values['base-ref'] !== undefined) {
+    if (positionals.length > 0 || !values['base-ref']) {
+      process.stderr.write(USAGE + '\n');
+      return 2;
+    }
+    const { comparison } = await compareRefs({
+      baseRef: values['base-ref'],
+      headRef: values['head-ref'],
+      bench: values.bench,
+      rounds: values.rounds ? Number(values.rounds) : undefined,
+      durationMs: values.duration ? parseSeconds(values.duration) : undefined,
+      warmupMs: values.warmup ? parseSeconds(values.warmup) : undefined,
+      outDir: resolve(values.out ?? join(ROOT, 'reports', 'out')),
+      alpha: values.alpha ? Number(values.alpha) : undefined,
+      thresholds: parseThresholds(values.threshold ?? []),
+      color: process.stdout.isTTY,
+    });
+    return comparison.outcome === 'regression' ? 1 : 0;
   }
   const sideBySide = values['base-target'] !== undefined || values['head-target'] !== undefined;
   if (positionals.length !== (sideBySide ? 1 : 2) || (sideBySide && !(values['base-target'] && values['head-target']))) {
