@@ -91,6 +91,7 @@ export async function startRelay(opts: StartRelayOptions): Promise<RunningRelay>
         lookupRequest: requestLogLookup(records),
         onError: (err, context) => logger.warn({ err: err.message, context }, 'billing error'),
       });
+  const pools = new UpstreamPools();
   const pass = await openPass({
     config: parsed.pass,
     clock,
@@ -99,10 +100,10 @@ export async function startRelay(opts: StartRelayOptions): Promise<RunningRelay>
     dataDir: opts.dataDir,
     mysqlUrl: opts.mysqlUrl,
     tablePrefix: `${prefix.replace(/[^A-Za-z0-9_]/g, '_')}_`,
+    pools,
     maxBodyBytes: service.limits.maxBodyBytes,
     onError: (err, context) => logger.warn({ err: err.message, context }, 'custom-pass error'),
   });
-  const pools = new UpstreamPools();
   const rt: RelayRuntime = {
     holder,
     live,

@@ -5,7 +5,7 @@
 import type { ProtocolId } from '../../protocols/types.js';
 import { ENDPOINT_TYPES, type EndpointType } from '../config/schema.js';
 
-export type RouteKind = 'generate' | 'count_tokens' | 'models' | 'probe';
+export type RouteKind = 'generate' | 'count_tokens' | 'models' | 'probe' | 'pass';
 
 export interface Route {
   kind: RouteKind;
@@ -28,10 +28,13 @@ const COUNT: Route = { kind: 'count_tokens', protocol: 'anthropic', types: CLAUD
 const CHAT_COMPLETIONS: Route = { kind: 'generate', protocol: 'openai-chat', types: CHAT, upstreamPath: () => '/v1/chat/completions' };
 const RESPONSES_ROUTE: Route = { kind: 'generate', protocol: 'openai-responses', types: RESPONSES, upstreamPath: responsesPath };
 const MODELS: Route = { kind: 'models', protocol: 'openai-chat', types: new Set(ENDPOINT_TYPES), upstreamPath: () => '/v1/models' };
+/** custom-pass (`/pass/*`): the path names the model and the action (relay/pass). */
+const PASS: Route = { kind: 'pass', protocol: 'custom-pass', types: new Set(['custom-pass']), upstreamPath: () => '' };
 const PROBE: Route = { kind: 'probe', protocol: 'openai-chat', types: new Set(), upstreamPath: () => '/' };
 
 /** The route for a method and path (query string already removed), or undefined. */
 export function classify(method: string, path: string): Route | undefined {
+  if (path.startsWith('/pass/')) return PASS;
   if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
   if (method === 'POST') {
     switch (path) {
@@ -54,6 +57,7 @@ export function classify(method: string, path: string): Route | undefined {
 
 /** The protocol whose error shape fits a path the relay does not serve (for the 404). */
 export function protocolForPath(path: string): ProtocolId {
+  if (path.startsWith('/pass/')) return 'custom-pass';
   return path.startsWith('/v1/messages') ? 'anthropic' : path.includes('responses') ? 'openai-responses' : 'openai-chat';
 }
 

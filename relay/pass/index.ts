@@ -1,15 +1,15 @@
 /**
- * The custom-pass channel, wired: `openPass` returns the `/pass/*` handler the relay core calls
- * from its client server, and starts the task poller. The relay core's hook is one line in its
- * request handler: `if (path.startsWith('/pass/') && rt.pass) return rt.pass.handle(req, res)`.
+ * The custom-pass channel, wired: `openPass` returns the `/pass/*` routes the relay's pipeline
+ * serves after authenticating the key (relay/pipeline/handler), and starts the task poller. Both
+ * call upstreams through the relay's pools.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Clock } from '../../lib/clock.js';
 import type { LedgerBilling } from '../billing/service.js';
 import type { RelayModel } from '../config/model.js';
+import type { UpstreamPools } from '../proxy/pools.js';
 import { DEFAULT_LIMITS } from '../service/limits.js';
 import { parsePassConfig, type PassSettings } from './config.js';
-import { createPassHandler } from './handler.js';
+import { createPassRoutes, passEndpoint, type PassRoutes } from './handler.js';
 import { TaskPoller } from './poller.js';
 import { EmbeddedPassTaskStore, type PassTaskStore } from './tasks.js';
 import { MysqlPassTaskStore } from './tasks-mysql.js';
@@ -45,30 +45,18 @@ export interface OpenPassOptions {
    */
   orphanGraceMs?: number;
   defaultMaxOutputTokens?: number;
-  /** The relay's one request body limit (default: relay/service's `maxBodyBytes` default). */
+  /** The relay's upstream pools (the poller's calls go through them). */
+  pools: UpstreamPools;
+  /** Upstream answers larger than this fail (default: relay/service's body limit default). */
   maxBodyBytes?: number;
   onError?: (err: Error, context: string) => void;
 }
 
-export interface OpenedPass {
-  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+export interface OpenedPass extends PassRoutes {
   poller: TaskPoller;
   tasks: PassTaskStore;
   settings: PassSettings;
   close(): Promise<void>;
-}
-
-/** custom-pass endpoints of unpaused channels serving `model`, channels by priority, then endpoints. */
-export function passEndpoints(relay: RelayModel, model?: string): PassEndpoint[] {
-  const channels = [...relay.channels].filter((c) => !c.paused).sort((a, b) => a.priority - b.priority || a.order - b.order);
-  const out: PassEndpoint[] = [];
-  for (const c of channels) {
-    const eps = c.endpoints
-      .filter((e) => e.type === 'custom-pass' && (model === undefined || e.models === undefined || e.models.has(model)))
-      .sort((a, b) => a.priority - b.priority || a.order - b.order);
-    for (const e of eps) out.push({ name: e.name, channel: c.name, baseUrl: e.baseUrl, token: e.token });
-  }
-  return out;
 }
 
 export async function openPass(o: OpenPassOptions): Promise<OpenedPass> {
@@ -76,15 +64,12 @@ export async function openPass(o: OpenPassOptions): Promise<OpenedPass> {
   const tasks = o.tasks ?? (o.mysqlUrl ? await MysqlPassTaskStore.open({ url: o.mysqlUrl, prefix: o.tablePrefix }) : new EmbeddedPassTaskStore(o.dataDir));
   const autoStart = o.startPoller !== false;
   let poller: TaskPoller | undefined;
-  const handle = createPassHandler({
+  const routes = createPassRoutes({
     clock: o.clock,
     settings,
     billing: o.billing,
     tasks,
-    authenticate: (credential) => o.relay().keysByKey.get(credential)?.name,
-    endpoints: (model) => passEndpoints(o.relay(), model),
     defaultMaxOutputTokens: o.defaultMaxOutputTokens,
-    maxBodyBytes: o.maxBodyBytes ?? DEFAULT_LIMITS.maxBodyBytes,
     onTaskStored: () => {
       if (autoStart) poller?.start();
     },
@@ -95,13 +80,18 @@ export async function openPass(o: OpenPassOptions): Promise<OpenedPass> {
     settings,
     tasks,
     billing: o.billing,
-    endpoint: (name) => passEndpoints(o.relay()).find((e) => e.name === name),
+    endpoint: (name) => {
+      const e = o.relay().endpoints.get(name);
+      return e && e.type === 'custom-pass' ? passEndpoint(e) : undefined;
+    },
+    pools: o.pools,
+    maxBytes: o.maxBodyBytes ?? DEFAULT_LIMITS.maxBodyBytes,
     onError: o.onError,
   });
   await poller.refundOrphans(o.orphanGraceMs ?? settings.poll.taskTimeoutMs);
   if (autoStart && (await tasks.active()).length > 0) poller.start();
   return {
-    handle,
+    serve: routes.serve,
     poller,
     tasks,
     settings,

@@ -8,8 +8,17 @@ import { parseBillingConfig, type BillingConfigInput } from '../billing/config.j
 import { costOf } from '../billing/prices.js';
 import { LedgerBilling } from '../billing/service.js';
 import { EmbeddedLedgerStore } from '../billing/ledger-embedded.js';
+import { FreeBilling } from '../billing/types.js';
+import { ConfigHolder } from '../config/holder.js';
+import { parseRelayConfig } from '../config/load.js';
 import { compileConfig } from '../config/model.js';
-import { relayConfigSchema } from '../config/schema.js';
+import { relayConfigSchema, type RelayConfig } from '../config/schema.js';
+import { createClientHandler } from '../pipeline/handler.js';
+import type { RelayRuntime } from '../pipeline/runtime.js';
+import { UpstreamPools } from '../proxy/pools.js';
+import { StatsCollector } from '../proxy/stats.js';
+import { DEFAULT_LIMITS } from '../service/limits.js';
+import { MemoryLiveState, openRecordStore } from '../state/index.js';
 import type { PassConfigInput } from './config.js';
 import { openPass, type OpenedPass } from './index.js';
 
@@ -24,6 +33,7 @@ interface Stack {
   clock: TestClock;
   url: string;
   server: Server;
+  rt: RelayRuntime;
 }
 
 let stack: Stack | undefined;
@@ -31,19 +41,37 @@ afterEach(async () => {
   if (!stack) return;
   await stack.pass.close();
   await new Promise((r) => stack!.server.close(r));
+  await stack.rt.pools.close();
   await stack.fleet.close();
   stack = undefined;
 });
 
-async function start(opts: { upstream?: Partial<UpstreamConfig>; pass?: PassConfigInput; billing?: Partial<BillingConfigInput> } = {}): Promise<Stack> {
+const silent = { info() {}, warn() {}, error() {} };
+
+/** The relay's own pipeline (authenticate, limits, plan, attempt loop, request log) with the pass routes, on in-memory stores. */
+async function start(
+  opts: {
+    upstream?: Partial<UpstreamConfig>;
+    /** More custom-pass mocks (named), e.g. a second endpoint to fail over to. */
+    more?: Array<Partial<UpstreamConfig> & { name: string }>;
+    pass?: PassConfigInput;
+    billing?: Partial<BillingConfigInput>;
+    relay?: (m: MockFleet) => Partial<RelayConfig>;
+  } = {},
+): Promise<Stack> {
   const clock = new TestClock();
-  const fleet = await startMocks({ upstreams: [{ name: 'pass-a', kind: 'custom-pass', tokens: [TOKEN], seed: 5, ...opts.upstream }] }, { clock });
-  const relay = compileConfig(
-    relayConfigSchema.parse({
-      channels: [{ name: 'pass', endpoints: [{ name: 'P1', type: 'custom-pass', base_url: fleet.get('pass-a').url, token: TOKEN }] }],
+  const more = (opts.more ?? []).map((u) => ({ kind: 'custom-pass' as const, tokens: [TOKEN], seed: 5, ...u }));
+  const fleet = await startMocks({ upstreams: [{ name: 'pass-a', kind: 'custom-pass', tokens: [TOKEN], seed: 5, ...opts.upstream }, ...more] }, { clock });
+  const url0 = fleet.get('pass-a').url;
+  const records = await openRecordStore({});
+  const holder = await ConfigHolder.open(
+    parseRelayConfig({
+      channels: [{ name: 'pass', endpoints: [{ name: 'P1', type: 'custom-pass', base_url: url0, token: TOKEN }] }],
       keys: [{ key: KEY, name: 'alice' }, { key: POOR, name: 'poor' }],
+      ...opts.relay?.(fleet),
     }),
-    1,
+    records,
+    clock,
   );
   const billing = new LedgerBilling({
     store: new EmbeddedLedgerStore(),
@@ -51,11 +79,16 @@ async function start(opts: { upstream?: Partial<UpstreamConfig>; pass?: PassConf
     clock,
   });
   await billing.init();
-  const pass = await openPass({ config: opts.pass ?? {}, clock, relay: () => relay, billing, startPoller: false, env: {} });
-  const server = createServer((req, res) => void pass.handle(req, res));
+  const pools = new UpstreamPools();
+  const pass = await openPass({ config: opts.pass ?? {}, clock, relay: () => holder.current, billing, startPoller: false, env: {}, pools });
+  const rt: RelayRuntime = {
+    holder, live: new MemoryLiveState(), records, billing: new FreeBilling(), clock, pools, stats: new StatsCollector(), logger: silent,
+    refreshToken: async () => undefined, maxBodyBytes: DEFAULT_LIMITS.maxBodyBytes, pass,
+  };
+  const server = createServer(createClientHandler(rt));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  stack = { fleet, pass, billing, clock, url, server };
+  stack = { fleet, pass, billing, clock, url, server, rt };
   return stack;
 }
 
@@ -133,6 +166,7 @@ describe('custom-pass sync', () => {
     expect(await balance(s)).toBe(9_500_000);
     await stack!.pass.close();
     await new Promise((r) => stack!.server.close(r));
+    await stack!.rt.pools.close();
     await stack!.fleet.close();
     const f = await start({ pass: { default_billing: 'free' } });
     await post(f, '/pass/video-gen', { prompt: 'x' });
@@ -230,13 +264,100 @@ describe('custom-pass orphaned task reservations', () => {
     const billing = new LedgerBilling({ store: new EmbeddedLedgerStore(), settings: parseBillingConfig({ balances: { alice: 1 } }, {}), clock });
     await billing.init();
     await billing.reserve({ requestId: 'task:pt_lost', keyName: 'alice', model: 'm', amount: 5000 });
-    const young = await openPass({ config: { poll: { task_timeout: '1h' } }, clock, relay: () => relay, billing, startPoller: false, env: {} });
+    const young = await openPass({ config: { poll: { task_timeout: '1h' } }, clock, relay: () => relay, billing, startPoller: false, env: {}, pools: new UpstreamPools() });
     expect(await billing.store.balance('alice')).toBe(995_000);
     await young.close();
     await clock.advance(3_600_000);
-    const later = await openPass({ config: { poll: { task_timeout: '1h' } }, clock, relay: () => relay, billing, startPoller: false, env: {} });
+    const later = await openPass({ config: { poll: { task_timeout: '1h' } }, clock, relay: () => relay, billing, startPoller: false, env: {}, pools: new UpstreamPools() });
     expect(await billing.store.balance('alice')).toBe(1_000_000);
     expect((await billing.store.ledger({ requestId: 'task:pt_lost', kinds: ['refund'] }))[0].rule).toBe('task_lost');
     await later.close();
+  });
+});
+
+/** P1 on pass-a first, then P2 on pass-b, in one channel. */
+const twoEndpoints = (m: MockFleet): RelayConfig['channels'] => [
+  {
+    name: 'pass',
+    endpoints: [
+      { name: 'P1', type: 'custom-pass', base_url: m.get('pass-a').url, token: TOKEN, priority: 0 },
+      { name: 'P2', type: 'custom-pass', base_url: m.get('pass-b').url, token: TOKEN, priority: 1 },
+    ],
+  },
+];
+
+describe('custom-pass through the shared pipeline', () => {
+  const log = async (s: Stack) => {
+    await s.rt.records.flush?.();
+    return s.rt.records.queryRequestLog({ limit: 50 });
+  };
+
+  it('writes every call to the request log with its attempt trail, refusals included', async () => {
+    const s = await start();
+    const ok = await post(s, '/pass/video-gen', { prompt: 'x' });
+    expect(ok.status).toBe(200);
+    await post(s, '/pass/video-gen', {}, { authorization: 'Bearer wrong-key-123' });
+    const entries = await log(s);
+    const served = entries.find((e) => e.status === 200)!;
+    expect(served).toMatchObject({ keyName: 'alice', protocol: 'custom-pass', path: '/pass/video-gen', model: 'video-gen', outcome: 'ok' });
+    expect(served.attempts).toMatchObject([{ endpoint: 'P1', channel: 'pass', status: 200 }]);
+    expect(served.attempts[0].token).not.toBe(TOKEN);
+    expect(entries.find((e) => e.status === 401)).toMatchObject({ outcome: 'rejected', protocol: 'custom-pass', attempts: [] });
+  });
+
+  it("obeys the key's rate limit before reading the body or calling upstream", async () => {
+    const s = await start({ relay: () => ({ keys: [{ key: KEY, name: 'alice', rate_limit: { requests: 2, per: '1h' } }] }) });
+    expect((await post(s, '/pass/video-gen', { prompt: 'x' })).status).toBe(200);
+    expect((await post(s, '/pass/img-gen', { prompt: 'x' })).status).toBe(200);
+    const third = await post(s, '/pass/video-gen', { prompt: 'x' });
+    expect(third.status).toBe(429);
+    expect(third.json).toMatchObject({ data: null });
+    expect(third.json.message).toMatch(/rate limit of 2 requests/);
+    expect(s.fleet.journal.list({ upstream: 'pass-a' })).toHaveLength(2);
+    expect(await s.billing.store.pending()).toEqual([]);
+  });
+
+  it("obeys the key's model allow-list", async () => {
+    const s = await start({ relay: () => ({ keys: [{ key: KEY, name: 'alice', models: ['video-gen'] }] }) });
+    expect((await post(s, '/pass/video-gen', { prompt: 'x' })).status).toBe(200);
+    const refused = await post(s, '/pass/img-gen/submit', { prompt: 'x' });
+    expect(refused.status).toBe(403);
+    expect(refused.json.message).toMatch(/may not use model "img-gen"/);
+    expect(s.fleet.journal.list({ upstream: 'pass-a' }).map((e) => e.path)).toEqual(['/video-gen']);
+  });
+
+  it('fails over on a 5xx and cools the failing endpoint like any other request', async () => {
+    const s = await start({
+      upstream: { rules: [{ match: { path: '/video-gen' }, action: { status: 503 } }] },
+      more: [{ name: 'pass-b' }],
+      relay: (m) => ({ cooldowns: { server_error: '10m' }, channels: twoEndpoints(m) }),
+    });
+    const first = await post(s, '/pass/video-gen', { prompt: 'x' });
+    expect(first.status).toBe(200);
+    const second = await post(s, '/pass/video-gen', { prompt: 'y' });
+    expect(second.status).toBe(200);
+    // P1 answered 503 once; while it cools, the next call goes straight to P2.
+    expect(s.fleet.journal.list({ upstream: 'pass-a' })).toHaveLength(1);
+    expect(s.fleet.journal.list({ upstream: 'pass-b' })).toHaveLength(2);
+    const [a] = await s.rt.live.readEndpoints([{ endpoint: 'P1', channel: 'pass', tokenId: s.rt.holder.current.endpoints.get('P1')!.tokenId }], s.clock.now());
+    expect(a.endpointCooldown?.until).toBeGreaterThan(s.clock.now());
+    const entries = await log(s);
+    expect(entries.map((e) => e.attempts.map((x) => `${x.endpoint}:${x.status}`))).toEqual([['P1:503', 'P2:200'], ['P2:200']]);
+    // charged once per served call, on the endpoint that served it
+    const settles = await s.billing.store.ledger({ keyName: 'alice', kinds: ['settle'] });
+    expect(settles.map((r) => r.endpoint)).toEqual(['P2', 'P2']);
+  });
+
+  it('hands back a 4xx unchanged without failing over, and refunds', async () => {
+    const s = await start({
+      upstream: { rules: [{ match: { path: '/video-gen' }, action: { status: 400, message: 'bad prompt' } }] },
+      more: [{ name: 'pass-b' }],
+      relay: (m) => ({ channels: twoEndpoints(m) }),
+    });
+    const r = await post(s, '/pass/video-gen', { prompt: 'x' });
+    expect(r.status).toBe(400);
+    expect(r.json.message).toBe('bad prompt');
+    expect(s.fleet.journal.list({ upstream: 'pass-b' })).toHaveLength(0);
+    expect(await balance(s)).toBe(10_000_000);
   });
 });

@@ -12,6 +12,7 @@ import { TASK_RESERVATION_PREFIX, type LedgerBilling } from '../billing/service.
 import type { PassSettings } from './config.js';
 import { mapTaskStatus } from './status.js';
 import type { PassTask, PassTaskStore } from './tasks.js';
+import type { UpstreamPools } from '../proxy/pools.js';
 import { callUpstream, type PassEndpoint } from './upstream.js';
 
 export interface PollerDeps {
@@ -21,6 +22,10 @@ export interface PollerDeps {
   billing?: LedgerBilling;
   /** A custom-pass endpoint by name, as configured now. */
   endpoint(name: string): PassEndpoint | undefined;
+  /** The relay's upstream pools. */
+  pools: UpstreamPools;
+  /** Answers larger than this fail the query. */
+  maxBytes: number;
   onError?(err: Error, context: string): void;
 }
 
@@ -102,9 +107,9 @@ export class TaskPoller {
     stats.queries++;
     let answer;
     try {
-      answer = await callUpstream(ep, {
+      answer = await callUpstream(this.deps.pools, ep, {
         method: 'POST', path: `/${first.model}/task/list-by-condition`, body: JSON.stringify({ task_ids: batch.map((t) => t.upstreamTaskId) }),
-        requestId: `poll-${first.id}`, timeoutMs: this.deps.settings.timeoutMs,
+        requestId: `poll-${first.id}`, timeoutMs: this.deps.settings.timeoutMs, maxBytes: this.deps.maxBytes,
       });
     } catch (err) {
       stats.failedQueries++;

@@ -43,6 +43,8 @@ export interface AdmitInput {
   query: string;
   key: KeyModel;
   maxBodyBytes: number;
+  /** The model when the path names it (custom-pass); otherwise the body's `model`, with an optional `type,` prefix. */
+  model?: string;
 }
 
 export async function admit(a: AdmitInput): Promise<Exchange> {
@@ -58,7 +60,7 @@ export async function admit(a: AdmitInput): Promise<Exchange> {
     throw new HttpError(400, 'request body must be a JSON object', { type: 'invalid_request_error' });
   }
   const info = protocol.requestInfo(body);
-  const choice = parseModel(info.model);
+  const choice = a.model !== undefined ? { model: a.model, forcedType: undefined } : parseModel(info.model);
   if (!choice.model) {
     // The relay routes by model: without one there is nothing to route, so it answers the way the
     // API itself would (the protocol's validator names the field) instead of asking an upstream.

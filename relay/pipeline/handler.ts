@@ -21,8 +21,8 @@ import { admit, enforceRateLimit } from './admit.js';
 import { answerFailure } from './answer.js';
 import { runAttempts } from './attempts.js';
 import { authenticate } from './authenticate.js';
-import { planExchange, type Planned } from './plan.js';
-import { recordRejected, recordRequest } from './record.js';
+import { planRequest, type Planned } from './plan.js';
+import { recordWithoutAttempts, recordRequest } from './record.js';
 import type { RelayRuntime } from './runtime.js';
 import { bindSession, sessionOf } from './session.js';
 import { reserve, settle } from './settle.js';
@@ -40,10 +40,9 @@ async function handle(rt: RelayRuntime, req: IncomingMessage, res: ServerRespons
   const q = url.indexOf('?');
   const path = q < 0 ? url : url.slice(0, q);
   const method = req.method ?? 'GET';
-  if (rt.pass && path.startsWith('/pass/')) return rt.pass.handle(req, res);
   const route = classify(method, path);
   const requestId = requestIdFor(req.headers['x-request-id']);
-  if (!route) {
+  if (!route || (route.kind === 'pass' && !rt.pass)) {
     sendError(res, protocolFor(protocolForPath(path)), requestId, new HttpError(404, `no route for ${method} ${path}`, { type: 'not_found_error' }));
     return;
   }
@@ -71,6 +70,8 @@ async function handle(rt: RelayRuntime, req: IncomingMessage, res: ServerRespons
         send(res, passed ?? modelsReply(ids, anthropicStyle), requestId);
         return;
       }
+      // custom-pass composes the remaining stages itself (relay/pass/handler).
+      if (route.kind === 'pass') return await rt.pass!.serve(rt, { req, res, requestId, startedAt: now, config, key, path, query: q < 0 ? '' : url.slice(q) });
       ex = await admit({ req, res, route, protocol, requestId, now, query: q < 0 ? '' : url.slice(q), key, maxBodyBytes: rt.maxBodyBytes });
       const exchange = ex;
       res.on('close', () => {
@@ -80,7 +81,7 @@ async function handle(rt: RelayRuntime, req: IncomingMessage, res: ServerRespons
     } catch (err) {
       if (!(err instanceof HttpError)) throw err;
       sendError(res, protocol, requestId, err);
-      recordRejected(rt, requestId, now, key?.name ?? '', route.protocol, path, err.status);
+      recordWithoutAttempts(rt, requestId, now, key?.name ?? '', route.protocol, path, err.status);
       return;
     }
     await serve(rt, config, key, ex, path);
@@ -96,7 +97,7 @@ async function serve(rt: RelayRuntime, config: RelayModel, key: KeyModel, ex: Ex
   let planned: Planned | undefined;
   let loop: LoopResult | undefined;
   try {
-    planned = await planExchange(rt, config, ex, types, session?.stickyKey);
+    planned = await planRequest(rt, config, types, ex.model, ex.startedAt, session?.stickyKey);
     if (planned.plan.candidates.length > 0 && !ex.clientGone) loop = await runAttempts(rt, config, ex, planned, session !== undefined);
     if (!ex.committed && !ex.clientGone) answerFailure(ex, loop ?? noAttempts(), planned.plan, rt.clock.now());
   } catch (err) {

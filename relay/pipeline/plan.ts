@@ -4,7 +4,6 @@
  * candidates with the pure planner (relay/routing/planner).
  */
 import type { RelayModel } from '../config/model.js';
-import type { Exchange } from '../proxy/exchange.js';
 import { plan, relevantEndpoints, type Plan, type PlanRequest } from '../routing/planner.js';
 import type { EndpointLiveState, StickyBinding } from '../state/types.js';
 import type { RelayRuntime } from './runtime.js';
@@ -19,17 +18,17 @@ export interface Planned {
 
 const NO_STATES: ReadonlyMap<string, EndpointLiveState> = new Map();
 
-export async function planExchange(
+export async function planRequest(
   rt: RelayRuntime,
   config: RelayModel,
-  ex: Exchange,
   types: PlanRequest['types'],
+  model: string | undefined,
+  now: number,
   stickyKey: string | undefined,
 ): Promise<Planned> {
   const { live } = rt;
-  const now = ex.startedAt;
-  const relevant = relevantEndpoints(config, { types, model: ex.model });
-  if (relevant.length === 0) return { plan: plan(config, { types, model: ex.model }, NO_STATES, now), states: NO_STATES };
+  const relevant = relevantEndpoints(config, { types, model });
+  if (relevant.length === 0) return { plan: plan(config, { types, model }, NO_STATES, now), states: NO_STATES };
   const targets = relevant.map((e) => ({ endpoint: e.name, channel: e.channel, tokenId: e.tokenId }));
   const rotates = config.needsRotation && config.strategy === 'priority';
   let states: EndpointLiveState[];
@@ -48,5 +47,5 @@ export async function planExchange(
   }
   const stateMap = new Map<string, EndpointLiveState>();
   for (const s of states) stateMap.set(s.endpoint, s);
-  return { plan: plan(config, { types, model: ex.model, binding: binding?.endpoint }, stateMap, now, rotation), states: stateMap, binding };
+  return { plan: plan(config, { types, model, binding: binding?.endpoint }, stateMap, now, rotation), states: stateMap, binding };
 }

@@ -30,7 +30,7 @@ export function recordRequest(rt: RelayRuntime, ex: Exchange, keyName: string, p
   rt.records.appendRequestLog(entry);
 }
 
-/** A request refused before any attempt (auth, limits, body, balance). */
-export function recordRejected(rt: RelayRuntime, requestId: string, startedAt: number, keyName: string, protocol: string, path: string, status: number): void {
-  rt.records.appendRequestLog({ requestId, time: startedAt, keyName, protocol, path, stream: false, status, outcome: 'rejected', latencyMs: rt.clock.now() - startedAt, attempts: [] });
+/** A request answered without any upstream attempt: refused (auth, limits, body, balance), or served by the relay itself. */
+export function recordWithoutAttempts(rt: RelayRuntime, requestId: string, startedAt: number, keyName: string, protocol: string, path: string, status: number, outcome = 'rejected'): void {
+  rt.records.appendRequestLog({ requestId, time: startedAt, keyName, protocol, path, stream: false, status, outcome, latencyMs: rt.clock.now() - startedAt, attempts: [] });
 }

@@ -35,8 +35,7 @@ export function settle(rt: RelayRuntime, ex: Exchange, key: KeyModel, loop: Loop
   const outcome = billingOutcome(loop.last, ex);
   const delivered = ex.committed && ex.route.kind === 'generate';
   const usage = delivered ? deliveredUsage(ex, loop.last?.kind === 'ok' || ex.observer?.complete === true) : undefined;
-  for (const a of loop.attempts) rt.stats.recordAttempt(a.endpoint, !a.errorClass && a.status !== undefined && a.status < 400, a.errorClass, a.durationMs);
-  rt.stats.recordRequest(outcome);
+  countAttempts(rt, loop, outcome);
   rt.billing
     .settle({
       requestId: ex.requestId,
@@ -49,6 +48,12 @@ export function settle(rt: RelayRuntime, ex: Exchange, key: KeyModel, loop: Loop
     })
     .catch((err) => rt.logger.warn({ err: (err as Error).message, requestId: ex.requestId }, 'billing settle failed'));
   return { outcome, usage };
+}
+
+/** The attempts and the request's outcome in the relay's stats (`GET /admin/stats`). */
+export function countAttempts(rt: RelayRuntime, loop: LoopResult, outcome: BillingOutcome): void {
+  for (const a of loop.attempts) rt.stats.recordAttempt(a.endpoint, !a.errorClass && a.status !== undefined && a.status < 400, a.errorClass, a.durationMs);
+  rt.stats.recordRequest(outcome);
 }
 
 /**
