@@ -40,6 +40,7 @@ export function sampleResults(): ScenarioResult[] {
       description: 'A fails with 429, B serves with its own token',
       suites: ['routing'],
       status: 'pass',
+      levels: { protocol: 'pass', resilience: 'none', reference: 'pass' },
       durationMs: 321,
       steps: [
         {
@@ -48,7 +49,7 @@ export function sampleResults(): ScenarioResult[] {
           action: 'request anthropic stream',
           status: 'pass',
           durationMs: 50,
-          checks: [{ name: 'attempts', pass: true, expected: ['A:429', 'B:200'], actual: ['A:429', 'B:200'] }],
+          checks: [{ name: 'attempts', level: 'reference', pass: true, expected: ['A:429', 'B:200'], actual: ['A:429', 'B:200'] }],
           requests: [request(0, [['A', 429], ['B', 200]])],
           upstreamHits: [],
         },
@@ -64,6 +65,7 @@ export function sampleResults(): ScenarioResult[] {
       description: 'one session stays on one endpoint <even> when "quoted"',
       suites: ['sessions'],
       status: 'fail',
+      levels: { protocol: 'pass', resilience: 'none', reference: 'fail' },
       durationMs: 99,
       steps: [
         {
@@ -72,14 +74,14 @@ export function sampleResults(): ScenarioResult[] {
           action: 'request codex stream ×10',
           status: 'fail',
           durationMs: 70,
-          checks: [{ name: 'same endpoint for every request', pass: false, expected: true, actual: ['A', 'B'] }],
+          checks: [{ name: 'same endpoint for every request', level: 'reference', pass: false, expected: true, actual: ['A', 'B'] }],
           requests: [request(0, [['A', 200]]), request(1, [['B', 200]])],
           upstreamHits: [],
         },
       ],
       tokensSeen: [],
     },
-    { ...base, name: 'fastest', description: 'needs a clock', suites: ['routing'], status: 'not_applicable', reason: 'target lacks: clock', durationMs: 0, steps: [], invariants: [], tokensSeen: [] },
+    { ...base, name: 'fastest', description: 'needs a clock', suites: ['routing'], status: 'not_applicable', levels: { protocol: 'none', resilience: 'none', reference: 'none' }, reason: 'target lacks: sticky', durationMs: 0, steps: [], invariants: [], tokensSeen: [] },
   ];
 }
 

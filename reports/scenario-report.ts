@@ -5,11 +5,19 @@
  * credentials each upstream saw are listed masked (the runner already masked every secret).
  */
 import type { Check } from '../scenarios/engine/expect.js';
-import type { RequestView, ScenarioResult, StepResult } from '../scenarios/engine/result.js';
+import type { LevelVerdict, RequestView, ScenarioResult, StepResult } from '../scenarios/engine/result.js';
+import { LEVELS } from '../scenarios/engine/schema.js';
 import { badge, barChart, details, el, esc, html, page, pre, raw, table, tiles, type Content, type Raw, type Verdict } from './html.js';
 
-const VERDICT: Record<ScenarioResult['status'], Verdict> = { pass: 'pass', fail: 'fail', error: 'error', not_applicable: 'skip' };
-const LABEL: Record<ScenarioResult['status'], string> = { pass: 'PASS', fail: 'FAIL', error: 'ERROR', not_applicable: 'N/A' };
+const VERDICT: Record<ScenarioResult['status'], Verdict> = { pass: 'pass', fail: 'fail', error: 'error', not_applicable: 'skip', skipped: 'skip' };
+const LABEL: Record<ScenarioResult['status'], string> = { pass: 'PASS', fail: 'FAIL', error: 'ERROR', not_applicable: 'N/A', skipped: 'SKIPPED' };
+const LEVEL_VERDICT: Record<LevelVerdict, Verdict> = { pass: 'pass', fail: 'fail', skipped: 'skip', none: 'info' };
+
+/** `protocol PASS · resilience FAIL · reference SKIPPED` for the levels a scenario has checks in. */
+function levelBadges(levels: ScenarioResult['levels'] | undefined): Content[] {
+  if (!levels) return [];
+  return LEVELS.filter((l) => levels[l] !== 'none').map((l) => badge(LEVEL_VERDICT[levels[l]], `${l} ${levels[l].toUpperCase()}`));
+}
 
 function ms(v: number | undefined): string {
   if (v === undefined) return '';
@@ -22,17 +30,23 @@ function show(v: unknown): string {
 }
 
 function checkRow(c: Check): Content[] {
-  return [c.skipped ? badge('skip', 'SKIP') : badge(c.pass ? 'pass' : 'fail'), c.name, el('code', {}, show(c.expected)), el('code', {}, show(c.actual))];
+  return [
+    c.skipped ? badge('skip', 'SKIP') : badge(c.pass ? 'pass' : 'fail'),
+    c.level ?? 'protocol',
+    c.name,
+    el('code', {}, show(c.expected)),
+    c.skipped ? el('span', { class: 'muted' }, c.reason ?? 'skipped') : el('code', {}, show(c.actual)),
+  ];
 }
 
 function failedChecks(checks: Check[]): Raw {
-  const failed = checks.filter((c) => !c.pass);
+  const failed = checks.filter((c) => !c.pass && !c.skipped);
   if (!failed.length) return raw('');
   return el(
     'div',
     {},
     failed.map((c) =>
-      el('div', { class: 'card mismatch' }, el('div', { class: 'mismatch-title' }, badge('fail'), ' ', c.name), el('div', { class: 'grid2' }, el('div', {}, el('div', { class: 'muted small' }, 'expected'), pre(show(c.expected))), el('div', {}, el('div', { class: 'muted small' }, 'actual'), pre(show(c.actual))))),
+      el('div', { class: 'card mismatch' }, el('div', { class: 'mismatch-title' }, badge('fail'), ' ', el('span', { class: 'muted' }, `[${c.level ?? 'protocol'}]`), ' ', c.name), el('div', { class: 'grid2' }, el('div', {}, el('div', { class: 'muted small' }, 'expected'), pre(show(c.expected))), el('div', {}, el('div', { class: 'muted small' }, 'actual'), pre(show(c.actual))))),
     ),
   );
 }
@@ -142,30 +156,32 @@ function requestTable(step: StepResult): Raw {
 }
 
 function stepBlock(s: StepResult, expanded: boolean): Raw {
-  const verdict: Verdict = s.status === 'pass' ? 'pass' : s.status === 'fail' ? 'fail' : 'error';
-  const passed = s.checks.filter((c) => c.pass).length;
+  const verdict: Verdict = s.status === 'pass' ? 'pass' : s.status === 'fail' ? 'fail' : s.status === 'skipped' ? 'skip' : 'error';
+  const passed = s.checks.filter((c) => c.pass && !c.skipped).length;
+  const skipped = s.checks.filter((c) => c.skipped).length;
   const summary = [
-    badge(verdict),
+    badge(verdict, s.status === 'skipped' ? 'SKIPPED' : undefined),
     el('strong', {}, `${s.index + 1}. ${s.name}`),
     s.name !== s.action ? el('span', { class: 'muted' }, s.action) : '',
-    el('span', { class: 'muted small' }, `${passed}/${s.checks.length} checks · ${ms(s.durationMs)}`),
+    el('span', { class: 'muted small' }, `${passed}/${s.checks.length} checks${skipped ? ` (${skipped} skipped)` : ''} · ${ms(s.durationMs)}`),
   ];
   const body = [
     s.error ? el('div', { class: 'card mismatch' }, badge('error'), ' ', s.error) : '',
+    s.status === 'skipped' && s.reason ? el('div', { class: 'card' }, badge('skip', 'SKIPPED'), ' ', s.reason) : '',
     failedChecks(s.checks),
     requestDiagrams(s),
     requestTable(s),
-    s.checks.length ? details('all checks', table(['', 'check', 'expected', 'actual'], s.checks.map(checkRow))) : '',
+    s.checks.length ? details('all checks', table(['', 'level', 'check', 'expected', 'actual'], s.checks.map(checkRow))) : '',
     s.upstreamHits.length && !s.requests.length
       ? table(['seq', 'upstream', 'request', 'status', 'token'], s.upstreamHits.slice(0, 20).map((h) => [String(h.seq), h.upstream, `${h.method} ${h.path}`, String(h.status ?? '—'), el('code', {}, h.token)]))
       : '',
   ];
   // Failures are open; in a one-scenario report, so are the steps whose requests failed over.
   const failover = s.requests.some((r) => (r.attempts?.length ?? r.upstreamHits.length) > 1);
-  return details(summary, body, s.status !== 'pass' || (expanded && failover));
+  return details(summary, body, s.status === 'fail' || s.status === 'error' || (expanded && failover));
 }
 
-const BAR_COLOR: Record<string, string> = { pass: '#12805c', fail: '#c4320a', error: '#9f1ab1', not_applicable: '#98a2b3' };
+const BAR_COLOR: Record<string, string> = { pass: '#12805c', fail: '#c4320a', error: '#9f1ab1', not_applicable: '#98a2b3', skipped: '#98a2b3' };
 
 function stepTimings(r: ScenarioResult): Raw {
   return barChart(
@@ -180,6 +196,7 @@ function scenarioBlock(r: ScenarioResult, expanded: boolean): Raw {
   const summary = [
     badge(VERDICT[r.status], LABEL[r.status]),
     el('strong', {}, r.name),
+    ...levelBadges(r.levels),
     el('span', { class: 'muted' }, r.description),
     el('span', { class: 'muted small' }, `${ok}/${steps} steps · ${ms(r.durationMs)}`),
   ];
@@ -187,10 +204,11 @@ function scenarioBlock(r: ScenarioResult, expanded: boolean): Raw {
   const body = [
     el('div', { class: 'muted small' }, `suites: ${r.suites.join(', ')} · seed ${r.seed} · adapter ${r.adapter}${r.target ? ` · ${r.target}` : ''} · ${r.file}`),
     r.reason ? el('div', { class: `card ${r.status === 'error' ? 'mismatch' : ''}` }, badge(VERDICT[r.status], LABEL[r.status]), ' ', r.reason) : '',
+    el('div', { class: 'muted small' }, 'levels: protocol = every relay must; resilience = a relay that claims failover should; reference = the reference relay\u2019s own policy'),
     r.steps.length ? el('h3', {}, 'Steps') : '',
     r.steps.map((s) => stepBlock(s, expanded)),
     expanded && r.steps.length > 1 ? [el('h3', {}, 'Step timings'), stepTimings(r)] : '',
-    r.invariants.length ? [el('h3', {}, 'Invariants'), failedChecks(r.invariants), table(['', 'invariant', 'expected', 'actual'], r.invariants.map(checkRow))] : '',
+    r.invariants.length ? [el('h3', {}, 'Invariants'), failedChecks(r.invariants), table(['', 'level', 'invariant', 'expected', 'actual'], r.invariants.map(checkRow))] : '',
     tokenRows.length ? [el('h3', {}, 'Credentials each upstream saw (masked)'), table(['upstream', 'kind', 'url', 'tokens'], tokenRows)] : '',
   ];
   return el('section', { id: `scenario-${r.name}`, class: 'scenario' }, details(summary, body, expanded || r.status === 'fail' || r.status === 'error'));
@@ -215,19 +233,22 @@ export function renderScenarioReport(results: ScenarioResult[], meta: ReportMeta
         { label: 'passed', value: n('pass'), verdict: 'pass' },
         { label: 'failed', value: n('fail'), verdict: n('fail') ? 'fail' : undefined },
         { label: 'could not run', value: n('error'), verdict: n('error') ? 'error' : undefined },
+        { label: 'skipped (nothing observable)', value: n('skipped'), verdict: 'skip' },
         { label: 'not applicable', value: n('not_applicable'), verdict: 'skip' },
         { label: 'duration', value: ms(total) },
       ]),
       table(
-        ['scenario', 'suites', 'result', 'steps', 'checks', 'time'],
+        ['scenario', 'suites', 'result', ...LEVELS, 'steps', 'checks', 'time'],
         results.map((r) => {
           const checks = r.steps.flatMap((s) => s.checks).concat(r.invariants);
+          const skipped = checks.filter((c) => c.skipped).length;
           return [
             el('a', { href: `#scenario-${r.name}` }, r.name),
             r.suites.join(', '),
             badge(VERDICT[r.status], LABEL[r.status]),
+            ...LEVELS.map((l) => (r.levels && r.levels[l] !== 'none' ? badge(LEVEL_VERDICT[r.levels[l]], r.levels[l].toUpperCase()) : el('span', { class: 'muted' }, '—'))),
             `${r.steps.filter((s) => s.status === 'pass').length}/${r.steps.length}`,
-            `${checks.filter((c) => c.pass).length}/${checks.length}`,
+            `${checks.filter((c) => c.pass && !c.skipped).length}/${checks.length}${skipped ? ` (${skipped} skipped)` : ''}`,
             ms(r.durationMs),
           ];
         }),

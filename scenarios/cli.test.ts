@@ -69,32 +69,46 @@ function result(name: string, suites: string[], status: ScenarioResult['status']
     adapter: 'in-process',
     target: '',
     status,
-    reason: status === 'error' ? 'relay did not start' : undefined,
+    levels: {
+      protocol: status === 'pass' ? 'pass' : status === 'fail' ? 'fail' : 'none',
+      resilience: 'none',
+      reference: status === 'pass' ? 'pass' : status === 'skipped' ? 'skipped' : 'none',
+    },
+    reason: status === 'error' ? 'relay did not start' : status === 'skipped' ? 'every check was skipped: the target does not show its records or state' : undefined,
     startedAt: '2026-01-01T00:00:00.000Z',
     durationMs: 10,
     steps:
       status === 'fail'
-        ? [{ index: 0, name: 'request', action: 'request', status: 'fail', durationMs: 5, checks: [{ name: 'status', pass: false, expected: 200, actual: 500 }], requests: [], upstreamHits: [] }]
-        : [],
+        ? [{ index: 0, name: 'request', action: 'request', status: 'fail', durationMs: 5, checks: [{ name: 'status', level: 'protocol', pass: false, expected: 200, actual: 500 }], requests: [], upstreamHits: [] }]
+        : status === 'skipped'
+          ? [{ index: 0, name: 'request', action: 'request', status: 'skipped', durationMs: 5, checks: [{ name: 'attempts', level: 'reference', pass: true, skipped: true, reason: 'the target does not show its records or state' }], requests: [], upstreamHits: [] }]
+          : [],
     invariants: [],
     tokensSeen: [],
   };
 }
 
 describe('pnpm conformance', () => {
-  it('files each scenario once, failures as failures and could-not-run as errors', () => {
-    const suites = junitSuites([result('a', ['routing', 'config'], 'pass'), result('b', ['health'], 'fail'), result('c', ['config'], 'error'), result('d', ['routing'], 'not_applicable')]);
+  it('files each scenario once per level it has checks in; failures as failures, all-skipped levels as skipped (never passed), could-not-run as errors', () => {
+    const suites = junitSuites([
+      result('a', ['routing', 'config'], 'pass'),
+      result('b', ['health'], 'fail'),
+      result('c', ['config'], 'error'),
+      result('d', ['routing'], 'not_applicable'),
+      result('e', ['routing'], 'skipped'),
+    ]);
     expect(suites.map((s) => [s.name, s.cases.map((c) => `${c.name}:${c.status}`)])).toEqual([
-      ['routing', ['a:pass', 'd:skip']],
-      ['health', ['b:fail']],
+      ['routing', ['a [protocol]:pass', 'a [reference]:pass', 'd:skip', 'e [reference]:skip']],
+      ['health', ['b [protocol]:fail']],
       ['config', ['c:error']],
     ]);
-    expect(suites[1].cases[0]).toMatchObject({ message: '1. request: status', details: expect.stringContaining('expected: 200') });
+    expect(suites[1].cases[0]).toMatchObject({ classname: 'conformance.health.protocol', message: '1. request: status', details: expect.stringContaining('expected: 200') });
+    expect(suites[0].cases[3]).toMatchObject({ message: 'every reference check was skipped: the target does not show its records or state' });
     expect(junitSuites([result('a', ['routing', 'config'], 'pass')], ['config'])[0].name).toBe('config');
   });
 
   it('exit code: 0 pass or not applicable, 1 failed expectation, 2 could not run', () => {
-    expect(exitCode([result('a', ['routing'], 'pass'), result('d', ['routing'], 'not_applicable')])).toBe(0);
+    expect(exitCode([result('a', ['routing'], 'pass'), result('d', ['routing'], 'not_applicable'), result('e', ['routing'], 'skipped')])).toBe(0);
     expect(exitCode([result('a', ['routing'], 'pass'), result('b', ['routing'], 'fail')])).toBe(1);
     expect(exitCode([result('b', ['routing'], 'fail'), result('c', ['routing'], 'error')])).toBe(2);
   });

@@ -16,7 +16,7 @@ import { loadAll, type LoadedScenario } from './engine/load.js';
 import { REPORT_DIR, writeReports } from './engine/output.js';
 import type { ScenarioResult } from './engine/result.js';
 import { runScenario } from './engine/runner.js';
-import { SUITES } from './engine/schema.js';
+import { LEVELS, SUITES, type Level } from './engine/schema.js';
 import { isMain, runMain } from '../lib/main.js';
 
 const USAGE = `usage: pnpm conformance [suite...] [options]
@@ -30,27 +30,42 @@ ${TARGET_USAGE}
   --verbose, -v           print every scenario's steps`;
 
 /**
- * JUnit: each scenario is one test case, filed under its first suite (among the selected ones),
- * so CI counts every scenario once.
+ * JUnit: one test case per scenario and level of conformance it has checks in (`failover-tokens
+ * [protocol]`), filed under the scenario's first suite among the selected ones, so CI shows which
+ * levels a relay meets. A level whose checks were all skipped is <skipped>, never a pass; a
+ * scenario that could not run is one <error>, one that does not apply one <skipped>.
  */
 export function junitSuites(results: ScenarioResult[], selected: string[] = []): JUnitSuite[] {
   const bySuite = new Map<string, JUnitSuite>();
   for (const r of results) {
     const suite = r.suites.find((s) => selected.includes(s)) ?? r.suites[0] ?? 'scenarios';
     if (!bySuite.has(suite)) bySuite.set(suite, { name: suite, cases: [], timestamp: r.startedAt.replace(/\..+$/, '') });
-    const failed = [...r.steps.flatMap((s) => s.checks.map((c) => ({ ...c, step: `${s.index + 1}. ${s.name}` }))), ...r.invariants.map((c) => ({ ...c, step: 'invariants' }))].filter((c) => !c.pass);
-    const first = failed[0];
-    bySuite.get(suite)!.cases.push({
-      name: r.name,
-      classname: `conformance.${suite}`,
-      timeMs: r.durationMs,
-      status: r.status === 'pass' ? 'pass' : r.status === 'fail' ? 'fail' : r.status === 'error' ? 'error' : 'skip',
-      message: r.status === 'fail' && first ? `${first.step}: ${first.name}` : r.reason,
-      details:
-        r.status === 'fail'
-          ? failed.map((c) => `${c.step}: ${c.name}\n  expected: ${JSON.stringify(c.expected)}\n  actual:   ${JSON.stringify(c.actual)}`).join('\n')
-          : r.reason,
-    });
+    const cases = bySuite.get(suite)!.cases;
+    const all = [...r.steps.flatMap((s) => s.checks.map((c) => ({ ...c, step: `${s.index + 1}. ${s.name}` }))), ...r.invariants.map((c) => ({ ...c, step: 'invariants' }))];
+    const levels = LEVELS.filter((l) => r.levels?.[l] && r.levels[l] !== 'none');
+    if (r.status === 'error' || r.status === 'not_applicable' || levels.length === 0) {
+      cases.push({ name: r.name, classname: `conformance.${suite}`, timeMs: r.durationMs, status: r.status === 'error' ? 'error' : r.status === 'fail' ? 'fail' : r.status === 'pass' ? 'pass' : 'skip', message: r.reason, details: r.reason });
+      continue;
+    }
+    for (const level of levels) {
+      const mine = all.filter((c) => (c.level ?? 'protocol') === level);
+      const failed = mine.filter((c) => !c.pass && !c.skipped);
+      const verdict = r.levels[level];
+      const reasons = [...new Set(mine.filter((c) => c.skipped).map((c) => c.reason ?? 'skipped'))];
+      cases.push({
+        name: `${r.name} [${level}]`,
+        classname: `conformance.${suite}.${level}`,
+        timeMs: r.durationMs / levels.length,
+        status: verdict === 'fail' ? 'fail' : verdict === 'skipped' ? 'skip' : 'pass',
+        message: verdict === 'fail' ? `${failed[0].step}: ${failed[0].name}` : verdict === 'skipped' ? `every ${level} check was skipped: ${reasons.join('; ')}` : undefined,
+        details:
+          verdict === 'fail'
+            ? failed.map((c) => `${c.step}: ${c.name}\n  expected: ${JSON.stringify(c.expected)}\n  actual:   ${JSON.stringify(c.actual)}`).join('\n')
+            : reasons.length
+              ? `skipped checks: ${reasons.join('; ')}`
+              : undefined,
+      });
+    }
   }
   return [...bySuite.values()];
 }
@@ -61,9 +76,19 @@ export function exitCode(results: ScenarioResult[]): number {
   return 0;
 }
 
+const RESULT_LABEL: Record<ScenarioResult['status'], string> = { pass: 'PASS', fail: 'FAIL', error: 'ERROR', not_applicable: 'N/A', skipped: 'SKIPPED' };
+
 function summaryTable(results: ScenarioResult[]): string {
-  const rows = results.map((r) => [r.name, r.suites.join(','), { pass: 'PASS', fail: 'FAIL', error: 'ERROR', not_applicable: 'N/A' }[r.status], `${r.steps.filter((s) => s.status === 'pass').length}/${r.steps.length}`, `${(r.durationMs / 1000).toFixed(2)}s`]);
-  const head = ['scenario', 'suites', 'result', 'steps', 'time'];
+  const level = (r: ScenarioResult, l: Level) => (r.levels?.[l] && r.levels[l] !== 'none' ? r.levels[l] : '-');
+  const rows = results.map((r) => [
+    r.name,
+    r.suites.join(','),
+    RESULT_LABEL[r.status],
+    ...LEVELS.map((l) => level(r, l)),
+    `${r.steps.filter((s) => s.status === 'pass').length}/${r.steps.length}`,
+    `${(r.durationMs / 1000).toFixed(2)}s`,
+  ]);
+  const head = ['scenario', 'suites', 'result', ...LEVELS, 'steps', 'time'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
@@ -138,7 +163,7 @@ async function runAll(values: Values, positionals: string[], adapter: RelayAdapt
   writeFileSync(junitFile, renderJUnit(junitSuites(results, positionals), 'relaylab conformance'));
   const out = writeReports(results, 'conformance', { title: 'relaylab conformance report', startedAt, durationMs, target: (values.target as string | undefined) ?? 'reference relay (in process)' }, values.out as string | undefined);
   const n = (s: ScenarioResult['status']) => results.filter((r) => r.status === s).length;
-  console.log(`${n('pass')} passed, ${n('fail')} failed, ${n('error')} could not run, ${n('not_applicable')} not applicable in ${(durationMs / 1000).toFixed(1)}s`);
+  console.log(`${n('pass')} passed, ${n('fail')} failed, ${n('error')} could not run, ${n('skipped')} skipped (nothing observable), ${n('not_applicable')} not applicable in ${(durationMs / 1000).toFixed(1)}s`);
   console.log(`report: ${relative(process.cwd(), out.html)}\njunit:  ${relative(process.cwd(), junitFile)}`);
   return exitCode(results);
 }

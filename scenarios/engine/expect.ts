@@ -5,14 +5,17 @@
  */
 import type { JournalEntry } from '../../mocks/journal.js';
 import type { ClientResult } from './clients.js';
-import type { Count, Expectation } from './schema.js';
+import { LEVELS, RECORD_EXPECTATIONS, type Count, type Expectation, type Level, type LevelExpectation } from './schema.js';
 import type { RelayAttempt, RelayRecord, RelayStateView, RelayStatsView } from '../adapters/api.js';
 
 export interface Check {
   name: string;
   pass: boolean;
-  /** Not evaluated: the target cannot show what it checks (a third-party relay's records). */
+  /** protocol | resilience | reference (schema.ts LEVELS); set on every check the engine reports. */
+  level?: Level;
+  /** Not evaluated (pass is then meaningless): `reason` says why (the target cannot show it, cannot play the step). */
   skipped?: boolean;
+  reason?: string;
   expected?: unknown;
   actual?: unknown;
 }
@@ -124,8 +127,32 @@ export function healthResults(health: unknown): Record<string, string> {
   return out;
 }
 
-export function evaluate(expect: Expectation | undefined, obs: StepObservation): Check[] {
+/** The expectations of one block, split by the level their checks belong to. */
+export function expectationsByLevel(expect: Expectation | undefined, level: Level): Array<{ level: Level; expect: LevelExpectation }> {
   if (!expect) return [];
+  const { protocol, resilience, reference, ...direct } = expect;
+  const records: Record<string, unknown> = {};
+  const rest: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(direct)) if (v !== undefined) ((RECORD_EXPECTATIONS as readonly string[]).includes(k) ? records : rest)[k] = v;
+  const blocks = { protocol, resilience, reference };
+  return [
+    { level, expect: rest as LevelExpectation },
+    { level: 'reference' as Level, expect: records as LevelExpectation },
+    ...LEVELS.filter((l) => blocks[l]).map((l) => ({ level: l, expect: blocks[l]! })),
+  ].filter((b) => Object.keys(b.expect).length > 0);
+}
+
+/** Every check of a step's expectations, each labelled with its level (`level`: the scenario's default). */
+export function evaluate(expect: Expectation | undefined, obs: StepObservation, level: Level = 'protocol'): Check[] {
+  return expectationsByLevel(expect, level).flatMap((b) => evaluateLevel(b.expect, obs).map((c) => ({ ...c, level: b.level })));
+}
+
+/** Marks checks as not evaluated, with the reason (a step the target cannot play). */
+export function skipChecks(checks: Check[], reason: string): Check[] {
+  return checks.map((c) => ({ name: c.name, level: c.level, pass: true, skipped: true, reason, expected: c.expected, actual: '(not run)' }));
+}
+
+function evaluateLevel(expect: LevelExpectation, obs: StepObservation): Check[] {
   const checks: Check[] = [];
   const R = obs.results;
   const add = (name: string, pass: boolean, expected: unknown, actual: unknown) => checks.push({ name, pass, expected, actual });
@@ -255,7 +282,8 @@ export function evaluate(expect: Expectation | undefined, obs: StepObservation):
   }
 
   // relay records
-  const skip = (name: string, expected: unknown) => checks.push({ name, pass: true, skipped: true, expected, actual: '(not visible on this target)' });
+  const skip = (name: string, expected: unknown) =>
+    checks.push({ name, pass: true, skipped: true, reason: 'the target does not show its records or state', expected, actual: '(not visible on this target)' });
   if (obs.blind?.records) {
     if (expect.attempts) skip('attempts', expect.attempts);
     if (expect.served_by !== undefined) skip('served_by', expect.served_by);

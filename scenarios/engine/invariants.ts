@@ -45,18 +45,21 @@ export function checkInvariants(i: InvariantInput): Check[] {
   return [
     {
       name: 'invariant: no client key reached an upstream',
+      level: 'protocol',
       pass: leaked.length === 0,
       expected: 0,
       actual: leaked.length ? leaked.slice(0, 5).map(describe) : 0,
     },
     {
       name: "invariant: every upstream request carried its endpoint's token",
+      level: 'protocol',
       pass: wrongToken.length === 0,
       expected: 'a token configured for an endpoint on that upstream',
       actual: wrongToken.length ? wrongToken.slice(0, 5).map(describe) : `${i.journal.length} requests ok`,
     },
     {
       name: 'invariant: every client stream ended with a terminal or an error event',
+      level: 'protocol',
       pass: unended.length === 0,
       expected: 'terminal | error',
       actual: unended.length

@@ -3,11 +3,15 @@
  * Every secret in it is already masked.
  */
 import type { RelayAttempt } from '../adapters/api.js';
-import type { Capability } from './schema.js';
+import type { Capability, Level } from './schema.js';
 import type { ClientResult } from './clients.js';
 import type { Check } from './expect.js';
 
-export type Verdict = 'pass' | 'fail' | 'error' | 'not_applicable';
+/** `skipped`: it ran, but none of its checks could be evaluated on this target (never counted as a pass). */
+export type Verdict = 'pass' | 'fail' | 'error' | 'not_applicable' | 'skipped';
+
+/** One level's verdict: `none` when the scenario has no check of that level. */
+export type LevelVerdict = 'pass' | 'fail' | 'skipped' | 'none';
 
 export interface UpstreamHit {
   seq: number;
@@ -32,7 +36,9 @@ export interface StepResult {
   index: number;
   name: string;
   action: string;
-  status: 'pass' | 'fail' | 'error';
+  /** skipped: the target could not play the step, or every check of it was skipped (`reason` says why). */
+  status: 'pass' | 'fail' | 'error' | 'skipped';
+  reason?: string;
   durationMs: number;
   checks: Check[];
   requests: RequestView[];
@@ -50,7 +56,9 @@ export interface ScenarioResult {
   adapter: string;
   target: string;
   status: Verdict;
-  /** Why the scenario errored or is not applicable. */
+  /** The verdict per level of conformance (steps' checks and invariants). */
+  levels: Record<Level, LevelVerdict>;
+  /** Why the scenario errored, is not applicable, or was skipped. */
   reason?: string;
   missingCapabilities?: Capability[];
   startedAt: string;

@@ -74,15 +74,32 @@ describe('runScenario against the real mocks and the in-process reference relay'
     expect(r.steps[1].status).toBe('pass');
   });
 
-  it('reports a scenario as not applicable when the target lacks a capability, without starting anything', async () => {
-    const noClock: RelayAdapter = {
-      name: 'no-clock',
-      capabilities: { ...REFERENCE_CAPABILITIES, clock: 'none' },
+  it('reports a scenario as not applicable when the target cannot play it, without starting anything', async () => {
+    const noSticky: RelayAdapter = {
+      name: 'no-sticky',
+      capabilities: { ...REFERENCE_CAPABILITIES, features: REFERENCE_CAPABILITIES.features.filter((f) => f !== 'sticky') },
       configure: () => Promise.reject(new Error('must not be configured')),
       apply: () => Promise.reject(new Error('must not be changed')),
     };
-    const r = await runScenario(scenario(), { adapter: noClock, file: 'small.yaml', log: quiet });
-    expect(r).toMatchObject({ status: 'not_applicable', missingCapabilities: ['clock'] });
+    const sticky = parseYamlConfig(SMALL.replace('STATUS', '200').replace('seed: 3', 'seed: 3\nrequires: [sticky]'), scenarioSchema, 'small.yaml');
+    const r = await runScenario(sticky, { adapter: noSticky, file: 'small.yaml', log: quiet });
+    expect(r).toMatchObject({ status: 'not_applicable', missingCapabilities: ['sticky'] });
+  });
+
+  it('skips, one by one and with the reason, what a black-box target cannot play or show; the rest still runs', async () => {
+    const base = inProcessAdapter();
+    // The in-process relay, seen as a relay without records, clock or OpenAI Chat inbound.
+    const blackBox: RelayAdapter = { ...base, name: 'black-box', capabilities: { ...base.capabilities, inbound: ['anthropic'], clock: 'none', records: false } };
+    const r = await runScenario(scenario('200'), { adapter: blackBox, file: 'small.yaml', log: quiet, maxRealWaitMs: 1000 });
+    expect(r.status, JSON.stringify(r.steps)).toBe('pass');
+    const [, failover, advance, chat] = r.steps;
+    expect(failover.status).toBe('pass');
+    expect(failover.checks.find((c) => c.name === 'attempts')).toMatchObject({ skipped: true, level: 'reference', reason: 'the target does not show its records or state' });
+    expect(failover.checks.find((c) => c.name === 'stream_end')).toMatchObject({ pass: true, level: 'protocol' });
+    expect(advance).toMatchObject({ status: 'skipped', reason: 'no virtual clock, and 31s is longer than the real-time bound (1s)' });
+    expect(chat).toMatchObject({ status: 'skipped', reason: 'the target does not accept openai-chat requests' });
+    expect(chat.checks).toEqual([expect.objectContaining({ name: 'status', skipped: true, pass: true, level: 'protocol' })]);
+    expect(r.levels).toEqual({ protocol: 'pass', resilience: 'none', reference: 'skipped' });
   });
 
   it('is an error, not a failure, when the target cannot be opened', async () => {

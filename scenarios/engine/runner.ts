@@ -11,13 +11,13 @@ import { startMocks, type MockFleet } from '../../mocks/index.js';
 import type { JournalEntry } from '../../mocks/journal.js';
 import type { UpstreamConfig } from '../../mocks/config.js';
 import { sendAll, type ClientResult } from './clients.js';
-import { evaluate, attemptLabel, type Check, type StepObservation } from './expect.js';
+import { evaluate, expectationsByLevel, attemptLabel, skipChecks, type Check, type StepObservation } from './expect.js';
 import { checkInvariants } from './invariants.js';
 import { billingChecks, type BillingExpectation } from './billing.js';
-import { resolveLayout, type Capability, type ClientProtocol, type Scenario, type ScenarioEndpoint, type ScenarioLayout, type Step } from './schema.js';
+import { LEVELS, PLAY_CAPABILITIES, resolveLayout, type Capability, type ClientProtocol, type Expectation, type Level, type Scenario, type ScenarioEndpoint, type ScenarioLayout, type Step } from './schema.js';
 import { capabilitySet, type AdapterCapabilities, type AdapterContext, type Layout, type RelayAdapter, type RelayRecord } from '../adapters/api.js';
 import { applyToReference, portableChange, portableLayout, type ResolvedChange, type RunningUpstream } from './portable-layout.js';
-import type { RequestView, ScenarioResult, StepResult, UpstreamHit } from './result.js';
+import type { LevelVerdict, RequestView, ScenarioResult, StepResult, UpstreamHit } from './result.js';
 
 export type { RequestView, ScenarioResult, StepResult, UpstreamHit, Verdict } from './result.js';
 
@@ -34,7 +34,11 @@ export interface RunOptions {
   log?: (line: string) => void;
   /** Show a progress bar for steps with many requests. */
   progress?: boolean;
+  /** On a target without a virtual clock, `advance` waits in real time up to this long (default 30 s); a longer one is skipped. */
+  maxRealWaitMs?: number;
 }
+
+const DEFAULT_MAX_REAL_WAIT_MS = 30_000;
 
 /** Capabilities a scenario needs: declared ones plus those its steps imply. */
 export function requiredCapabilities(s: Scenario): Set<Capability> {
@@ -105,6 +109,10 @@ interface Ctx {
   adapter: RelayAdapter;
   /** What the adapter declared, narrowed by what configure found. */
   caps: Set<Capability>;
+  inbound: Set<ClientProtocol>;
+  maxRealWaitMs: number;
+  /** Background requests the target could not play: name -> why. */
+  skippedFlights: Map<string, string>;
   actx: AdapterContext;
   relayUrl: string;
   baseUrls: Partial<Record<ClientProtocol, string>>;
@@ -273,7 +281,8 @@ function startRequests(ctx: Ctx, step: Step, index: number): Flight {
     bar.start(spec.count, 0);
   }
   const sending = sendAll({ baseUrl: baseUrlFor(ctx, spec.protocol), spec, key, tag: `${ctx.scenario.seed}-${index + 1}`, onDone: () => bar?.increment() });
-  const done = Promise.all([sending, spec.advance_during ? advanceWhile(ctx, spec.advance_during, sending) : undefined])
+  // Without a virtual clock the relay's own timers run in real time while the requests wait.
+  const done = Promise.all([sending, spec.advance_during && ctx.caps.has('clock') ? advanceWhile(ctx, spec.advance_during, sending) : undefined])
     .then(([results]) => results)
     .finally(() => bar?.stop());
   return { step, index, startSeq: ctx.lastSeq, done };
@@ -301,9 +310,46 @@ async function finishRequests(ctx: Ctx, flight: Flight, expectStep: Step): Promi
     attempts: records[i]?.attempts,
     upstreamHits: r.requestId ? journal.filter((j) => requestIdOf(j) === r.requestId).map(hit) : [],
   }));
-  const checks = evaluate(expectStep.expect, obs);
-  if (expectStep.expect?.billing) checks.push(...(await stepBillingChecks(ctx, expectStep.expect.billing)));
+  const checks = [...evaluate(expectStep.expect, obs, ctx.scenario.level), ...(await billingChecksOf(ctx, expectStep.expect))];
   return { checks, requests, upstreamHits: journal.map(hit) };
+}
+
+/** The step's billing expectations by level; skipped, with the reason, on a target without a ledger. */
+async function billingChecksOf(ctx: Ctx, expect: Expectation | undefined): Promise<Check[]> {
+  const out: Check[] = [];
+  for (const b of expectationsByLevel(expect, ctx.scenario.level)) {
+    if (!b.expect.billing) continue;
+    if (!ctx.caps.has('billing')) {
+      out.push({ name: 'billing', level: b.level, pass: true, skipped: true, reason: 'the target does not show its ledger', expected: b.expect.billing, actual: '(not visible on this target)' });
+    } else out.push(...(await stepBillingChecks(ctx, b.expect.billing)).map((c) => ({ ...c, level: b.level })));
+  }
+  return out;
+}
+
+/** Why the target cannot play this step (it is then skipped with its checks), or undefined. */
+function cannotPlay(ctx: Ctx, step: Step): string | undefined {
+  const protocol = step.request?.protocol;
+  if (protocol && !ctx.inbound.has(protocol)) return `the target does not accept ${protocol} requests`;
+  if (step.join && ctx.skippedFlights.has(step.join)) return ctx.skippedFlights.get(step.join);
+  if (step.health_check && !(ctx.caps.has('health') && ctx.adapter.healthCheck)) return 'the target cannot run a health probe round on demand';
+  if (step.relay_change?.restart && !ctx.caps.has('restart')) return 'the target\u2019s adapter cannot restart it';
+  if (step.advance !== undefined && !ctx.caps.has('clock') && step.advance > ctx.maxRealWaitMs)
+    return `no virtual clock, and ${formatMs(step.advance)} is longer than the real-time bound (${formatMs(ctx.maxRealWaitMs)})`;
+  return undefined;
+}
+
+/** A step the target cannot play: its checks are listed as skipped with the reason. */
+function skippedStep(ctx: Ctx, step: Step, reason: string): Omit<StepResult, 'index' | 'name' | 'action' | 'durationMs'> {
+  const blank: StepObservation = { results: [], journal: [], records: [], endpoints: ctx.endpoints };
+  const billing: Check[] = expectationsByLevel(step.expect, ctx.scenario.level)
+    .filter((b) => b.expect.billing)
+    .map((b) => ({ name: 'billing', level: b.level, pass: true, expected: b.expect.billing }));
+  return { status: 'skipped', reason, checks: skipChecks([...evaluate(step.expect, blank, ctx.scenario.level), ...billing], reason), requests: [], upstreamHits: [] };
+}
+
+function stepStatus(checks: Check[]): StepResult['status'] {
+  if (checks.some((c) => !c.pass && !c.skipped)) return 'fail';
+  return checks.length > 0 && checks.every((c) => c.skipped) ? 'skipped' : 'pass';
 }
 
 /** Billing expectations compare the relay's ledger with the whole run's journal (engine/billing.ts). */
@@ -393,7 +439,14 @@ function learnLayout(ctx: Ctx, layout: ScenarioLayout, tokenOf: (e: ScenarioEndp
 
 async function runStep(ctx: Ctx, step: Step, index: number): Promise<StepResult> {
   const started = performance.now();
-  const base = { index, name: step.name ?? stepAction(step), action: stepAction(step) };
+  const realTime = step.advance !== undefined && !ctx.caps.has('clock');
+  const action = realTime ? `${stepAction(step).replace('advance clock', 'wait')} in real time (no virtual clock)` : stepAction(step);
+  const base = { index, name: step.name ?? action, action };
+  const why = cannotPlay(ctx, step);
+  if (why) {
+    if (step.request?.background) ctx.skippedFlights.set(step.request.background, why);
+    return { ...base, ...skippedStep(ctx, step, why), durationMs: 0 };
+  }
   try {
     let out: Omit<StepResult, 'index' | 'name' | 'action' | 'status' | 'durationMs'> = { checks: [], requests: [], upstreamHits: [] };
     let health: unknown;
@@ -406,7 +459,7 @@ async function runStep(ctx: Ctx, step: Step, index: number): Promise<StepResult>
       ctx.flights.delete(step.join);
       out = await finishRequests(ctx, flight, step);
     } else {
-      if (step.advance !== undefined) await advanceClock(ctx, step.advance);
+      if (step.advance !== undefined) await (realTime ? sleep(step.advance) : advanceClock(ctx, step.advance));
       else if (step.wait !== undefined) await sleep(step.wait);
       else if (step.faults) {
         const f = step.faults;
@@ -437,29 +490,30 @@ async function runStep(ctx: Ctx, step: Step, index: number): Promise<StepResult>
           health,
           endpoints: ctx.endpoints,
           blind: blindness(ctx),
-        }),
+        }, ctx.scenario.level),
         requests: [],
         upstreamHits: journal.map(hit),
       };
-      if (step.expect?.billing) out.checks.push(...(await stepBillingChecks(ctx, step.expect.billing)));
+      out.checks.push(...(await billingChecksOf(ctx, step.expect)));
     }
-    const status = out.checks.every((c) => c.pass || c.skipped) ? 'pass' : 'fail';
-    return { ...base, ...out, status, durationMs: performance.now() - started };
+    const status = stepStatus(out.checks);
+    return { ...base, ...out, status, ...(status === 'skipped' ? { reason: [...new Set(out.checks.map((c) => c.reason))].join('; ') } : {}), durationMs: performance.now() - started };
   } catch (err) {
     return { ...base, status: 'error', checks: [], requests: [], upstreamHits: [], error: (err as Error).message, durationMs: performance.now() - started };
   }
 }
 
 function printStep(log: (s: string) => void, s: StepResult): void {
-  const mark = s.status === 'pass' ? '✓' : s.status === 'fail' ? '✗' : '!';
+  const mark = { pass: '✓', fail: '✗', error: '!', skipped: '–' }[s.status];
   const chains = [...new Set(s.requests.filter((r) => r.attempts?.length).map((r) => r.attempts!.map(attemptLabel).join(' → ')))];
   const chainText = chains.length ? `  [${chains.slice(0, 3).join(' | ')}${chains.length > 3 ? ' …' : ''}]` : '';
   const title = s.name === s.action ? s.name : `${s.name} (${s.action})`;
   log(`  ${mark} ${String(s.index + 1).padStart(2)}. ${title}${chainText}  ${Math.round(s.durationMs)}ms`);
   if (s.error) log(`       error: ${s.error}`);
-  const skipped = s.checks.filter((c) => c.skipped).length;
-  if (skipped) log(`       (${skipped} check(s) on the relay's records skipped: the target cannot show them)`);
-  for (const c of s.checks.filter((c) => !c.pass && !c.skipped)) log(`       ✗ ${c.name}: expected ${JSON.stringify(c.expected)}, got ${JSON.stringify(c.actual)}`);
+  const skipped = s.checks.filter((c) => c.skipped);
+  for (const reason of new Set(skipped.map((c) => c.reason ?? 'skipped'))) log(`       – ${skipped.filter((c) => (c.reason ?? 'skipped') === reason).length} check(s) skipped: ${reason}`);
+  if (s.status === 'skipped' && skipped.length === 0 && s.reason) log(`       – skipped: ${s.reason}`);
+  for (const c of s.checks.filter((c) => !c.pass && !c.skipped)) log(`       ✗ [${c.level ?? 'protocol'}] ${c.name}: expected ${JSON.stringify(c.expected)}, got ${JSON.stringify(c.actual)}`);
 }
 
 function defaultSeed(cfg: UpstreamConfig, seed: number, i: number): UpstreamConfig {
@@ -483,6 +537,17 @@ async function issueTokens(fleet: MockFleet, layout: ScenarioLayout): Promise<Ma
   return out;
 }
 
+/** Per level: fail if any of its checks failed, pass if any passed, skipped if all were skipped. */
+export function levelVerdicts(checks: Check[]): Record<Level, LevelVerdict> {
+  const verdict = (level: Level): LevelVerdict => {
+    const mine = checks.filter((c) => (c.level ?? 'protocol') === level);
+    if (mine.length === 0) return 'none';
+    if (mine.some((c) => !c.pass && !c.skipped)) return 'fail';
+    return mine.some((c) => !c.skipped) ? 'pass' : 'skipped';
+  };
+  return { protocol: verdict('protocol'), resilience: verdict('resilience'), reference: verdict('reference') };
+}
+
 const DEFAULT_KEY = { key: 'rk-scenario-default-key-0001', name: 'scenario' };
 
 export async function runScenario(scenario: Scenario, opts: RunOptions): Promise<ScenarioResult> {
@@ -498,6 +563,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
     adapter: opts.adapter.name,
     target: '',
     status: 'pass',
+    levels: { protocol: 'none', resilience: 'none', reference: 'none' },
     startedAt: new Date().toISOString(),
     durationMs: 0,
     steps: [],
@@ -510,9 +576,11 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
   };
   log(`▶ ${scenario.name}: ${scenario.description}`);
 
-  const required = requiredCapabilities(scenario);
+  // Only what the target needs to play the scenario makes it not applicable; what it cannot show
+  // or shortcut skips single steps and checks (cannotPlay, expect's blindness).
+  const required = [...requiredCapabilities(scenario)].filter((c) => PLAY_CAPABILITIES.includes(c));
   const declared = capabilitySet(opts.adapter.capabilities);
-  const missing = [...required].filter((c) => !declared.has(c));
+  const missing = required.filter((c) => !declared.has(c));
   if (missing.length) {
     log(`  – not applicable: the ${opts.adapter.name} target lacks ${missing.join(', ')}`);
     return finish({ ...result, status: 'not_applicable', missingCapabilities: missing, reason: `target lacks: ${missing.join(', ')}` }, []);
@@ -540,6 +608,9 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
       scenario,
       adapter: opts.adapter,
       caps: declared,
+      inbound: new Set(opts.adapter.capabilities.inbound),
+      maxRealWaitMs: opts.maxRealWaitMs ?? DEFAULT_MAX_REAL_WAIT_MS,
+      skippedFlights: new Map(),
       actx,
       relayUrl: opts.target ?? '',
       baseUrls: { ...opts.adapter.capabilities.baseUrls },
@@ -565,6 +636,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
     const found = (await opts.adapter.configure(portable, actx)) ?? {};
     const caps: AdapterCapabilities = { ...opts.adapter.capabilities, ...found.capabilities };
     ctx.caps = capabilitySet(caps);
+    ctx.inbound = new Set(caps.inbound);
     ctx.relayUrl = found.url ?? opts.target ?? '';
     if (!ctx.relayUrl) throw new Error(`the ${opts.adapter.name} adapter started no relay and no --target was given`);
     ctx.baseUrls = { ...caps.baseUrls, ...found.baseUrls };
@@ -575,7 +647,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
     }
     ctx.defaultKey = opts.clientKey ?? ctx.keys.get(withKeys.keys![0].name);
     if (opts.clientKey) secrets.push(opts.clientKey);
-    const lacking = [...required].filter((c) => !ctx.caps.has(c));
+    const lacking = required.filter((c) => !ctx.caps.has(c));
     if (lacking.length) {
       log(`  – not applicable: the target lacks ${lacking.join(', ')}`);
       return finish({ ...result, status: 'not_applicable', missingCapabilities: lacking, reason: `target lacks: ${lacking.join(', ')}` }, secrets);
@@ -608,8 +680,12 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
     });
     const errored = result.steps.some((s) => s.status === 'error');
     const failed = result.steps.some((s) => s.status === 'fail') || result.invariants.some((c) => !c.pass);
-    result.status = errored ? 'error' : failed ? 'fail' : 'pass';
+    const stepChecks = result.steps.flatMap((s) => s.checks);
+    const nothingChecked = !stepChecks.some((c) => !c.skipped);
+    result.status = errored ? 'error' : failed ? 'fail' : nothingChecked ? 'skipped' : 'pass';
+    result.levels = levelVerdicts([...stepChecks, ...result.invariants]);
     if (errored) result.reason = result.steps.find((s) => s.status === 'error')?.error;
+    else if (nothingChecked) result.reason = `every check was skipped: ${[...new Set(stepChecks.map((c) => c.reason).filter(Boolean))].join('; ') || 'the scenario has no checks'}`;
   } catch (err) {
     result.status = 'error';
     result.reason = (err as Error).message;
@@ -619,7 +695,8 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
     await fleet?.close().catch(() => {});
   }
   const out = finish(result, secrets);
-  const mark = { pass: '✓ PASS', fail: '✗ FAIL', error: '! ERROR', not_applicable: '– N/A' }[out.status];
-  log(`${mark} ${scenario.name} (${Math.round(out.durationMs)}ms)`);
+  const mark = { pass: '✓ PASS', fail: '✗ FAIL', error: '! ERROR', not_applicable: '– N/A', skipped: '– SKIPPED' }[out.status];
+  const levels = LEVELS.filter((l) => out.levels[l] !== 'none').map((l) => `${l} ${out.levels[l]}`);
+  log(`${mark} ${scenario.name} (${Math.round(out.durationMs)}ms)${levels.length ? `  [${levels.join(', ')}]` : ''}${out.status === 'skipped' ? `: ${out.reason}` : ''}`);
   return out;
 }

@@ -29,6 +29,22 @@ export const CAPABILITIES = [
 ] as const;
 export type Capability = (typeof CAPABILITIES)[number];
 
+/**
+ * What a target must have to PLAY a scenario at all (without them the scenario is not applicable).
+ * The other capabilities only let the engine observe or shortcut: without them single steps and
+ * checks are skipped, one by one, with the reason (or, for the clock, waited in real time).
+ */
+export const PLAY_CAPABILITIES: readonly Capability[] = ['fastest', 'sticky', 'cross_channel', 'admin_tokens', 'pause', 'oauth_refresh', 'custom_pass'];
+
+/**
+ * Levels of conformance: `protocol` every relay must meet (credentials, error shapes, stream ends,
+ * usage, headers); `resilience` a relay that claims failover should (failover within a request,
+ * no hammering a 429, back to the primary, bounded time on a silent upstream); `reference` the
+ * reference relay's own policy (durations, breaker counts, exact attempt chains, its records).
+ */
+export const LEVELS = ['protocol', 'resilience', 'reference'] as const;
+export type Level = (typeof LEVELS)[number];
+
 export const duration = durationSchema;
 
 /** Validates with another part's schema but keeps the value as written. */
@@ -244,8 +260,7 @@ const endpointStateSchema = z
   })
   .strict();
 
-export const expectSchema = z
-  .object({
+const expectFields = {
     // client side, for every request of the step
     status: statusSchema.optional(),
     /** How many requests of the step got each status: { 200: 8, 429: ">0" }. */
@@ -301,6 +316,26 @@ export const expectSchema = z
 
     // billing: the relay's ledger against the whole run's journal (see engine/billing.ts)
     billing: billingExpectSchema.optional(),
+};
+
+/** Expectation keys on the relay's own records and state: `reference` unless a level block says otherwise. */
+export const RECORD_EXPECTATIONS = ['attempts', 'served_by', 'same_endpoint', 'state', 'stats', 'health', 'billing'] as const;
+
+/** One level's expectations (the blocks `protocol:`, `resilience:`, `reference:` inside `expect`). */
+export const levelExpectSchema = z.object(expectFields).strict();
+export type LevelExpectation = z.infer<typeof levelExpectSchema>;
+
+/**
+ * A step's expectations. Checks written directly under `expect` belong to the scenario's `level`
+ * (records and state: `reference`); a `protocol:`, `resilience:` or `reference:` block puts its
+ * checks in that level.
+ */
+export const expectSchema = z
+  .object({
+    ...expectFields,
+    protocol: levelExpectSchema.optional(),
+    resilience: levelExpectSchema.optional(),
+    reference: levelExpectSchema.optional(),
   })
   .strict();
 export type Expectation = z.infer<typeof expectSchema>;
@@ -348,6 +383,8 @@ export const scenarioSchema = z
     description: z.string().min(1).refine((d) => !d.includes('\n'), 'one line'),
     suites: z.array(z.enum(SUITES)).min(1),
     seed: z.number().int().default(1),
+    /** The level of the checks written directly under a step's `expect` (records and state: reference). */
+    level: z.enum(LEVELS).default('protocol'),
     requires: z.array(z.enum(CAPABILITIES)).default([]),
     /** Mock upstreams (mocks/config.ts upstream schema). */
     mocks: z.array(validatedBy<UpstreamConfig>(upstreamConfigSchema)).min(1),
