@@ -14,8 +14,10 @@ export interface JournalEntry {
   upstream: string;
   kind: UpstreamKind;
   method: string;
-  /** Path without the query string. */
+  /** Path without the query string (and without a `/_r/<name>` route prefix). */
   path: string;
+  /** The `/_r/<name>` route the request came in on (server.ts ROUTE_PREFIX), if any. */
+  route?: string;
   query: Record<string, string | string[]>;
   /** Request headers exactly as received (lower-cased names). */
   headers: Record<string, string | string[] | undefined>;

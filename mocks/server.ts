@@ -24,6 +24,21 @@ import type { MockUpstream } from './upstream.js';
 export type { Ctx, ServerDeps } from './context.js';
 
 export const CONTROL_PREFIX = '/__mock/';
+
+/**
+ * `/_r/<name>/v1/messages` is served as `/v1/messages` and journaled with `route: <name>`: a
+ * client (the scenario engine) gives each endpoint that shares this upstream a base URL of its
+ * own, so the journal alone tells which endpoint a request was sent for.
+ */
+export const ROUTE_PREFIX = '/_r/';
+
+/** The route name and the path without it; no route for any other path. */
+export function splitRoute(path: string): { route: string | null; path: string } {
+  if (!path.startsWith(ROUTE_PREFIX)) return { route: null, path };
+  const end = path.indexOf('/', ROUTE_PREFIX.length);
+  const route = decodeURIComponent(path.slice(ROUTE_PREFIX.length, end === -1 ? undefined : end));
+  return route ? { route, path: end === -1 ? '/' : path.slice(end) } : { route: null, path };
+}
 export const MAX_BODY_BYTES = 32 * 1024 * 1024;
 /** Stands for a body over the limit (identity-compared). */
 const TOO_LARGE = Buffer.alloc(0);
@@ -57,7 +72,7 @@ export function createUpstreamServer(up: MockUpstream, deps: ServerDeps): Server
 function onRequest(up: MockUpstream, deps: ServerDeps, req: IncomingMessage, res: ServerResponse): void {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
-  const path = q === -1 ? url : url.slice(0, q);
+  const { route: endpointRoute, path } = splitRoute(q === -1 ? url : url.slice(0, q));
   const rawQuery = q === -1 ? '' : url.slice(q + 1);
   const chunks: Buffer[] = [];
   let size = 0;
@@ -78,11 +93,11 @@ function onRequest(up: MockUpstream, deps: ServerDeps, req: IncomingMessage, res
       }
       return;
     }
-    serve(up, deps, req, res, path, rawQuery, raw);
+    serve(up, deps, req, res, path, rawQuery, raw, endpointRoute);
   });
 }
 
-function serve(up: MockUpstream, deps: ServerDeps, req: IncomingMessage, res: ServerResponse, path: string, rawQuery: string, raw: Buffer): void {
+function serve(up: MockUpstream, deps: ServerDeps, req: IncomingMessage, res: ServerResponse, path: string, rawQuery: string, raw: Buffer, endpointRoute: string | null): void {
   const method = req.method ?? 'GET';
   const { route, pathKnown } = findRoute(up.kind, method, path);
   const kind = KINDS[up.kind];
@@ -115,6 +130,7 @@ function serve(up: MockUpstream, deps: ServerDeps, req: IncomingMessage, res: Se
       kind: up.kind,
       method,
       path,
+      ...(endpointRoute === null ? {} : { route: endpointRoute }),
       query: rawQuery === '' ? NO_QUERY : parseQuery(rawQuery),
       headers: req.headers,
       credential: ctx.credential ?? null,

@@ -173,7 +173,7 @@ function stepBlock(s: StepResult, expanded: boolean): Raw {
     requestTable(s),
     s.checks.length ? details('all checks', table(['', 'level', 'check', 'expected', 'actual'], s.checks.map(checkRow))) : '',
     s.upstreamHits.length && !s.requests.length
-      ? table(['seq', 'upstream', 'request', 'status', 'token'], s.upstreamHits.slice(0, 20).map((h) => [String(h.seq), h.upstream, `${h.method} ${h.path}`, String(h.status ?? '—'), el('code', {}, h.token)]))
+      ? table(['seq', 'upstream', 'request', 'status', 'token'], s.upstreamHits.slice(0, 20).map((h) => [String(h.seq), h.route ? `${h.upstream} /_r/${h.route}` : h.upstream, `${h.method} ${h.path}`, String(h.status ?? '—'), el('code', {}, h.token)]))
       : '',
   ];
   // Failures are open; in a one-scenario report, so are the steps whose requests failed over.

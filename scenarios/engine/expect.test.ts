@@ -104,4 +104,29 @@ describe('invariants', () => {
     const [, token] = checkInvariants({ journal, results: [], clientKeys: [], upstreamTokens: new Map(), mintingUpstreams: new Set(['codex']) });
     expect(token.pass).toBe(true);
   });
+
+  it('catches two endpoints on one upstream swapping tokens: by the route each request came in on, or by the relay\u2019s attempt record', () => {
+    const upstreamTokens = new Map([['shared', new Set(['tok-A', 'tok-B'])]]);
+    const endpointTokens = new Map([
+      ['A', new Set(['tok-A'])],
+      ['B', new Set(['tok-B'])],
+    ]);
+    const base = { results: [], clientKeys: [], upstreamTokens, endpointTokens, mintingUpstreams: new Set<string>() };
+    // Without routes or records, any token of the upstream passes: the weak form.
+    const swapped = [entry(1, 'shared', 'tok-B', 429, { headers: { 'x-request-id': 'r1' } }), entry(2, 'shared', 'tok-A', 200, { headers: { 'x-request-id': 'r1' } })];
+    expect(checkInvariants({ ...base, journal: swapped })[1].pass).toBe(true);
+    // Routes name the endpoint: A's route carried B's token.
+    const routed = [entry(1, 'shared', 'tok-B', 429, { route: 'A' }), entry(2, 'shared', 'tok-B', 200, { route: 'B' })];
+    const [, byRoute] = checkInvariants({ ...base, journal: routed });
+    expect(byRoute.pass).toBe(false);
+    expect(byRoute.actual).toEqual(['#1 shared (route A) POST /v1/messages credential=…-B, expected a token of route A']);
+    // Records name the endpoint: attempt 1 was A, attempt 2 was B, matched in order to the calls.
+    const attempts = new Map([['r1', [{ endpoint: 'A', status: 429 }, { endpoint: 'B', status: 200 }]]]);
+    const [, byRecord] = checkInvariants({ ...base, journal: swapped, attempts });
+    expect(byRecord.pass).toBe(false);
+    expect(byRecord.actual).toHaveLength(2);
+    const straight = [entry(1, 'shared', 'tok-A', 429, { headers: { 'x-request-id': 'r1' } }), entry(2, 'shared', 'tok-B', 200, { headers: { 'x-request-id': 'r1' } })];
+    const [, ok] = checkInvariants({ ...base, journal: straight, attempts });
+    expect(ok).toMatchObject({ pass: true, actual: '2 requests ok (endpoint by record 2)' });
+  });
 });

@@ -94,7 +94,8 @@ function getPath(obj: unknown, path: string): unknown {
 function entriesFor(name: string, obs: StepObservation): JournalEntry[] {
   const ep = obs.endpoints.get(name);
   if (ep && !obs.journal.some((j) => j.upstream === name)) {
-    return obs.journal.filter((j) => j.upstream === ep.upstream && j.credential !== null && ep.tokens.has(j.credential));
+    // An endpoint with a route of its own is told by the route, else by its tokens.
+    return obs.journal.filter((j) => j.upstream === ep.upstream && (j.route !== undefined ? j.route === name : j.credential !== null && ep.tokens.has(j.credential)));
   }
   return obs.journal.filter((j) => j.upstream === name);
 }

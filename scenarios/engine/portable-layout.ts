@@ -64,7 +64,8 @@ export function portableLayout(scenario: string, reference: ScenarioLayout, upst
   const cfg = parseReference(reference);
   const endpoint = (e: ParsedRelayConfig['channels'][number]['endpoints'][number]): LayoutEndpoint => {
     const base = e.base_url.replace(/\/+$/, '');
-    const main = MAIN_PATH[e.type];
+    // A Codex backend given with its path (…/backend-api/codex) takes /responses directly.
+    const main = e.type === 'chatgpt-oauth' && base.endsWith('/backend-api/codex') ? '/responses' : MAIN_PATH[e.type];
     return {
       name: e.name,
       kind: e.type,

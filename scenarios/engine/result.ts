@@ -18,6 +18,8 @@ export interface UpstreamHit {
   upstream: string;
   method: string;
   path: string;
+  /** The endpoint route it came in on (endpoints sharing an upstream). */
+  route?: string;
   status: number | null;
   /** Masked credential. */
   token: string;

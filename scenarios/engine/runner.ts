@@ -9,13 +9,14 @@ import { maskToken } from '../../lib/mask.js';
 import { parseDuration } from '../../lib/duration.js';
 import { startMocks, type MockFleet } from '../../mocks/index.js';
 import type { JournalEntry } from '../../mocks/journal.js';
+import { ROUTE_PREFIX } from '../../mocks/server.js';
 import type { UpstreamConfig } from '../../mocks/config.js';
 import { sendAll, type ClientResult } from './clients.js';
 import { evaluate, expectationsByLevel, attemptLabel, skipChecks, type Check, type StepObservation } from './expect.js';
 import { checkInvariants } from './invariants.js';
 import { billingChecks, type BillingExpectation } from './billing.js';
 import { LEVELS, PLAY_CAPABILITIES, resolveLayout, type Capability, type ClientProtocol, type Expectation, type Level, type Scenario, type ScenarioEndpoint, type ScenarioLayout, type Step } from './schema.js';
-import { capabilitySet, type AdapterCapabilities, type AdapterContext, type Layout, type RelayAdapter, type RelayRecord } from '../adapters/api.js';
+import { capabilitySet, type AdapterCapabilities, type AdapterContext, type Layout, type RelayAdapter, type RelayAttempt, type RelayRecord } from '../adapters/api.js';
 import { applyToReference, portableChange, portableLayout, type ResolvedChange, type RunningUpstream } from './portable-layout.js';
 import type { LevelVerdict, RequestView, ScenarioResult, StepResult, UpstreamHit } from './result.js';
 
@@ -120,6 +121,8 @@ interface Ctx {
   reference: ScenarioLayout;
   layout: Layout;
   upstreams: RunningUpstream[];
+  /** Upstreams whose endpoints get routes of their own (sharedUpstreams). */
+  shared: Set<string>;
   fleet: MockFleet;
   keys: Map<string, string>;
   initialKeys: NonNullable<ScenarioLayout['keys']>;
@@ -128,6 +131,8 @@ interface Ctx {
   upstreamTokens: Map<string, Set<string>>;
   secrets: string[];
   results: ClientResult[];
+  /** The relay's attempt chain of each client request, by request id (targets with records). */
+  attempts: Map<string, RelayAttempt[]>;
   /** Background requests by name, until joined. */
   flights: Map<string, Flight>;
   lastSeq: number;
@@ -181,6 +186,7 @@ function hit(j: JournalEntry): UpstreamHit {
     upstream: j.upstream,
     method: j.method,
     path: j.path,
+    ...(j.route === undefined ? {} : { route: j.route }),
     status: j.status,
     token: maskToken(j.credential),
     disconnect: j.disconnect,
@@ -302,6 +308,10 @@ async function finishRequests(ctx: Ctx, flight: Flight, expectStep: Step): Promi
     return !everyHasId || !id || ids.has(id);
   });
   const records = await recordsFor(ctx, results);
+  results.forEach((r, i) => {
+    const rec = records[i];
+    if (r.requestId && rec) ctx.attempts.set(r.requestId, rec.attempts);
+  });
   const state = await relayState(ctx, expectStep.expect?.state);
   const stats = await relayStats(ctx, expectStep.expect?.stats);
   const obs: StepObservation = { results, journal: mine, records, state, stats, endpoints: ctx.endpoints, blind: blindness(ctx) };
@@ -361,9 +371,35 @@ function stepBillingChecks(ctx: Ctx, expectation: BillingExpectation) {
   });
 }
 
+/**
+ * Upstreams that more than one endpoint points at, in any layout of the scenario. Each such
+ * endpoint gets a base URL of its own (`<mock>/_r/<endpoint>`, mocks/server.ts), so the journal
+ * alone proves which endpoint a request was sent for, on any relay, records or not.
+ */
+export function sharedUpstreams(s: Scenario): Set<string> {
+  const users = new Map<string, Set<string>>();
+  const use = (upstream: unknown, endpoint: string) => {
+    if (typeof upstream !== 'string') return;
+    if (!users.has(upstream)) users.set(upstream, new Set());
+    users.get(upstream)!.add(endpoint);
+  };
+  const layouts = [s.relay, ...s.steps.map((st) => st.relay_change?.layout).filter((l): l is ScenarioLayout => !!l)];
+  for (const l of layouts) for (const c of l.channels ?? []) for (const e of c.endpoints ?? []) use(e.upstream, e.name);
+  for (const st of s.steps) if (st.relay_change?.update_endpoint) use(st.relay_change.update_endpoint.upstream, st.relay_change.update_endpoint.name);
+  return new Set([...users].filter(([, eps]) => eps.size > 1).map(([u]) => u));
+}
+
+function endpointUrl(ctx: Pick<Ctx, 'fleet' | 'shared'>, upstream: string, endpoint: string): string {
+  const mock = ctx.fleet.get(upstream);
+  if (!ctx.shared.has(upstream)) return mock.url;
+  const routed = `${mock.url}${ROUTE_PREFIX}${encodeURIComponent(endpoint)}`;
+  // A ChatGPT backend's base URL with a path is the Codex backend itself (…/backend-api/codex), as in Codex's own config.
+  return mock.kind === 'chatgpt-oauth' ? `${routed}/backend-api/codex` : routed;
+}
+
 function resolveChange(ctx: Ctx, step: Step): ResolvedChange {
   const c = step.relay_change!;
-  const urlOf = (name: string) => ctx.fleet.get(name).url;
+  const urlOf = (upstream: string, endpoint: string) => endpointUrl(ctx, upstream, endpoint);
   if (c.token) {
     const ep = ctx.endpoints.get(c.token.endpoint);
     ep?.tokens.add(c.token.value);
@@ -377,7 +413,7 @@ function resolveChange(ctx: Ctx, step: Step): ResolvedChange {
     const { name, upstream, ...patch } = c.update_endpoint as { name: string; upstream?: string; [k: string]: unknown };
     const ep = ctx.endpoints.get(name);
     if (typeof upstream === 'string') {
-      patch.base_url = urlOf(upstream);
+      patch.base_url = urlOf(upstream, name);
       if (ep) ep.upstream = upstream;
     }
     if (ep && typeof patch.token === 'string') {
@@ -599,8 +635,8 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
     const issued = await issueTokens(fleet, scenario.relay);
     secrets.push(...issued.values());
     const withKeys: ScenarioLayout = scenario.relay.keys?.length ? scenario.relay : { ...scenario.relay, keys: [DEFAULT_KEY] };
-    const f = fleet;
-    const layout = resolveLayout(withKeys, (name) => f.get(name).url, (e) => issued.get(e) ?? String(e.token)) as ScenarioLayout;
+    const routing = { fleet, shared: sharedUpstreams(scenario) };
+    const layout = resolveLayout(withKeys, (upstream, endpoint) => endpointUrl(routing, upstream, endpoint), (e) => issued.get(e) ?? String(e.token)) as ScenarioLayout;
     const upstreams: RunningUpstream[] = fleet.upstreams.map((u) => ({ name: u.name, kind: u.kind, url: u.url, tokens: u.tokens }));
     const portable = portableLayout(scenario.name, layout, upstreams);
     const actx: AdapterContext = { scenario: scenario.name, log };
@@ -617,6 +653,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
       reference: layout,
       layout: portable,
       upstreams,
+      shared: routing.shared,
       fleet,
       keys: new Map(),
       initialKeys: withKeys.keys!,
@@ -625,6 +662,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
       upstreamTokens: new Map(),
       secrets,
       results: [],
+      attempts: new Map(),
       flights: new Map(),
       lastSeq: 0,
       log,
@@ -670,6 +708,8 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
       results: ctx.results,
       clientKeys: [...ctx.keys.values(), ...(opts.clientKey ? [opts.clientKey] : [])],
       upstreamTokens: ctx.upstreamTokens,
+      endpointTokens: new Map([...ctx.endpoints].map(([name, e]) => [name, e.tokens])),
+      attempts: ctx.attempts,
       mintingUpstreams: new Set(fleet.upstreams.filter((u) => u.kind === 'chatgpt-oauth').map((u) => u.name)),
     });
     for (const c of result.invariants) if (!c.pass) log(`  ✗ ${c.name}: ${JSON.stringify(redact(c.actual, secrets))}`);

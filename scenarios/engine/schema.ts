@@ -89,7 +89,7 @@ export interface ScenarioLayout {
 }
 
 /** The layout with base_url filled from a map of mock URLs (placeholders for validation). */
-export function resolveLayout(layout: unknown, urlOf: (upstream: string) => string, tokenOf: (ep: ScenarioEndpoint) => string): unknown {
+export function resolveLayout(layout: unknown, urlOf: (upstream: string, endpoint: string) => string, tokenOf: (ep: ScenarioEndpoint) => string): unknown {
   if (!layout || typeof layout !== 'object') return layout;
   const l = layout as ScenarioLayout;
   if (!Array.isArray(l.channels)) return layout;
@@ -103,7 +103,7 @@ export function resolveLayout(layout: unknown, urlOf: (upstream: string) => stri
             endpoints: c.endpoints.map((e) => {
               if (!e || typeof e !== 'object') return e;
               const { upstream, ...rest } = e;
-              return { ...rest, base_url: e.base_url ?? (typeof upstream === 'string' ? urlOf(upstream) : undefined), token: tokenOf(e) };
+              return { ...rest, base_url: e.base_url ?? (typeof upstream === 'string' ? urlOf(upstream, e.name) : undefined), token: tokenOf(e) };
             }),
           },
     ),
