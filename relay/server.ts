@@ -1,13 +1,15 @@
 /**
- * Starts a relay: state stores, configuration holder, billing, health checker, and one HTTP
- * server. Client routes run on the raw node:http handler (the hot path has no framework hooks);
- * everything under /admin/ goes to fastify.
+ * Starts a relay: state stores, configuration holder, billing, health checker, and two HTTP
+ * servers. The client listener runs the raw node:http handler (the hot path has no framework
+ * hooks) plus /healthz and /readyz; the admin listener (fastify, loopback by default) serves the
+ * admin API and /metrics, both behind a token, so neither is reachable where clients are.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { SystemClock, TestClock, type Clock } from '../lib/clock.js';
+import { presentsSecret } from './admin/auth.js';
 import { adminRoutes } from './admin/routes.js';
 import { billingAdminRoutes, openBilling, requestLogLookup } from './billing/index.js';
 import type { Billing } from './billing/types.js';
@@ -20,7 +22,7 @@ import { createClientHandler, type RelayRuntime } from './pipeline/handler.js';
 import { createTokenRefresher } from './proxy/oauth-refresh.js';
 import { UpstreamPools } from './proxy/pools.js';
 import { StatsCollector } from './proxy/stats.js';
-import { RelayService, type ServiceLimits } from './service/index.js';
+import { RelayService, SERVICE_PATHS, type ServiceLimits } from './service/index.js';
 import { openLiveState, openRecordStore } from './state/index.js';
 
 /** How often a relay on shared MySQL looks for admin edits made through another relay. */
@@ -37,6 +39,11 @@ export interface StartRelayOptions {
   mysqlUrl?: string;
   dataDir?: string;
   adminToken?: string;
+  /** The admin listener (admin API, /metrics); default: the config's `admin.host` / `admin.port`, else 127.0.0.1 and a free port. */
+  adminHost?: string;
+  adminPort?: number;
+  /** A second token /metrics accepts besides the admin token (default: RELAY_METRICS_TOKEN), so a scraper need not hold the admin token. */
+  metricsToken?: string;
   logLevel?: string;
   /** Key / table prefix in Redis and MySQL; relays sharing state must use the same one. */
   statePrefix?: string;
@@ -52,6 +59,8 @@ export interface StartRelayOptions {
 
 export interface RunningRelay {
   url: string;
+  /** The admin listener's base URL: `${adminUrl}/admin/...`, `${adminUrl}/metrics`. */
+  adminUrl: string;
   adminToken: string;
   clock: Clock;
   port: number;
@@ -120,38 +129,36 @@ export async function startRelay(opts: StartRelayOptions): Promise<RunningRelay>
   const health = createHealthChecker({ clock, liveState: live, getLayout: () => holder.current, log: logger.child({ part: 'health' }) });
 
   const clientHandler = createClientHandler(rt);
-  let adminHandler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
-  const server = createServer(
-    // No total request limit: a healthy non-stream call may legitimately take many minutes.
-    service.serverOptions,
-    service.listener((req, res) => {
-      const url = req.url ?? '/';
-      if (url.startsWith('/admin/') || url === '/admin') adminHandler!(req, res);
-      else clientHandler(req, res);
-    }),
-  );
+  // No total request limit: a healthy non-stream call may legitimately take many minutes.
+  const server = createServer(service.serverOptions, service.listener(clientHandler));
   const app = Fastify({
     logger: false,
     bodyLimit: service.limits.maxBodyBytes,
-    serverFactory: (handler) => {
-      adminHandler = handler;
-      return server;
-    },
+    serverFactory: (handler) => createServer(service.serverOptions, handler),
   });
+  const metricsToken = opts.metricsToken ?? (process.env.RELAY_METRICS_TOKEN || undefined);
   const plugins: Array<(scope: FastifyInstance) => Promise<void>> = [];
   const ledger = billingBundle.ledger;
   service.bind({ holder, live, records, ledger });
   await service.registerDocs(app);
+  app.get(SERVICE_PATHS.metrics, async (req, reply) => {
+    if (!presentsSecret(req.headers, [adminToken, metricsToken])) {
+      return reply.code(401).send({ error: 'metrics token required: Authorization: Bearer <admin or metrics token>' });
+    }
+    const { body, contentType } = await service.metricsText();
+    return reply.header('content-type', contentType).header('cache-control', 'no-store').send(body);
+  });
   if (ledger) plugins.push(async (scope) => scope.register(billingAdminRoutes, { billing: ledger }));
   await app.register(adminRoutes, { rt, adminToken, runHealth: async () => (await health.runOnce()).results, plugins });
   await app.ready();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  const adminHost = opts.adminHost ?? parsed.admin.host;
+  await app.listen({ host: adminHost, port: opts.adminPort ?? parsed.admin.port ?? 0 });
+  try {
+    await listen(server, opts.port ?? 0, opts.host ?? '127.0.0.1');
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
   if (opts.healthChecks === true) health.start();
   else if (opts.healthChecks === undefined) {
     // The config decides, at boot (saved admin edits included) and after every change.
@@ -159,16 +166,16 @@ export async function startRelay(opts: StartRelayOptions): Promise<RunningRelay>
     holder.onChange(() => health.follow());
   }
 
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${host}:${address.port}`;
-  logger.info({ url }, 'relay listening');
+  const url = baseUrl(server.address() as AddressInfo);
+  const adminUrl = baseUrl(app.server.address() as AddressInfo);
+  logger.info({ url, adminUrl }, 'relay listening');
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
       await health.stop().catch(() => undefined);
       server.closeAllConnections();
+      app.server.closeAllConnections();
       await app.close().catch(() => undefined);
       if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
       await pools.close();
@@ -181,13 +188,29 @@ export async function startRelay(opts: StartRelayOptions): Promise<RunningRelay>
     })());
   return {
     url,
+    adminUrl,
     adminToken,
     clock,
-    port: address.port,
+    port: (server.address() as AddressInfo).port,
     close,
     shutdown: async (deadlineMs = 30_000) => {
       if (!closing) await service.drain({ server, cutUpstreams: () => pools.close(), deadlineMs });
       await close();
     },
   };
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function baseUrl(address: AddressInfo): string {
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
 }

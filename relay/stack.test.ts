@@ -85,7 +85,7 @@ describe('pnpm stack layout', () => {
   });
 
   it('admin API: token required, masked answers, validation errors name the field, unknown names 404', async () => {
-    expect((await call(relay.url, 'GET', '/admin/config', undefined, bearer)).status).toBe(401);
+    expect((await call(relay.adminUrl, 'GET', '/admin/config', undefined, bearer)).status).toBe(401);
     const cfg = await admin(relay, 'GET', '/admin/config');
     expect(JSON.stringify(cfg.json)).not.toContain('sk-proj-mock-openai-0001');
     expect(JSON.stringify(cfg.json)).not.toContain(KEY);

@@ -59,7 +59,7 @@ async function main(): Promise<void> {
     const line = {
       relay: { url: relay.url, keys: [clientKey] },
       mocks: fleet.upstreams.map((u) => ({ name: u.name, kind: u.kind, url: u.url, tokens: u.tokens })),
-      admin: { url: `${relay.url}/admin`, token: relay.adminToken },
+      admin: { url: `${relay.adminUrl}/admin`, token: relay.adminToken },
     };
     process.stdout.write(`${JSON.stringify(line)}\n`);
     return;
@@ -67,7 +67,7 @@ async function main(): Promise<void> {
   const out = [
     `relay:      ${relay.url}`,
     `client key: ${clientKey}`,
-    `admin:      ${relay.url}/admin/  (Authorization: Bearer ${relay.adminToken})`,
+    `admin:      ${relay.adminUrl}/admin/  (Authorization: Bearer ${relay.adminToken}; /metrics there too)`,
     '',
     'mocks:',
     ...fleet.upstreams.map((u) => `  ${u.name.padEnd(12)} ${u.kind.padEnd(16)} ${u.url}`),

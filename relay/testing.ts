@@ -85,7 +85,7 @@ export function ask(relay: RunningRelay, path: string, body: unknown, headers: R
 }
 
 export function admin(relay: RunningRelay, method: string, path: string, body?: unknown): Promise<HttpAnswer> {
-  return call(relay.url, method, path, body, { authorization: `Bearer ${relay.adminToken}` });
+  return call(relay.adminUrl, method, path, body, { authorization: `Bearer ${relay.adminToken}` });
 }
 
 /**

@@ -3,17 +3,16 @@
  * masks tokens. Layout edits go through the ConfigHolder, so they take effect on the next
  * request and survive a restart.
  */
-import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TestClock } from '../../lib/clock.js';
 import { parseDuration } from '../../lib/duration.js';
 import { maskToken } from '../../lib/mask.js';
 import { ConfigError } from '../../lib/yaml-config.js';
-import { readClientCredential } from '../../protocols/auth.js';
 import type { ParsedRelayConfig } from '../config/schema.js';
 import type { RelayRuntime } from '../pipeline/runtime.js';
 import { orderChannels } from '../routing/planner.js';
 import type { EndpointLiveState } from '../state/types.js';
+import { presentsSecret } from './auth.js';
 import * as edits from './config-edits.js';
 
 export interface AdminOptions {
@@ -23,12 +22,6 @@ export interface AdminOptions {
   runHealth?: () => Promise<unknown>;
   /** More admin routes (billing ...), registered inside the admin-token scope. */
   plugins?: Array<(scope: FastifyInstance) => Promise<void>>;
-}
-
-function sameSecret(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 export async function activeChannelName(rt: RelayRuntime): Promise<string | null> {
@@ -63,8 +56,7 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminOptions): Pro
   });
 
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
-    const presented = readClientCredential(req.headers);
-    if (!presented || !sameSecret(presented, adminToken)) {
+    if (!presentsSecret(req.headers, [adminToken])) {
       return reply.code(401).send({ error: 'admin token required: Authorization: Bearer <admin token>' });
     }
   });

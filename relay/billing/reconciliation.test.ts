@@ -98,7 +98,7 @@ describe('billing reconciliation through the reference relay', () => {
   }
 
   async function admin<T>(path: string): Promise<T> {
-    const res = await request(relay.url + path, { headers: { authorization: `Bearer ${relay.adminToken}` } });
+    const res = await request(relay.adminUrl + path, { headers: { authorization: `Bearer ${relay.adminToken}` } });
     return (await res.body.json()) as T;
   }
 

@@ -19,6 +19,8 @@ export const ENV_OVERRIDES: Record<string, string[]> = {
   RELAY_HEALTH_INTERVAL: ['health', 'interval'],
   RELAY_HEALTH_ENABLED: ['health', 'enabled'],
   RELAY_STICKY_TTL: ['sticky', 'ttl'],
+  RELAY_ADMIN_HOST: ['admin', 'host'],
+  RELAY_ADMIN_PORT: ['admin', 'port'],
 };
 
 function scalar(text: string): unknown {

@@ -110,6 +110,17 @@ export const relayConfigSchema = z
         timeout: duration.default(5_000),
       })
       .prefault({}),
+    /**
+     * The admin API and /metrics listen here, never on the client port. Read from the file (and
+     * RELAY_ADMIN_HOST / RELAY_ADMIN_PORT) at start; an admin edit of it applies at the next start.
+     * Port unset: the CLI uses 8081 (a free port when the client port is 0), startRelay a free port.
+     */
+    admin: z
+      .object({
+        host: z.string().min(1).default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).optional(),
+      })
+      .prefault({}),
     channels: z.array(channelConfigSchema).default([]),
     keys: z.array(keyConfigSchema).default([]),
     /** Prices and balances; validated by relay/billing (absent = free). */

@@ -37,7 +37,7 @@ describe('custom-pass through the reference relay', () => {
     return { status: res.statusCode, json: (await res.body.json()) as any };
   };
   const balance = async () => {
-    const res = await request(relay.url + '/admin/billing/balances', { headers: { authorization: `Bearer ${relay.adminToken}` } });
+    const res = await request(relay.adminUrl + '/admin/billing/balances', { headers: { authorization: `Bearer ${relay.adminToken}` } });
     return ((await res.body.json()) as any).balances.find((b: any) => b.keyName === 'alice').balance as number;
   };
 
@@ -60,7 +60,7 @@ describe('custom-pass through the reference relay', () => {
     }
     expect(status).toBe('succeeded');
     expect(await balance()).toBe(800_000);
-    const ledger = await request(relay.url + '/admin/billing/ledger?key=alice', { headers: { authorization: `Bearer ${relay.adminToken}` } });
+    const ledger = await request(relay.adminUrl + '/admin/billing/ledger?key=alice', { headers: { authorization: `Bearer ${relay.adminToken}` } });
     const rows = ((await ledger.body.json()) as any).rows as Array<{ requestId: string; kind: string; rule?: string }>;
     expect(rows.filter((r) => r.requestId === `task:${id}`).map((r) => [r.kind, r.rule ?? null])).toEqual([['precharge', null], ['settle', 'task_succeeded']]);
   });

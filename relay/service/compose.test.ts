@@ -188,6 +188,8 @@ describe(`the compose topology as processes (${backends})`, () => {
       RELAY_CONFIG: join(dir, 'relay.yaml'),
       RELAY_HOST: '127.0.0.1',
       RELAY_PORT: '0',
+      RELAY_ADMIN_HOST: '127.0.0.1',
+      RELAY_ADMIN_PORT: '0',
       RELAY_DATA_DIR: dir,
       RELAY_ADMIN_TOKEN: adminToken,
       RELAY_SECRET_KEY: randomBytes(32).toString('hex'),
@@ -216,6 +218,7 @@ describe(`the compose topology as processes (${backends})`, () => {
     }
     const relay = await spawnTsx(['relay/cli.ts'], env, /relay listening on \S+/);
     const url = /relay listening on (\S+)/.exec(relay.out())![1];
+    const adminUrl = /admin API: (\S+)\/admin\//.exec(relay.out())![1];
 
     const ready = await request(`${url}/readyz`);
     const readiness = (await ready.body.json()) as { status: string; checks: Record<string, { ok: boolean }> };
@@ -233,9 +236,10 @@ describe(`the compose topology as processes (${backends})`, () => {
     expect(answer.type).toBe('message');
     expect(res.headers['x-request-id']).toBeTruthy();
 
-    const metrics = await (await request(`${url}/metrics`)).body.text();
+    expect((await request(`${url}/metrics`)).statusCode).toBe(404);
+    const metrics = await (await request(`${adminUrl}/metrics`, { headers: { authorization: `Bearer ${adminToken}` } })).body.text();
     expect(metrics).toMatch(/^relay_requests_total\{protocol="anthropic",path="\/v1\/messages",status="200",outcome="ok"\} 1$/m);
-    const log = (await (await request(`${url}/admin/requests?limit=5`, { headers: { authorization: `Bearer ${adminToken}` } })).body.json()) as Array<{ requestId: string }>;
+    const log = (await (await request(`${adminUrl}/admin/requests?limit=5`, { headers: { authorization: `Bearer ${adminToken}` } })).body.json()) as Array<{ requestId: string }>;
     expect(log.map((e) => e.requestId)).toContain(res.headers['x-request-id']);
 
     relay.proc.kill('SIGTERM');

@@ -120,17 +120,18 @@ export class RelayService {
   }
 
   /**
-   * Wraps the server's request listener: answers /metrics, /healthz, /readyz itself; tracks
+   * Wraps the client server's request listener: answers /healthz and /readyz itself; tracks
    * every other response for shutdown; refuses oversize bodies by their content-length and new
-   * requests while draining, both in the protocol's error shape.
+   * requests while draining, both in the protocol's error shape. /metrics is not served here: it
+   * lives on the admin listener, behind a token (`metricsText`).
    */
   listener(next: RequestListener): RequestListener {
     return (req, res) => {
       const url = req.url ?? '/';
       const q = url.indexOf('?');
       const path = q < 0 ? url : url.slice(0, q);
-      if (path === SERVICE_PATHS.metrics || path === SERVICE_PATHS.healthz || path === SERVICE_PATHS.readyz) {
-        this.serveOwn(path, req, res).catch((err: Error) => {
+      if (path === SERVICE_PATHS.healthz || path === SERVICE_PATHS.readyz) {
+        this.serveProbe(path, req, res).catch((err: Error) => {
           this.logger.error({ err: err.message, path }, 'service route failed');
           if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
           res.end(JSON.stringify({ error: err.message }));
@@ -138,15 +139,18 @@ export class RelayService {
         return;
       }
       this.inFlight.track(res, path);
-      if (!path.startsWith('/admin')) {
-        if (this.draining) return this.refuse(req, res, path, 503, 'the relay is shutting down; retry on another instance', { 'retry-after': '1' });
-        const length = Number(req.headers['content-length']);
-        if (length > this.limits.maxBodyBytes) {
-          return this.refuse(req, res, path, 413, `request body of ${length} bytes exceeds the relay's limit of ${this.limits.maxBodyBytes} bytes`);
-        }
+      if (this.draining) return this.refuse(req, res, path, 503, 'the relay is shutting down; retry on another instance', { 'retry-after': '1' });
+      const length = Number(req.headers['content-length']);
+      if (length > this.limits.maxBodyBytes) {
+        return this.refuse(req, res, path, 413, `request body of ${length} bytes exceeds the relay's limit of ${this.limits.maxBodyBytes} bytes`);
       }
       next(req, res);
     };
+  }
+
+  /** The Prometheus exposition (scrape-time gauges refreshed first) and its content type. */
+  async metricsText(): Promise<{ body: string; contentType: string }> {
+    return { body: await this.metrics.text(), contentType: this.metrics.contentType };
   }
 
   async registerDocs(app: FastifyInstance, version?: string): Promise<void> {
@@ -212,7 +216,7 @@ export class RelayService {
     this.recordStore?.appendRequestLog({ requestId, time: now, keyName: '', protocol: protocol.id, path, stream: false, status, outcome: 'rejected', latencyMs: 0, attempts: [] });
   }
 
-  private async serveOwn(path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async serveProbe(path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const head = req.method === 'HEAD';
     if (req.method !== 'GET' && !head) {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'application/json' });
@@ -220,12 +224,8 @@ export class RelayService {
       return;
     }
     let status = 200;
-    let type = 'application/json';
     let body: string;
-    if (path === SERVICE_PATHS.metrics) {
-      body = await this.metrics.text();
-      type = this.metrics.contentType;
-    } else if (path === SERVICE_PATHS.healthz) {
+    if (path === SERVICE_PATHS.healthz) {
       body = JSON.stringify({ status: this.draining ? 'draining' : 'ok' });
     } else {
       const r = await runReadiness(this.checks, this.clock);
@@ -233,7 +233,7 @@ export class RelayService {
       status = ready ? 200 : 503;
       body = JSON.stringify({ status: ready ? 'ready' : this.draining ? 'draining' : 'not_ready', checks: r.checks });
     }
-    res.writeHead(status, { 'content-type': type, 'content-length': String(Buffer.byteLength(body)), 'cache-control': 'no-store' });
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), 'cache-control': 'no-store' });
     res.end(head ? undefined : body);
   }
 }

@@ -97,10 +97,10 @@ describe('health, readiness and metrics', () => {
     expect((await ask(s.relay, '/v1/messages', claudeBody(), { 'x-api-key': 'rk-wrong-key-000000' })).status).toBe(401);
 
     // Settlement runs after the answer: scrape until the ledger shows it (bounded).
-    let res = await call(s.relay.url, 'GET', '/metrics');
+    let res = await admin(s.relay, 'GET', '/metrics');
     for (let i = 0; i < 50 && sample(res.text, 'relay_ledger_requests', { key: 'tester' }) === undefined; i++) {
       await new Promise((r) => setTimeout(r, 20));
-      res = await call(s.relay.url, 'GET', '/metrics');
+      res = await admin(s.relay, 'GET', '/metrics');
     }
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toContain('text/plain');
@@ -130,8 +130,31 @@ describe('health, readiness and metrics', () => {
     for (const secret of ['SECRET', CLIENT_KEY]) expect(m).not.toContain(secret);
 
     // The other relay in this process has its own registry.
-    const mine = (await call(other.relay.url, 'GET', '/metrics')).text;
+    const mine = (await admin(other.relay, 'GET', '/metrics')).text;
     expect(sample(mine, 'relay_requests_total', { status: '200' })).toBeUndefined();
+  });
+
+  it('serves /metrics and the admin API only on the admin listener, /metrics only with the admin or metrics token', async () => {
+    const s = await stack({ metricsToken: 'mt-SECRET-metrics-token-0000006' });
+    expect(new URL(s.relay.adminUrl).hostname).toBe('127.0.0.1');
+    expect(s.relay.adminUrl).not.toBe(s.relay.url);
+    // Nothing of the admin side is reachable where clients are.
+    for (const path of ['/metrics', '/admin/config', '/admin/openapi.json', '/admin/docs/']) {
+      const res = await call(s.relay.url, 'GET', path, undefined, { authorization: `Bearer ${s.relay.adminToken}` });
+      expect(res.status, path).toBe(404);
+      expect(res.text, path).not.toContain('relay_requests_total');
+    }
+    const metrics = (headers: Record<string, string>) => call(s.relay.adminUrl, 'GET', '/metrics', undefined, headers);
+    const refused: Array<Record<string, string>> = [{}, { authorization: 'Bearer mt-wrong' }, { authorization: `Bearer ${CLIENT_KEY}` }, { 'x-api-key': CLIENT_KEY }];
+    for (const headers of refused) {
+      const res = await metrics(headers);
+      expect(res.status, JSON.stringify(headers)).toBe(401);
+      expect(res.text).not.toContain('relay_');
+    }
+    expect((await metrics({ authorization: `Bearer ${s.relay.adminToken}` })).text).toContain('relay_requests_total');
+    expect((await metrics({ authorization: 'Bearer mt-SECRET-metrics-token-0000006' })).text).toContain('relay_requests_total');
+    // The metrics token opens nothing else.
+    expect((await call(s.relay.adminUrl, 'GET', '/admin/config', undefined, { authorization: 'Bearer mt-SECRET-metrics-token-0000006' })).status).toBe(401);
   });
 
   it('shows streams in flight as active streams', async () => {
@@ -141,11 +164,11 @@ describe('health, readiness and metrics', () => {
     let active = 0;
     for (let i = 0; i < 40 && active === 0; i++) {
       await new Promise((r) => setTimeout(r, 25));
-      active = sample((await call(s.relay.url, 'GET', '/metrics')).text, 'relay_active_streams') ?? 0;
+      active = sample((await admin(s.relay, 'GET', '/metrics')).text, 'relay_active_streams') ?? 0;
     }
     expect(active).toBe(1);
     expect((await pending).status).toBe(200);
-    expect(sample((await call(s.relay.url, 'GET', '/metrics')).text, 'relay_active_streams')).toBe(0);
+    expect(sample((await admin(s.relay, 'GET', '/metrics')).text, 'relay_active_streams')).toBe(0);
   });
 });
 
@@ -172,7 +195,7 @@ describe('request ids', () => {
 describe('admin API: docs, auth and masking', () => {
   it('serves OpenAPI at /admin/openapi.json and Swagger UI at /admin/docs, public and free of secrets', async () => {
     const s = await stack();
-    const spec = await call(s.relay.url, 'GET', '/admin/openapi.json');
+    const spec = await call(s.relay.adminUrl, 'GET', '/admin/openapi.json');
     expect(spec.status).toBe(200);
     expect(spec.json.openapi).toMatch(/^3\./);
     expect(spec.json.components.securitySchemes.adminToken).toMatchObject({ type: 'http', scheme: 'bearer' });
@@ -184,14 +207,14 @@ describe('admin API: docs, auth and masking', () => {
     expect(spec.json.paths['/admin/state'].get.security).toEqual([{ adminToken: [] }]);
     expect(spec.text).not.toContain('SECRET');
     expect(spec.text).not.toContain(s.relay.adminToken);
-    const ui = await call(s.relay.url, 'GET', '/admin/docs/');
+    const ui = await call(s.relay.adminUrl, 'GET', '/admin/docs/');
     expect(ui.status).toBe(200);
     expect(ui.text).toContain('swagger');
   });
 
   it('every documented admin route answers 401 without, with a wrong, or with a client credential', async () => {
     const s = await stack();
-    const spec = (await call(s.relay.url, 'GET', '/admin/openapi.json')).json;
+    const spec = (await call(s.relay.adminUrl, 'GET', '/admin/openapi.json')).json;
     const routes: Array<[string, string]> = [];
     for (const [path, ops] of Object.entries(spec.paths as Record<string, Record<string, unknown>>)) {
       for (const method of Object.keys(ops)) routes.push([method.toUpperCase(), path.replace(/\{[^}]+\}/g, 'main')]);
@@ -206,7 +229,7 @@ describe('admin API: docs, auth and masking', () => {
     for (const [method, path] of routes) {
       for (const headers of attempts) {
         const body = method === 'GET' || method === 'DELETE' ? undefined : {};
-        const res = await call(s.relay.url, method, path, body, headers);
+        const res = await call(s.relay.adminUrl, method, path, body, headers);
         expect(res.status, `${method} ${path} with ${JSON.stringify(headers)}`).toBe(401);
       }
     }
@@ -221,7 +244,7 @@ describe('admin API: docs, auth and masking', () => {
   it('no admin answer contains a raw token, key or refresh token', async () => {
     const s = await stack();
     expect((await ask(s.relay, '/v1/messages', claudeBody())).status).toBe(200);
-    const spec = (await call(s.relay.url, 'GET', '/admin/openapi.json')).json;
+    const spec = (await call(s.relay.adminUrl, 'GET', '/admin/openapi.json')).json;
     const gets = Object.entries(spec.paths as Record<string, Record<string, unknown>>)
       .filter(([path, ops]) => 'get' in ops && !path.includes('{'))
       .map(([path]) => path);
@@ -250,7 +273,7 @@ describe('limits', () => {
     expect((await s.mocks.control.journal()).length).toBe(0);
     const ok = await ask(s.relay, '/v1/messages', claudeBody());
     expect(ok.status).toBe(200);
-    const metrics = (await call(s.relay.url, 'GET', '/metrics')).text;
+    const metrics = (await admin(s.relay, 'GET', '/metrics')).text;
     expect(sample(metrics, 'relay_requests_total', { protocol: 'anthropic', status: '413', outcome: 'rejected' })).toBe(1);
     expect(sample(metrics, 'relay_requests_total', { protocol: 'openai-chat', status: '413', outcome: 'rejected' })).toBe(1);
     const log = (await requestLog(s.relay, ok, 5)) as Array<{ status: number }>;

@@ -28,7 +28,11 @@ afterEach(async () => {
 });
 
 /** Starts `relay/cli.ts` as its own process; resolves with its URL once it listens. */
-async function spawnRelay(configPath: string, dataDir: string, env: Record<string, string>): Promise<{ proc: ChildProcess; url: string; stderr: () => string; exited: Promise<number | null> }> {
+async function spawnRelay(
+  configPath: string,
+  dataDir: string,
+  env: Record<string, string>,
+): Promise<{ proc: ChildProcess; url: string; adminUrl: string; stderr: () => string; exited: Promise<number | null> }> {
   const clean = { ...process.env };
   delete clean.REDIS_URL;
   delete clean.MYSQL_URL;
@@ -41,23 +45,24 @@ async function spawnRelay(configPath: string, dataDir: string, env: Record<strin
   let out = '';
   proc.stderr!.on('data', (d) => (err += d));
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
+  const [url, adminUrl] = await new Promise<[string, string]>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`relay did not start:\n${out}\n${err}`)), 20_000);
     proc.stdout!.on('data', (d) => {
       out += d;
       const m = /relay listening on (\S+)/.exec(out);
-      if (m) {
+      const a = /admin API: (\S+)\/admin\//.exec(out);
+      if (m && a) {
         clearTimeout(timer);
-        resolve(m[1]);
+        resolve([m[1], a[1]]);
       }
     });
     proc.on('exit', (code) => reject(new Error(`relay exited ${code}:\n${out}\n${err}`)));
   });
-  return { proc, url, stderr: () => err, exited };
+  return { proc, url, adminUrl, stderr: () => err, exited };
 }
 
-async function metric(url: string, name: string): Promise<number> {
-  const res = await request(`${url}/metrics`);
+async function metric(adminUrl: string, name: string): Promise<number> {
+  const res = await request(`${adminUrl}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
   const text = await res.body.text();
   const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
   return m ? Number(m[1]) : NaN;
@@ -130,10 +135,10 @@ describe('graceful shutdown on SIGTERM', () => {
     let inFlight = 0;
     for (let i = 0; i < 200 && inFlight < STREAMS; i++) {
       await new Promise((r) => setTimeout(r, 50));
-      inFlight = await metric(relay.url, 'relay_in_flight_requests');
+      inFlight = await metric(relay.adminUrl, 'relay_in_flight_requests');
     }
     expect(inFlight).toBe(STREAMS);
-    expect(await metric(relay.url, 'relay_active_streams')).toBeGreaterThan(0);
+    expect(await metric(relay.adminUrl, 'relay_active_streams')).toBeGreaterThan(0);
     const signalledAt = Date.now();
     relay.proc.kill('SIGTERM');
 

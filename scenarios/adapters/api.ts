@@ -137,6 +137,8 @@ export interface RelayAdapter {
 export interface AdapterOptions {
   target?: string;
   adminToken?: string;
+  /** `--admin-url`: a relay's admin API when it listens apart from the target (the reference relay's does). */
+  adminUrl?: string;
   mockPortBase?: number;
   options: Record<string, string>;
 }

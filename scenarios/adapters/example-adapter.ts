@@ -6,15 +6,15 @@
  * `push` with whatever your relay reads: a config file and a reload, an admin API, a header.
  *
  *   pnpm scenario openai-forwarding --target http://127.0.0.1:8080 \
- *     --adapter ./scenarios/adapters/example-adapter.ts --admin-token adm-...
+ *     --adapter ./scenarios/adapters/example-adapter.ts --admin-url http://127.0.0.1:8081 --admin-token adm-...
  */
 import { request } from 'undici';
 import { defineAdapter, type Layout } from './api.js';
 
-export default defineAdapter(({ target, adminToken }) => {
+export default defineAdapter(({ target, adminToken, adminUrl }) => {
   if (!target || !adminToken) throw new Error('example adapter: needs --target and --admin-token');
   const push = async (layout: Layout) => {
-    const res = await request(new URL('/admin/config', target), {
+    const res = await request(new URL('/admin/config', adminUrl ?? target), {
       method: 'PUT',
       headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
       body: JSON.stringify(layout.reference),

@@ -38,7 +38,7 @@ steps:
 describe('loadAdapter', () => {
   it('loads a module by path, hands it the command line, and runs a scenario through it (records skipped, not failed)', async () => {
     relay = await startRelay({ config: { channels: [] }, healthChecks: false });
-    const adapter = await loadAdapter({ adapter: './scenarios/adapters/example-adapter.ts', target: relay.url, adminToken: relay.adminToken });
+    const adapter = await loadAdapter({ adapter: './scenarios/adapters/example-adapter.ts', target: relay.url, adminUrl: relay.adminUrl, adminToken: relay.adminToken });
     expect(adapter.name).toBe('example');
     const scenario = parseYamlConfig(PAUSE, scenarioSchema, 'module-pause.yaml');
     const r = await runScenario(scenario, { adapter, target: relay.url, file: 'module-pause.yaml', log: () => undefined });

@@ -72,7 +72,7 @@ async function loadModule(spec: string, options: AdapterOptions, cwd: string): P
 }
 
 export async function loadAdapter(c: AdapterChoice, cwd = process.cwd()): Promise<RelayAdapter> {
-  const options: AdapterOptions = { target: c.target, adminToken: c.adminToken, mockPortBase: c.mockPortBase, options: c.options ?? {} };
+  const options: AdapterOptions = { target: c.target, adminToken: c.adminToken, adminUrl: c.adminUrl, mockPortBase: c.mockPortBase, options: c.options ?? {} };
   const name = c.adapter ?? (c.target ? 'reference' : 'in-process');
   if (name === 'in-process') {
     if (c.target) throw new Error('the in-process adapter starts its own relay: drop --target, or pick another --adapter');
@@ -81,7 +81,7 @@ export async function loadAdapter(c: AdapterChoice, cwd = process.cwd()): Promis
   if (name === 'reference' || name === 'manual') {
     if (!c.target) throw new Error(`--adapter ${name} needs --target <relay url>`);
     return name === 'reference'
-      ? referenceAdapter({ target: c.target, adminToken: c.adminToken })
+      ? referenceAdapter({ target: c.target, adminToken: c.adminToken, adminUrl: c.adminUrl })
       : manualAdapter({ target: c.target, portBase: c.mockPortBase, layoutOut: c.layoutOut });
   }
   return loadModule(name, options, cwd);

@@ -36,13 +36,14 @@ interface Running {
   driver: AdminDriver;
 }
 
-function start(r: Omit<Running, 'relay' | 'driver'>, port: number, adminToken: string): Promise<RunningRelay> {
+function start(r: Omit<Running, 'relay' | 'driver'>, port: number, adminPort: number, adminToken: string): Promise<RunningRelay> {
   return startRelay({
     ...r.stores,
     config: r.config,
     clock: r.clock,
     host: '127.0.0.1',
     port,
+    adminPort,
     dataDir: r.dataDir,
     adminToken,
     logLevel: process.env.RELAYLAB_RELAY_LOG ?? 'silent',
@@ -68,16 +69,18 @@ export function inProcessAdapter(): RelayAdapter {
     async configure(layout): Promise<Configured> {
       await teardown();
       const base = { config: layout.reference as RelayConfig, clock: new TestClock(), dataDir: mkdtempSync(join(tmpdir(), 'relaylab-scenario-relay-')), stores: storeOptions() };
-      const relay = await start(base, 0, `adm-${randomBytes(12).toString('hex')}`);
-      running = { ...base, relay, driver: new AdminDriver(new AdminClient(relay.url, relay.adminToken)) };
+      const relay = await start(base, 0, 0, `adm-${randomBytes(12).toString('hex')}`);
+      running = { ...base, relay, driver: new AdminDriver(new AdminClient(relay.adminUrl, relay.adminToken)) };
       return { url: relay.url };
     },
     async apply(change) {
       const r = current();
       if (change.kind !== 'restart') return r.driver.change(change);
       const port = Number(new URL(r.relay.url).port);
+      // The same admin port too: the driver keeps talking to it.
+      const adminPort = Number(new URL(r.relay.adminUrl).port);
       await r.relay.close();
-      r.relay = await start(r, port, r.relay.adminToken);
+      r.relay = await start(r, port, adminPort, r.relay.adminToken);
     },
     readRecords: (limit) => current().driver.readRecords(limit),
     advance: (ms) => current().clock.advance(ms),

@@ -24,11 +24,11 @@ describe('reference adapter', () => {
   it('resets the relay\u2019s live state before a scenario instead of moving its clock 60 days', async () => {
     const clock = new TestClock(1_000_000);
     relay = await startRelay({ config: layout, clock, healthChecks: false });
-    const adminCall = (method: string, path: string, body?: unknown) => call(relay!.url, method, path, body, { authorization: `Bearer ${relay!.adminToken}` });
+    const adminCall = (method: string, path: string, body?: unknown) => call(relay!.adminUrl, method, path, body, { authorization: `Bearer ${relay!.adminToken}` });
     await adminCall('POST', '/admin/channels/main/cooldown', { for: '1h' });
     expect((await adminCall('GET', '/admin/state')).json.endpoints[0].cooldown).not.toBeNull();
 
-    const configured = await referenceAdapter({ target: relay.url, adminToken: relay.adminToken }).configure(portableLayout('t', layout as ScenarioLayout, []), {
+    const configured = await referenceAdapter({ target: relay.url, adminUrl: relay.adminUrl, adminToken: relay.adminToken }).configure(portableLayout('t', layout as ScenarioLayout, []), {
       scenario: 't',
       log: () => undefined,
     });

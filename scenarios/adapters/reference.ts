@@ -100,12 +100,14 @@ const STALE_STATE_MS = 60 * 86_400_000;
 export interface ReferenceAdapterOptions {
   target: string;
   adminToken?: string;
+  /** The relay's admin listener (`--admin-url`, RELAYLAB_ADMIN_URL); default: the target, for relays that serve /admin on the client port. */
+  adminUrl?: string;
 }
 
 export function referenceAdapter(opts: ReferenceAdapterOptions): RelayAdapter {
   const token = opts.adminToken ?? process.env.RELAYLAB_ADMIN_TOKEN;
   if (!token) throw new Error('the reference adapter needs the relay admin token: --admin-token <t> or RELAYLAB_ADMIN_TOKEN');
-  const driver = new AdminDriver(new AdminClient(opts.target, token));
+  const driver = new AdminDriver(new AdminClient(opts.adminUrl ?? (process.env.RELAYLAB_ADMIN_URL || opts.target), token));
   return {
     name: 'reference',
     capabilities: REFERENCE_CAPABILITIES,

@@ -8,6 +8,7 @@ export const TARGET_OPTIONS = {
   adapter: { type: 'string' },
   'adapter-option': { type: 'string', multiple: true },
   'admin-token': { type: 'string' },
+  'admin-url': { type: 'string' },
   key: { type: 'string' },
   seed: { type: 'string' },
   'mock-port-base': { type: 'string' },
@@ -24,6 +25,7 @@ export const TARGET_USAGE = `  --target <url>          run against a relay that 
                           (scenarios/README.md "Adapters")
   --adapter-option k=v    passed to a module adapter (repeatable)
   --admin-token <t>       reference adapter: the relay's admin token (or RELAYLAB_ADMIN_TOKEN)
+  --admin-url <url>       reference adapter: the relay's admin listener (or RELAYLAB_ADMIN_URL; default the target)
   --key <k>               send this client key instead of the scenario's (a relay set up by hand)
   --mock-port-base <n>    first fixed mock port (manual adapter default 18600)
   --layout-out <file|url> manual adapter: write the layout JSON to this file, or POST it to this
@@ -73,6 +75,7 @@ export async function adapterFrom(values: Values): Promise<RelayAdapter> {
       target: values.target as string | undefined,
       adapter: values.adapter as string | undefined,
       adminToken: values['admin-token'] as string | undefined,
+      adminUrl: values['admin-url'] as string | undefined,
       mockPortBase,
       layoutOut: values['layout-out'] as string | undefined,
       options,
