@@ -14,6 +14,7 @@ import type {
 } from './ledger.js';
 import { selectLedgerRows } from './ledger-query.js';
 import type { Micros } from './money.js';
+import { countByKey, type UsageTotals } from './stats.js';
 
 export const LEDGER_FILE = 'billing-ledger.jsonl';
 
@@ -28,6 +29,8 @@ export class EmbeddedLedgerStore implements LedgerStore {
   private readonly open = new Map<string, PendingCharge>();
   /** `${requestId}\u0000${kind}`: the unique constraint. */
   private readonly seen = new Set<string>();
+  /** Running per-key totals of closing rows, rebuilt on replay. */
+  private readonly totals: Record<string, UsageTotals> = {};
   private readonly file: string | undefined;
   private nextId = 1;
 
@@ -89,6 +92,14 @@ export class EmbeddedLedgerStore implements LedgerStore {
     return this.open.get(requestId);
   }
 
+  async pendingCount(): Promise<number> {
+    return this.open.size;
+  }
+
+  async totalsByKey(): Promise<Record<string, UsageTotals>> {
+    return structuredClone(this.totals);
+  }
+
   async balances(): Promise<Balance[]> {
     return [...this.accounts].map(([keyName, balance]) => ({ keyName, balance })).sort((a, b) => a.keyName.localeCompare(b.keyName));
   }
@@ -115,6 +126,7 @@ export class EmbeddedLedgerStore implements LedgerStore {
     this.nextId = Math.max(this.nextId, row.id + 1);
     this.rows.push(row);
     this.seen.add(uniq(row.requestId, row.kind));
+    countByKey(this.totals, row);
     const balance = this.accounts.get(row.keyName);
     if (row.kind === 'topup') this.accounts.set(row.keyName, (balance ?? 0) - row.amount);
     else if (balance !== undefined) this.accounts.set(row.keyName, balance - row.amount);

@@ -6,7 +6,9 @@
  *     pending row and the precharge row, in the same transaction;
  *   - closing: `DELETE FROM pending WHERE request_id = ?`: only the transaction that deleted the
  *     row writes the settle/refund row; UNIQUE(request_id, kind) is the last line of defence.
- * Locks are always taken account row first, then pending row, and transactions run READ
+ * Per-key totals of closing rows live in their own table, updated in the closing row's
+ * transaction, so metrics read one row per key instead of aggregating the whole ledger.
+ * Locks are always taken account row first, then pending row, then totals row, and transactions run READ
  * COMMITTED, so concurrent movements queue on the account row instead of deadlocking; a deadlock
  * that still happens is retried.
  */
@@ -16,6 +18,7 @@ import type {
   Balance, CloseInput, CloseResult, LedgerKind, LedgerQuery, LedgerRow, LedgerStore, NewLedgerRow, PendingCharge, ReserveResult,
 } from './ledger.js';
 import type { Micros } from './money.js';
+import { isClosingRow, type UsageTotals } from './stats.js';
 
 export interface MysqlLedgerOptions {
   url: string;
@@ -29,7 +32,7 @@ const RETRYABLE = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
 
 export class MysqlLedgerStore implements LedgerStore {
   private readonly pool: Pool;
-  private readonly t: { accounts: string; ledger: string; pending: string };
+  private readonly t: { accounts: string; ledger: string; pending: string; totals: string };
 
   static async open(options: MysqlLedgerOptions): Promise<MysqlLedgerStore> {
     const store = new MysqlLedgerStore(options);
@@ -40,12 +43,12 @@ export class MysqlLedgerStore implements LedgerStore {
   private constructor(options: MysqlLedgerOptions) {
     const prefix = options.prefix ?? 'relay_';
     if (!/^[A-Za-z0-9_]*$/.test(prefix)) throw new Error(`invalid table prefix "${prefix}"`);
-    this.t = { accounts: `${prefix}billing_accounts`, ledger: `${prefix}billing_ledger`, pending: `${prefix}billing_pending` };
+    this.t = { accounts: `${prefix}billing_accounts`, ledger: `${prefix}billing_ledger`, pending: `${prefix}billing_pending`, totals: `${prefix}billing_totals` };
     this.pool = createPool({ uri: options.url, connectionLimit: options.connectionLimit ?? 8, supportBigNumbers: true, bigNumberStrings: false });
   }
 
   private async migrate(): Promise<void> {
-    const { accounts, ledger, pending } = this.t;
+    const { accounts, ledger, pending, totals } = this.t;
     await this.pool.query(`CREATE TABLE IF NOT EXISTS ${accounts} (
       key_name VARCHAR(191) NOT NULL PRIMARY KEY,
       balance BIGINT NOT NULL,
@@ -79,6 +82,23 @@ export class MysqlLedgerStore implements LedgerStore {
       price_version VARCHAR(64) NOT NULL,
       estimated_input_tokens BIGINT NOT NULL,
       path VARCHAR(512) NULL) ENGINE=InnoDB`);
+    const [existing] = await this.pool.query<RowDataPacket[]>('SHOW TABLES LIKE ?', [totals]);
+    await this.pool.query(`CREATE TABLE IF NOT EXISTS ${totals} (
+      key_name VARCHAR(191) NOT NULL PRIMARY KEY,
+      requests BIGINT NOT NULL,
+      input_tokens BIGINT NOT NULL,
+      output_tokens BIGINT NOT NULL,
+      cache_write_tokens BIGINT NOT NULL,
+      cache_read_tokens BIGINT NOT NULL,
+      cost BIGINT NOT NULL) ENGINE=InnoDB`);
+    // A ledger written before the totals table existed: aggregate it once. INSERT IGNORE, so a
+    // relay migrating at the same moment, or closing a request meanwhile, is never counted twice.
+    if (existing.length === 0) {
+      await this.pool.query(`INSERT IGNORE INTO ${totals} (key_name, requests, input_tokens, output_tokens, cache_write_tokens, cache_read_tokens, cost)
+        SELECT key_name, COUNT(*), COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0), COALESCE(SUM(cache_write_tokens), 0),
+          COALESCE(SUM(cache_read_tokens), 0), COALESCE(SUM(cost), 0)
+        FROM ${ledger} WHERE kind IN ('settle', 'refund', 'charge') GROUP BY key_name`);
+    }
   }
 
   async ensureAccount(keyName: string, initial: Micros, time: number): Promise<boolean> {
@@ -175,6 +195,23 @@ export class MysqlLedgerStore implements LedgerStore {
     return rows.map(toPending);
   }
 
+  async pendingCount(): Promise<number> {
+    const [rows] = await this.pool.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${this.t.pending}`);
+    return Number(rows[0].n);
+  }
+
+  async totalsByKey(): Promise<Record<string, UsageTotals>> {
+    const [rows] = await this.pool.query<RowDataPacket[]>(`SELECT * FROM ${this.t.totals}`);
+    const out: Record<string, UsageTotals> = {};
+    for (const r of rows) {
+      out[String(r.key_name)] = {
+        requests: Number(r.requests), inputTokens: Number(r.input_tokens), outputTokens: Number(r.output_tokens),
+        cacheWriteTokens: Number(r.cache_write_tokens), cacheReadTokens: Number(r.cache_read_tokens), cost: Number(r.cost),
+      };
+    }
+    return out;
+  }
+
   async getPending(requestId: string): Promise<PendingCharge | undefined> {
     const [rows] = await this.pool.execute<RowDataPacket[]>(`SELECT * FROM ${this.t.pending} WHERE request_id = ?`, [requestId]);
     return rows.length > 0 ? toPending(rows[0]) : undefined;
@@ -209,7 +246,7 @@ export class MysqlLedgerStore implements LedgerStore {
 
   /** Test helper: drop this store's tables. */
   async dropTables(): Promise<void> {
-    await this.pool.query(`DROP TABLE IF EXISTS ${this.t.accounts}, ${this.t.ledger}, ${this.t.pending}`);
+    await this.pool.query(`DROP TABLE IF EXISTS ${this.t.accounts}, ${this.t.ledger}, ${this.t.pending}, ${this.t.totals}`);
   }
 
   private async closedOrMissing(requestId: string): Promise<CloseResult> {
@@ -229,11 +266,25 @@ export class MysqlLedgerStore implements LedgerStore {
           r.usage?.cacheWriteTokens ?? null, r.usage?.cacheReadTokens ?? null, r.usage ? (r.usage.estimated ? 1 : 0) : null,
         ],
       );
+      if (isClosingRow(r)) await this.addToTotals(c, r);
       return res.insertId;
     } catch (err) {
       if (ignoreDuplicate && (err as { code?: string }).code === DUPLICATE) return undefined;
       throw err;
     }
+  }
+
+  /** The closing row's share of its key's totals, in the row's own transaction. */
+  private async addToTotals(c: PoolConnection, r: NewLedgerRow): Promise<void> {
+    const u = r.usage;
+    await c.execute(
+      `INSERT INTO ${this.t.totals} (key_name, requests, input_tokens, output_tokens, cache_write_tokens, cache_read_tokens, cost)
+        VALUES (?, 1, ?, ?, ?, ?, ?)
+        ON DUPLICATE KEY UPDATE requests = requests + 1, input_tokens = input_tokens + VALUES(input_tokens),
+          output_tokens = output_tokens + VALUES(output_tokens), cache_write_tokens = cache_write_tokens + VALUES(cache_write_tokens),
+          cache_read_tokens = cache_read_tokens + VALUES(cache_read_tokens), cost = cost + VALUES(cost)`,
+      [r.keyName, u?.inputTokens ?? 0, u?.outputTokens ?? 0, u?.cacheWriteTokens ?? 0, u?.cacheReadTokens ?? 0, r.cost ?? 0],
+    );
   }
 
   private async tx<T>(fn: (c: PoolConnection) => Promise<T>): Promise<T> {

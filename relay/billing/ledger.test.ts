@@ -1,9 +1,13 @@
+import { randomBytes } from 'node:crypto';
 import { appendFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createConnection } from 'mysql2/promise';
 import { EmbeddedLedgerStore, LEDGER_FILE } from './ledger-embedded.js';
+import { MysqlLedgerStore } from './ledger-mysql.js';
 import type { LedgerStore, PendingCharge } from './ledger.js';
+import { billingStats } from './stats.js';
 import { ledgerBackends } from './test-backends.js';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -76,6 +80,28 @@ describe.each(ledgerBackends)('ledger store: $name', (backend) => {
     expect(await store.pending()).toEqual([]);
   });
 
+  it('keeps per-key totals of closing rows that match the rows themselves, across a reopen', async () => {
+    const { store, reopen } = await fresh();
+    await store.ensureAccount('alice', 1000, T0);
+    await store.reserve(pc('r1', 'alice', 300));
+    await store.reserve(pc('r2', 'alice', 100));
+    await store.reserve(pc('r3', 'bob', 50));
+    expect(await store.pendingCount()).toBe(3);
+    await store.close({ requestId: 'r1', kind: 'settle', cost: 120, time: T0 + 1, usage: { inputTokens: 1, outputTokens: 2, cacheWriteTokens: 3, cacheReadTokens: 4 } });
+    await store.close({ requestId: 'r1', kind: 'settle', cost: 999, time: T0 + 2 }); // already closed: counts nothing
+    await store.close({ requestId: 'r2', kind: 'refund', cost: 0, time: T0 + 1 });
+    await store.charge({ time: T0, keyName: 'bob', requestId: 'c1', kind: 'charge', amount: 70, cost: 70, model: 'm', usage: { inputTokens: 5, outputTokens: 6, cacheWriteTokens: 0, cacheReadTokens: 0 } });
+    await store.charge({ time: T0, keyName: 'bob', requestId: 'c1', kind: 'charge', amount: 70, cost: 70, model: 'm' }); // duplicate
+    const expected = billingStats(await store.ledger()).byKey;
+    expect(expected.alice).toEqual({ requests: 2, inputTokens: 1, outputTokens: 2, cacheWriteTokens: 3, cacheReadTokens: 4, cost: 120 });
+    expect(expected.bob).toMatchObject({ requests: 1, cost: 70, inputTokens: 5 });
+    expect(await store.totalsByKey()).toEqual(expected);
+    expect(await store.pendingCount()).toBe(1);
+    const again = await reopen();
+    expect(await again.totalsByKey()).toEqual(expected);
+    expect(await again.pendingCount()).toBe(1);
+  });
+
   it('refunds idempotently', async () => {
     const { store } = await fresh();
     await store.ensureAccount('alice', 1000, T0);
@@ -144,5 +170,36 @@ describe('embedded ledger file', () => {
     const third = new EmbeddedLedgerStore(dir);
     expect(await third.balance('alice')).toBe(900);
     expect(await third.pending()).toEqual([]);
+  });
+});
+
+describe.skipIf(!process.env.MYSQL_URL)('mysql ledger totals', () => {
+  it('aggregates a ledger written before the totals table existed, once, at open', async () => {
+    const prefix = `t${randomBytes(4).toString('hex')}_`;
+    const url = process.env.MYSQL_URL!;
+    const first = await MysqlLedgerStore.open({ url, prefix });
+    const handles = [first];
+    try {
+      await first.ensureAccount('alice', 1000, T0);
+      for (const id of ['r1', 'r2', 'r3']) {
+        await first.reserve(pc(id, 'alice', 100));
+        await first.close({ requestId: id, kind: 'settle', cost: 40, time: T0 + 1, usage: { inputTokens: 10, outputTokens: 1, cacheWriteTokens: 0, cacheReadTokens: 0 } });
+      }
+      const expected = billingStats(await first.ledger()).byKey;
+      // As an older relay left it: rows, no totals table.
+      const conn = await createConnection({ uri: url });
+      await conn.query(`DROP TABLE ${prefix}billing_totals`);
+      await conn.end();
+      const upgraded = await MysqlLedgerStore.open({ url, prefix });
+      handles.push(upgraded);
+      expect(await upgraded.totalsByKey()).toEqual(expected);
+      // A second open finds the table and adds nothing.
+      const again = await MysqlLedgerStore.open({ url, prefix });
+      handles.push(again);
+      expect(await again.totalsByKey()).toEqual(expected);
+    } finally {
+      await first.dropTables();
+      for (const h of handles) await h.shutdown().catch(() => undefined);
+    }
   });
 });

@@ -15,6 +15,7 @@
  */
 import type { Usage } from '../../protocols/types.js';
 import type { Micros } from './money.js';
+import type { UsageTotals } from './stats.js';
 
 export type LedgerKind = 'topup' | 'precharge' | 'settle' | 'refund' | 'charge';
 
@@ -93,6 +94,13 @@ export interface LedgerStore {
   /** A cost with no reservation; idempotent by requestId. */
   charge(row: NewLedgerRow & { kind: 'charge' }): Promise<'ok' | 'duplicate'>;
   pending(): Promise<PendingCharge[]>;
+  /** How many reservations are open; constant cost (metrics scrape it). */
+  pendingCount(): Promise<number>;
+  /**
+   * Per key, the closing rows' totals (requests, tokens, cost), kept up to date as rows are
+   * written, so reading them costs the same whatever the ledger's size (metrics scrape it).
+   */
+  totalsByKey(): Promise<Record<string, UsageTotals>>;
   getPending(requestId: string): Promise<PendingCharge | undefined>;
   balances(): Promise<Balance[]>;
   balance(keyName: string): Promise<Micros | undefined>;

@@ -27,6 +27,16 @@ export interface BillingStats {
 
 const CLOSING = new Set(['settle', 'refund', 'charge']);
 
+/** Whether a row closes a request (settle, refund, charge): what every total counts once. */
+export function isClosingRow(row: Pick<LedgerRow, 'kind'>): boolean {
+  return CLOSING.has(row.kind);
+}
+
+/** Adds a closing row to its key's running totals (LedgerStore.totalsByKey kept as rows are written). */
+export function countByKey(totals: Record<string, UsageTotals>, row: LedgerRow): void {
+  if (CLOSING.has(row.kind)) add(bucket(totals, row.keyName), row);
+}
+
 export function emptyTotals(): UsageTotals {
   return { requests: 0, inputTokens: 0, outputTokens: 0, cacheWriteTokens: 0, cacheReadTokens: 0, cost: 0 };
 }

@@ -6,17 +6,19 @@
  * every client request already holds protocol, route, status, outcome and the attempt trail, so
  * counting is a few synchronous increments and nothing is awaited. State that lives elsewhere
  * (cooldowns, breakers and health in LiveState; ledger totals in billing; in-flight streams in
- * the server) is read at scrape time, off the hot path.
+ * the server) is read at scrape time, off the hot path. A scrape reads the ledger's running
+ * per-key totals, balances and the count of open reservations: its cost follows the number of
+ * keys, never the number of ledger rows (`pnpm bench metrics-scrape` measures it).
  */
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Clock } from '../../lib/clock.js';
+import type { LedgerStore } from '../billing/ledger.js';
 import type { LiveState, RequestLogEntry } from '../state/types.js';
 import { HotCounter, HotHistogram } from './hot-metrics.js';
 
-/** What the ledger offers for totals (relay/billing LedgerBilling). */
+/** What the ledger offers for gauges (relay/billing LedgerBilling.store), each read costing the same whatever the ledger's size. */
 export interface LedgerSource {
-  stats(): Promise<{ byKey: Record<string, { requests: number; inputTokens: number; outputTokens: number; cacheWriteTokens: number; cacheReadTokens: number; cost: number }> }>;
-  store: { pending(): Promise<unknown[]>; balances(): Promise<Array<{ keyName: string; balance: number }>> };
+  store: Pick<LedgerStore, 'totalsByKey' | 'pendingCount' | 'balances'>;
 }
 
 export interface MetricsSources {
@@ -210,12 +212,12 @@ export class RelayMetrics {
 
   private async refreshLedger(s: MetricsSources): Promise<void> {
     if (!s.ledger) return;
-    const [stats, pending, balances] = await Promise.all([s.ledger.stats(), s.ledger.store.pending(), s.ledger.store.balances()]);
+    const [byKey, pending, balances] = await Promise.all([s.ledger.store.totalsByKey(), s.ledger.store.pendingCount(), s.ledger.store.balances()]);
     this.ledgerRequests.reset();
     this.ledgerCost.reset();
     this.ledgerTokens.reset();
     this.ledgerBalance.reset();
-    for (const [key, t] of Object.entries(stats.byKey)) {
+    for (const [key, t] of Object.entries(byKey)) {
       this.ledgerRequests.set({ key }, t.requests);
       this.ledgerCost.set({ key }, t.cost / MICROS_PER_DOLLAR);
       this.ledgerTokens.set({ key, kind: 'input' }, t.inputTokens);
@@ -224,6 +226,6 @@ export class RelayMetrics {
       this.ledgerTokens.set({ key, kind: 'cache_write' }, t.cacheWriteTokens);
     }
     for (const b of balances) this.ledgerBalance.set({ key: b.keyName }, b.balance / MICROS_PER_DOLLAR);
-    this.ledgerPending.set(pending.length);
+    this.ledgerPending.set(pending);
   }
 }
