@@ -14,6 +14,9 @@
  * BENCH_INJECT_DELAY_MS) puts a delay proxy in front of the reference relay: an injected
  * regression for proving bench:compare; `--relay-delay 0,2` measures both side by side in one
  * run (targets relay+0ms, relay+2ms). --check exits 1 when a target check fails.
+ *
+ * `pnpm bench metrics-scrape [--rows 10,1000,100000,1000000] [--scrapes 30]` is not a load
+ * benchmark: it times one /metrics scrape as the billing ledger grows (bench/metrics-scrape.ts).
  */
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -26,11 +29,13 @@ import { loadBenchConfig } from './config.js';
 import { isMain, runMain } from '../lib/main.js';
 import { ROOT } from './processes.js';
 import { githubBenchmarkFiles, type BenchResult } from './results.js';
+import { runMetricsScrapeBench } from './metrics-scrape.js';
 import { runBenchmark } from './runner.js';
 
 const USAGE = `usage: pnpm bench <name...|all> [--target [name=]url]... [--key k] [--rounds n] [--duration s]
        [--warmup s] [--out dir] [--label l] [--mocks-port n] [--relay-delay ms] [--cpu-prof] [--check] [--no-progress]
-benchmarks: ${listBenchmarks().join(', ')}`;
+benchmarks: ${listBenchmarks().join(', ')}
+       pnpm bench metrics-scrape [--rows 10,1000,100000,1000000] [--scrapes 30] [--backend embedded|mysql] [--out dir]`;
 
 export function listBenchmarks(): string[] {
   return readdirSync(join(ROOT, 'bench'))
@@ -79,6 +84,8 @@ export function printChecks(result: BenchResult, write: (line: string) => void =
 }
 
 async function main(): Promise<number> {
+  // Its own flags (--rows, --scrapes): handed the arguments as they are.
+  if (process.argv[2] === 'metrics-scrape') return runMetricsScrapeBench(process.argv.slice(3));
   const { values, positionals } = parseArgs({
     allowPositionals: true,
     options: {
