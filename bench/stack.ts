@@ -86,7 +86,8 @@ export function relaySpecsFor(config: BenchConfig): RelaySpec[] {
  * the Docker image sets RELAY_DATA_DIR), metrics always on. `quiet` only lowers the log level.
  */
 export function relayArgs(spec: RelaySpec, configFile: string, port: number, dataDir: string): string[] {
-  const args = ['--config', configFile, '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir];
+  // The admin listener (metrics) on a free port: several relays of one run must not share 8081.
+  const args = ['--config', configFile, '--port', String(port), '--host', '127.0.0.1', '--admin-port', '0', '--data-dir', dataDir];
   if (spec.variant === 'quiet') args.push('--log-level', 'warn');
   return args;
 }
