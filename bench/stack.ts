@@ -86,8 +86,7 @@ export function relaySpecsFor(config: BenchConfig): RelaySpec[] {
  * the Docker image sets RELAY_DATA_DIR), metrics always on. `quiet` only lowers the log level.
  */
 export function relayArgs(spec: RelaySpec, configFile: string, port: number, dataDir: string): string[] {
-  // The admin listener (metrics) on a free port: several relays of one run must not share 8081.
-  const args = ['--config', configFile, '--port', String(port), '--host', '127.0.0.1', '--admin-port', '0', '--data-dir', dataDir];
+  const args = ['--config', configFile, '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir];
   if (spec.variant === 'quiet') args.push('--log-level', 'warn');
   return args;
 }
@@ -191,7 +190,9 @@ export async function startStack(config: BenchConfig, opts: StackOptions): Promi
           // In-memory live state and the embedded record store in dataDir: a benchmark measures
           // the relay, not whichever Redis/MySQL the shell points at. The log level is the CLI's
           // default unless the variant sets one, whatever the shell exports.
-          env: { REDIS_URL: '', MYSQL_URL: '', RELAY_LOG_LEVEL: 'info', RELAY_DATA_DIR: dataDir },
+          // RELAY_ADMIN_PORT=0: the admin listener on a free port, as several relays of one run
+          // must not share 8081 (an environment variable, which a release before it ignores).
+          env: { REDIS_URL: '', MYSQL_URL: '', RELAY_LOG_LEVEL: 'info', RELAY_DATA_DIR: dataDir, RELAY_ADMIN_PORT: '0' },
           nodeFlags: opts.relayNodeFlags,
           outputFile: join(opts.workDir, `${spec.name}.log`),
           ports: [port],
