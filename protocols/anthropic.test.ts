@@ -139,7 +139,10 @@ describe('anthropic request info and session key', () => {
     expect(anthropic.sessionKey({}, { ...BODY, metadata: { user_id: legacyUserId } })?.value).toBe('6f1c7f0e-1111-2222-3333-444455556666');
     const first = anthropic.sessionKey({}, BODY)!;
     expect(first.source).toBe('first-message');
+    expect(first.derived).toBe(true);
     expect(first.value).toMatch(/^[0-9a-f]{32}$/);
+    // A user_id without a session part still names who asks: explicit, not derived.
+    expect(anthropic.sessionKey({}, { ...BODY, metadata: { user_id: 'just-a-user' } })).toEqual({ source: 'metadata.user_id', value: 'just-a-user' });
     // Same first message, later turns appended: same key.
     const later = { ...BODY, messages: [...BODY.messages, { role: 'assistant', content: 'x' }, { role: 'user', content: 'y' }] };
     expect(anthropic.sessionKey({}, later)).toEqual(first);

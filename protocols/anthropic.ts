@@ -369,9 +369,9 @@ function sessionKey(headers: Headers, body: unknown): SessionKey | undefined {
   const h = header(headers, 'x-claude-code-session-id');
   if (h) return { source: 'header:x-claude-code-session-id', value: h };
   if (!isObject(body)) return undefined;
-  if (isObject(body.metadata) && typeof body.metadata.user_id === 'string') {
-    const id = sessionFromUserId(body.metadata.user_id);
-    if (id) return { source: 'metadata.user_id', value: id };
+  if (isObject(body.metadata) && typeof body.metadata.user_id === 'string' && body.metadata.user_id !== '') {
+    // Claude Code's user_id names its session; any other user_id still names who is asking.
+    return { source: 'metadata.user_id', value: sessionFromUserId(body.metadata.user_id) ?? body.metadata.user_id };
   }
   return hashedKey('first-message', firstMessageText(body));
 }

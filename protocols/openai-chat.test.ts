@@ -117,12 +117,15 @@ describe('openai-chat request info and session key', () => {
     expect(openaiChat.requestInfo(BODY).estimatedInputTokens).toBe(Math.ceil('Be briefHi'.length / 4));
   });
 
-  it('follows session_id > x-session-id > first message hash', () => {
+  it('follows session_id > session-id > x-session-id > prompt_cache_key > first message hash', () => {
     expect(openaiChat.sessionKey({ session_id: 'a', 'x-session-id': 'b' }, BODY)).toEqual({ source: 'header:session_id', value: 'a' });
-    expect(openaiChat.sessionKey({ 'x-session-id': 'b' }, BODY)).toEqual({ source: 'header:x-session-id', value: 'b' });
+    expect(openaiChat.sessionKey({ 'session-id': 'h', 'x-session-id': 'b' }, BODY)).toEqual({ source: 'header:session-id', value: 'h' });
+    expect(openaiChat.sessionKey({ 'x-session-id': 'b' }, { ...BODY, prompt_cache_key: 'pck' })).toEqual({ source: 'header:x-session-id', value: 'b' });
+    expect(openaiChat.sessionKey({}, { ...BODY, prompt_cache_key: 'pck' })).toEqual({ source: 'prompt_cache_key', value: 'pck' });
     expect(openaiChat.sessionKey({ 'x-session-id': ['c', 'd'] }, BODY)?.value).toBe('c');
     const k = openaiChat.sessionKey({}, BODY)!;
     expect(k.source).toBe('first-message');
+    expect(k.derived).toBe(true);
     expect(openaiChat.sessionKey({}, { ...BODY, messages: [...BODY.messages, { role: 'user', content: 'more' }] })).toEqual(k);
   });
 

@@ -290,12 +290,17 @@ function firstMessageText(body: Json): string | undefined {
   return text.length > 0 ? text : JSON.stringify(m.content ?? null);
 }
 
+/** A session header, then the body's prompt_cache_key (what the client names its cache by), then the first message's hash. */
 function sessionKey(headers: Headers, body: unknown): SessionKey | undefined {
-  for (const name of ['session_id', 'x-session-id']) {
+  for (const name of ['session_id', 'session-id', 'x-session-id']) {
     const h = header(headers, name);
     if (h) return { source: `header:${name}`, value: h };
   }
-  return isObject(body) ? hashedKey('first-message', firstMessageText(body)) : undefined;
+  if (!isObject(body)) return undefined;
+  if (typeof body.prompt_cache_key === 'string' && body.prompt_cache_key !== '') {
+    return { source: 'prompt_cache_key', value: body.prompt_cache_key };
+  }
+  return hashedKey('first-message', firstMessageText(body));
 }
 
 export const openaiChat: Protocol = {

@@ -112,6 +112,7 @@ describe('openai-responses request info and session key', () => {
     expect(openaiResponses.sessionKey({}, body)).toEqual({ source: 'prompt_cache_key', value: 'pck' });
     const byInstr = openaiResponses.sessionKey({}, BODY)!;
     expect(byInstr.source).toBe('instructions');
+    expect(byInstr.derived).toBe(true);
     expect(byInstr.value).toMatch(/^[0-9a-f]{32}$/);
     const noInstr = { ...BODY, instructions: undefined };
     const byInput = openaiResponses.sessionKey({}, noInstr)!;

@@ -82,6 +82,12 @@ export interface RequestInfo {
 export interface SessionKey {
   source: string;
   value: string;
+  /**
+   * true when the key was derived from the content (a hash of the first message, the
+   * instructions) rather than sent by the client as a session identifier: a relay may decline
+   * those, since unrelated requests that share a prompt would share it.
+   */
+  derived?: boolean;
 }
 
 export interface ErrorReply {

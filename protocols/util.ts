@@ -45,7 +45,7 @@ export function digest(text: string): string {
 
 export function hashedKey(source: string, text: string | undefined): SessionKey | undefined {
   if (text === undefined || text === '') return undefined;
-  return { source, value: digest(text) };
+  return { source, value: digest(text), derived: true };
 }
 
 /** Ensures a generated id carries the protocol's prefix (msg_, chatcmpl-, resp_ ...). */

@@ -57,7 +57,14 @@ export interface RelayModel {
   retry: ParsedRelayConfig['retry'];
   breaker: BreakerSettings;
   cooldowns: ParsedRelayConfig['cooldowns'];
-  sticky: { enabled: boolean; ttlMs: number; renewBelowMs: number };
+  sticky: {
+    enabled: boolean;
+    ttlMs: number;
+    renewBelowMs: number;
+    /** Protocols whose content-derived session keys are used (custom-pass never has one). */
+    derivedKeys: Readonly<Record<string, boolean>>;
+    returnAfterFailover: boolean;
+  };
   health: ParsedRelayConfig['health'];
   channels: ChannelModel[];
   endpoints: ReadonlyMap<string, EndpointModel>;
@@ -120,7 +127,13 @@ export function compileConfig(cfg: ParsedRelayConfig, version: number): RelayMod
     retry: cfg.retry,
     breaker: { failureThreshold: cfg.breaker.failures, successThreshold: cfg.breaker.successes, openMs: cfg.breaker.open_for },
     cooldowns: cfg.cooldowns,
-    sticky: { enabled: cfg.sticky.enabled, ttlMs: cfg.sticky.ttl, renewBelowMs: cfg.sticky.renew_below },
+    sticky: {
+      enabled: cfg.sticky.enabled,
+      ttlMs: cfg.sticky.ttl,
+      renewBelowMs: cfg.sticky.renew_below,
+      derivedKeys: cfg.sticky.derived_keys,
+      returnAfterFailover: cfg.sticky.return_after_failover,
+    },
     health: cfg.health,
     channels,
     endpoints,

@@ -100,6 +100,17 @@ export const relayConfigSchema = z
         enabled: z.boolean().default(true),
         ttl: duration.default(15 * 86_400_000),
         renew_below: duration.default(14 * 86_400_000),
+        /**
+         * Per protocol: whether a request without a session identifier gets a session derived from
+         * its content (Responses instructions, the first message or input). Scoped by client key
+         * and model either way; off means such requests are routed afresh each time.
+         */
+        derived_keys: z
+          .object({ anthropic: z.boolean().default(true), 'openai-chat': z.boolean().default(true), 'openai-responses': z.boolean().default(true) })
+          .strict()
+          .prefault({}),
+        /** A session that a failover moved goes back to where it came from once that endpoint is usable again. */
+        return_after_failover: z.boolean().default(true),
       })
       .prefault({}),
     health: z

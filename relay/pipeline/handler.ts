@@ -92,7 +92,7 @@ async function handle(rt: RelayRuntime, req: IncomingMessage, res: ServerRespons
 
 /** Plan, attempts, answer, then settle and record: the request was admitted and its estimate reserved. */
 async function serve(rt: RelayRuntime, config: RelayModel, key: KeyModel, ex: Exchange, path: string): Promise<void> {
-  const session = sessionOf(config, ex);
+  const session = sessionOf(config, ex, key.name);
   const types = ex.forcedType ? new Set([ex.forcedType]) : ex.route.types;
   let planned: Planned | undefined;
   let loop: LoopResult | undefined;

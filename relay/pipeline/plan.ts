@@ -47,5 +47,7 @@ export async function planRequest(
   }
   const stateMap = new Map<string, EndpointLiveState>();
   for (const s of states) stateMap.set(s.endpoint, s);
-  return { plan: plan(config, { types, model, binding: binding?.endpoint }, stateMap, now, rotation), states: stateMap, binding };
+  // A binding a failover moved remembers where the session belongs; it goes back once that is usable.
+  const home = config.sticky.returnAfterFailover ? binding?.home : undefined;
+  return { plan: plan(config, { types, model, binding: binding?.endpoint, home }, stateMap, now, rotation), states: stateMap, binding };
 }

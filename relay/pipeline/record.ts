@@ -23,7 +23,7 @@ export function recordRequest(rt: RelayRuntime, ex: Exchange, keyName: string, p
     outcome: loop.attempts.length === 0 && outcome === 'upstream_error' ? 'no_candidate' : outcome === 'success' ? 'ok' : outcome,
     latencyMs: rt.clock.now() - ex.startedAt,
     ttfbMs: ex.ttfbAt !== undefined ? ex.ttfbAt - ex.startedAt : undefined,
-    session: session ? { source: session.source, hash: session.value.slice(0, 16), hit: stickyHit } : undefined,
+    session: session ? { source: session.source, hash: session.stickyKey.slice(0, 16), hit: stickyHit } : undefined,
     usage: settled.usage,
     attempts: loop.attempts,
   };

@@ -183,4 +183,20 @@ describe('planner: sticky', () => {
     expect(gone.sticky).toBe('rebind');
     expect(plan(cfg, claude, new Map(), NOW).sticky).toBe('miss');
   });
+
+  it('sends a session that a failover moved back home once home is usable, not before', () => {
+    const moved = { ...claude, binding: 'B', home: 'A' };
+    const back = plan(cfg, moved, new Map(), NOW);
+    expect([names(back), back.sticky]).toEqual([['A', 'B'], 'return']);
+    // Home still cooling: the provisional binding is followed.
+    const cooling = plan(cfg, moved, states(live('A', { endpointCooldown: { until: NOW + 1, reason: 'rate_limited' } })), NOW);
+    expect([names(cooling), cooling.sticky]).toEqual([['B'], 'hit']);
+    // Home's breaker half-open: not back yet (a probe is not a recovery).
+    const probing = plan(cfg, moved, states(live('A', { breaker: { phase: 'half_open', consecutiveFailures: 3, consecutiveSuccesses: 0, openUntil: NOW - 1 } })), NOW);
+    expect([names(probing), probing.sticky]).toEqual([['B', 'A'], 'hit']);
+    // Home open and the binding down too: routing's own order, a rebind.
+    const open = { phase: 'open' as const, consecutiveFailures: 3, consecutiveSuccesses: 0, openUntil: NOW + 1 };
+    const neither = plan(cfg, moved, states(live('A', { breaker: open }), live('B', { endpointCooldown: { until: NOW + 1, reason: 'x' } })), NOW);
+    expect(neither.sticky).toBe('rebind');
+  });
 });

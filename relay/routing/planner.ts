@@ -21,6 +21,12 @@ export interface PlanRequest {
   model: string | undefined;
   /** Endpoint name of the session's sticky binding, if any. */
   binding?: string;
+  /**
+   * Where a session that a failover moved came from (the binding's `home`): when that endpoint is
+   * fully usable again (no cooldown, breaker closed) the session goes back there instead of
+   * following the provisional binding.
+   */
+  home?: string;
 }
 
 export interface Candidate {
@@ -29,7 +35,8 @@ export interface Candidate {
   halfOpen: boolean;
 }
 
-export type StickyOutcome = 'hit' | 'miss' | 'rebind';
+export type { StickyOutcome } from '../state/sticky.js';
+import type { StickyOutcome } from '../state/sticky.js';
 
 export interface Plan {
   candidates: Candidate[];
@@ -181,7 +188,12 @@ export function plan(
   }
 
   let sticky: StickyOutcome | undefined;
-  if (req.binding !== undefined) {
+  // Half-open is not back yet: a session returns only to an endpoint whose breaker has closed.
+  const home = req.home !== undefined && req.home !== req.binding ? usable.findIndex((c) => c.endpoint.name === req.home && !c.halfOpen) : -1;
+  if (home >= 0) {
+    sticky = 'return';
+    if (home > 0) usable.unshift(...usable.splice(home, 1));
+  } else if (req.binding !== undefined) {
     const bound = usable.findIndex((c) => c.endpoint.name === req.binding);
     if (bound >= 0) {
       sticky = 'hit';

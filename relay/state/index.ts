@@ -60,6 +60,6 @@ export async function openRecordStore(options: RecordStoreOptions = {}): Promise
   return EmbeddedRecordStore.open({ dataDir: options.dataDir, onError: options.onError });
 }
 
-export { StickySessions, stickyKeyHash, needsRenewal, decideSticky, bindingAfterSuccess } from './sticky.js';
-export type { StickyPolicy, StickyOutcome } from './sticky.js';
+export { stickyKeyHash, stickySession, needsRenewal, bindingAfterSuccess } from './sticky.js';
+export type { StickyPolicy, StickyOutcome, Session } from './sticky.js';
 export { nextBreaker, acquireProbe, breakerAt, closedBreaker } from './breaker.js';

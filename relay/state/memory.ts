@@ -93,7 +93,9 @@ export class MemoryLiveState implements LiveState {
   }
 
   async setBinding(sessionKey: string, binding: StickyBinding, now: number): Promise<void> {
-    this.bindings.set(sessionKey, { endpoint: binding.endpoint, expiresAt: binding.expiresAt });
+    const stored: StickyBinding = { endpoint: binding.endpoint, expiresAt: binding.expiresAt };
+    if (binding.home !== undefined) stored.home = binding.home;
+    this.bindings.set(sessionKey, stored);
     this.noteWrite(now);
   }
 

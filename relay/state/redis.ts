@@ -175,7 +175,7 @@ export class RedisLiveState implements LiveState {
     const ttl = Math.max(0, binding.expiresAt - now) + GARBAGE_MARGIN_MS;
     await this.redis.set(
       this.key('sticky', sessionKey),
-      JSON.stringify({ endpoint: binding.endpoint, expiresAt: binding.expiresAt }),
+      JSON.stringify({ endpoint: binding.endpoint, expiresAt: binding.expiresAt, home: binding.home }),
       'PX',
       Math.ceil(ttl),
     );

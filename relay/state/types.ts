@@ -59,6 +59,11 @@ export interface EndpointLiveState {
 export interface StickyBinding {
   endpoint: string;
   expiresAt: number;
+  /**
+   * Set when a failover moved the session here: the endpoint it came from, where it returns
+   * once that one is usable again (relay/state/sticky.ts).
+   */
+  home?: string;
 }
 
 export interface StateResetScope {
@@ -142,7 +147,7 @@ export interface AttemptRecord {
   errorClass?: string;
   cooldownSetMs?: number;
   cooldownScope?: CooldownScope;
-  sticky?: 'hit' | 'miss' | 'rebind';
+  sticky?: 'hit' | 'miss' | 'rebind' | 'return';
   durationMs: number;
 }
 
