@@ -28,6 +28,8 @@ export interface EndpointModel {
   /** undefined = every model. */
   models: ReadonlySet<string> | undefined;
   modelMap: ReadonlyMap<string, string>;
+  /** Context window: for every model, or per upstream model name (undefined = not declared). */
+  contextWindow: number | ReadonlyMap<string, number> | undefined;
   /** Position in the file, the last tie-breaker of every ordering. */
   order: number;
 }
@@ -101,6 +103,7 @@ export function compileConfig(cfg: ParsedRelayConfig, version: number): RelayMod
         fastTestPath: e.fast_test_path,
         models: e.models.length > 0 ? new Set(e.models) : undefined,
         modelMap: new Map(Object.entries(e.model_map)),
+        contextWindow: typeof e.context_window === 'object' ? new Map(Object.entries(e.context_window)) : e.context_window,
         order: order++,
       };
       endpoints.set(e.name, model);
@@ -140,6 +143,14 @@ export function compileConfig(cfg: ParsedRelayConfig, version: number): RelayMod
     keysByKey,
     needsRotation,
   };
+}
+
+/** The context window an endpoint declares for a client's model, or undefined when it declares none. */
+export function contextWindowOf(ep: EndpointModel, model: string | undefined): number | undefined {
+  const w = ep.contextWindow;
+  if (w === undefined || typeof w === 'number') return w;
+  if (model === undefined) return undefined;
+  return w.get(upstreamModel(ep, model)) ?? w.get(model);
 }
 
 /** The model name an endpoint is asked for (model_map applied). */

@@ -37,6 +37,12 @@ export const endpointConfigSchema = z.object({
   fast_test_path: z.string().startsWith('/').optional(),
   models: z.array(z.string()).default([]),
   model_map: z.record(z.string(), z.string()).default({}),
+  /**
+   * Tokens of context the endpoint accepts: one number for every model, or one per model (the
+   * name the upstream is asked for, after model_map). A context_length_exceeded answer moves
+   * only to an endpoint with a larger window; without a window it is returned to the client.
+   */
+  context_window: z.union([z.number().int().positive(), z.record(z.string(), z.number().int().positive())]).optional(),
 });
 
 export const channelConfigSchema = z.object({
@@ -68,6 +74,16 @@ export const relayConfigSchema = z
         upstream_timeout: duration.default(600_000),
         /** Streams: upstream headers and the first event must arrive within this. */
         first_byte_timeout: duration.default(30_000),
+        /**
+         * Retries on the same endpoint before failing over, per request (an isolated 5xx, a 429
+         * with a short Retry-After), so a session keeps its prompt cache; 0 = fail over at once.
+         * Only when they leave every later candidate its attempt (max_attempts) and time.
+         */
+        same_endpoint_retries: z.number().int().nonnegative().default(1),
+        /** The longest Retry-After waited out on the same endpoint; a longer one moves on at once. */
+        same_endpoint_max_wait: duration.default(1_000),
+        /** Wait before a same-endpoint retry without Retry-After, doubled per retry, capped by max_wait. */
+        same_endpoint_backoff: duration.default(0),
       })
       .prefault({}),
     breaker: z

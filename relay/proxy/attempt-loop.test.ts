@@ -29,11 +29,13 @@ function fakeLive(probeAllowed = true) {
   return { live, calls };
 }
 
-function setup(cfg: Partial<RelayConfig> = {}) {
+function setup(cfg: Partial<RelayConfig> = {}, windows: Record<string, number> = {}) {
   const config = compileConfig(
     relayConfigSchema.parse({
       cooldowns: { auth_failures_to_disable: 2 },
       ...cfg,
+      // Same-endpoint retries have tests of their own; elsewhere every failure moves on.
+      retry: { same_endpoint_retries: 0, ...cfg.retry },
       channels: [
         {
           name: 'm',
@@ -43,7 +45,7 @@ function setup(cfg: Partial<RelayConfig> = {}) {
     }),
     1,
   );
-  const candidates: Candidate[] = [...config.endpoints.values()].map((endpoint) => ({ endpoint, halfOpen: false }));
+  const candidates: Candidate[] = [...config.endpoints.values()].map((endpoint) => ({ endpoint, halfOpen: false, contextWindow: windows[endpoint.name] }));
   return { config, candidates };
 }
 
@@ -56,8 +58,12 @@ const fail = (outcome: AttemptResult['outcome'], extra: Partial<AttemptResult> =
 });
 const ok: AttemptResult = { kind: 'ok', committed: true, status: 200 };
 
-async function run(results: AttemptResult[], cfg: Partial<RelayConfig> = {}, opts: { halfOpen?: boolean; probe?: boolean; clock?: TestClock } = {}) {
-  const { config, candidates } = setup(cfg);
+async function run(
+  results: AttemptResult[],
+  cfg: Partial<RelayConfig> = {},
+  opts: { halfOpen?: boolean; probe?: boolean; clock?: TestClock; windows?: Record<string, number>; onWait?: (clock: TestClock) => void } = {},
+) {
+  const { config, candidates } = setup(cfg, opts.windows);
   if (opts.halfOpen) candidates[0] = { ...candidates[0], halfOpen: true };
   const { live, calls } = fakeLive(opts.probe ?? true);
   const clock = opts.clock ?? new TestClock(0);
@@ -178,5 +184,91 @@ describe('attempt loop', () => {
     // The setting 0 turns it off.
     const off = setup({ retry: { max_attempts: 5 }, cooldowns: { channel_all_failed: 0 } }).config;
     expect((await go([fail(500), fail(500), fail(500), fail(500), ok], off)).calls).toEqual([]);
+  });
+
+  const reply = (status: number, body: string) => ({ status, headers: {}, body: Buffer.from(body) });
+
+  it('retries an isolated 5xx once on the same endpoint, writing no state for it, then moves on', async () => {
+    // Five candidates: a retry fits in the budget only when every later one keeps its attempt.
+    const retryOnce = { retry: { same_endpoint_retries: 1, max_attempts: 6 } };
+    const healed = await run([fail(500), ok], retryOnce);
+    expect(healed.tried).toEqual(['A', 'A']);
+    expect(healed.result.last?.kind).toBe('ok');
+    // A failure a retry cleared is no outage: no cooldown, no breaker count.
+    expect(healed.calls).toEqual([]);
+    const again = await run([fail(502), fail(503), ok], retryOnce);
+    expect(again.tried).toEqual(['A', 'A', 'B']);
+    expect(again.calls).toContain('cooldown endpoint A 5000');
+    expect(again.calls.filter((c) => c === 'breaker A false')).toHaveLength(1);
+    // 529 and network failures move on at once.
+    expect((await run([fail(529), ok], retryOnce)).tried).toEqual(['A', 'B']);
+    expect((await run([fail('connect_error'), ok], retryOnce)).tried).toEqual(['A', 'B']);
+    // Not when the retry would cost a later candidate its attempt.
+    expect((await run([fail(500), ok], { retry: { same_endpoint_retries: 1, max_attempts: 5 } })).tried).toEqual(['A', 'B']);
+    // One per request: B's 5xx after A's retry moves on at once.
+    expect((await run([fail(500), fail(500), fail(500), ok], { retry: { same_endpoint_retries: 1, max_attempts: 8 } })).tried).toEqual(['A', 'A', 'B', 'C']);
+  });
+
+  it('waits out a short Retry-After on the same endpoint, moves on at once from a long one or a 429 without one', async () => {
+    const { config, candidates } = setup({ retry: { same_endpoint_retries: 1, same_endpoint_max_wait: '1s', max_attempts: 6 } });
+    const clock = new TestClock(0);
+    const tried: string[] = [];
+    const results = [fail(429, { retryAfterMs: 1000 }), ok];
+    let done = false;
+    const loop = runAttemptLoop(candidates, {
+      config,
+      live: fakeLive().live,
+      clock,
+      states: new Map(),
+      attempt: async (ep: EndpointModel) => {
+        tried.push(ep.name);
+        return results.shift() ?? ok;
+      },
+    }, 0).then((r) => ((done = true), r));
+    const settle = () => new Promise((r) => setImmediate(r));
+    await settle();
+    await clock.advance(999);
+    await settle();
+    // The upstream asked for a second: nothing is sent before it has passed.
+    expect([tried, done]).toEqual([['A'], false]);
+    await clock.advance(1);
+    expect((await loop).last?.kind).toBe('ok');
+    expect(tried).toEqual(['A', 'A']);
+    const retryOnce = { retry: { same_endpoint_retries: 1, max_attempts: 6 } };
+    expect((await run([fail(429, { retryAfterMs: 5000 }), ok], retryOnce)).tried).toEqual(['A', 'B']);
+    expect((await run([fail(429), ok], retryOnce)).tried).toEqual(['A', 'B']);
+    expect((await run([fail(429, { retryAfterMs: 0 }), ok], retryOnce)).tried).toEqual(['A', 'A']);
+  });
+
+  it('moves a context_length_exceeded only to larger windows, and the client gets the original error when none serves', async () => {
+    const original = reply(400, '{"error":{"code":"context_length_exceeded"}}');
+    const windows = { A: 128_000, B: 128_000, C: 1_000_000, D: 64_000, E: 2_000_000 };
+    const moved = await run([fail('context_length_exceeded', { status: 400, reply: original }), ok], {}, { windows });
+    // B has the same window as A: it would refuse the same way and is never asked.
+    expect(moved.tried).toEqual(['A', 'C']);
+    expect(moved.result.last?.kind).toBe('ok');
+    expect(moved.calls).toEqual([]);
+    // The larger windows fail too: the client gets A's 400, not the rescue's 503.
+    const failed = await run(
+      [fail('context_length_exceeded', { status: 400, reply: original }), fail(503, { reply: reply(503, 'busy') }), fail(500, { reply: reply(500, 'x') })],
+      {},
+      { windows },
+    );
+    expect(failed.tried).toEqual(['A', 'C', 'E']);
+    expect(failed.result.stopped).toBe('returned');
+    expect(failed.result.last?.outcome).toBe('context_length_exceeded');
+    expect(failed.result.endpoint?.name).toBe('A');
+    expect(failed.result.lastReply).toBe(original);
+    // Without a declared window nothing is known to be larger: returned, nothing resent.
+    const unknown = await run([fail('context_length_exceeded', { status: 400, reply: original })]);
+    expect(unknown.tried).toEqual(['A']);
+    expect(unknown.result.stopped).toBe('returned');
+  });
+
+  it('never retries or moves a content-policy refusal', async () => {
+    const { tried, result, calls } = await run([fail('content_policy', { status: 400 })], { retry: { same_endpoint_retries: 1 } }, { windows: { A: 1, B: 2 } });
+    expect(tried).toEqual(['A']);
+    expect(result.stopped).toBe('returned');
+    expect(calls).toEqual([]);
   });
 });

@@ -8,11 +8,17 @@
  * Bounds: `max_attempts` attempts, `max_credential_rotations` moves caused by 401/403, and no
  * new attempt after `deadline` since the request arrived. State writes are fire-and-forget:
  * the client's answer never waits for a cooldown to be stored.
+ *
+ * What a rule allows besides moving on: one more try on the same endpoint first (`retrySame`,
+ * only while attempts and time remain to fail over afterwards; a failure that is retried writes
+ * no state, the rule applies once the endpoint is given up), or a move only to larger context
+ * windows (`larger_window`). Attempts made to rescue a request that way are never the answer
+ * when they fail too: the client gets the error that started the rescue.
  */
 import type { Clock } from '../../lib/clock.js';
 import { maskToken } from '../../lib/mask.js';
 import type { EndpointModel, RelayModel } from '../config/model.js';
-import { cooldownMs, countsTowardChannel, ERROR_TABLE, ruleFor, type Outcome } from '../routing/error-classes.js';
+import { cooldownMs, countsTowardChannel, ERROR_TABLE, ruleFor, sameEndpointWait, type Outcome } from '../routing/error-classes.js';
 import type { Candidate, StickyOutcome } from '../routing/planner.js';
 import type { AttemptRecord, EndpointLiveState, LiveState } from '../state/types.js';
 
@@ -79,11 +85,18 @@ export async function runAttemptLoop(
   // Per channel: how many of this request's candidates it has left that have not failed retryably.
   // Built at the first failure that counts: a request served at once never needs it.
   let channelLeft: Map<string, number> | undefined;
+  // After a context_length_exceeded: only windows larger than this are tried, and the answer that
+  // started the move is what the client gets if none of them serves.
+  let windowFloor = 0;
+  let rescued: { result: AttemptResult; endpoint: EndpointModel; reply: UpstreamReply | undefined } | undefined;
+  // Same-endpoint retries so far in this request (`same_endpoint_retries` bounds them per request).
+  let retries = 0;
 
   for (let i = 0; i < candidates.length; i++) {
-    if (attempts.length >= config.retry.max_attempts) return stop(out, 'max_attempts');
-    if (attempts.length > 0 && clock.now() >= deadline) return stop(out, 'deadline');
+    if (attempts.length >= config.retry.max_attempts) return stop(out, 'max_attempts', rescued);
+    if (attempts.length > 0 && clock.now() >= deadline) return stop(out, 'deadline', rescued);
     const { endpoint, halfOpen } = candidates[i];
+    if (rescued && !((candidates[i].contextWindow ?? 0) > windowFloor)) continue;
     if (halfOpen && !(await live.tryAcquireHalfOpenProbe(endpoint.name, clock.now(), config.breaker))) continue;
 
     const began = clock.now();
@@ -99,7 +112,7 @@ export async function runAttemptLoop(
     attempts.push(record);
     out.last = result;
     out.endpoint = endpoint;
-    if (result.reply) out.lastReply = result.reply;
+    if (result.reply && !rescued) out.lastReply = result.reply;
 
     if (result.kind === 'aborted') return out;
     const state = deps.states.get(endpoint.name);
@@ -120,6 +133,17 @@ export async function runAttemptLoop(
     const outcome = result.outcome ?? 'connect_error';
     const rule = ruleFor(outcome);
     record.errorClass = rule.class;
+    if (!result.committed && !halfOpen && rule.retrySame && (!rule.retrySame.isolated || isolated(deps.states.get(endpoint.name)))) {
+      const wait = sameEndpointWait(rule, result.retryAfterMs, retries, sameEndpoint(config));
+      // Budget: the retry never costs a later candidate its attempt, nor runs past the deadline.
+      const later = candidates.length - i - 1;
+      if (wait !== undefined && attempts.length + 1 + later <= config.retry.max_attempts && clock.now() + wait < deadline) {
+        retries++;
+        if (wait > 0) await new Promise<void>((resolve) => clock.setTimeout(resolve, wait));
+        i--;
+        continue;
+      }
+    }
     // Failure-path writes are awaited: the next request (or the next process sharing Redis) must
     // already see this endpoint's cooldown, breaker count or disabled credential. It costs one
     // store round trip on an error path only; the success path above stays fire-and-forget.
@@ -133,15 +157,39 @@ export async function runAttemptLoop(
     }
 
     if (result.committed) return out;
-    if (rule.action === 'return') return stop(out, 'returned');
-    if (rule.auth && ++rotations > config.retry.max_credential_rotations) return stop(out, 'max_credential_rotations');
+    if (rule.action === 'return') return stop(out, 'returned', rescued);
+    if (rule.action === 'larger_window') {
+      const window = candidates[i].contextWindow;
+      // No declared window, nothing is known to be larger: the answer goes back as it is.
+      if (window === undefined) return stop(out, 'returned', rescued);
+      windowFloor = Math.max(windowFloor, window);
+      rescued ??= { result, endpoint, reply: result.reply };
+    }
+    if (rule.auth && ++rotations > config.retry.max_credential_rotations) return stop(out, 'max_credential_rotations', rescued);
   }
+  if (rescued) return stop(out, 'returned', rescued);
   return stop(out, attempts.length === 0 ? 'no_candidates' : 'exhausted');
 }
 
-function stop(out: LoopResult, stopped: LoopResult['stopped']): LoopResult {
+/** Ends the loop; after a failed rescue the answer is the one that started it, not the rescue's. */
+function stop(out: LoopResult, stopped: LoopResult['stopped'], rescued?: { result: AttemptResult; endpoint: EndpointModel; reply: UpstreamReply | undefined }): LoopResult {
   out.stopped = stopped;
+  if (rescued && out.last?.kind !== 'ok') {
+    out.last = rescued.result;
+    out.endpoint = rescued.endpoint;
+    out.lastReply = rescued.reply;
+  }
   return out;
+}
+
+/** No failure in a row before this request: a fresh failure is a blip, the next in a row is not. */
+function isolated(state: EndpointLiveState | undefined): boolean {
+  return !state || (state.breaker.phase === 'closed' && state.breaker.consecutiveFailures === 0);
+}
+
+function sameEndpoint(config: RelayModel): { retries: number; maxWait: number; backoff: number } {
+  const r = config.retry;
+  return { retries: r.same_endpoint_retries, maxWait: r.same_endpoint_max_wait, backoff: r.same_endpoint_backoff };
 }
 
 /** A state write nobody waits for: its error is reported, never thrown. */

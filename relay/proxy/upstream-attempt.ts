@@ -15,7 +15,7 @@ import { encodeSseAll, SseDecoder } from '../../protocols/sse.js';
 import type { StreamObserver } from '../../protocols/types.js';
 import type { EndpointModel, RelayModel } from '../config/model.js';
 import { upstreamModel } from '../config/model.js';
-import { parseRetryAfter } from '../routing/error-classes.js';
+import { parseRetryAfter, refineOutcome, type Outcome } from '../routing/error-classes.js';
 import type { AttemptResult } from './attempt-loop.js';
 import { AttemptSignal } from './attempt-signal.js';
 import type { Exchange } from './exchange.js';
@@ -161,7 +161,7 @@ export async function attemptUpstream(env: AttemptEnv, ex: Exchange, ep: Endpoin
       return {
         kind: 'failed',
         committed: false,
-        outcome: status,
+        outcome: errorOutcome(ex, status, errBody),
         status,
         retryAfterMs: parseRetryAfter(resp.headers, clock.now()),
         reply: { status, headers: resp.headers, body: errBody },
@@ -339,6 +339,18 @@ function finishStream(
   }
   endBrokenStream(ex, 'upstream stream ended without its terminal event');
   return { kind: 'failed', committed: true, outcome: 'stream_truncated', status, message: 'stream ended without its terminal event' };
+}
+
+/** A 4xx whose body names its cause (context length, content policy) has a row of its own; the rest are their status. */
+function errorOutcome(ex: Exchange, status: number, body: Buffer): Outcome {
+  if (status < 400 || status >= 500 || status === 429 || body.length === 0) return status;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    return status;
+  }
+  return refineOutcome(status, ex.protocol.errorFromBody(parsed));
 }
 
 /** Codes of a connection that was up and carried the request, then closed or was reset before the answer. */

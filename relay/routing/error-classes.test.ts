@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { relayConfigSchema } from '../config/schema.js';
-import { cooldownMs, parseRetryAfter, ruleFor } from './error-classes.js';
+import { cooldownMs, parseRetryAfter, refineOutcome, ruleFor, sameEndpointWait } from './error-classes.js';
 
 const cooldowns = relayConfigSchema.parse({}).cooldowns;
 
 describe('error classes', () => {
   it('moves on after network errors, timeouts, 429, 5xx and 529', () => {
-    for (const o of ['connect_error', 'timeout', 429, 500, 502, 503, 504, 529, 'stream_error', 'stream_overloaded', 'stream_truncated', 'stream_cut_before_first_event'] as const) {
+    for (const o of [
+      'connect_error', 'timeout', 429, 500, 502, 503, 504, 529, 'stream_error', 'stream_overloaded', 'stream_truncated', 'stream_cut_before_first_event',
+    ] as const) {
       expect(ruleFor(o).action, String(o)).toBe('failover');
     }
   });
@@ -59,5 +61,40 @@ describe('error classes', () => {
     expect(parseRetryAfter({ 'retry-after': 'Thu, 01 Jan 2026 00:00:10 GMT' }, now)).toBe(10_000);
     expect(parseRetryAfter({}, 0)).toBeUndefined();
     expect(parseRetryAfter({ 'retry-after': 'soon' }, 0)).toBeUndefined();
+  });
+
+  it('reads context-length and content-policy refusals out of 4xx bodies', () => {
+    expect(refineOutcome(400, { type: 'invalid_request_error', code: 'context_length_exceeded', message: 'x' })).toBe('context_length_exceeded');
+    expect(refineOutcome(400, { type: 'invalid_request_error', message: 'prompt is too long: 212000 tokens > 200000 maximum' })).toBe('context_length_exceeded');
+    expect(refineOutcome(400, { type: 'invalid_request_error', code: null, message: "This model's maximum context length is 128000 tokens." })).toBe(
+      'context_length_exceeded',
+    );
+    expect(refineOutcome(400, { type: 'invalid_request_error', code: 'content_policy_violation', message: 'x' })).toBe('content_policy');
+    expect(refineOutcome(400, { type: 'invalid_request_error', code: 'invalid_prompt', message: 'flagged as potentially violating our usage policy' })).toBe(
+      'content_policy',
+    );
+    expect(refineOutcome(400, { type: 'invalid_request_error', message: 'max_tokens: Field required' })).toBe(400);
+    // Only 4xx bodies are read that way; a 5xx mentioning a context window is still a 5xx.
+    expect(refineOutcome(500, { type: 'api_error', message: 'context window' })).toBe(500);
+    expect(refineOutcome(400, undefined)).toBe(400);
+  });
+
+  it('moves a context_length_exceeded only to a larger window and never retries or moves a content refusal', () => {
+    expect(ruleFor('context_length_exceeded')).toMatchObject({ action: 'larger_window', breaker: false });
+    expect(ruleFor('context_length_exceeded').retrySame).toBeUndefined();
+    expect(ruleFor('content_policy')).toMatchObject({ action: 'return', breaker: false });
+    expect(ruleFor('content_policy').retrySame).toBeUndefined();
+  });
+
+  it('waits before a same-endpoint retry: a short Retry-After, else the bounded backoff; a 429 needs its Retry-After', () => {
+    const s = { retries: 1, maxWait: 1000, backoff: 200 };
+    expect(sameEndpointWait(ruleFor(429), 1000, 0, s)).toBe(1000);
+    expect(sameEndpointWait(ruleFor(429), 1001, 0, s)).toBeUndefined();
+    expect(sameEndpointWait(ruleFor(429), undefined, 0, s)).toBeUndefined();
+    expect(sameEndpointWait(ruleFor(500), undefined, 0, s)).toBe(200);
+    expect(sameEndpointWait(ruleFor(503), 500, 0, s)).toBe(500);
+    expect(sameEndpointWait(ruleFor(500), undefined, 1, s)).toBeUndefined();
+    expect(sameEndpointWait(ruleFor(500), undefined, 3, { ...s, retries: 5 })).toBe(1000);
+    for (const o of [529, 400, 401, 'timeout', 'connect_error', 'stream_overloaded'] as const) expect(sameEndpointWait(ruleFor(o), 0, 0, s), String(o)).toBeUndefined();
   });
 });

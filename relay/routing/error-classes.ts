@@ -2,8 +2,14 @@
  * What the relay does after a failed upstream attempt, as data. The attempt loop looks an
  * outcome up here and applies the row; nothing else in the relay decides retry or cooldown.
  *
- *   action    failover = try the next candidate (never the same endpoint again);
- *             return   = give the upstream's answer to the client unchanged.
+ *   action    failover      = try the next candidate;
+ *             larger_window = try only a candidate whose context window is larger than the one
+ *                             that refused (never the same request to the same window again);
+ *             return        = give the upstream's answer to the client unchanged.
+ *   retrySame before moving, the same endpoint once more (`retry.same_endpoint_*`): after the
+ *             upstream's Retry-After when it sent one no longer than the cap (`retryAfter:
+ *             'required'`: only then), else after a bounded backoff; only while the request has
+ *             attempts and time left to fail over afterwards.
  *   cooldown  which configured duration cools which scope (`retry_after` = the upstream's
  *             retry-after, capped by cooldowns.retry_after_cap, else cooldowns.rate_limited).
  *   breaker   whether the outcome counts as a failure for the endpoint's circuit breaker.
@@ -17,7 +23,13 @@ export type CooldownSetting = 'rate_limited' | 'overloaded' | 'server_error' | '
 export interface ErrorRule {
   /** Name of the class in logs and the attempt trail. */
   class: string;
-  action: 'failover' | 'return';
+  action: 'failover' | 'larger_window' | 'return';
+  /**
+   * One more try on the same endpoint before `action` (an isolated 5xx, a 429 asking for a short
+   * wait). `isolated`: only when the endpoint had no failure in a row before this one (a single
+   * 5xx is a blip worth a retry; the next one in a row is an outage, failed over at once).
+   */
+  retrySame?: { retryAfter: 'required' | 'honoured'; isolated?: boolean };
   cooldown?: { scope: CooldownScope; duration: CooldownSetting | 'retry_after' };
   breaker: boolean;
   auth?: boolean;
@@ -31,11 +43,14 @@ export interface ErrorRule {
 
 /** Outcomes that are not an HTTP status. */
 export type TransportOutcome = 'connect_error' | 'timeout' | 'stream_error' | 'stream_overloaded' | 'stream_truncated' | 'stream_cut_before_first_event';
-export type Outcome = TransportOutcome | number;
+/** 4xx answers whose error body says more than the status (see `refineOutcome`). */
+export type BodyOutcome = 'context_length_exceeded' | 'content_policy';
+export type Outcome = TransportOutcome | BodyOutcome | number;
 
 const serverError = (status: number): ErrorRule => ({
   class: `http_${status}`,
   action: 'failover',
+  retrySame: { retryAfter: 'honoured', isolated: true },
   cooldown: { scope: 'endpoint', duration: 'server_error' },
   breaker: true,
   channel: true,
@@ -62,7 +77,20 @@ export const ERROR_TABLE: Readonly<Record<string, ErrorRule>> = Object.freeze({
     breaker: true,
     channel: true,
   },
-  '429': { class: 'rate_limited', action: 'failover', cooldown: { scope: 'endpoint', duration: 'retry_after' }, breaker: false },
+  '429': {
+    class: 'rate_limited',
+    action: 'failover',
+    // A short Retry-After on the endpoint that holds the session's prompt cache is worth waiting out.
+    retrySame: { retryAfter: 'required' },
+    cooldown: { scope: 'endpoint', duration: 'retry_after' },
+    breaker: false,
+  },
+  // The request is longer than this endpoint's window: another endpoint with the same window
+  // would refuse it too, and this one certainly will again. Not the endpoint's fault.
+  context_length_exceeded: { class: 'context_length_exceeded', action: 'larger_window', breaker: false },
+  // A refusal on content grounds: the answer is about the request, not the endpoint. Never
+  // retried, never moved (shopping a refused request around is not the relay's call).
+  content_policy: { class: 'content_policy', action: 'return', breaker: false },
   '500': serverError(500),
   '502': serverError(502),
   '503': serverError(503),
@@ -91,9 +119,46 @@ export function ruleFor(outcome: Outcome): ErrorRule {
   return ERROR_TABLE.connect_error;
 }
 
+/**
+ * The outcome of an error answer, refined by its body: a 400 (or 413, 422) that says the
+ * request exceeds the context window, or that it was refused on content grounds, has a row of
+ * its own. `error` is what the protocol read from the body (protocols' errorFromBody).
+ */
+export function refineOutcome(status: number, error: { type?: string; code?: string | null; message?: string } | undefined): Outcome {
+  if (!error || status < 400 || status >= 500 || status === 429) return status;
+  const code = error.code ?? '';
+  const message = error.message ?? '';
+  if (code === 'context_length_exceeded' || code === 'string_above_max_length' || CONTEXT_MESSAGE.test(message)) return 'context_length_exceeded';
+  if (CONTENT_POLICY_CODES.has(code) || CONTENT_POLICY_MESSAGE.test(message)) return 'content_policy';
+  return status;
+}
+
+/** OpenAI "maximum context length", Anthropic "prompt is too long", "context window" elsewhere. */
+const CONTEXT_MESSAGE = /maximum context length|prompt is too long|context[ _-]window|context length exceeded|exceeds the context/i;
+/** OpenAI content_policy_violation / invalid_prompt (flagged), Azure content_filter. */
+const CONTENT_POLICY_CODES = new Set(['content_policy_violation', 'content_filter', 'invalid_prompt', 'responsible_ai_policy_violation']);
+const CONTENT_POLICY_MESSAGE = /usage polic|content polic|content management policy|safety system/i;
+
+/**
+ * How long to wait before retrying the same endpoint, or undefined when the rule does not allow
+ * it here: the upstream's Retry-After (retry-after-ms first) when no longer than `maxWait`, else
+ * `backoff` doubled per earlier retry, capped by `maxWait`. A longer Retry-After means move on.
+ */
+export function sameEndpointWait(
+  rule: ErrorRule,
+  retryAfterMs: number | undefined,
+  retriesSoFar: number,
+  settings: { retries: number; maxWait: number; backoff: number },
+): number | undefined {
+  if (!rule.retrySame || retriesSoFar >= settings.retries) return undefined;
+  if (retryAfterMs !== undefined && Number.isFinite(retryAfterMs)) return retryAfterMs <= settings.maxWait ? Math.max(0, retryAfterMs) : undefined;
+  if (rule.retrySame.retryAfter === 'required') return undefined;
+  return Math.min(settings.maxWait, settings.backoff * 2 ** retriesSoFar);
+}
+
 /** Whether an attempt's rule counts toward cooling its whole channel. */
 export function countsTowardChannel(rule: ErrorRule): boolean {
-  return rule.action === 'failover' && rule.channel === true;
+  return rule.action !== 'return' && rule.channel === true;
 }
 
 /** Milliseconds of cooldown a rule sets, or 0 for none. */

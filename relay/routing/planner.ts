@@ -11,7 +11,7 @@
  * it can only be the single candidate of a request.
  */
 import type { EndpointLiveState } from '../state/types.js';
-import { endpointServesModel, type ChannelModel, type EndpointModel, type RelayModel } from '../config/model.js';
+import { contextWindowOf, endpointServesModel, type ChannelModel, type EndpointModel, type RelayModel } from '../config/model.js';
 import type { EndpointType } from '../config/schema.js';
 
 export interface PlanRequest {
@@ -33,6 +33,8 @@ export interface Candidate {
   endpoint: EndpointModel;
   /** The breaker is half-open: the loop must win the single probe slot before using it. */
   halfOpen: boolean;
+  /** The endpoint's context window for the request's model (undefined = not declared). */
+  contextWindow?: number;
 }
 
 export type { StickyOutcome } from '../state/sticky.js';
@@ -182,7 +184,7 @@ export function plan(
     const eps = c.endpoints.filter((e) => serves(e, req));
     for (const e of orderEndpoints(config, eps, live, rotation)) {
       const u = usability(live.get(e.name), now);
-      if (u !== 'no') usable.push({ endpoint: e, halfOpen: u === 'half_open' });
+      if (u !== 'no') usable.push({ endpoint: e, halfOpen: u === 'half_open', contextWindow: contextWindowOf(e, req.model) });
       else blocked.push(e);
     }
   }
