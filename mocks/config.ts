@@ -66,8 +66,15 @@ export const faultActionSchema = z
     tokens_per_second: z.number().positive().optional(),
     /** Number of output tokens to generate. */
     output_tokens: z.number().int().min(0).optional(),
-    /** Cut the stream (or a non-stream body, truncated) at a point: FIN mid-body, RST, or a clean HTTP end. */
-    cut: z.object({ after: streamPointSchema, mode: z.enum(['fin', 'rst', 'end']).default('fin') }).strict().optional(),
+    /**
+     * Cut the stream (or a non-stream body, truncated) at a point: FIN mid-body, RST, or a clean
+     * HTTP end. `within`: first send that many bytes of the next event (never all of it), so the
+     * cut lands inside an event, as a connection dying mid-write does.
+     */
+    cut: z
+      .object({ after: streamPointSchema, mode: z.enum(['fin', 'rst', 'end']).default('fin'), within: z.number().int().min(1).optional() })
+      .strict()
+      .optional(),
     /** Send the protocol's in-stream error event(s) at a point, then end the response. */
     stream_error: z
       .object({ kind: z.enum(['overloaded', 'failed', 'incomplete']), after: streamPointSchema.default('mid_content') })

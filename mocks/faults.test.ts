@@ -147,6 +147,24 @@ describe.each(['claude', 'chat', 'resp'] as const)('stream faults on %s', (name)
     expect(events.some((e) => e.event === terminal || e.data === terminal)).toBe(false);
   });
 
+  it('cuts inside an event: the first bytes of event N go out, then the connection ends', async () => {
+    await fleet.control.setRules(name, [{ action: { cut: { after: 'first_content', mode: 'end', within: 12 } } }]);
+    const { events, raw } = await readEvents(await call(name, { stream: true }));
+    const entry = await lastEntry(name);
+    // Whole events up to the cut, then 12 bytes of the next one and no blank line after them.
+    expect(entry.eventsSent).toBe(events.length);
+    const whole = raw.lastIndexOf('\n\n') + 2;
+    expect(raw.length - whole).toBe(12);
+    expect(raw.slice(whole)).not.toContain('\n\n');
+    // The half event delivered nothing: billed as the whole events before it.
+    expect(entry.usage?.outputTokens).toBe(1);
+    // A `within` longer than the event still leaves its last byte unsent.
+    await fleet.control.setRules(name, [{ action: { cut: { after: 0, mode: 'end', within: 100_000 } } }]);
+    const long = await readEvents(await call(name, { stream: true }));
+    expect(long.events).toHaveLength(0);
+    expect(long.raw.length).toBeGreaterThan(0);
+  });
+
   it('cuts with RST', async () => {
     await fleet.control.setRules(name, [{ action: { cut: { after: 3, mode: 'rst' } } }]);
     const { failed } = await readEvents(await call(name, { stream: true }));

@@ -186,6 +186,8 @@ export function writeStream(ex: Exchange, plan: StreamPlan): void {
       return true;
     }
     if (i === cutAt && action?.cut) {
+      // Inside event i: part of it goes out (never the whole, so it is never a complete event).
+      if (action.cut.within !== undefined && i < n) addExtra(bytes.subarray(starts[i], starts[i] + Math.min(action.cut.within, starts[i + 1] - starts[i] - 1)));
       const pending = takePending();
       if (pending) ex.write(pending);
       ex.usage = billed();
