@@ -46,12 +46,13 @@ describe('Token-A / Token-B in one channel', () => {
     expect(res.status).toBe(200);
     expect(res.json.type).toBe('message');
     const journal = await stack.mocks.control.journal();
-    expect(journal.map((e) => e.credential)).toEqual([TOKEN_A, TOKEN_B]);
-    expect(journal.map((e) => e.headers['x-api-key'])).toEqual([TOKEN_A, TOKEN_B]);
+    // A's first 500 is retried once on A (an isolated failure), then the request moves to B.
+    expect(journal.map((e) => e.credential)).toEqual([TOKEN_A, TOKEN_A, TOKEN_B]);
+    expect(journal.map((e) => e.headers['x-api-key'])).toEqual([TOKEN_A, TOKEN_A, TOKEN_B]);
     // The client's key never reaches an upstream.
     for (const e of journal) expect(JSON.stringify(e.headers)).not.toContain('rk-test-client-key');
     const log = (await requestLog(stack.relay, res));
-    expect(log[0].attempts.map((a: { endpoint: string; status: number }) => [a.endpoint, a.status])).toEqual([['A', 500], ['B', 200]]);
+    expect(log[0].attempts.map((a: { endpoint: string; status: number }) => [a.endpoint, a.status])).toEqual([['A', 500], ['A', 500], ['B', 200]]);
     expect(log[0].attempts[0].token).not.toContain('000000000001');
   });
 
@@ -84,7 +85,7 @@ describe('Token-A / Token-B in one channel', () => {
     await stack.mocks.control.resetJournal();
     await stack.mocks.control.addRule('fast', { action: { status: 503 } });
     expect((await ask(stack.relay, '/v1/messages', claudeBody())).status).toBe(200);
-    expect(await credentials(stack)).toEqual([TOKEN_B, TOKEN_A]);
+    expect(await credentials(stack)).toEqual([TOKEN_B, TOKEN_B, TOKEN_A]);
   });
 
   it('a token changed through the admin API is used on the very next call', async () => {
@@ -105,7 +106,7 @@ describe('Token-A / Token-B in one channel', () => {
     const res = await ask(stack.relay, '/v1/messages', claudeBody());
     expect(res.status).toBe(500);
     expect(res.json.type).toBe('error');
-    expect(await credentials(stack)).toEqual([TOKEN_A]);
+    expect(await credentials(stack)).toEqual([TOKEN_A, TOKEN_A]);
   });
 
   it('cooldowns filter candidates until they expire (429 retry-after as the endpoint cooldown)', async () => {
@@ -171,6 +172,8 @@ describe('breakers and disabled credentials', () => {
       (m) => ({
         breaker: { failures: 2, successes: 1, open_for: '10s' },
         cooldowns: { server_error: 0 },
+        // One failure per request, so two requests open the breaker.
+        retry: { same_endpoint_retries: 0 },
         channels: [
           {
             name: 'main',

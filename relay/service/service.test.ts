@@ -107,7 +107,8 @@ describe('health, readiness and metrics', () => {
     const m = res.text;
     expect(sample(m, 'relay_requests_total', { protocol: 'anthropic', path: '/v1/messages', status: '200', outcome: 'ok' })).toBe(1);
     expect(sample(m, 'relay_requests_total', { status: '401', outcome: 'rejected' })).toBe(1);
-    expect(sample(m, 'relay_upstream_attempts_total', { endpoint: 'A', status: '500' })).toBe(1);
+    // A's first 500 is retried once on A before the failover (not counted as one: same endpoint).
+    expect(sample(m, 'relay_upstream_attempts_total', { endpoint: 'A', status: '500' })).toBe(2);
     expect(sample(m, 'relay_upstream_attempts_total', { endpoint: 'B', status: '200', outcome: 'ok' })).toBe(1);
     expect(sample(m, 'relay_failovers_total', { from_endpoint: 'A', to_endpoint: 'B', cross_channel: 'false' })).toBe(1);
     expect(sample(m, 'relay_upstream_attempt_duration_seconds_count', { endpoint: 'B' })).toBe(1);

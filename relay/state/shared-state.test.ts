@@ -77,18 +77,20 @@ async function credentialsOf(mocks: MockFleet): Promise<string[]> {
 }
 
 /**
- * For each session: relay 1 finds A (priority 1) rate limited, serves the session from B and binds
- * it there. Once A's cooldown is over, relay 2 serves the session three times: with a shared
- * binding it stays on B; with its own memory it would take A, the first by priority.
- * Returns how many sessions stayed on B.
+ * For each session: A (priority 1) is rate limited by a request without a session, so relay 1
+ * serves the session from B and binds it there (routing chose B: a plain binding, not one a
+ * failover moved, which would go back to A). Once A's cooldown is over, relay 2 serves the
+ * session three times: with a shared binding it stays on B; with its own memory it would take
+ * A, the first by priority. Returns how many sessions stayed on B.
  */
 async function sessionsFollowed(relay1: RunningRelay, relay2: RunningRelay, mocks: MockFleet, clock: TestClock): Promise<number> {
   let followed = 0;
   for (let s = 0; s < 3; s++) {
     await mocks.control.resetJournal();
     await mocks.control.addRule('claude', { match: { token: TOKEN_A, path: '/v1/messages' }, times: 1, action: { status: 429, retry_after: 30 } });
+    expect((await ask(relay1, '/v1/messages', claudeBody())).status).toBe(200);
     expect((await ask(relay1, '/v1/messages', claudeBody(), session(`conv-${s}`))).status).toBe(200);
-    expect(await credentialsOf(mocks)).toEqual([TOKEN_A, TOKEN_B]);
+    expect(await credentialsOf(mocks)).toEqual([TOKEN_A, TOKEN_B, TOKEN_B]);
     await clock.advance(31_000);
     await mocks.control.resetJournal();
     for (let i = 0; i < 3; i++) {
