@@ -336,13 +336,14 @@ describe('custom-pass through the shared pipeline', () => {
     expect(first.status).toBe(200);
     const second = await post(s, '/pass/video-gen', { prompt: 'y' });
     expect(second.status).toBe(200);
-    // P1 answered 503 once; while it cools, the next call goes straight to P2.
-    expect(s.fleet.journal.list({ upstream: 'pass-a' })).toHaveLength(1);
+    // P1's first 503 was retried once on P1 (a single 5xx is a blip), the second failed over;
+    // while P1 cools, the next call goes straight to P2.
+    expect(s.fleet.journal.list({ upstream: 'pass-a' })).toHaveLength(2);
     expect(s.fleet.journal.list({ upstream: 'pass-b' })).toHaveLength(2);
     const [a] = await s.rt.live.readEndpoints([{ endpoint: 'P1', channel: 'pass', tokenId: s.rt.holder.current.endpoints.get('P1')!.tokenId }], s.clock.now());
     expect(a.endpointCooldown?.until).toBeGreaterThan(s.clock.now());
     const entries = await log(s);
-    expect(entries.map((e) => e.attempts.map((x) => `${x.endpoint}:${x.status}`))).toEqual([['P1:503', 'P2:200'], ['P2:200']]);
+    expect(entries.map((e) => e.attempts.map((x) => `${x.endpoint}:${x.status}`))).toEqual([['P1:503', 'P1:503', 'P2:200'], ['P2:200']]);
     // charged once per served call, on the endpoint that served it
     const settles = await s.billing.store.ledger({ keyName: 'alice', kinds: ['settle'] });
     expect(settles.map((r) => r.endpoint)).toEqual(['P2', 'P2']);
