@@ -24,8 +24,10 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
 
 export interface ServiceSpec {
   name: string;
-  /** TypeScript entry point, relative to `cwd` (run with node --import tsx). */
-  script: string;
+  /** TypeScript entry point, relative to `cwd` (run with node --import tsx) ... */
+  script?: string;
+  /** ... or any other program and its arguments (a third-party relay). */
+  command?: [string, ...string[]];
   /** Where the service runs and resolves tsx from (default: this checkout). */
   cwd?: string;
   /**
@@ -65,9 +67,11 @@ function canConnect(port: number, host: string): Promise<boolean> {
 
 export async function startService(spec: ServiceSpec): Promise<RunningService> {
   const host = spec.host ?? '127.0.0.1';
+  if (!spec.script === !spec.command) throw new Error(`${spec.name}: give a script or a command`);
   const cwd = spec.cwd ?? ROOT;
   const outFd = spec.outputFile ? openSync(spec.outputFile, 'a') : undefined;
-  const child = spawn(process.execPath, [...(spec.nodeFlags ?? []), '--import', 'tsx', resolve(cwd, spec.script), ...(spec.args ?? [])], {
+  const [file, ...args] = spec.command ?? [process.execPath, ...(spec.nodeFlags ?? []), '--import', 'tsx', resolve(cwd, spec.script!), ...(spec.args ?? [])];
+  const child = spawn(file, args, {
     cwd,
     env: { ...process.env, ...spec.env },
     stdio: outFd === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', outFd, outFd],

@@ -1,0 +1,128 @@
+/**
+ * Starts claude-code-router 2.0.0 (installed on demand, see ../install.ts) on 127.0.0.1, with a
+ * home of its own so it never reads or writes the user's ~/.claude-code-router.
+ *
+ * How the relay is run matters for restarts: `POST /api/restart` spawns `ccr restart`, which
+ * kills the PID in its PID file and starts a detached `node cli.js start`, so `ccr` must be on
+ * PATH and the process this module started is not the one that serves afterwards. stop() kills
+ * whatever the PID file names. NODE_OPTIONS carries the loopback shim into every respawn: with
+ * no providers configured, claude-code-router listens on 0.0.0.0 without authentication.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort, startService } from '../../../../bench/processes.js';
+import { ensureInstalled, peerDir } from '../install.js';
+import { LOOPBACK_SHIM, type RunningPeer, type StartPeerOptions } from '../peer.js';
+
+/** claude-code-router's config.json, as far as relaylab writes it. */
+export interface CcrConfig {
+  HOST: string;
+  PORT: number;
+  APIKEY?: string;
+  LOG?: boolean;
+  API_TIMEOUT_MS?: number;
+  Providers: Array<{ name: string; api_base_url: string; api_key: string; models: string[]; transformer?: { use: unknown[] } }>;
+  /** Scenario -> "provider,model" (`default` serves every request here). */
+  Router: Record<string, string | number>;
+  /** Scenario -> "provider,model" tried in order when the routed provider answers an error. */
+  fallback?: Record<string, string[]>;
+  [k: string]: unknown;
+}
+
+export function defaultCcrHome(): string {
+  return join(peerDir('ccr'), 'home');
+}
+
+export function configFile(home: string): string {
+  return join(home, '.claude-code-router', 'config.json');
+}
+
+function pidFile(home: string): string {
+  return join(home, '.claude-code-router', '.claude-code-router.pid');
+}
+
+export function readConfig(home: string): CcrConfig | undefined {
+  const file = configFile(home);
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as CcrConfig) : undefined;
+}
+
+export function writeConfig(home: string, config: CcrConfig): void {
+  mkdirSync(join(home, '.claude-code-router'), { recursive: true });
+  writeFileSync(configFile(home), `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+}
+
+/** A config that routes nowhere (the discard port) but makes the relay bind loopback and check a key. */
+export function placeholderConfig(port: number): CcrConfig {
+  return {
+    HOST: '127.0.0.1',
+    PORT: port,
+    APIKEY: `ccr-${randomBytes(12).toString('hex')}`,
+    LOG: false,
+    Providers: [{ name: 'unconfigured', api_base_url: 'http://127.0.0.1:9/v1/chat/completions', api_key: 'unconfigured', models: ['unconfigured'] }],
+    Router: { default: 'unconfigured,unconfigured' },
+  };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function runningPid(home: string): number | undefined {
+  if (!existsSync(pidFile(home))) return undefined;
+  const pid = Number(readFileSync(pidFile(home), 'utf8').trim());
+  return Number.isInteger(pid) && pid > 0 && alive(pid) ? pid : undefined;
+}
+
+/** Stops the instance the PID file names (a respawned one included) and waits until it is gone. */
+async function stopByPidFile(home: string): Promise<void> {
+  const pid = runningPid(home);
+  if (pid === undefined) return;
+  process.kill(pid, 'SIGTERM');
+  for (let i = 0; i < 100 && alive(pid); i++) await sleep(30);
+  if (alive(pid)) process.kill(pid, 'SIGKILL');
+}
+
+export interface StartCcrOptions extends StartPeerOptions {
+  /** The relay's HOME (config, PID file, logs); default .relaylab/peers/ccr/home. */
+  home?: string;
+}
+
+export async function startCcr(opts: StartCcrOptions = {}): Promise<RunningPeer & { home: string }> {
+  const dir = await ensureInstalled('ccr', opts.log);
+  const home = opts.home ?? defaultCcrHome();
+  // Only an instance of this home can be named by its PID file: a leftover of an earlier run.
+  await stopByPidFile(home);
+  const port = opts.port ?? (await freePort());
+  const config = readConfig(home) ?? placeholderConfig(port);
+  writeConfig(home, { ...config, HOST: '127.0.0.1', PORT: port });
+  const bin = join(dir, 'node_modules', '.bin');
+  const service = await startService({
+    name: 'claude-code-router',
+    command: [process.execPath, join(dir, 'node_modules', '@musistudio', 'claude-code-router', 'dist', 'cli.js'), 'start'],
+    cwd: dir,
+    env: {
+      HOME: home,
+      PATH: `${bin}:${process.env.PATH ?? ''}`,
+      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${LOOPBACK_SHIM}`.trim(),
+    },
+    ports: [port],
+    startTimeoutMs: 30_000,
+  });
+  return {
+    name: 'ccr',
+    url: `http://127.0.0.1:${port}`,
+    home,
+    output: service.output,
+    async stop() {
+      await stopByPidFile(home);
+      await service.stop();
+    },
+  };
+}
