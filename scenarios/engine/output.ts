@@ -1,11 +1,11 @@
 /** Writes a run's reports: `reports/out/<stem>-<timestamp>.html` and `.json`. */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { renderScenarioReport, type ReportMeta } from '../../reports/scenario-report.js';
 import type { ScenarioResult } from './result.js';
 
-export const REPORT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../reports/out');
+/** Under the working directory, so an installed package writes where it is run, not into node_modules. */
+export const REPORT_DIR = resolve(process.env.RELAYLAB_REPORT_DIR ?? join('reports', 'out'));
 
 export function timestamp(d = new Date()): string {
   return d.toISOString().replace(/[:]/g, '-').replace(/\..+$/, '');
