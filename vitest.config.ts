@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['**/*.test.ts'],
-    exclude: ['node_modules/**', 'reports/out/**'],
+    exclude: ['**/node_modules/**', 'reports/out/**', '.relaylab/**'],
     globalSetup: ['lib/testing/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
