@@ -54,7 +54,7 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
-function canConnect(port: number, host: string): Promise<boolean> {
+export function canConnect(port: number, host: string): Promise<boolean> {
   return new Promise((ok) => {
     const sock = connect({ port, host });
     sock.once('connect', () => {

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort, startService } from '../../../../bench/processes.js';
+import { canConnect, freePort, startService } from '../../../../bench/processes.js';
 import { ensureInstalled, peerDir } from '../install.js';
 import { LOOPBACK_SHIM, type RunningPeer, type StartPeerOptions } from '../peer.js';
 
@@ -53,14 +53,17 @@ export function writeConfig(home: string, config: CcrConfig): void {
   writeFileSync(configFile(home), `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
 }
 
-/** A config that routes nowhere (the discard port) but makes the relay bind loopback and check a key. */
+/** A provider that goes nowhere (the discard port). */
+export const UNCONFIGURED_PROVIDER = { name: 'unconfigured', api_base_url: 'http://127.0.0.1:9/v1/chat/completions', api_key: 'unconfigured', models: ['unconfigured'] };
+
+/** A config that routes nowhere but makes the relay bind loopback and check a key. */
 export function placeholderConfig(port: number): CcrConfig {
   return {
     HOST: '127.0.0.1',
     PORT: port,
     APIKEY: `ccr-${randomBytes(12).toString('hex')}`,
     LOG: false,
-    Providers: [{ name: 'unconfigured', api_base_url: 'http://127.0.0.1:9/v1/chat/completions', api_key: 'unconfigured', models: ['unconfigured'] }],
+    Providers: [UNCONFIGURED_PROVIDER],
     Router: { default: 'unconfigured,unconfigured' },
   };
 }
@@ -125,4 +128,27 @@ export async function startCcr(opts: StartCcrOptions = {}): Promise<RunningPeer 
       await service.stop();
     },
   };
+}
+
+/**
+ * Applies config.json the way claude-code-router documents: `POST /api/restart` (authenticated
+ * with the key the running instance has), then waits until a new process has written its PID
+ * and accepts connections on the configured port.
+ */
+export async function restartThroughApi(url: string, home: string, runningKey: string | undefined, timeoutMs = 30_000): Promise<void> {
+  const before = runningPid(home);
+  const res = await fetch(new URL('/api/restart', url), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(runningKey ? { 'x-api-key': runningKey } : {}) },
+    body: '{}',
+  });
+  if (!res.ok) throw new Error(`claude-code-router: POST /api/restart answered ${res.status} ${(await res.text()).slice(0, 200)}`);
+  const port = readConfig(home)?.PORT ?? Number(new URL(url).port);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const pid = runningPid(home);
+    if (pid !== undefined && pid !== before && (await canConnect(port, '127.0.0.1'))) return;
+    if (Date.now() > deadline) throw new Error(`claude-code-router did not come back within ${timeoutMs} ms after /api/restart (is ccr on its PATH?)`);
+    await sleep(50);
+  }
 }
