@@ -116,6 +116,12 @@ export interface RelayAdapter {
   configure(layout: Layout, ctx: AdapterContext): Promise<Configured | void>;
   /** One change during the scenario; `change.layout` is the whole layout after it. */
   apply(change: LayoutChange, ctx: AdapterContext): Promise<void>;
+  /**
+   * Headers every client request of `protocol` must carry, for relays that take their routing
+   * from the request itself (Portkey's `x-portkey-config`). Asked when each step's requests
+   * start, so a change applied before the step is in them; a step's own headers win.
+   */
+  requestHeaders?(protocol: ClientProtocol): Record<string, string>;
   /** The newest `limit` request records, oldest first (capabilities.records). */
   readRecords?(limit: number): Promise<RelayRecord[]>;
   /** Moves the relay's virtual clock (capabilities.clock = virtual). */

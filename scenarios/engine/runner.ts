@@ -286,7 +286,14 @@ function startRequests(ctx: Ctx, step: Step, index: number): Flight {
     bar = new SingleBar({ format: '    {bar} {value}/{total} requests', hideCursor: true, clearOnComplete: true }, Presets.shades_classic);
     bar.start(spec.count, 0);
   }
-  const sending = sendAll({ baseUrl: baseUrlFor(ctx, spec.protocol), spec, key, tag: `${ctx.scenario.seed}-${index + 1}`, onDone: () => bar?.increment() });
+  const sending = sendAll({
+    baseUrl: baseUrlFor(ctx, spec.protocol),
+    spec,
+    key,
+    tag: `${ctx.scenario.seed}-${index + 1}`,
+    relayHeaders: ctx.adapter.requestHeaders?.(spec.protocol),
+    onDone: () => bar?.increment(),
+  });
   // Without a virtual clock the relay's own timers run in real time while the requests wait.
   const done = Promise.all([sending, spec.advance_during && ctx.caps.has('clock') ? advanceWhile(ctx, spec.advance_during, sending) : undefined])
     .then(([results]) => results)

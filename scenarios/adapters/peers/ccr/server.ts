@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { request } from 'undici';
 import { canConnect, freePort, startService } from '../../../../bench/processes.js';
 import { ensureInstalled, peerDir } from '../install.js';
 import { LOOPBACK_SHIM, type RunningPeer, type StartPeerOptions } from '../peer.js';
@@ -137,12 +138,18 @@ export async function startCcr(opts: StartCcrOptions = {}): Promise<RunningPeer 
  */
 export async function restartThroughApi(url: string, home: string, runningKey: string | undefined, timeoutMs = 30_000): Promise<void> {
   const before = runningPid(home);
-  const res = await fetch(new URL('/api/restart', url), {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(runningKey ? { 'x-api-key': runningKey } : {}) },
-    body: '{}',
-  });
-  if (!res.ok) throw new Error(`claude-code-router: POST /api/restart answered ${res.status} ${(await res.text()).slice(0, 200)}`);
+  let res;
+  try {
+    res = await request(new URL('/api/restart', url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(runningKey ? { 'x-api-key': runningKey } : {}) },
+      body: '{}',
+    });
+  } catch (err) {
+    throw new Error(`claude-code-router: POST /api/restart failed: ${(err as Error).message}`);
+  }
+  const text = await res.body.text();
+  if (res.statusCode >= 300) throw new Error(`claude-code-router: POST /api/restart answered ${res.statusCode} ${text.slice(0, 200)}`);
   const port = readConfig(home)?.PORT ?? Number(new URL(url).port);
   const deadline = Date.now() + timeoutMs;
   for (;;) {

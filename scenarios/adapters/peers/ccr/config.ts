@@ -1,0 +1,71 @@
+/**
+ * A relaylab layout as claude-code-router's config.json.
+ *
+ * claude-code-router takes Anthropic Messages requests and sends each to one "provider,model":
+ * `Router.default` first, then `fallback.default` in order when that provider answers an error.
+ * So the layout's fallback_chain (unpaused channels by priority, endpoints by priority, failover
+ * participation applied) becomes one provider per endpoint, the first as the route and the rest
+ * as the fallback list. `api_base_url` is the endpoint's full API URL; claude endpoints keep the
+ * Anthropic format (the `Anthropic` transformer), openai endpoints get claude-code-router's
+ * translation to Chat Completions, used only when the chain has no claude endpoint (the reference
+ * relay sends Anthropic requests to claude endpoints only).
+ *
+ * It has one client key (`APIKEY`): the layout's first key, and every key name maps to it.
+ * The router, not the client, picks the model sent upstream: the endpoint's first model, or a
+ * default per kind when it serves every model.
+ */
+import type { Layout, LayoutEndpoint } from '../../api.js';
+import type { UpstreamKind } from '../../../../protocols/index.js';
+import { UNCONFIGURED_PROVIDER, type CcrConfig } from './server.js';
+
+const DEFAULT_MODEL: Partial<Record<UpstreamKind, string>> = { claude: 'claude-sonnet-4-5', openai: 'gpt-4o-mini' };
+
+/** Upstream kinds an Anthropic request reaches: natively, else through translation. */
+const NATIVE: readonly UpstreamKind[] = ['claude'];
+export const TRANSLATED: readonly UpstreamKind[] = ['openai'];
+
+/** claude-code-router splits "provider,model" at the first comma. */
+export function providerName(endpoint: string): string {
+  return endpoint.replace(/,/g, '_');
+}
+
+function modelOf(e: LayoutEndpoint): string {
+  return e.models[0] ?? DEFAULT_MODEL[e.kind]!;
+}
+
+function provider(e: LayoutEndpoint): CcrConfig['Providers'][number] {
+  return {
+    name: providerName(e.name),
+    api_base_url: e.url!,
+    api_key: e.token,
+    models: [modelOf(e)],
+    ...(e.kind === 'claude' ? { transformer: { use: ['Anthropic'] } } : {}),
+  };
+}
+
+/** The endpoints that serve Anthropic requests, in fallback order. */
+export function servingChain(layout: Layout): LayoutEndpoint[] {
+  const byName = new Map(layout.channels.flatMap((c) => c.endpoints).map((e) => [e.name, e]));
+  const chain = layout.fallback_chain.map((n) => byName.get(n)).filter((e): e is LayoutEndpoint => e !== undefined && !!e.url);
+  const native = chain.filter((e) => NATIVE.includes(e.kind));
+  return native.length ? native : chain.filter((e) => TRANSLATED.includes(e.kind));
+}
+
+/** The whole config.json for a layout; `base` keeps what relaylab does not decide (HOST, PORT). */
+export function ccrConfig(layout: Layout, base: Pick<CcrConfig, 'HOST' | 'PORT'>): CcrConfig {
+  const chain = servingChain(layout);
+  const route = (e: LayoutEndpoint) => `${providerName(e.name)},${modelOf(e)}`;
+  const timeout = layout.policy.retry.first_byte_timeout_ms || layout.policy.retry.upstream_timeout_ms;
+  return {
+    HOST: base.HOST,
+    PORT: base.PORT,
+    APIKEY: layout.keys[0]?.key,
+    // Its log records request headers, upstream credentials included: off.
+    LOG: false,
+    ...(timeout > 0 ? { API_TIMEOUT_MS: timeout } : {}),
+    // With no provider at all it would listen on 0.0.0.0 without a key: keep one that goes nowhere.
+    Providers: chain.length ? chain.map(provider) : [UNCONFIGURED_PROVIDER],
+    Router: { default: chain.length ? route(chain[0]) : `${UNCONFIGURED_PROVIDER.name},${UNCONFIGURED_PROVIDER.models[0]}` },
+    fallback: { default: chain.slice(1).map(route) },
+  };
+}
