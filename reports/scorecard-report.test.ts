@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Check } from '../scenarios/engine/expect.js';
 import type { ScenarioResult, StepResult } from '../scenarios/engine/result.js';
+import type { Level } from '../scenarios/engine/schema.js';
 import { cellOf, renderScorecard, summarize, type ScorecardTarget } from './scorecard-report.js';
 
-const check = (name: string, pass: boolean, level?: string, skipped = false): Check => ({ name, pass, skipped, expected: 'x', actual: pass ? 'x' : 'y', ...(level ? { level } : {}) }) as Check;
+const check = (name: string, pass: boolean, level?: Level, skipped = false): Check => ({ name, pass, skipped, expected: 'x', actual: pass ? 'x' : 'y', ...(level ? { level } : {}) });
 
 function step(checks: Check[]): StepResult {
   return {
@@ -19,7 +20,7 @@ function step(checks: Check[]): StepResult {
 }
 
 function result(name: string, checks: Check[], status: ScenarioResult['status'] = checks.some((c) => !c.pass && !c.skipped) ? 'fail' : 'pass'): ScenarioResult {
-  return { name, description: name, file: `${name}.yaml`, suites: ['routing'], seed: 1, adapter: 'x', target: 'http://127.0.0.1:1', status, startedAt: '2026-01-01T00:00:00Z', durationMs: 10, steps: [step(checks)], invariants: [], tokensSeen: [] };
+  return { name, description: name, file: `${name}.yaml`, suites: ['routing'], seed: 1, adapter: 'x', target: 'http://127.0.0.1:1', status, levels: { protocol: 'none', resilience: 'none', reference: 'none' }, startedAt: '2026-01-01T00:00:00Z', durationMs: 10, steps: [step(checks)], invariants: [], tokensSeen: [] };
 }
 
 describe('scorecard cells', () => {
@@ -30,6 +31,7 @@ describe('scorecard cells', () => {
     expect(cellOf(result('d', [check('status', true, 'protocol')])).kind).toBe('pass');
     expect(cellOf(result('e', [check('attempts', true, 'reference', true)], 'pass')).kind).toBe('skipped');
     expect(cellOf(result('f', [], 'not_applicable')).kind).toBe('skipped');
+    expect(cellOf(result('g', [check('status', true, 'protocol', true)], 'skipped')).kind).toBe('skipped');
     expect(cellOf(undefined).kind).toBe('missing');
   });
 

@@ -8,10 +8,8 @@
  */
 import type { Check } from '../scenarios/engine/expect.js';
 import type { ScenarioResult, StepResult } from '../scenarios/engine/result.js';
+import { LEVELS, type Level } from '../scenarios/engine/schema.js';
 import { badge, details, el, page, pre, table, tiles, type Content, type Raw, type Verdict } from './html.js';
-
-export const LEVELS = ['protocol', 'resilience', 'reference'] as const;
-export type Level = (typeof LEVELS)[number];
 
 export interface ScorecardTarget {
   /** Column name: reference, portkey, ccr ... */
@@ -34,10 +32,9 @@ export interface Scorecard {
   targets: ScorecardTarget[];
 }
 
-/** A check's level; a check written before levels existed counts as the reference relay's policy. */
+/** A check's level (the engine labels every check; one without a label is a protocol check, its default). */
 export function levelOf(c: Check): Level {
-  const l = (c as Check & { level?: string }).level;
-  return (LEVELS as readonly string[]).includes(l ?? '') ? (l as Level) : 'reference';
+  return c.level ?? 'protocol';
 }
 
 export type CellKind = 'pass' | 'protocol' | 'resilience' | 'reference' | 'skipped' | 'error' | 'missing';
@@ -71,7 +68,7 @@ export function cellOf(r: ScenarioResult | undefined): Cell {
   }
   const ran = LEVELS.reduce((n, l) => n + cell.ran[l], 0);
   if (r.status === 'error') return { ...cell, kind: 'error', reason: r.reason };
-  if (r.status === 'not_applicable' || ran === 0) return { ...cell, kind: 'skipped', reason: r.reason ?? 'every check was skipped' };
+  if (r.status === 'not_applicable' || r.status === 'skipped' || ran === 0) return { ...cell, kind: 'skipped', reason: r.reason ?? 'every check was skipped' };
   const worst = LEVELS.find((l) => cell.failed[l] > 0);
   // A failed step with no failed check (it could not be played) is the relay's, not a policy difference.
   if (!worst && r.status === 'fail') return { ...cell, kind: 'protocol' };
