@@ -12,6 +12,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { renderScorecard, summarize, type Scorecard, type ScorecardTarget } from '../reports/scorecard-report.js';
+import { parseDuration } from '../lib/duration.js';
 import { isMain, runMain } from '../lib/main.js';
 import { openTarget, SCORECARD_TARGETS, type ScorecardTargetName } from './adapters/peers/targets.js';
 import { parse, UsageError } from './engine/args.js';
@@ -20,10 +21,12 @@ import { REPORT_DIR, timestamp } from './engine/output.js';
 import { runScenario } from './engine/runner.js';
 import { SUITES } from './engine/schema.js';
 
-const USAGE = `usage: pnpm scorecard [suite...] [--targets ${SCORECARD_TARGETS.join(',')}] [--out dir] [--screenshot file.png] [--verbose]
-suites: ${SUITES.join(', ')}`;
+const USAGE = `usage: pnpm scorecard [suite...] [--targets ${SCORECARD_TARGETS.join(',')}] [--out dir] [--screenshot file.png]
+                      [--max-real-wait 30s] [--verbose]
+suites: ${SUITES.join(', ')}
+--max-real-wait: on a relay without a virtual clock, the longest \`advance\` waited in real time (longer ones are skipped)`;
 
-async function runTarget(name: ScorecardTargetName, chosen: LoadedScenario[], verbose: boolean): Promise<ScorecardTarget> {
+async function runTarget(name: ScorecardTargetName, chosen: LoadedScenario[], verbose: boolean, maxRealWaitMs: number | undefined): Promise<ScorecardTarget> {
   const started = performance.now();
   const log = (s: string) => console.log(`[${name}] ${s}`);
   let opened;
@@ -42,6 +45,7 @@ async function runTarget(name: ScorecardTargetName, chosen: LoadedScenario[], ve
         target: opened.target,
         file: relative(process.cwd(), file),
         log: verbose ? log : (s) => lines.push(s),
+        maxRealWaitMs,
       });
       results.push(result);
       log(`${result.status.toUpperCase().padEnd(14)} ${scenario.name} (${(result.durationMs / 1000).toFixed(1)} s)`);
@@ -57,8 +61,23 @@ export async function main(argv: string[]): Promise<number> {
   let values;
   let positionals: string[];
   let targets: ScorecardTargetName[];
+  let maxRealWaitMs: number | undefined;
   try {
-    ({ values, positionals } = parse(argv, { targets: { type: 'string' }, out: { type: 'string' }, screenshot: { type: 'string' }, verbose: { type: 'boolean', short: 'v' }, help: { type: 'boolean', short: 'h' } }));
+    ({ values, positionals } = parse(argv, {
+      targets: { type: 'string' },
+      out: { type: 'string' },
+      screenshot: { type: 'string' },
+      'max-real-wait': { type: 'string' },
+      verbose: { type: 'boolean', short: 'v' },
+      help: { type: 'boolean', short: 'h' },
+    }));
+    if (values['max-real-wait'] !== undefined) {
+      try {
+        maxRealWaitMs = parseDuration(values['max-real-wait'] as string);
+      } catch (err) {
+        throw new UsageError(`--max-real-wait: ${(err as Error).message}`);
+      }
+    }
     if (values.help) {
       console.log(USAGE);
       return 0;
@@ -86,7 +105,7 @@ export async function main(argv: string[]): Promise<number> {
   const startedAt = new Date().toISOString();
   const started = performance.now();
   const columns: ScorecardTarget[] = [];
-  for (const t of targets) columns.push(await runTarget(t, chosen, !!values.verbose));
+  for (const t of targets) columns.push(await runTarget(t, chosen, !!values.verbose, maxRealWaitMs));
   const card: Scorecard = {
     title: 'relaylab scorecard',
     startedAt,
