@@ -23,7 +23,7 @@ import type { LiveState, RecordStore, RequestLogEntry } from '../state/types.js'
 import { EncryptedRecordStore } from './encrypted-records.js';
 import { InFlightResponses, SettlementTracker } from './in-flight.js';
 import { resolveLimits, serverOptions, type ServiceLimits } from './limits.js';
-import { createRelayLogger } from './logger.js';
+import { createRelayLoggers } from './logger.js';
 import { RelayMetrics, type LedgerSource } from './metrics.js';
 import { ObservedRecordStore } from './observed-records.js';
 import { registerAdminDocs } from './openapi.js';
@@ -62,6 +62,8 @@ export interface ServiceSources {
 export class RelayService {
   readonly limits: ServiceLimits;
   readonly logger: Logger;
+  /** One line per client request (no redaction: its fields hold no secret); `logger` when one was given. */
+  private readonly accessLog: Logger;
   readonly metrics = new RelayMetrics();
   readonly inFlight = new InFlightResponses();
   private readonly box: SecretBox | undefined;
@@ -75,7 +77,8 @@ export class RelayService {
     const env = opts.env ?? process.env;
     this.clock = opts.clock;
     this.limits = resolveLimits(env, opts.limits);
-    this.logger = opts.logger ?? createRelayLogger({ level: opts.logLevel });
+    if (opts.logger) this.logger = this.accessLog = opts.logger;
+    else ({ logger: this.logger, access: this.accessLog } = createRelayLoggers({ level: opts.logLevel }));
     const key = opts.secretKey ?? env.RELAY_SECRET_KEY;
     this.box = key ? new SecretBox(key) : undefined;
   }
@@ -174,7 +177,7 @@ export class RelayService {
     );
   }
 
-  /** Flushes buffered log lines (pino's async destination). */
+  /** Flushes buffered log lines (the batched asynchronous destination both loggers share). */
   flushLogs(): void {
     try {
       this.logger.flush();
@@ -185,8 +188,8 @@ export class RelayService {
 
   private onRequest(e: RequestLogEntry): void {
     this.metrics.observe(e);
-    if (this.logger.isLevelEnabled('info')) {
-      this.logger.info(
+    if (this.accessLog.isLevelEnabled('info')) {
+      this.accessLog.info(
         {
           requestId: e.requestId,
           keyName: e.keyName,

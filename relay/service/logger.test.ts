@@ -1,6 +1,9 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createRelayLogger } from './logger.js';
+import { bufferedDestination, createRelayLogger, createRelayLoggers, LOG_FLUSH_MS } from './logger.js';
 
 describe('createRelayLogger', () => {
   it('masks tokens under every usual name and depth', async () => {
@@ -16,5 +19,34 @@ describe('createRelayLogger', () => {
     expect(first.token).toBe('sk-ant-…mnop');
     expect(first.headers.authorization).toBe('Bearer sk-ant-…mnop');
     expect(first.endpoint.name).toBe('A');
+  });
+});
+
+describe('createRelayLoggers', () => {
+  it('the access logger writes its fields as they are (no redaction), the operational logger still masks', () => {
+    const lines: string[] = [];
+    const destination = new Writable({ write: (chunk, _e, cb) => (lines.push(String(chunk)), cb()) });
+    const { logger, access } = createRelayLoggers({ level: 'info', destination });
+    access.info({ requestId: 'req_1', keyName: 'team-a', attempts: ['ep-1:200'] }, 'request');
+    logger.info({ token: 'sk-ant-api03-VERYSECRET-abcdefghijklmnop' }, 'op');
+    expect(JSON.parse(lines[0])).toMatchObject({ svc: 'relay', msg: 'request', requestId: 'req_1', keyName: 'team-a', attempts: ['ep-1:200'] });
+    expect(lines[1]).not.toContain('VERYSECRET');
+  });
+
+  it('buffers lines and writes them in batches, on a timer and on flush, never one write per line', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'relay-log-')), 'relay.log');
+    const { destination } = bufferedDestination(file);
+    const { access } = createRelayLoggers({ level: 'info', destination });
+    await new Promise((ok) => setTimeout(ok, 50)); // the file is open
+    for (let i = 0; i < 10; i++) access.info({ requestId: `req_${i}`, status: 200 }, 'request');
+    // Ten ~100-byte lines are under one batch: nothing written yet.
+    expect(readFileSync(file, 'utf8')).toBe('');
+    // The timer writes them within LOG_FLUSH_MS without anything else happening.
+    await new Promise((ok) => setTimeout(ok, LOG_FLUSH_MS + 150));
+    expect(readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(10);
+    for (let i = 0; i < 200; i++) access.info({ requestId: `req_${i}`, status: 200 }, 'request');
+    await new Promise<void>((ok, fail) => destination.flush((err) => (err ? fail(err) : ok())));
+    expect(readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(210);
+    destination.end();
   });
 });
