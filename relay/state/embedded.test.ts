@@ -46,6 +46,23 @@ describe('EmbeddedRecordStore files', () => {
     expect(lines.map((l) => JSON.parse(l).requestId)).toEqual(['r0', 'r1', 'r2', 'r3', 'r4', 'r5', 'r6']);
   });
 
+  it('bounds what waits for the disk: batches beyond maxQueuedBytes are dropped and counted, the ring keeps them', async () => {
+    const errors: string[] = [];
+    // One batch (~220 bytes) fits, the second would not while the first is still queued.
+    const { store, dataDir } = await openIn(undefined, { flushRows: 1, flushEveryMs: 60_000, maxQueuedBytes: 300, onError: (e: Error) => errors.push(e.message) });
+    store.appendRequestLog(entry(0));
+    store.appendRequestLog(entry(1));
+    expect(store.droppedEntries).toBe(1);
+    expect(errors[0]).toMatch(/more than 300 bytes behind/);
+    await store.flush();
+    // Once the queue drained, batches are written again.
+    store.appendRequestLog(entry(2));
+    await store.flush();
+    const lines = (await readFile(join(dataDir, REQUEST_LOG_FILE), 'utf8')).trim().split('\n');
+    expect(lines.map((l) => JSON.parse(l).requestId)).toEqual(['r0', 'r2']);
+    expect((await store.queryRequestLog({})).map((e) => e.requestId)).toEqual(['r0', 'r1', 'r2']);
+  });
+
   it('bounds the in-memory log and reloads only the newest ringSize entries, skipping a torn line', async () => {
     const { store, dataDir } = await openIn(undefined, { ringSize: 3 });
     for (let i = 0; i < 6; i++) store.appendRequestLog(entry(i));

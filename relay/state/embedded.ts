@@ -26,6 +26,11 @@ export interface EmbeddedRecordStoreOptions {
   flushRows?: number;
   /** Where write failures go (the relay passes its logger); they never reach the hot path. */
   onError?: (err: Error) => void;
+  /**
+   * Bytes of batches waiting for the disk at most; a batch beyond that (a stalled disk) is dropped
+   * and counted instead of growing the relay's memory without end. The ring keeps every entry.
+   */
+  maxQueuedBytes?: number;
 }
 
 export const OVERRIDES_FILE = 'overrides.json';
@@ -42,6 +47,10 @@ export class EmbeddedRecordStore implements RecordStore {
   private readonly ioClock: Clock = new SystemClock();
   private overrides: ConfigOverrides | undefined;
   private pending: RequestLogEntry[] = [];
+  private readonly maxQueuedBytes: number;
+  private queuedBytes = 0;
+  /** Entries not persisted because the write queue was full (see maxQueuedBytes). */
+  droppedEntries = 0;
   private batchTimer: TimerHandle | undefined;
   /** Serialises file writes so batches land in order and overrides last-write-wins. */
   private logWrites: Promise<void> = Promise.resolve();
@@ -62,6 +71,7 @@ export class EmbeddedRecordStore implements RecordStore {
     this.dataDir = options.dataDir;
     this.flushEveryMs = options.flushEveryMs ?? 200;
     this.flushRows = options.flushRows ?? 500;
+    this.maxQueuedBytes = options.maxQueuedBytes ?? 32 * 1024 * 1024;
     this.onError = options.onError ?? ((err) => process.stderr.write(`relay record store: ${err.message}\n`));
   }
 
@@ -108,11 +118,23 @@ export class EmbeddedRecordStore implements RecordStore {
     this.batchTimer?.cancel();
     this.batchTimer = undefined;
     if (!this.dataDir || this.pending.length === 0) return;
+    const count = this.pending.length;
     const lines = (this.tornTail ? '\n' : '') + this.pending.map((e) => JSON.stringify(e)).join('\n') + '\n';
-    this.tornTail = false;
     this.pending = [];
+    if (this.queuedBytes + lines.length > this.maxQueuedBytes) {
+      if (this.droppedEntries === 0) this.onError(new Error(`request log writes are more than ${this.maxQueuedBytes} bytes behind: dropping batches until the disk catches up (counted in droppedEntries)`));
+      this.droppedEntries += count;
+      return;
+    }
+    this.tornTail = false;
+    this.queuedBytes += lines.length;
     const file = join(this.dataDir, REQUEST_LOG_FILE);
-    this.logWrites = this.logWrites.then(() => appendFile(file, lines)).catch((err: Error) => this.onError(err));
+    this.logWrites = this.logWrites
+      .then(() => appendFile(file, lines))
+      .catch((err: Error) => this.onError(err))
+      .finally(() => {
+        this.queuedBytes -= lines.length;
+      });
   }
 
   private async load(): Promise<void> {
