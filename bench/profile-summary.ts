@@ -5,6 +5,7 @@
  *   tsx bench/profile-summary.ts <file.cpuprofile> [--top 25]
  */
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { isMain } from '../lib/main.js';
 
@@ -25,9 +26,16 @@ export interface ProfileRow {
   selfPct: number;
 }
 
+/** This checkout's root as profile URLs spell it (a worktree or a clone anywhere, not one fixed path). */
+const ROOT_PREFIX = `${resolve(import.meta.dirname, '..')}/`;
+
+function isProjectFile(url: string): boolean {
+  return url.replace(/^file:\/\//, '').startsWith(ROOT_PREFIX) && !url.includes('node_modules');
+}
+
 function shortUrl(url: string): string {
-  const i = url.indexOf('/work/main/');
-  if (i >= 0) return url.slice(i + '/work/main/'.length);
+  const path = url.replace(/^file:\/\//, '');
+  if (path.startsWith(ROOT_PREFIX) && !path.includes('node_modules')) return path.slice(ROOT_PREFIX.length);
   const nm = url.lastIndexOf('node_modules/');
   return nm >= 0 ? url.slice(nm) : url.replace(/^file:\/\//, '');
 }
@@ -62,7 +70,7 @@ export function summarizeProfile(profile: CpuProfile): { functions: ProfileRow[]
   const incl = new Map<string, number>();
   for (const node of profile.nodes) {
     const f = node.callFrame;
-    if (!f.url.includes('/work/main/') || f.url.includes('node_modules')) continue;
+    if (!isProjectFile(f.url)) continue;
     const key = `${f.functionName || '(anonymous)'} ${shortUrl(f.url)}:${f.lineNumber + 1}`;
     incl.set(key, (incl.get(key) ?? 0) + visit(node.id));
   }
