@@ -29,6 +29,11 @@ export const ruleMatchSchema = z
     /** The protocol's session key value (e.g. metadata.user_id, prompt_cache_key, session header). */
     session: stringOrList.optional(),
     stream: z.boolean().optional(),
+    /** Request headers that must be present: name → value, or `*` for any value (names case-insensitive). */
+    headers: z
+      .record(z.string().min(1), z.string())
+      .transform((h) => Object.fromEntries(Object.entries(h).map(([k, v]) => [k.toLowerCase(), v])))
+      .optional(),
     /** Fire only on the nth matching request (1-based). */
     nth: z.number().int().min(1).optional(),
     /** Fire on the first N matching requests. */

@@ -94,15 +94,27 @@ describe('rule sequences and counting', () => {
       faultRuleSchema.parse({ name: 'third', match: { nth: 3 }, action: { status: 500 } }),
       faultRuleSchema.parse({ name: 'every5', match: { every: 5 }, action: { status: 503 } }),
     ]);
-    const facts = { method: 'POST', path: '/v1/messages', model: 'm', credential: 'k', session: undefined, stream: false };
+    const facts = { method: 'POST', path: '/v1/messages', model: 'm', credential: 'k', session: undefined, stream: false, headers: {} };
     const fired = Array.from({ length: 10 }, () => rules.decide(facts)?.name ?? 'ok');
     expect(fired).toEqual(['first2', 'first2', 'third', 'ok', 'every5', 'ok', 'ok', 'ok', 'ok', 'every5']);
+  });
+
+  it('matches on request headers: a value, or * for any value, names case-insensitive', () => {
+    const rules = new FaultRules(1, [
+      faultRuleSchema.parse({ name: 'org', match: { headers: { 'OpenAI-Organization': '*' } }, action: { status: 401, code: 'mismatched_organization' } }),
+      faultRuleSchema.parse({ name: 'beta', match: { headers: { 'openai-beta': 'assistants=v2' } }, action: { status: 400 } }),
+    ]);
+    const facts = (headers: Record<string, string>) => ({ method: 'POST', path: '/v1/chat/completions', model: 'm', credential: 'k', session: undefined, stream: false, headers });
+    expect(rules.decide(facts({}))).toBeUndefined();
+    expect(rules.decide(facts({ 'openai-organization': 'org-x' }))?.name).toBe('org');
+    expect(rules.decide(facts({ 'openai-beta': 'assistants=v1' }))).toBeUndefined();
+    expect(rules.decide(facts({ 'openai-beta': 'assistants=v2' }))?.name).toBe('beta');
   });
 
   it('draws probability from a seeded generator: the same seed gives the same pattern', () => {
     const pattern = (seed: number) => {
       const rules = new FaultRules(9, [faultRuleSchema.parse({ match: { probability: 0.3, seed }, action: { status: 500 } })]);
-      const facts = { method: 'POST', path: '/x', model: undefined, credential: 'k', session: undefined, stream: false };
+      const facts = { method: 'POST', path: '/x', model: undefined, credential: 'k', session: undefined, stream: false, headers: {} };
       return Array.from({ length: 200 }, () => (rules.decide(facts) ? 1 : 0)).join('');
     };
     expect(pattern(42)).toBe(pattern(42));

@@ -14,6 +14,7 @@ export interface RequestFacts {
   credential: string | undefined;
   session: string | undefined;
   stream: boolean;
+  headers: Record<string, string | string[] | undefined>;
 }
 
 export interface FiredRule {
@@ -106,6 +107,13 @@ function filtersMatch(c: CompiledRule, f: RequestFacts): boolean {
   if (m.token && (f.credential === undefined || !m.token.includes(f.credential))) return false;
   if (m.session && (f.session === undefined || !m.session.includes(f.session))) return false;
   if (m.stream !== undefined && m.stream !== f.stream) return false;
+  if (m.headers) {
+    for (const name in m.headers) {
+      const got = f.headers[name];
+      const value = Array.isArray(got) ? got.join(', ') : got;
+      if (value === undefined || (m.headers[name] !== '*' && m.headers[name] !== value)) return false;
+    }
+  }
   return true;
 }
 

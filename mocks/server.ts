@@ -282,6 +282,7 @@ function decide(ctx: Ctx): FiredRule | undefined {
     credential: ctx.credential,
     session: ctx.session?.value ?? header(ctx.headers, 'session_id') ?? header(ctx.headers, 'x-session-id'),
     stream: ctx.info?.stream ?? false,
+    headers: ctx.headers,
   });
 }
 

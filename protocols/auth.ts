@@ -35,9 +35,6 @@ export function upstreamAuthHeaders(
   }
 }
 
-/** Every header name upstreamAuthHeaders may set: the relay strips these from client requests. */
-export const AUTH_HEADER_NAMES: readonly string[] = ['authorization', 'x-api-key', 'chatgpt-account-id'];
-
 /** The client's credential: `Authorization: Bearer <t>` (scheme case-insensitive), else x-api-key. */
 export function readClientCredential(headers: Headers): string | undefined {
   const auth = header(headers, 'authorization');

@@ -9,7 +9,7 @@ export { anthropic, customPass, openaiChat, openaiResponses };
 export * from './types.js';
 export { encodeSse, encodeSseAll, SseDecoder, isDone, DONE_DATA } from './sse.js';
 export { countTextTokens, estimateInputTokens, generatedOutputTokens } from './tokens.js';
-export { upstreamAuthHeaders, readClientCredential, isAnthropicOAuthToken, AUTH_HEADER_NAMES } from './auth.js';
+export { upstreamAuthHeaders, readClientCredential, isAnthropicOAuthToken } from './auth.js';
 
 const BY_ID: Record<ProtocolId, Protocol> = {
   anthropic,

@@ -54,6 +54,15 @@ describe('relay config', () => {
     expect(() => parseRelayConfig(dup)).toThrow(/duplicate endpoint name/);
   });
 
+  it('forward_headers and set_headers: names checked, credentials and organization never from a client', () => {
+    const ep = (extra: object) => ({ channels: [{ name: 'a', endpoints: [{ name: 'A', type: 'openai', base_url: 'http://x', token: 'tok-1', ...extra }] }] });
+    const ok = parseRelayConfig(ep({ forward_headers: ['X-Trace'], set_headers: { 'OpenAI-Organization': 'org-1' } }));
+    expect(ok.channels[0].endpoints[0].forward_headers).toEqual(['x-trace']);
+    expect(() => parseRelayConfig(ep({ forward_headers: ['openai-organization'] }))).toThrow(/channels\[0\]\.endpoints\[0\]\.forward_headers\[0\].*set_headers/);
+    expect(() => parseRelayConfig(ep({ forward_headers: ['bad header'] }))).toThrow(/forward_headers\[0\].*HTTP header name/);
+    expect(() => parseRelayConfig(ep({ set_headers: { Authorization: 'Bearer x' } }))).toThrow(/set_headers\.Authorization.*set by the relay/);
+  });
+
   it('holder: each change bumps the version; pause alone persists only paused flags', async () => {
     const { store, saved } = memoryStore();
     const holder = await ConfigHolder.open(parseRelayConfig(layout), store, new TestClock());

@@ -4,6 +4,7 @@
  * request simply reads `holder.current` and sees the latest layout from then on.
  */
 import { createHash } from 'node:crypto';
+import { forwardedHeaderNames } from '../proxy/headers.js';
 import type { BreakerSettings } from '../state/types.js';
 import type { EndpointType, ParsedRelayConfig } from './schema.js';
 
@@ -30,6 +31,10 @@ export interface EndpointModel {
   modelMap: ReadonlyMap<string, string>;
   /** Context window: for every model, or per upstream model name (undefined = not declared). */
   contextWindow: number | ReadonlyMap<string, number> | undefined;
+  /** Client header names passed upstream: the type's allowlist plus `forward_headers`. */
+  forwardHeaders: ReadonlySet<string>;
+  /** `set_headers`, names lower-case. */
+  setHeaders: Readonly<Record<string, string>>;
   /** Position in the file, the last tie-breaker of every ordering. */
   order: number;
 }
@@ -104,6 +109,8 @@ export function compileConfig(cfg: ParsedRelayConfig, version: number): RelayMod
         models: e.models.length > 0 ? new Set(e.models) : undefined,
         modelMap: new Map(Object.entries(e.model_map)),
         contextWindow: typeof e.context_window === 'object' ? new Map(Object.entries(e.context_window)) : e.context_window,
+        forwardHeaders: forwardedHeaderNames(e.type, e.forward_headers),
+        setHeaders: Object.fromEntries(Object.entries(e.set_headers).map(([k, v]) => [k.toLowerCase(), v])),
         order: order++,
       };
       endpoints.set(e.name, model);

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { durationSchema as duration } from '../../lib/schema.js';
+import { NEVER_FORWARDED, RELAY_OWNED } from '../proxy/headers.js';
 
 export const ENDPOINT_TYPES = ['claude', 'openai', 'openai-responses', 'chatgpt-oauth', 'custom-pass'] as const;
 export type EndpointType = (typeof ENDPOINT_TYPES)[number];
@@ -23,6 +24,12 @@ const baseUrl = z.string().refine((v) => {
     return false;
   }
 }, 'expected an http(s) URL');
+
+/** An HTTP header name (RFC 9110 token characters), kept lower-case as node:http delivers them. */
+const headerName = z
+  .string()
+  .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'expected an HTTP header name')
+  .transform((v) => v.toLowerCase());
 
 export const endpointConfigSchema = z.object({
   name,
@@ -43,6 +50,25 @@ export const endpointConfigSchema = z.object({
    * only to an endpoint with a larger window; without a window it is returned to the client.
    */
   context_window: z.union([z.number().int().positive(), z.record(z.string(), z.number().int().positive())]).optional(),
+  /** Client headers to pass on beyond what the endpoint type's API understands (relay/proxy/headers). */
+  forward_headers: z
+    .array(
+      headerName.refine((n) => !NEVER_FORWARDED.has(n), {
+        message: 'never taken from a client (credentials, organization and project, framing); fixed values go in set_headers',
+      }),
+    )
+    .default([]),
+  /** Fixed headers on every request to this endpoint, over the client's (e.g. openai-organization, openai-project). */
+  set_headers: z
+    .record(z.string(), z.string())
+    .default({})
+    .superRefine((headers, ctx) => {
+      for (const raw of Object.keys(headers)) {
+        const parsed = headerName.safeParse(raw);
+        if (!parsed.success) ctx.addIssue({ code: 'custom', path: [raw], message: 'expected an HTTP header name' });
+        else if (RELAY_OWNED.has(parsed.data)) ctx.addIssue({ code: 'custom', path: [raw], message: 'set by the relay itself (credentials come from token and account_id)' });
+      }
+    }),
 });
 
 export const channelConfigSchema = z.object({

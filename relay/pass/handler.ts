@@ -29,7 +29,7 @@ import { countAttempts } from '../pipeline/settle.js';
 import { runAttemptLoop, type AttemptResult, type LoopDeps, type LoopResult } from '../proxy/attempt-loop.js';
 import type { Exchange } from '../proxy/exchange.js';
 import { downstreamHeaders } from '../proxy/headers.js';
-import { parseRetryAfter } from '../routing/error-classes.js';
+import { upstreamErrorResult } from '../proxy/upstream-attempt.js';
 import type { EndpointLiveState } from '../state/types.js';
 import type { PassSettings } from './config.js';
 import { passPrice, passReservation } from './pricing.js';
@@ -196,12 +196,7 @@ class PassLoop implements LoopDeps {
       this.answer = a;
       return { kind: 'ok', committed: false, status: a.status };
     }
-    return {
-      kind: 'failed', committed: false, outcome: a.status, status: a.status,
-      retryAfterMs: parseRetryAfter(a.headers, this.clock.now()),
-      reply: { status: a.status, headers: a.headers, body: a.raw },
-      message: `upstream answered ${a.status}`,
-    };
+    return upstreamErrorResult(customPass, a.status, a.headers, a.raw, this.clock.now());
   }
 
   onBackgroundError(err: unknown): void {

@@ -12,14 +12,14 @@ import type { ServerResponse } from 'node:http';
 import type { Clock, TimerHandle } from '../../lib/clock.js';
 import { upstreamAuthHeaders } from '../../protocols/auth.js';
 import { encodeSseAll, SseDecoder } from '../../protocols/sse.js';
-import type { StreamObserver } from '../../protocols/types.js';
+import type { Protocol, StreamObserver } from '../../protocols/types.js';
 import type { EndpointModel, RelayModel } from '../config/model.js';
 import { upstreamModel } from '../config/model.js';
 import { parseRetryAfter, refineOutcome, type Outcome } from '../routing/error-classes.js';
 import type { AttemptResult } from './attempt-loop.js';
 import { AttemptSignal } from './attempt-signal.js';
 import type { Exchange } from './exchange.js';
-import { downstreamHeaders, upstreamHeaders } from './headers.js';
+import { downstreamHeaders, upstreamHeaders, type EndpointHeaders } from './headers.js';
 import type { UpstreamPools } from './pools.js';
 import { isEventStream, requestUpstream, type UpstreamEventStream, type UpstreamResponse } from './upstream-request.js';
 
@@ -34,12 +34,13 @@ export interface AttemptEnv {
 /** Cap on an error body kept in memory to hand back to the client. */
 const MAX_ERROR_BODY = 1 << 20;
 
-const authCache = new WeakMap<EndpointModel, Record<string, string>>();
-function authHeaders(ep: EndpointModel): Record<string, string> {
-  let h = authCache.get(ep);
+const headersCache = new WeakMap<EndpointModel, EndpointHeaders>();
+/** What the endpoint adds to a request's headers, built once per endpoint model (a config change builds new ones). */
+function endpointHeaders(ep: EndpointModel): EndpointHeaders {
+  let h = headersCache.get(ep);
   if (!h) {
-    h = upstreamAuthHeaders(ep.type, ep.token, { accountId: ep.accountId });
-    authCache.set(ep, h);
+    h = { forward: ep.forwardHeaders, set: ep.setHeaders, auth: upstreamAuthHeaders(ep.type, ep.token, { accountId: ep.accountId }) };
+    headersCache.set(ep, h);
   }
   return h;
 }
@@ -127,6 +128,27 @@ class AttemptTimer {
   }
 }
 
+/**
+ * An upstream's error answer as a failed attempt. A 401/403 is the relay's problem (its
+ * credential, or the endpoint's configuration), never the client's: classified by what it says
+ * (`authOutcome`), and its body is not kept, so it can never be handed to the client.
+ */
+export function upstreamErrorResult(protocol: Protocol, status: number, headers: UpstreamHeaders, body: Buffer, now: number): AttemptResult {
+  const outcome = errorOutcome(protocol, status, body);
+  if (status === 401 || status === 403) {
+    return { kind: 'failed', committed: false, outcome, status, message: "an upstream refused the relay's credentials" };
+  }
+  return {
+    kind: 'failed',
+    committed: false,
+    outcome,
+    status,
+    retryAfterMs: parseRetryAfter(headers, now),
+    reply: { status, headers, body },
+    message: `upstream answered ${status}`,
+  };
+}
+
 export async function attemptUpstream(env: AttemptEnv, ex: Exchange, ep: EndpointModel): Promise<AttemptResult> {
   if (ex.clientGone) return { kind: 'aborted', committed: false };
   const { config, clock } = env;
@@ -135,7 +157,7 @@ export async function attemptUpstream(env: AttemptEnv, ex: Exchange, ep: Endpoin
   const timer = new AttemptTimer(clock, ac);
   const body = bodyFor(ep, ex);
   const length = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
-  const headers = upstreamHeaders(ex.req.headers, authHeaders(ep), ex.requestId, length);
+  const headers = upstreamHeaders(ex.req.headers, endpointHeaders(ep), ex.requestId, length);
   // Anthropic requires a version header; clients on Bearer / OpenAI-style stacks may not send one.
   if (ep.type === 'claude' && headers['anthropic-version'] === undefined) headers['anthropic-version'] = '2023-06-01';
   // Streams must show their first event within first_byte_timeout; a non-stream answer may
@@ -158,15 +180,7 @@ export async function attemptUpstream(env: AttemptEnv, ex: Exchange, ep: Endpoin
       // Never a stream (only a 2xx is), and at most MAX_ERROR_BODY bytes: requestUpstream cuts the rest.
       const errBody = await (resp.body as Promise<Buffer>);
       timer.cancel();
-      return {
-        kind: 'failed',
-        committed: false,
-        outcome: errorOutcome(ex, status, errBody),
-        status,
-        retryAfterMs: parseRetryAfter(resp.headers, clock.now()),
-        reply: { status, headers: resp.headers, body: errBody },
-        message: `upstream answered ${status}`,
-      };
+      return upstreamErrorResult(ex.protocol, status, resp.headers, errBody, clock.now());
     }
     if (resp.body) return await deliverJson(env, ex, resp.body, resp.headers, status, timer);
     return await deliverStream(env, ex, resp.stream, resp.headers, status, timer);
@@ -341,8 +355,8 @@ function finishStream(
   return { kind: 'failed', committed: true, outcome: 'stream_truncated', status, message: 'stream ended without its terminal event' };
 }
 
-/** A 4xx whose body names its cause (context length, content policy) has a row of its own; the rest are their status. */
-function errorOutcome(ex: Exchange, status: number, body: Buffer): Outcome {
+/** A 4xx whose body names its cause (context length, content policy, an auth failure that is not the credential's) has a row of its own; the rest are their status. */
+function errorOutcome(protocol: Protocol, status: number, body: Buffer): Outcome {
   if (status < 400 || status >= 500 || status === 429 || body.length === 0) return status;
   let parsed: unknown;
   try {
@@ -350,7 +364,7 @@ function errorOutcome(ex: Exchange, status: number, body: Buffer): Outcome {
   } catch {
     return status;
   }
-  return refineOutcome(status, ex.protocol.errorFromBody(parsed));
+  return refineOutcome(status, protocol.errorFromBody(parsed));
 }
 
 /** Codes of a connection that was up and carried the request, then closed or was reset before the answer. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { relayConfigSchema } from '../config/schema.js';
-import { cooldownMs, parseRetryAfter, refineOutcome, ruleFor, sameEndpointWait } from './error-classes.js';
+import { authOutcome, cooldownMs, parseRetryAfter, refineOutcome, ruleFor, sameEndpointWait } from './error-classes.js';
 
 const cooldowns = relayConfigSchema.parse({}).cooldowns;
 
@@ -96,5 +96,30 @@ describe('error classes', () => {
     expect(sameEndpointWait(ruleFor(500), undefined, 1, s)).toBeUndefined();
     expect(sameEndpointWait(ruleFor(500), undefined, 3, { ...s, retries: 5 })).toBe(1000);
     for (const o of [529, 400, 401, 'timeout', 'connect_error', 'stream_overloaded'] as const) expect(sameEndpointWait(ruleFor(o), 0, 0, s), String(o)).toBeUndefined();
+  });
+});
+
+describe('authOutcome: which upstream 401/403 concern the credential', () => {
+  const openai = (code: string | null, message: string) => ({ message, type: 'invalid_request_error', code });
+  it('organization and project mismatches are the endpoint configuration, not the token', () => {
+    expect(authOutcome(401, openai('mismatched_organization', 'OpenAI-Organization header should match organization for API key'))).toBe('auth_scope');
+    expect(authOutcome(401, openai(null, 'OpenAI-Project header should match project for API key'))).toBe('auth_scope');
+    expect(ruleFor('auth_scope')).toMatchObject({ action: 'failover' });
+    expect(ruleFor('auth_scope').auth).toBeFalsy();
+  });
+  it('a 403 for one model is about the model', () => {
+    expect(authOutcome(403, openai('model_not_found', 'Project `proj_abc` does not have access to model `gpt-5`'))).toBe('auth_model');
+    expect(ruleFor('auth_model')).toMatchObject({ action: 'failover', breaker: false });
+    expect(ruleFor('auth_model').auth).toBeFalsy();
+    expect(ruleFor('auth_model').cooldown).toBeUndefined();
+  });
+  it('everything else stays a credential failure that counts', () => {
+    expect(authOutcome(401, openai('invalid_api_key', 'Incorrect API key provided'))).toBe(401);
+    expect(authOutcome(401, { type: 'authentication_error', message: 'invalid x-api-key' })).toBe(401);
+    expect(authOutcome(403, { type: 'permission_error', message: 'Your API key does not have permission to use the specified resource.' })).toBe(403);
+    // Through refineOutcome, as the attempt sees an error answer; no readable body stays the status.
+    expect(refineOutcome(401, openai('mismatched_organization', 'x'))).toBe('auth_scope');
+    expect(refineOutcome(403, undefined)).toBe(403);
+    expect(ruleFor(401).auth).toBe(true);
   });
 });

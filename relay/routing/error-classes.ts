@@ -45,7 +45,9 @@ export interface ErrorRule {
 export type TransportOutcome = 'connect_error' | 'timeout' | 'stream_error' | 'stream_overloaded' | 'stream_truncated' | 'stream_cut_before_first_event';
 /** 4xx answers whose error body says more than the status (see `refineOutcome`). */
 export type BodyOutcome = 'context_length_exceeded' | 'content_policy';
-export type Outcome = TransportOutcome | BodyOutcome | number;
+/** Upstream 401/403 that do not concern the credential itself (`authOutcome`). */
+export type AuthScopeOutcome = 'auth_scope' | 'auth_model';
+export type Outcome = TransportOutcome | BodyOutcome | AuthScopeOutcome | number;
 
 const serverError = (status: number): ErrorRule => ({
   class: `http_${status}`,
@@ -99,6 +101,12 @@ export const ERROR_TABLE: Readonly<Record<string, ErrorRule>> = Object.freeze({
   '529': { class: 'overloaded', action: 'failover', cooldown: { scope: 'endpoint', duration: 'overloaded' }, breaker: false },
   '401': authError(401),
   '403': authError(403),
+  // The credential is fine but a header the endpoint sets does not match it (an organization or
+  // project mismatch): the endpoint's configuration is wrong, not its token. Cooled like a server
+  // error so requests stop walking into it; never counted against the credential.
+  auth_scope: { class: 'auth_scope', action: 'failover', cooldown: { scope: 'endpoint', duration: 'server_error' }, breaker: false },
+  // The credential may not use this one model: another endpoint may; the endpoint stays usable for the rest.
+  auth_model: { class: 'auth_model', action: 'failover', breaker: false },
   '400': clientError(400),
   // Not an attempt's outcome but a request's: every endpoint of one channel failed with an
   // outcome marked `channel`. The channel as a whole cools, so the next requests go straight to
@@ -122,10 +130,12 @@ export function ruleFor(outcome: Outcome): ErrorRule {
 /**
  * The outcome of an error answer, refined by its body: a 400 (or 413, 422) that says the
  * request exceeds the context window, or that it was refused on content grounds, has a row of
- * its own. `error` is what the protocol read from the body (protocols' errorFromBody).
+ * its own, and so does a 401/403 that does not concern the credential (`authOutcome`). `error`
+ * is what the protocol read from the body (protocols' errorFromBody).
  */
 export function refineOutcome(status: number, error: { type?: string; code?: string | null; message?: string } | undefined): Outcome {
   if (!error || status < 400 || status >= 500 || status === 429) return status;
+  if (status === 401 || status === 403) return authOutcome(status, error);
   const code = error.code ?? '';
   const message = error.message ?? '';
   if (code === 'context_length_exceeded' || code === 'string_above_max_length' || CONTEXT_MESSAGE.test(message)) return 'context_length_exceeded';
@@ -154,6 +164,21 @@ export function sameEndpointWait(
   if (retryAfterMs !== undefined && Number.isFinite(retryAfterMs)) return retryAfterMs <= settings.maxWait ? Math.max(0, retryAfterMs) : undefined;
   if (rule.retrySame.retryAfter === 'required') return undefined;
   return Math.min(settings.maxWait, settings.backoff * 2 ** retriesSoFar);
+}
+
+/**
+ * What an upstream 401/403 is about, from its body: only a problem of the credential itself
+ * (invalid, revoked, expired) stays 401/403 and counts toward disabling it.
+ *   auth_scope  OpenAI `mismatched_organization`, a project mismatch ("OpenAI-Organization /
+ *               OpenAI-Project header should match ... for API key");
+ *   auth_model  a 403 for one model (OpenAI `model_not_found` "does not have access to model").
+ */
+export function authOutcome(status: 401 | 403, error: { type?: string; code?: string | null; message?: string }): Outcome {
+  const code = error.code ?? '';
+  const message = error.message ?? '';
+  if (code === 'mismatched_organization' || code === 'mismatched_project' || /OpenAI-(Organization|Project) header should match/i.test(message)) return 'auth_scope';
+  if (status === 403 && (code === 'model_not_found' || /(access to|permission to use|not allowed to (use|sample from)) (the )?model/i.test(message))) return 'auth_model';
+  return status;
 }
 
 /** Whether an attempt's rule counts toward cooling its whole channel. */
