@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMocks, type MockFleet } from '../mocks/index.js';
 import { startRelay, type RunningRelay } from './server.js';
 import { STACK_MOCKS, stackLayout } from './stack.js';
-import { admin, call } from './testing.js';
+import { admin, call, requestLog } from './testing.js';
 
 const KEY = 'rk-stack-test-key-000001';
 let fleet: MockFleet;
@@ -66,6 +66,14 @@ describe('pnpm stack layout', () => {
     expect(journal.map((e) => e.path)).toEqual(['/backend-api/codex/responses', '/oauth/token', '/backend-api/codex/responses']);
     expect(journal[2].credential).not.toBe(journal[0].credential);
     expect((await admin(relay, 'GET', '/admin/config')).json.version).toBe(before + 1);
+    // Both tries are attempts of the loop: in the trail, the refused one not held against the credential.
+    const [entry] = await requestLog(relay, res);
+    expect(entry.attempts.map((a: { endpoint: string; status?: number; errorClass?: string }) => `${a.endpoint}:${a.status}:${a.errorClass ?? ''}`)).toEqual([
+      'codex-a:401:auth_refreshed',
+      'codex-a:200:',
+    ]);
+    const state = (await admin(relay, 'GET', '/admin/state')).json.endpoints.find((e: { name: string }) => e.name === 'codex-a');
+    expect(state.authFailures).toBe(0);
   });
 
   it('pause/resume: the active channel hands over, and the state survives a restart', async () => {

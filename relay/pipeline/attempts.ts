@@ -1,7 +1,8 @@
 /**
  * Stage 4, attempts: runs the attempt loop (relay/proxy/attempt-loop: cooldowns, breakers,
  * credential counts, the attempt trail) over the planned candidates, one upstream attempt each
- * (relay/proxy/upstream-attempt), with the chatgpt-oauth refresh retry.
+ * (relay/proxy/upstream-attempt). A chatgpt-oauth 401 is refreshed here, and the loop retries the
+ * endpoint with the new token as one more attempt.
  */
 import type { Clock } from '../../lib/clock.js';
 import type { EndpointModel, RelayModel } from '../config/model.js';
@@ -39,8 +40,15 @@ class ExchangeLoop implements LoopDeps, AttemptEnv {
     this.pools = rt.pools;
   }
 
-  attempt(ep: EndpointModel): Promise<AttemptResult> {
-    return attemptWithRefresh(this.rt, this, this.ex, ep);
+  /** One chatgpt-oauth refresh per request at most: a fresh token refused again is a credential failure. */
+  private refreshed = false;
+
+  async attempt(ep: EndpointModel): Promise<AttemptResult> {
+    const result = await attemptUpstream(this, this.ex, ep);
+    if (result.kind !== 'failed' || result.status !== 401 || result.committed || ep.type !== 'chatgpt-oauth' || !ep.refreshToken || this.refreshed) return result;
+    this.refreshed = true;
+    const fresh = await this.rt.refreshToken(ep).catch(() => undefined);
+    return fresh && !this.ex.clientGone ? { ...result, refreshed: fresh } : result;
   }
 
   onBackgroundError(err: unknown): void {
@@ -50,13 +58,4 @@ class ExchangeLoop implements LoopDeps, AttemptEnv {
   onStateChange(e: { endpoint: string; change: string; detail?: unknown }): void {
     this.rt.logger.warn({ endpoint: e.endpoint, detail: e.detail }, e.change);
   }
-}
-
-async function attemptWithRefresh(rt: RelayRuntime, env: AttemptEnv, ex: Exchange, ep: EndpointModel): Promise<AttemptResult> {
-  const result = await attemptUpstream(env, ex, ep);
-  if (result.kind === 'failed' && result.status === 401 && !result.committed && ep.type === 'chatgpt-oauth' && ep.refreshToken) {
-    const fresh = await rt.refreshToken(ep).catch(() => undefined);
-    if (fresh && !ex.clientGone) return attemptUpstream(env, ex, fresh);
-  }
-  return result;
 }

@@ -103,6 +103,21 @@ describe('attempt loop', () => {
     expect(result.attempts[0]).toMatchObject({ token: 'sk-ant-…0000', sticky: 'miss' });
   });
 
+  it('a refreshed credential: the same candidate again with it, as one more attempt, not counted against the credential', async () => {
+    const { config } = setup();
+    const fresh = { ...config.endpoints.get('A')!, token: 'sk-ant-A-fresh-000000' };
+    const { result, tried, calls } = await run([fail(401, { refreshed: fresh })]);
+    expect(tried).toEqual(['A', 'A']);
+    expect(result.attempts.map((a) => `${a.endpoint}:${a.status ?? ''}:${a.errorClass ?? ''}`)).toEqual(['A:401:auth_refreshed', 'A:200:']);
+    expect(result.endpoint?.token).toBe('sk-ant-A-fresh-000000');
+    expect(calls.filter((c) => c.startsWith('auth '))).toEqual([]);
+
+    // The retry counts toward max_attempts like any other attempt.
+    const bounded = await run([fail(401, { refreshed: fresh })], { retry: { max_attempts: 1 } });
+    expect(bounded.tried).toEqual(['A']);
+    expect(bounded.result.stopped).toBe('max_attempts');
+  });
+
   it('returns 400/404/413/422 at once without touching the breaker', async () => {
     for (const s of [400, 404, 413, 422]) {
       const { result, tried, calls } = await run([fail(s)]);

@@ -43,6 +43,12 @@ export interface AttemptResult {
   retryAfterMs?: number;
   reply?: UpstreamReply;
   message?: string;
+  /**
+   * The attempt failed on an expired credential that has just been refreshed (chatgpt-oauth):
+   * the loop tries the same candidate again with this endpoint model, as one more attempt
+   * (in the trail, within max_attempts), without counting the failure against the credential.
+   */
+  refreshed?: EndpointModel;
 }
 
 export interface LoopDeps {
@@ -92,11 +98,16 @@ export async function runAttemptLoop(
   // Same-endpoint retries so far in this request (`same_endpoint_retries` bounds them per request).
   let retries = 0;
 
+  // The candidate's endpoint again, with a refreshed credential (see AttemptResult.refreshed).
+  let retryWith: EndpointModel | undefined;
+
   for (let i = 0; i < candidates.length; i++) {
     if (attempts.length >= config.retry.max_attempts) return stop(out, 'max_attempts', rescued);
     if (attempts.length > 0 && clock.now() >= deadline) return stop(out, 'deadline', rescued);
-    const { endpoint, halfOpen } = candidates[i];
-    if (rescued && !((candidates[i].contextWindow ?? 0) > windowFloor)) continue;
+    const endpoint = retryWith ?? candidates[i].endpoint;
+    const halfOpen = retryWith === undefined && candidates[i].halfOpen;
+    if (retryWith === undefined && rescued && !((candidates[i].contextWindow ?? 0) > windowFloor)) continue;
+    retryWith = undefined;
     if (halfOpen && !(await live.tryAcquireHalfOpenProbe(endpoint.name, clock.now(), config.breaker))) continue;
 
     const began = clock.now();
@@ -115,6 +126,12 @@ export async function runAttemptLoop(
     if (result.reply && !rescued) out.lastReply = result.reply;
 
     if (result.kind === 'aborted') return out;
+    if (result.refreshed && result.kind === 'failed' && !result.committed) {
+      record.errorClass = 'auth_refreshed';
+      retryWith = result.refreshed;
+      i--;
+      continue;
+    }
     const state = deps.states.get(endpoint.name);
     if (result.kind === 'ok') {
       if (halfOpen || (state && (state.breaker.phase !== 'closed' || state.breaker.consecutiveFailures > 0))) {
@@ -140,6 +157,7 @@ export async function runAttemptLoop(
       if (wait !== undefined && attempts.length + 1 + later <= config.retry.max_attempts && clock.now() + wait < deadline) {
         retries++;
         if (wait > 0) await new Promise<void>((resolve) => clock.setTimeout(resolve, wait));
+        retryWith = endpoint;
         i--;
         continue;
       }
