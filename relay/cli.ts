@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { parseDuration } from '../lib/duration.js';
 import { maskToken } from '../lib/mask.js';
 import { ConfigError } from '../lib/yaml-config.js';
+import { SplitLedgerError } from './billing/index.js';
 import { loadRelayConfig } from './config/load.js';
 import { startRelay } from './server.js';
 import { exitOnSignals } from './service/index.js';
@@ -94,7 +95,7 @@ async function main(): Promise<number> {
       logLevel: values['log-level'] ?? process.env.RELAY_LOG_LEVEL ?? 'info',
     });
   } catch (err) {
-    if (err instanceof ConfigError) {
+    if (err instanceof ConfigError || err instanceof SplitLedgerError) {
       console.error(err.message);
       return 1;
     }

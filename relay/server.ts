@@ -11,7 +11,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { SystemClock, TestClock, type Clock } from '../lib/clock.js';
 import { presentsSecret } from './admin/auth.js';
 import { adminRoutes } from './admin/routes.js';
-import { billingAdminRoutes, openBilling, requestLogLookup } from './billing/index.js';
+import { billingAdminRoutes, claimSharedLedger, ledgerIdentity, openBilling, requestLogLookup } from './billing/index.js';
 import type { Billing } from './billing/types.js';
 import { ConfigHolder } from './config/holder.js';
 import { loadRelayConfig, parseRelayConfig } from './config/load.js';
@@ -84,6 +84,17 @@ export async function startRelay(opts: StartRelayOptions): Promise<RunningRelay>
     prefix: prefix.replace(/[^A-Za-z0-9_]/g, '_'),
     onError: (err) => logger.warn({ err: err.message }, 'record store write failed'),
   }));
+  const billingTablePrefix = `${prefix.replace(/[^A-Za-z0-9_]/g, '_')}_`;
+  // Replicas sharing Redis must share one ledger, or each would spend a key's balance once.
+  const ledgerClaim =
+    opts.redisUrl && !opts.billing && parsed.billing
+      ? await claimSharedLedger(live, ledgerIdentity({ mysqlUrl: opts.mysqlUrl, tablePrefix: billingTablePrefix, dataDir: opts.dataDir }), (err) =>
+          logger.error({ err: err.message }, 'billing ledger lease'),
+        ).catch(async (err: Error) => {
+          await Promise.all([records.close(), live.close()]).catch(() => undefined);
+          throw err;
+        })
+      : undefined;
   const holder = await ConfigHolder.open(parsed, records, clock);
   // Relays sharing MySQL see each other's admin edits (token changes, pause/resume): requests
   // look for them at most every CONFIG_SYNC_MS, in the background.
@@ -95,7 +106,7 @@ export async function startRelay(opts: StartRelayOptions): Promise<RunningRelay>
         clock,
         dataDir: opts.dataDir,
         mysqlUrl: opts.mysqlUrl,
-        tablePrefix: `${prefix.replace(/[^A-Za-z0-9_]/g, '_')}_`,
+        tablePrefix: billingTablePrefix,
         // Recovery settles a reservation a dead process left pending from how the request log says it ended.
         lookupRequest: requestLogLookup(records),
         onError: (err, context) => logger.warn({ err: err.message, context }, 'billing error'),
@@ -182,6 +193,7 @@ export async function startRelay(opts: StartRelayOptions): Promise<RunningRelay>
       await pass.close().catch(() => undefined);
       await records.flush().catch(() => undefined);
       await billingBundle.close().catch(() => undefined);
+      ledgerClaim?.release();
       await records.close().catch(() => undefined);
       await live.close().catch(() => undefined);
       service.flushLogs();

@@ -13,6 +13,9 @@ const opened = await openBilling({
   dataDir: dataDir === '-' ? undefined : dataDir,
   mysqlUrl: mysqlUrl === '-' ? undefined : mysqlUrl,
   tablePrefix,
+  // No fdatasync can happen before the kill: what the next process reads is what write() left in
+  // the page cache, which a killed process does not take with it.
+  syncEveryMs: 600_000,
 });
 for (const requestId of ids) {
   const r = await opened.billing.precharge({

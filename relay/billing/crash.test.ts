@@ -1,7 +1,9 @@
 /**
  * A real crash: a billing process is killed (SIGKILL) between pre-charge and settlement; the
  * next process on the same ledger settles what the request log says completed and refunds the
- * rest, and a second recovery changes nothing.
+ * rest, and a second recovery changes nothing. The embedded child syncs its ledger file only
+ * every 10 minutes, so the kill always lands inside the group-commit window: a killed process
+ * loses no movement, whatever fdatasync has not yet done.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

@@ -20,6 +20,7 @@ export { LedgerBilling } from './service.js';
 export { billingAdminRoutes } from './admin-routes.js';
 export { billingConfigSchema } from './config.js';
 export { requestLogLookup } from './request-log-lookup.js';
+export { claimSharedLedger, ledgerIdentity, SplitLedgerError } from './shared-ledger.js';
 
 export interface OpenBillingOptions {
   /** The relay config's `billing:` section (raw or already parsed); undefined = free. */
@@ -28,6 +29,8 @@ export interface OpenBillingOptions {
   dataDir?: string;
   mysqlUrl?: string;
   tablePrefix?: string;
+  /** Embedded only: the group-commit window of the ledger file (default 50 ms). */
+  syncEveryMs?: number;
   /** MySQL only: pending reservations younger than this may belong to a live process. Default 10 min. */
   recoveryGraceMs?: number;
   lookupRequest?: (pending: PendingCharge) => Promise<LoggedRequest | undefined>;
@@ -50,7 +53,7 @@ export async function openBilling(o: OpenBillingOptions): Promise<OpenedBilling>
     return { billing: new FreeBilling(), ledger: undefined, recovery: undefined, close: async () => undefined };
   }
   const settings = billingSettings(billingConfigSchema.parse(o.config), o.env ?? process.env);
-  const store = o.mysqlUrl ? await MysqlLedgerStore.open({ url: o.mysqlUrl, prefix: o.tablePrefix }) : new EmbeddedLedgerStore(o.dataDir);
+  const store = o.mysqlUrl ? await MysqlLedgerStore.open({ url: o.mysqlUrl, prefix: o.tablePrefix }) : new EmbeddedLedgerStore(o.dataDir, { syncEveryMs: o.syncEveryMs, onError: (err) => o.onError?.(err, 'billing ledger fdatasync') });
   const ledger = new LedgerBilling({ store, settings, clock: o.clock, lookupRequest: o.lookupRequest, onError: o.onError });
   await ledger.init();
   const skip = o.skipRecovery ?? ((p: PendingCharge) => p.requestId.startsWith(TASK_RESERVATION_PREFIX));

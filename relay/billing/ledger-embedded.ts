@@ -1,22 +1,43 @@
 /**
- * LedgerStore without a database: state in memory, every ledger row appended as one JSON line
- * to `billing-ledger.jsonl` in the data dir before the call returns (appendFileSync), and the
- * whole state (accounts, balances, pending reservations) replayed from that file on open.
+ * LedgerStore without a database. Memory holds what the hot path reads: balances, open
+ * reservations and the most recent request ids (a bounded window); every ledger row lives in
+ * `billing-ledger.jsonl` in the data dir, written before the movement counts and read back from
+ * disk for queries and on open (replayed to rebuild balances and open reservations).
+ * Durability: `ledger-file.ts` (one write() per movement, fdatasync in groups of <= 50 ms).
  *
  * Atomicity: each operation checks and writes in one synchronous stretch of JavaScript, so no
  * other request of this process can interleave; a movement is one line, so a crash leaves it
  * either written or not (a torn last line is ignored on replay). One process per data dir.
+ *
+ * Idempotency: a reservation is closed once because closing removes it from the open set. A
+ * repeated reservation or charge is recognised while its id is among the last `recentIds` ids
+ * (request ids carry a random part, so only a retry of the same call repeats one, within
+ * seconds); a repeated topup id (chosen by an admin, possibly months later) is also looked up
+ * on disk.
+ * Without a data dir (tests, throwaway relays) only the newest `recentIds` rows are kept.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { Ring } from '../state/ring.js';
 import type {
   Balance, CloseInput, CloseResult, LedgerQuery, LedgerRow, LedgerStore, NewLedgerRow, PendingCharge, ReserveResult,
 } from './ledger.js';
-import { selectLedgerRows } from './ledger-query.js';
+import { DEFAULT_SYNC_EVERY_MS, LedgerFile } from './ledger-file.js';
+import { rowMatches, selectLedgerRows } from './ledger-query.js';
 import type { Micros } from './money.js';
+import { RecentIds } from './recent-ids.js';
 import { countByKey, type UsageTotals } from './stats.js';
 
 export const LEDGER_FILE = 'billing-ledger.jsonl';
+export const DEFAULT_RECENT_IDS = 100_000;
+
+export interface EmbeddedLedgerOptions {
+  /** Request ids remembered for idempotency (and rows kept without a data dir). */
+  recentIds?: number;
+  /** Group-commit window: the longest a written movement waits for its fdatasync. */
+  syncEveryMs?: number;
+  onError?: (err: Error) => void;
+}
 
 /** Pending reservations carry what settlement needs; they are rebuilt from precharge rows. */
 interface StoredRow extends LedgerRow {
@@ -24,21 +45,26 @@ interface StoredRow extends LedgerRow {
 }
 
 export class EmbeddedLedgerStore implements LedgerStore {
-  private readonly rows: LedgerRow[] = [];
   private readonly accounts = new Map<string, Micros>();
   private readonly open = new Map<string, PendingCharge>();
-  /** `${requestId}\u0000${kind}`: the unique constraint. */
-  private readonly seen = new Set<string>();
+  /** `${requestId}\u0000${kind}` of recent rows: the unique constraint, within a window. */
+  private readonly seen: RecentIds;
+  private readonly file: LedgerFile | undefined;
+  /** Without a file: the newest rows, for queries. */
+  private readonly memoryRows: Ring<LedgerRow> | undefined;
   /** Running per-key totals of closing rows, rebuilt on replay. */
   private readonly totals: Record<string, UsageTotals> = {};
-  private readonly file: string | undefined;
   private nextId = 1;
 
-  constructor(dataDir?: string) {
+  constructor(dataDir?: string, options: EmbeddedLedgerOptions = {}) {
+    const recent = options.recentIds ?? DEFAULT_RECENT_IDS;
+    this.seen = new RecentIds(recent);
     if (dataDir) {
       mkdirSync(dataDir, { recursive: true });
-      this.file = join(dataDir, LEDGER_FILE);
-      this.replay();
+      this.file = new LedgerFile(join(dataDir, LEDGER_FILE), options.syncEveryMs ?? DEFAULT_SYNC_EVERY_MS, options.onError);
+      this.replay(this.file);
+    } else {
+      this.memoryRows = new Ring(recent);
     }
   }
 
@@ -49,7 +75,7 @@ export class EmbeddedLedgerStore implements LedgerStore {
   }
 
   async topup(keyName: string, amount: Micros, requestId: string, time: number): Promise<Micros> {
-    if (!this.seen.has(uniq(requestId, 'topup'))) this.append({ time, keyName, requestId, kind: 'topup', amount: -amount });
+    if (!this.seen.has(uniq(requestId, 'topup')) && !this.onDisk(requestId, 'topup')) this.append({ time, keyName, requestId, kind: 'topup', amount: -amount });
     return this.accounts.get(keyName) ?? 0;
   }
 
@@ -58,7 +84,7 @@ export class EmbeddedLedgerStore implements LedgerStore {
   }
 
   async reserve(p: PendingCharge): Promise<ReserveResult> {
-    if (this.seen.has(uniq(p.requestId, 'precharge'))) return 'duplicate';
+    if (this.open.has(p.requestId) || this.seen.has(uniq(p.requestId, 'precharge'))) return 'duplicate';
     const balance = this.accounts.get(p.keyName);
     if (balance !== undefined && p.amount > 0 && balance < p.amount) return 'insufficient';
     this.append(
@@ -109,22 +135,34 @@ export class EmbeddedLedgerStore implements LedgerStore {
   }
 
   async ledger(q: LedgerQuery = {}): Promise<LedgerRow[]> {
-    return selectLedgerRows(this.rows, q);
+    if (!this.file) return selectLedgerRows(this.memoryRows!.toArray(), q);
+    // Scanned from disk, keeping only the newest `limit` matches in memory.
+    const keep = q.limit !== undefined ? Math.max(0, Math.floor(q.limit)) : Infinity;
+    const out: LedgerRow[] = [];
+    for await (const line of this.file.lines()) {
+      const row = parseRow(line);
+      if (!row || !rowMatches(row, q)) continue;
+      out.push(row);
+      if (out.length > keep * 2) out.splice(0, out.length - keep);
+    }
+    return keep < out.length ? out.slice(out.length - keep) : out;
   }
 
-  async shutdown(): Promise<void> {}
+  async shutdown(): Promise<void> {
+    this.file?.close();
+  }
 
   private append(row: NewLedgerRow, pending?: StoredRow['pending']): LedgerRow {
     const stored: StoredRow = { id: this.nextId, ...row, ...(pending ? { pending } : {}) };
-    // Durable first: if the write throws, memory is unchanged and the caller sees the error.
-    if (this.file) appendFileSync(this.file, JSON.stringify(stored) + '\n');
+    // Written before it counts: if the write throws, memory is unchanged and the caller sees the error.
+    this.file?.append(JSON.stringify(stored));
     return this.apply(stored);
   }
 
   private apply(stored: StoredRow): LedgerRow {
     const { pending, ...row } = stored;
     this.nextId = Math.max(this.nextId, row.id + 1);
-    this.rows.push(row);
+    this.memoryRows?.push(row);
     this.seen.add(uniq(row.requestId, row.kind));
     countByKey(this.totals, row);
     const balance = this.accounts.get(row.keyName);
@@ -140,21 +178,33 @@ export class EmbeddedLedgerStore implements LedgerStore {
     return row;
   }
 
-  private replay(): void {
-    if (!this.file || !existsSync(this.file)) return;
-    const lines = readFileSync(this.file, 'utf8').split('\n');
-    for (const line of lines) {
-      if (!line.trim()) continue;
-      let parsed: StoredRow;
-      try {
-        parsed = JSON.parse(line) as StoredRow;
-      } catch {
-        continue; // a torn line from a crash mid-append: the movement never happened
-      }
-      this.apply(parsed);
+  private replay(file: LedgerFile): void {
+    // A torn line from a crash mid-append is skipped: that movement never happened.
+    for (const line of file.readLinesSync()) {
+      const parsed = parseRow(line);
+      if (parsed) this.apply(parsed);
     }
-    // A torn tail must not glue itself to the next appended row.
-    if (lines.length > 0 && lines[lines.length - 1] !== '') appendFileSync(this.file, '\n');
+    file.openForAppend(file.endsTorn());
+  }
+
+  /** Whether a row of this id and kind exists anywhere in the file (rare: admin topups). */
+  private onDisk(requestId: string, kind: string): boolean {
+    if (!this.file) return false;
+    for (const line of this.file.readLinesSync()) {
+      // Cheap test first: most lines do not even mention the id.
+      if (!line.includes(requestId)) continue;
+      const row = parseRow(line);
+      if (row && row.requestId === requestId && row.kind === kind) return true;
+    }
+    return false;
+  }
+}
+
+function parseRow(line: string): StoredRow | undefined {
+  try {
+    return JSON.parse(line) as StoredRow;
+  } catch {
+    return undefined;
   }
 }
 

@@ -1,14 +1,17 @@
 import type { LedgerQuery, LedgerRow } from './ledger.js';
 
+/** Whether a row passes a query's filters (not its limit). */
+export function rowMatches(r: LedgerRow, q: LedgerQuery): boolean {
+  return (
+    (q.keyName === undefined || r.keyName === q.keyName) &&
+    (q.requestId === undefined || r.requestId === q.requestId) &&
+    (q.kinds === undefined || q.kinds.includes(r.kind)) &&
+    (q.since === undefined || r.time >= q.since)
+  );
+}
+
 /** Filters rows (oldest first) by a query; `limit` keeps the newest. */
 export function selectLedgerRows(rows: readonly LedgerRow[], q: LedgerQuery): LedgerRow[] {
-  const kinds = q.kinds ? new Set(q.kinds) : undefined;
-  const out = rows.filter(
-    (r) =>
-      (q.keyName === undefined || r.keyName === q.keyName) &&
-      (q.requestId === undefined || r.requestId === q.requestId) &&
-      (kinds === undefined || kinds.has(r.kind)) &&
-      (q.since === undefined || r.time >= q.since),
-  );
+  const out = rows.filter((r) => rowMatches(r, q));
   return q.limit !== undefined && out.length > q.limit ? out.slice(out.length - q.limit) : out;
 }

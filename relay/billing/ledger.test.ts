@@ -171,6 +171,37 @@ describe('embedded ledger file', () => {
     expect(await third.balance('alice')).toBe(900);
     expect(await third.pending()).toEqual([]);
   });
+
+  it('keeps only recent ids in memory, reads rows from disk and still refuses an old topup id', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'relay-billing-'));
+    const store = new EmbeddedLedgerStore(dir, { recentIds: 8 });
+    await store.ensureAccount('alice', 1_000_000, T0);
+    expect(await store.topup('alice', 500, 'admin-topup-1', T0)).toBe(1_000_500);
+    for (let i = 0; i < 50; i++) {
+      await store.reserve(pc(`r${i}`, 'alice', 100));
+      await store.close({ requestId: `r${i}`, kind: 'settle', cost: 40, time: T0 });
+    }
+    expect((store as unknown as { seen: { size: number } }).seen.size).toBe(8);
+    // The topup is long out of the window: the file still knows it.
+    expect(await store.topup('alice', 500, 'admin-topup-1', T0)).toBe(1_000_500 - 50 * 40);
+    const rows = await store.ledger({ keyName: 'alice' });
+    expect(rows).toHaveLength(2 + 100);
+    expect((await store.ledger({ kinds: ['settle'], limit: 3 })).map((r) => r.requestId)).toEqual(['r47', 'r48', 'r49']);
+    await store.shutdown();
+  });
+
+  it('never waits for fdatasync per movement: a burst of movements shares a few syncs', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'relay-billing-'));
+    const store = new EmbeddedLedgerStore(dir, { syncEveryMs: 20 });
+    const file = (store as unknown as { file: { syncs: number } }).file;
+    await store.ensureAccount('alice', 1_000_000, T0);
+    for (let i = 0; i < 200; i++) await store.reserve(pc(`b${i}`, 'alice', 10));
+    expect(file.syncs).toBe(0);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(file.syncs).toBeGreaterThanOrEqual(1);
+    expect(file.syncs).toBeLessThanOrEqual(2);
+    await store.shutdown();
+  });
 });
 
 describe.skipIf(!process.env.MYSQL_URL)('mysql ledger totals', () => {
