@@ -1,6 +1,6 @@
 /**
  * `pnpm relay --config <file.yaml> [--host 127.0.0.1] [--port 8080] [--admin-host 127.0.0.1]
- *   [--admin-port 8081] [--data-dir ./data]`
+ *   [--admin-port 8081] [--data-dir ./data] [--billing-instance-lease 10s] [--billing-recovery-grace 10m]`
  * Starts the reference relay: clients on --port, the admin API and /metrics on --admin-port
  * (config `admin:`, RELAY_ADMIN_HOST / RELAY_ADMIN_PORT; 8081, or a free port when --port is 0).
  * Environment: RELAY_HOST, RELAY_PORT, RELAY_ADMIN_TOKEN, RELAY_METRICS_TOKEN,
@@ -19,7 +19,8 @@ import { exitOnSignals } from './service/index.js';
 import { runMain } from '../lib/main.js';
 
 const USAGE =
-  'usage: pnpm relay --config <file.yaml> [--host 127.0.0.1] [--port 8080] [--admin-host 127.0.0.1] [--admin-port 8081] [--data-dir dir] [--log-level info]';
+  'usage: pnpm relay --config <file.yaml> [--host 127.0.0.1] [--port 8080] [--admin-host 127.0.0.1] [--admin-port 8081] [--data-dir dir] [--log-level info]\n' +
+  '                  [--billing-instance-lease 10s] [--billing-recovery-grace 10m]   (MySQL billing recovery; relay/billing/README.md)';
 /** The admin listener's port when neither flag, environment nor config names one. */
 const DEFAULT_ADMIN_PORT = 8081;
 
@@ -38,6 +39,8 @@ async function main(): Promise<number> {
     'data-dir'?: string;
     'log-level'?: string;
     help?: boolean;
+    'billing-instance-lease'?: string;
+    'billing-recovery-grace'?: string;
   };
   try {
     ({ values } = parseArgs({
@@ -49,6 +52,8 @@ async function main(): Promise<number> {
         'admin-port': { type: 'string' },
         'data-dir': { type: 'string' },
         'log-level': { type: 'string' },
+        'billing-instance-lease': { type: 'string' },
+        'billing-recovery-grace': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -76,6 +81,16 @@ async function main(): Promise<number> {
     console.error(`invalid admin port "${values['admin-port']}"`);
     return 2;
   }
+  let billingRecovery: { instanceLeaseMs?: number; graceMs?: number };
+  try {
+    billingRecovery = {
+      instanceLeaseMs: optionalDuration(values['billing-instance-lease']),
+      graceMs: optionalDuration(values['billing-recovery-grace']),
+    };
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${USAGE}`);
+    return 2;
+  }
   const givenToken = process.env.RELAY_ADMIN_TOKEN;
   let relay;
   try {
@@ -93,6 +108,7 @@ async function main(): Promise<number> {
       mysqlUrl: process.env.MYSQL_URL || undefined,
       statePrefix: process.env.RELAY_STATE_PREFIX || undefined,
       logLevel: values['log-level'] ?? process.env.RELAY_LOG_LEVEL ?? 'info',
+      billingRecovery,
     });
   } catch (err) {
     if (err instanceof ConfigError || err instanceof SplitLedgerError) {
@@ -107,6 +123,10 @@ async function main(): Promise<number> {
   const deadlineMs = parseDuration(process.env.RELAY_SHUTDOWN_DEADLINE || '30s');
   exitOnSignals(() => relay.shutdown(deadlineMs));
   return -1;
+}
+
+function optionalDuration(value: string | undefined): number | undefined {
+  return value === undefined ? undefined : parseDuration(value);
 }
 
 runMain(main);

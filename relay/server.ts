@@ -47,6 +47,8 @@ export interface StartRelayOptions {
   logLevel?: string;
   /** Key / table prefix in Redis and MySQL; relays sharing state must use the same one. */
   statePrefix?: string;
+  /** Billing recovery on MySQL (default: the config's `billing.recovery`, its environment overrides, 10 s / 10 min). */
+  billingRecovery?: { instanceLeaseMs?: number; graceMs?: number };
   /** Replaces the billing built from the config's `billing:` section. */
   billing?: Billing;
   /** Start the periodic health checker (default: the config's health.enabled). */
@@ -107,6 +109,8 @@ export async function startRelay(opts: StartRelayOptions): Promise<RunningRelay>
         dataDir: opts.dataDir,
         mysqlUrl: opts.mysqlUrl,
         tablePrefix: billingTablePrefix,
+        instanceLeaseMs: opts.billingRecovery?.instanceLeaseMs,
+        recoveryGraceMs: opts.billingRecovery?.graceMs,
         // Recovery settles a reservation a dead process left pending from how the request log says it ended.
         lookupRequest: requestLogLookup(records),
         onError: (err, context) => logger.warn({ err: err.message, context }, 'billing error'),

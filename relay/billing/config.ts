@@ -18,11 +18,19 @@
  *     free-model: free
  *   policy:                      # zero | input | usage per ending (defaults in policy.ts)
  *     empty: zero
+ *   recovery:                    # MySQL: when a dead relay's reservations are settled or refunded
+ *     instance_lease: 10s        #   a relay unheard of this long is dead (its reservations recovered)
+ *     grace: 10m                 #   reservations naming no relay (older tables) wait this long
  * ```
  * Environment: RELAY_BILLING_DEFAULT_BALANCE (dollars, or "none"), RELAY_BILLING_UNPRICED_MODELS,
- * RELAY_BILLING_DEFAULT_MAX_OUTPUT_TOKENS.
+ * RELAY_BILLING_DEFAULT_MAX_OUTPUT_TOKENS, RELAY_BILLING_INSTANCE_LEASE, RELAY_BILLING_RECOVERY_GRACE
+ * (durations: 10s, 2m ...). The relay CLI's --billing-instance-lease / --billing-recovery-grace
+ * override both.
  */
 import { z } from 'zod';
+import { parseDuration } from '../../lib/duration.js';
+import { durationSchema } from '../../lib/schema.js';
+import { DEFAULT_INSTANCE_LEASE_MS } from './instance-lease.js';
 import { parseMoney, type Micros } from './money.js';
 import { DEFAULT_POLICY, type ChargeMode, type EndingPolicy } from './policy.js';
 import { priceTableVersion, type ModelPrice, type PriceTable } from './prices.js';
@@ -75,8 +83,14 @@ export const billingConfigSchema = z
       })
       .strict()
       .default({}),
+    recovery: z
+      .object({ instance_lease: durationSchema.optional(), grace: durationSchema.optional() })
+      .strict()
+      .default({}),
   })
   .strict();
+
+export const DEFAULT_RECOVERY_GRACE_MS = 600_000;
 
 export type BillingConfigInput = z.input<typeof billingConfigSchema>;
 
@@ -87,6 +101,10 @@ export interface BillingSettings {
   defaultMaxOutputTokens: number;
   prices: PriceTable;
   policy: EndingPolicy;
+  /** MySQL: a relay process whose lease is this old is dead; its reservations are recovered. */
+  instanceLeaseMs: number;
+  /** MySQL: reservations that name no relay process are recovered after this long. */
+  recoveryGraceMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -102,7 +120,13 @@ export function billingSettings(parsed: z.output<typeof billingConfigSchema>, en
     defaultMaxOutputTokens: parsed.default_max_output_tokens,
     prices: { version: parsed.price_version ?? priceTableVersion(parsed.prices), models: parsed.prices },
     policy,
+    instanceLeaseMs: parsed.recovery.instance_lease ?? DEFAULT_INSTANCE_LEASE_MS,
+    recoveryGraceMs: parsed.recovery.grace ?? DEFAULT_RECOVERY_GRACE_MS,
   };
+  const lease = env.RELAY_BILLING_INSTANCE_LEASE;
+  if (lease) settings.instanceLeaseMs = envDuration('RELAY_BILLING_INSTANCE_LEASE', lease);
+  const grace = env.RELAY_BILLING_RECOVERY_GRACE;
+  if (grace) settings.recoveryGraceMs = envDuration('RELAY_BILLING_RECOVERY_GRACE', grace);
   const balance = env.RELAY_BILLING_DEFAULT_BALANCE;
   if (balance !== undefined && balance !== '') settings.defaultBalance = balance === 'none' ? undefined : envMoney('RELAY_BILLING_DEFAULT_BALANCE', balance);
   const unpriced = env.RELAY_BILLING_UNPRICED_MODELS;
@@ -117,6 +141,14 @@ export function billingSettings(parsed: z.output<typeof billingConfigSchema>, en
     settings.defaultMaxOutputTokens = n;
   }
   return settings;
+}
+
+function envDuration(name: string, value: string): number {
+  try {
+    return parseDuration(value);
+  } catch (err) {
+    throw new Error(`${name}: ${(err as Error).message}`);
+  }
 }
 
 function envMoney(name: string, value: string): Micros {

@@ -41,7 +41,8 @@ describe.each(backends)('crash between pre-charge and settlement: $name', ({ mys
 
     const log = { 'done-1': { outcome: 'ok', usage: { inputTokens: 900, outputTokens: 50, cacheWriteTokens: 0, cacheReadTokens: 0 }, endpoint: 'A' } } as const;
     const opened = await openBilling({
-      config: CONFIG, clock: new SystemClock(), dataDir, mysqlUrl, tablePrefix: prefix, recoveryGraceMs: 0,
+      // The default 10-minute grace: recovery knows the process is dead, not that its rows are old.
+      config: CONFIG, clock: new SystemClock(), dataDir, mysqlUrl, tablePrefix: prefix,
       lookupRequest: async (p) => log[p.requestId as keyof typeof log],
     });
     try {
@@ -58,6 +59,36 @@ describe.each(backends)('crash between pre-charge and settlement: $name', ({ mys
         await s.dropTables();
         await s.shutdown();
       }
+    }
+  }, 60_000);
+});
+
+describe.runIf(process.env.MYSQL_URL)('a relay process killed while another runs: mysql', () => {
+  it('the running relay refunds the dead one\'s reservations within seconds', async () => {
+    const mysqlUrl = process.env.MYSQL_URL!;
+    const prefix = `c${randomBytes(4).toString('hex')}_`;
+    const live = await openBilling({ config: CONFIG, clock: new SystemClock(), mysqlUrl, tablePrefix: prefix });
+    try {
+      await live.billing.precharge({
+        requestId: 'live-1', keyName: 'alice', model: 'claude-sonnet-4-5', protocol: 'anthropic',
+        info: { model: 'claude-sonnet-4-5', stream: true, maxOutputTokens: 100, estimatedInputTokens: 1000, includeUsage: false, hasTools: false },
+      });
+      await runUntilReserved([JSON.stringify(CONFIG), '-', mysqlUrl, prefix, 'dead-1', 'dead-2']);
+      const killedAt = Date.now();
+      const store = live.ledger!.store;
+      while ((await store.pending()).length > 1 && Date.now() - killedAt < 20_000) await new Promise((r) => setTimeout(r, 100));
+      // The sweep runs every quarter lease (2.5 s): the kill is seen at the next one.
+      expect(Date.now() - killedAt).toBeLessThan(5_000);
+      expect((await store.pending()).map((p) => p.requestId)).toEqual(['live-1']);
+      expect((await store.ledger({ kinds: ['refund'] })).map((r) => [r.requestId, r.rule]).sort()).toEqual([
+        ['dead-1', 'recovered:incomplete'], ['dead-2', 'recovered:incomplete'],
+      ]);
+      expect(await store.balance('alice')).toBe(1_000_000 - RESERVED);
+    } finally {
+      await live.close();
+      const s = await MysqlLedgerStore.open({ url: mysqlUrl, prefix });
+      await s.dropTables();
+      await s.shutdown();
     }
   }, 60_000);
 });

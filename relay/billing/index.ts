@@ -4,10 +4,12 @@
  *   billing + mysqlUrl            -> ledger in MySQL (tables `<prefix>billing_*`), shared by processes
  *   billing, no mysqlUrl          -> embedded ledger (memory, + `billing-ledger.jsonl` in dataDir)
  * On open, reservations left pending by a dead process are settled or refunded (see recover()).
- * With MySQL other live processes may hold pending rows, so only rows older than the recovery
- * grace are touched, and a sweep repeats every grace interval.
+ * With MySQL other live processes hold pending rows too: each reservation names the relay
+ * process that made it, and only those of processes that are gone (instance-lease.ts) are
+ * touched, at open and by a sweep every quarter lease, so a dead relay's money is free within
+ * seconds. Rows naming no process (tables from before) wait for the recovery grace.
  */
-import type { Clock, TimerHandle } from '../../lib/clock.js';
+import type { Clock } from '../../lib/clock.js';
 import { billingConfigSchema, billingSettings } from './config.js';
 import { EmbeddedLedgerStore } from './ledger-embedded.js';
 import { MysqlLedgerStore } from './ledger-mysql.js';
@@ -31,8 +33,10 @@ export interface OpenBillingOptions {
   tablePrefix?: string;
   /** Embedded only: the group-commit window of the ledger file (default 50 ms). */
   syncEveryMs?: number;
-  /** MySQL only: pending reservations younger than this may belong to a live process. Default 10 min. */
+  /** MySQL only: reservations naming no process are recovered after this long (default: the config's, 10 min). */
   recoveryGraceMs?: number;
+  /** MySQL only: a relay process unheard of this long is dead (default: the config's, 10 s). */
+  instanceLeaseMs?: number;
   lookupRequest?: (pending: PendingCharge) => Promise<LoggedRequest | undefined>;
   /** Reservations recovery must leave alone (the custom-pass poller owns async tasks'). */
   skipRecovery?: (p: PendingCharge) => boolean | Promise<boolean>;
@@ -53,31 +57,37 @@ export async function openBilling(o: OpenBillingOptions): Promise<OpenedBilling>
     return { billing: new FreeBilling(), ledger: undefined, recovery: undefined, close: async () => undefined };
   }
   const settings = billingSettings(billingConfigSchema.parse(o.config), o.env ?? process.env);
-  const store = o.mysqlUrl ? await MysqlLedgerStore.open({ url: o.mysqlUrl, prefix: o.tablePrefix }) : new EmbeddedLedgerStore(o.dataDir, { syncEveryMs: o.syncEveryMs, onError: (err) => o.onError?.(err, 'billing ledger fdatasync') });
+  const leaseMs = o.instanceLeaseMs ?? settings.instanceLeaseMs;
+  // Renewed every quarter lease: shorter would be a database write every few hundred ms.
+  if (leaseMs < 1000) throw new Error(`billing instance lease must be at least 1s (got ${leaseMs} ms)`);
+  const store = o.mysqlUrl ? await MysqlLedgerStore.open({ url: o.mysqlUrl, prefix: o.tablePrefix, leaseMs }) : new EmbeddedLedgerStore(o.dataDir, { syncEveryMs: o.syncEveryMs, onError: (err) => o.onError?.(err, 'billing ledger fdatasync') });
   const ledger = new LedgerBilling({ store, settings, clock: o.clock, lookupRequest: o.lookupRequest, onError: o.onError });
   await ledger.init();
   const skip = o.skipRecovery ?? ((p: PendingCharge) => p.requestId.startsWith(TASK_RESERVATION_PREFIX));
-  const graceMs = o.mysqlUrl ? (o.recoveryGraceMs ?? 600_000) : 0;
+  const graceMs = o.recoveryGraceMs ?? settings.recoveryGraceMs;
   const recovery = await ledger.recover({ olderThanMs: graceMs, skip });
-  let sweep: TimerHandle | undefined;
-  if (o.mysqlUrl) {
-    // One sweep at a time: a virtual clock moved by days fires thousands of ticks at once.
+  let sweep: ReturnType<typeof setInterval> | undefined;
+  if (store instanceof MysqlLedgerStore) {
+    // Real time, not the relay's clock: leases are about processes. One sweep at a time.
     let sweeping = false;
-    sweep = o.clock.setInterval(() => {
+    let sweeps = 0;
+    sweep = setInterval(() => {
       if (sweeping) return;
       sweeping = true;
       ledger
         .recover({ olderThanMs: graceMs, skip })
+        .then(() => (++sweeps % 1000 === 0 ? store.forgetDeadInstances() : undefined))
         .catch((err: Error) => o.onError?.(err, 'billing recovery sweep'))
         .finally(() => (sweeping = false));
-    }, Math.max(60_000, graceMs));
+    }, Math.max(250, Math.floor(leaseMs / 4)));
+    sweep.unref();
   }
   return {
     billing: ledger,
     ledger,
     recovery,
     close: async () => {
-      sweep?.cancel();
+      clearInterval(sweep);
       await store.shutdown();
     },
   };

@@ -55,6 +55,8 @@ export class EmbeddedLedgerStore implements LedgerStore {
   /** Running per-key totals of closing rows, rebuilt on replay. */
   private readonly totals: Record<string, UsageTotals> = {};
   private nextId = 1;
+  /** Open reservations read back from the file: an earlier process made them, and it is gone. */
+  private readonly inherited = new Set<string>();
 
   constructor(dataDir?: string, options: EmbeddedLedgerOptions = {}) {
     const recent = options.recentIds ?? DEFAULT_RECENT_IDS;
@@ -112,6 +114,10 @@ export class EmbeddedLedgerStore implements LedgerStore {
 
   async pending(): Promise<PendingCharge[]> {
     return [...this.open.values()];
+  }
+
+  async orphaned(): Promise<PendingCharge[]> {
+    return [...this.inherited].flatMap((id) => this.open.get(id) ?? []);
   }
 
   async getPending(requestId: string): Promise<PendingCharge | undefined> {
@@ -174,7 +180,10 @@ export class EmbeddedLedgerStore implements LedgerStore {
         priceVersion: row.priceVersion ?? '', estimatedInputTokens: pending?.estimatedInputTokens ?? 0, path: row.path,
       });
     }
-    if (row.kind === 'settle' || row.kind === 'refund') this.open.delete(row.requestId);
+    if (row.kind === 'settle' || row.kind === 'refund') {
+      this.open.delete(row.requestId);
+      this.inherited.delete(row.requestId);
+    }
     return row;
   }
 
@@ -185,6 +194,7 @@ export class EmbeddedLedgerStore implements LedgerStore {
       if (parsed) this.apply(parsed);
     }
     file.openForAppend(file.endsTorn());
+    for (const id of this.open.keys()) this.inherited.add(id);
   }
 
   /** Whether a row of this id and kind exists anywhere in the file (rare: admin topups). */

@@ -11,12 +11,18 @@
  * Locks are always taken account row first, then pending row, then totals row, and transactions run READ
  * COMMITTED, so concurrent movements queue on the account row instead of deadlocking; a deadlock
  * that still happens is retried.
+ *
+ * Each open store is one instance in `<prefix>billing_instances` with a lease it renews every
+ * quarter lease; every pending row names its instance, so a process that dies is recognised by
+ * its lease (instance-lease.ts), not by the age of its reservations.
  */
+import { randomUUID } from 'node:crypto';
 import { createPool, type Pool, type PoolConnection, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
 import type { Usage } from '../../protocols/types.js';
 import type {
   Balance, CloseInput, CloseResult, LedgerKind, LedgerQuery, LedgerRow, LedgerStore, NewLedgerRow, PendingCharge, ReserveResult,
 } from './ledger.js';
+import { currentPidSpace, DEFAULT_INSTANCE_LEASE_MS, instancesHere, ownerIsGone, type InstanceRecord, type Self } from './instance-lease.js';
 import type { Micros } from './money.js';
 import { isClosingRow, type UsageTotals } from './stats.js';
 
@@ -25,25 +31,44 @@ export interface MysqlLedgerOptions {
   /** Table name prefix, e.g. `relay_` (tests use a unique one per run). */
   prefix?: string;
   connectionLimit?: number;
+  /** How long this instance counts as alive after its last renewal (default 10 s). */
+  leaseMs?: number;
 }
+
+/** Instances whose lease ran out this long ago are forgotten (their reservations were recovered). */
+const FORGET_INSTANCES_AFTER_MS = 24 * 3600_000;
 
 const DUPLICATE = 'ER_DUP_ENTRY';
 const RETRYABLE = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
 
 export class MysqlLedgerStore implements LedgerStore {
   private readonly pool: Pool;
-  private readonly t: { accounts: string; ledger: string; pending: string; totals: string };
+  private readonly t: { accounts: string; ledger: string; pending: string; totals: string; instances: string };
+  readonly self: Self;
+  readonly leaseMs: number;
+  private heartbeat: ReturnType<typeof setInterval> | undefined;
 
   static async open(options: MysqlLedgerOptions): Promise<MysqlLedgerStore> {
     const store = new MysqlLedgerStore(options);
-    await store.migrate();
+    try {
+      await store.migrate();
+      await store.register();
+    } catch (err) {
+      await store.pool.end().catch(() => undefined);
+      throw err;
+    }
     return store;
   }
 
   private constructor(options: MysqlLedgerOptions) {
     const prefix = options.prefix ?? 'relay_';
     if (!/^[A-Za-z0-9_]*$/.test(prefix)) throw new Error(`invalid table prefix "${prefix}"`);
-    this.t = { accounts: `${prefix}billing_accounts`, ledger: `${prefix}billing_ledger`, pending: `${prefix}billing_pending`, totals: `${prefix}billing_totals` };
+    this.t = {
+      accounts: `${prefix}billing_accounts`, ledger: `${prefix}billing_ledger`, pending: `${prefix}billing_pending`, totals: `${prefix}billing_totals`,
+      instances: `${prefix}billing_instances`,
+    };
+    this.self = { instanceId: randomUUID(), pidSpace: currentPidSpace(), pid: process.pid };
+    this.leaseMs = options.leaseMs ?? DEFAULT_INSTANCE_LEASE_MS;
     this.pool = createPool({ uri: options.url, connectionLimit: options.connectionLimit ?? 8, supportBigNumbers: true, bigNumberStrings: false });
   }
 
@@ -81,7 +106,8 @@ export class MysqlLedgerStore implements LedgerStore {
       model VARCHAR(191) NOT NULL,
       price_version VARCHAR(64) NOT NULL,
       estimated_input_tokens BIGINT NOT NULL,
-      path VARCHAR(512) NULL) ENGINE=InnoDB`);
+      path VARCHAR(512) NULL,
+      instance_id VARCHAR(64) NULL) ENGINE=InnoDB`);
     const [existing] = await this.pool.query<RowDataPacket[]>('SHOW TABLES LIKE ?', [totals]);
     await this.pool.query(`CREATE TABLE IF NOT EXISTS ${totals} (
       key_name VARCHAR(191) NOT NULL PRIMARY KEY,
@@ -99,6 +125,33 @@ export class MysqlLedgerStore implements LedgerStore {
           COALESCE(SUM(cache_read_tokens), 0), COALESCE(SUM(cost), 0)
         FROM ${ledger} WHERE kind IN ('settle', 'refund', 'charge') GROUP BY key_name`);
     }
+    // Tables made before reservations named their instance: rows without one are recovered by age.
+    const [cols] = await this.pool.query<RowDataPacket[]>(
+      `SELECT 1 FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? AND column_name = 'instance_id'`,
+      [pending],
+    );
+    if (cols.length === 0) await this.pool.query(`ALTER TABLE ${pending} ADD COLUMN instance_id VARCHAR(64) NULL`);
+    await this.pool.query(`CREATE TABLE IF NOT EXISTS ${this.t.instances} (
+      instance_id VARCHAR(64) NOT NULL PRIMARY KEY,
+      pid_space VARCHAR(255) NOT NULL,
+      pid INT NOT NULL,
+      lease_until BIGINT NOT NULL,
+      started_at BIGINT NOT NULL) ENGINE=InnoDB`);
+  }
+
+  /** Registers this instance and renews its lease until shutdown. */
+  private async register(): Promise<void> {
+    const now = Date.now();
+    instancesHere.add(this.self.instanceId);
+    await this.pool.execute(`INSERT INTO ${this.t.instances} (instance_id, pid_space, pid, lease_until, started_at) VALUES (?, ?, ?, ?, ?)`, [
+      this.self.instanceId, this.self.pidSpace, this.self.pid, now + this.leaseMs, now,
+    ]);
+    this.heartbeat = setInterval(() => {
+      this.pool
+        .execute(`UPDATE ${this.t.instances} SET lease_until = ? WHERE instance_id = ?`, [Date.now() + this.leaseMs, this.self.instanceId])
+        .catch(() => undefined); // a missed renewal is covered by the next three
+    }, Math.max(50, Math.floor(this.leaseMs / 4)));
+    this.heartbeat.unref();
   }
 
   async ensureAccount(keyName: string, initial: Micros, time: number): Promise<boolean> {
@@ -142,8 +195,8 @@ export class MysqlLedgerStore implements LedgerStore {
       }
       try {
         await c.execute(
-          `INSERT INTO ${this.t.pending} (request_id, key_name, amount, time, model, price_version, estimated_input_tokens, path) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-          [p.requestId, p.keyName, p.amount, p.time, p.model, p.priceVersion, Math.ceil(p.estimatedInputTokens), p.path ?? null],
+          `INSERT INTO ${this.t.pending} (request_id, key_name, amount, time, model, price_version, estimated_input_tokens, path, instance_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          [p.requestId, p.keyName, p.amount, p.time, p.model, p.priceVersion, Math.ceil(p.estimatedInputTokens), p.path ?? null, this.self.instanceId],
         );
         await this.insertRow(c, { time: p.time, keyName: p.keyName, requestId: p.requestId, kind: 'precharge', amount: p.amount, model: p.model, path: p.path, priceVersion: p.priceVersion });
       } catch (err) {
@@ -212,6 +265,25 @@ export class MysqlLedgerStore implements LedgerStore {
     return out;
   }
 
+  async orphaned(unownedBefore: number): Promise<PendingCharge[]> {
+    const now = Date.now();
+    const [rows] = await this.pool.query<RowDataPacket[]>(
+      `SELECT p.*, i.instance_id AS owner_id, i.pid_space, i.pid, i.lease_until FROM ${this.t.pending} p
+        LEFT JOIN ${this.t.instances} i ON i.instance_id = p.instance_id
+        WHERE (p.instance_id IS NULL AND p.time <= ?) OR (p.instance_id IS NOT NULL AND p.instance_id <> ?)
+        ORDER BY p.time, p.request_id`,
+      [unownedBefore, this.self.instanceId],
+    );
+    return rows
+      .filter((r) => r.instance_id === null || ownerIsGone(r.owner_id === null ? undefined : toInstance(r), this.self, now))
+      .map(toPending);
+  }
+
+  /** Forgets instances long dead (their reservations are recovered by then). */
+  async forgetDeadInstances(): Promise<void> {
+    await this.pool.execute(`DELETE FROM ${this.t.instances} WHERE lease_until < ?`, [Date.now() - FORGET_INSTANCES_AFTER_MS]);
+  }
+
   async getPending(requestId: string): Promise<PendingCharge | undefined> {
     const [rows] = await this.pool.execute<RowDataPacket[]>(`SELECT * FROM ${this.t.pending} WHERE request_id = ?`, [requestId]);
     return rows.length > 0 ? toPending(rows[0]) : undefined;
@@ -241,12 +313,16 @@ export class MysqlLedgerStore implements LedgerStore {
   }
 
   async shutdown(): Promise<void> {
+    clearInterval(this.heartbeat);
+    instancesHere.delete(this.self.instanceId);
+    // Unregistered: whatever this process leaves pending is recovered by the next relay at once.
+    await this.pool.execute(`DELETE FROM ${this.t.instances} WHERE instance_id = ?`, [this.self.instanceId]).catch(() => undefined);
     await this.pool.end();
   }
 
   /** Test helper: drop this store's tables. */
   async dropTables(): Promise<void> {
-    await this.pool.query(`DROP TABLE IF EXISTS ${this.t.accounts}, ${this.t.ledger}, ${this.t.pending}, ${this.t.totals}`);
+    await this.pool.query(`DROP TABLE IF EXISTS ${this.t.accounts}, ${this.t.ledger}, ${this.t.pending}, ${this.t.totals}, ${this.t.instances}`);
   }
 
   private async closedOrMissing(requestId: string): Promise<CloseResult> {
@@ -315,7 +391,12 @@ function toPending(r: RowDataPacket): PendingCharge {
   return {
     requestId: String(r.request_id), keyName: String(r.key_name), amount: Number(r.amount), time: Number(r.time), model: String(r.model),
     priceVersion: String(r.price_version), estimatedInputTokens: Number(r.estimated_input_tokens), path: r.path ?? undefined,
+    ...(r.instance_id ? { owner: String(r.instance_id) } : {}),
   };
+}
+
+function toInstance(r: RowDataPacket): InstanceRecord {
+  return { instanceId: String(r.owner_id), pidSpace: String(r.pid_space), pid: Number(r.pid), leaseUntil: Number(r.lease_until) };
 }
 
 function toLedgerRow(r: RowDataPacket): LedgerRow {

@@ -150,7 +150,7 @@ describe.each(ledgerBackends)('ledger store: $name', (backend) => {
     await store.close({ requestId: 'r2', kind: 'settle', cost: 50, time: T0 });
     const again = await reopen();
     expect(await again.balance('alice')).toBe(650);
-    expect(await again.pending()).toEqual([pc('r1', 'alice', 300)]);
+    expect(await again.pending()).toEqual([{ ...pc('r1', 'alice', 300), ...(backend.name === 'mysql' ? { owner: expect.any(String) } : {}) }]);
     expect(await again.ensureAccount('alice', 1000, T0)).toBe(false);
     expect((await again.close({ requestId: 'r2', kind: 'refund', cost: 0, time: T0 })).status).toBe('already_closed');
   });

@@ -49,6 +49,8 @@ export interface PendingCharge {
   priceVersion: string;
   estimatedInputTokens: number;
   path?: string;
+  /** The relay process (instance id) that made it, where the store tracks processes (MySQL). */
+  owner?: string;
 }
 
 export interface CloseInput {
@@ -101,6 +103,12 @@ export interface LedgerStore {
    * written, so reading them costs the same whatever the ledger's size (metrics scrape it).
    */
   totalsByKey(): Promise<Record<string, UsageTotals>>;
+  /**
+   * Reservations whose process is gone (recovery settles or refunds them): embedded, those an
+   * earlier process left; MySQL, those of instances whose lease ran out or that unregistered
+   * (instance-lease.ts), and rows with no owner made before `unownedBefore` (relay clock).
+   */
+  orphaned(unownedBefore: number): Promise<PendingCharge[]>;
   getPending(requestId: string): Promise<PendingCharge | undefined>;
   balances(): Promise<Balance[]>;
   balance(keyName: string): Promise<Micros | undefined>;

@@ -146,11 +146,12 @@ describe.each(ledgerBackends)('ledger billing: $name', (backend) => {
   }, 60_000);
 
   it('recovers pending charges after a crash: settled from the request log, else refunded', async () => {
-    const { billing, reopen, clock } = await billingOn();
+    const { billing, store, reopen, clock } = await billingOn();
     await billing.precharge(sonnet('done'));
     await billing.precharge(sonnet('lost'));
     await billing.precharge({ ...sonnet('task:t1'), model: 'pass-video' });
-    // the process dies here; a new one opens the same ledger
+    // The process ends here (a process killed for real: crash.test.ts); a new one opens the same ledger.
+    await store.shutdown();
     const log: Record<string, { outcome: string; usage: Usage; endpoint: string }> = { done: { outcome: 'ok', usage: usage(1000, 10), endpoint: 'B' } };
     const reopened = await reopen();
     const restarted = new LedgerBilling({ store: reopened, settings: parseBillingConfig(CONFIG, {}), clock, lookupRequest: async (p) => log[p.requestId] });

@@ -156,15 +156,15 @@ export class LedgerBilling implements Billing {
   }
 
   /**
-   * Settles or refunds reservations left pending by a process that died: settled by the request
-   * log's usage when the request completed, refunded otherwise. `olderThanMs` protects requests
-   * still in flight in other processes; `skip` leaves reservations that others own (async tasks).
+   * Settles or refunds reservations left pending by a process that died (store.orphaned: its
+   * process is gone; reservations naming no process only once older than `olderThanMs`): settled
+   * by the request log's usage when the request completed, refunded otherwise. `skip` leaves
+   * reservations that others own (async tasks).
    */
   async recover(opts: { olderThanMs?: number; skip?: (p: PendingCharge) => boolean | Promise<boolean> } = {}): Promise<RecoveryReport> {
     const report: RecoveryReport = { settled: [], refunded: [], skipped: [] };
-    const cutoff = this.clock.now() - (opts.olderThanMs ?? 0);
-    for (const p of await this.store.pending()) {
-      if (p.time > cutoff || (opts.skip && (await opts.skip(p)))) {
+    for (const p of await this.store.orphaned(this.clock.now() - (opts.olderThanMs ?? 0))) {
+      if (opts.skip && (await opts.skip(p))) {
         report.skipped.push(p.requestId);
         continue;
       }

@@ -42,7 +42,8 @@ if (mysqlUrl) {
           return s;
         },
         cleanup: async () => {
-          await store.dropTables();
+          // The newest handle: a test may have shut the first one down.
+          await handles[handles.length - 1].dropTables();
           for (const h of handles) await h.shutdown().catch(() => undefined);
         },
       };
