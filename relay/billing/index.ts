@@ -76,7 +76,8 @@ export async function openBilling(o: OpenBillingOptions): Promise<OpenedBilling>
       sweeping = true;
       ledger
         .recover({ olderThanMs: graceMs, skip })
-        .then(() => (++sweeps % 1000 === 0 ? store.forgetDeadInstances() : undefined))
+        .then(() => (++sweeps % 24 === 0 ? store.pruneCompleted() : undefined))
+        .then(() => (sweeps % 1000 === 0 ? store.forgetDeadInstances() : undefined))
         .catch((err: Error) => o.onError?.(err, 'billing recovery sweep'))
         .finally(() => (sweeping = false));
     }, Math.max(250, Math.floor(leaseMs / 4)));

@@ -12,6 +12,11 @@
  * COMMITTED, so concurrent movements queue on the account row instead of deadlocking; a deadlock
  * that still happens is retried.
  *
+ * Complete answers are recorded in `<prefix>billing_completed` before their end is released to
+ * the client, in groups: every record queued within COMPLETED_GROUP_MS goes in one INSERT, and
+ * each waits for that INSERT's commit (not a transaction per answer). Recovery settles a dead
+ * process's reservation from its record; records of closed reservations are pruned by the sweep.
+ *
  * Each open store is one instance in `<prefix>billing_instances` with a lease it renews every
  * quarter lease; every pending row names its instance, so a process that dies is recognised by
  * its lease (instance-lease.ts), not by the age of its reservations.
@@ -20,7 +25,7 @@ import { randomUUID } from 'node:crypto';
 import { createPool, type Pool, type PoolConnection, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
 import type { Usage } from '../../protocols/types.js';
 import type {
-  Balance, CloseInput, CloseResult, LedgerKind, LedgerQuery, LedgerRow, LedgerStore, NewLedgerRow, PendingCharge, ReserveResult,
+  Balance, CloseInput, CloseResult, CompletedAnswer, LedgerKind, LedgerQuery, LedgerRow, LedgerStore, NewLedgerRow, PendingCharge, ReserveResult,
 } from './ledger.js';
 import { currentPidSpace, DEFAULT_INSTANCE_LEASE_MS, instancesHere, ownerIsGone, type InstanceRecord, type Self } from './instance-lease.js';
 import type { Micros } from './money.js';
@@ -35,6 +40,9 @@ export interface MysqlLedgerOptions {
   leaseMs?: number;
 }
 
+/** How long a completion record waits for others to share its INSERT. */
+const COMPLETED_GROUP_MS = 10;
+
 /** Instances whose lease ran out this long ago are forgotten (their reservations were recovered). */
 const FORGET_INSTANCES_AFTER_MS = 24 * 3600_000;
 
@@ -43,7 +51,10 @@ const RETRYABLE = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
 
 export class MysqlLedgerStore implements LedgerStore {
   private readonly pool: Pool;
-  private readonly t: { accounts: string; ledger: string; pending: string; totals: string; instances: string };
+  private readonly t: { accounts: string; ledger: string; pending: string; totals: string; instances: string; completed: string };
+  /** Completion records waiting for their group's INSERT, and the waiters. */
+  private group: Array<{ c: CompletedAnswer; done: () => void; fail: (err: Error) => void }> = [];
+  private groupTimer: ReturnType<typeof setTimeout> | undefined;
   readonly self: Self;
   readonly leaseMs: number;
   private heartbeat: ReturnType<typeof setInterval> | undefined;
@@ -65,7 +76,7 @@ export class MysqlLedgerStore implements LedgerStore {
     if (!/^[A-Za-z0-9_]*$/.test(prefix)) throw new Error(`invalid table prefix "${prefix}"`);
     this.t = {
       accounts: `${prefix}billing_accounts`, ledger: `${prefix}billing_ledger`, pending: `${prefix}billing_pending`, totals: `${prefix}billing_totals`,
-      instances: `${prefix}billing_instances`,
+      instances: `${prefix}billing_instances`, completed: `${prefix}billing_completed`,
     };
     this.self = { instanceId: randomUUID(), pidSpace: currentPidSpace(), pid: process.pid };
     this.leaseMs = options.leaseMs ?? DEFAULT_INSTANCE_LEASE_MS;
@@ -137,6 +148,48 @@ export class MysqlLedgerStore implements LedgerStore {
       pid INT NOT NULL,
       lease_until BIGINT NOT NULL,
       started_at BIGINT NOT NULL) ENGINE=InnoDB`);
+    await this.pool.query(`CREATE TABLE IF NOT EXISTS ${this.t.completed} (
+      request_id VARCHAR(191) NOT NULL PRIMARY KEY,
+      time BIGINT NOT NULL,
+      endpoint VARCHAR(191) NULL,
+      usage_json TEXT NULL,
+      KEY by_time (time)) ENGINE=InnoDB`);
+  }
+
+  recordCompleted(c: CompletedAnswer): Promise<void> {
+    return new Promise((done, fail) => {
+      this.group.push({ c, done, fail });
+      this.groupTimer ??= setTimeout(() => this.writeGroup(), COMPLETED_GROUP_MS);
+    });
+  }
+
+  async completed(requestId: string): Promise<CompletedAnswer | undefined> {
+    const [rows] = await this.pool.execute<RowDataPacket[]>(`SELECT * FROM ${this.t.completed} WHERE request_id = ?`, [requestId]);
+    if (rows.length === 0) return undefined;
+    const r = rows[0];
+    return { requestId, endpoint: r.endpoint ?? undefined, usage: r.usage_json ? (JSON.parse(String(r.usage_json)) as Usage) : undefined };
+  }
+
+  /** One INSERT for every record queued since the last; each waiter hears its outcome. */
+  private writeGroup(): void {
+    this.groupTimer = undefined;
+    const group = this.group;
+    this.group = [];
+    if (group.length === 0) return;
+    const now = Date.now();
+    const rows = group.map(({ c }) => [c.requestId, now, c.endpoint ?? null, c.usage ? JSON.stringify(c.usage) : null]);
+    this.pool.query(`INSERT IGNORE INTO ${this.t.completed} (request_id, time, endpoint, usage_json) VALUES ?`, [rows]).then(
+      () => group.forEach((w) => w.done()),
+      (err: Error) => group.forEach((w) => w.fail(err)),
+    );
+  }
+
+  /** Forgets completion records whose reservation is closed (kept a minute, for a settlement still in flight). */
+  async pruneCompleted(): Promise<void> {
+    await this.pool.execute(
+      `DELETE c FROM ${this.t.completed} c LEFT JOIN ${this.t.pending} p ON p.request_id = c.request_id WHERE p.request_id IS NULL AND c.time < ?`,
+      [Date.now() - 60_000],
+    );
   }
 
   /** Registers this instance and renews its lease until shutdown. */
@@ -313,6 +366,8 @@ export class MysqlLedgerStore implements LedgerStore {
   }
 
   async shutdown(): Promise<void> {
+    clearTimeout(this.groupTimer);
+    this.writeGroup();
     clearInterval(this.heartbeat);
     instancesHere.delete(this.self.instanceId);
     // Unregistered: whatever this process leaves pending is recovered by the next relay at once.
@@ -322,7 +377,9 @@ export class MysqlLedgerStore implements LedgerStore {
 
   /** Test helper: drop this store's tables. */
   async dropTables(): Promise<void> {
-    await this.pool.query(`DROP TABLE IF EXISTS ${this.t.accounts}, ${this.t.ledger}, ${this.t.pending}, ${this.t.totals}, ${this.t.instances}`);
+    await this.pool.query(
+      `DROP TABLE IF EXISTS ${this.t.accounts}, ${this.t.ledger}, ${this.t.pending}, ${this.t.totals}, ${this.t.instances}, ${this.t.completed}`,
+    );
   }
 
   private async closedOrMissing(requestId: string): Promise<CloseResult> {

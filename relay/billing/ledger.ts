@@ -79,6 +79,13 @@ export interface Balance {
   balance: Micros;
 }
 
+/** A complete answer, recorded before its end is released, so recovery can settle it after a crash. */
+export interface CompletedAnswer {
+  requestId: string;
+  usage?: Usage;
+  endpoint?: string;
+}
+
 export interface LedgerStore {
   /** Opens an account with a starting balance unless it exists (one topup row, never twice). */
   ensureAccount(keyName: string, initial: Micros, time: number): Promise<boolean>;
@@ -112,6 +119,14 @@ export interface LedgerStore {
   getPending(requestId: string): Promise<PendingCharge | undefined>;
   balances(): Promise<Balance[]>;
   balance(keyName: string): Promise<Micros | undefined>;
+  /**
+   * Stores whose closing is a round trip (MySQL) record complete answers in a group commit
+   * instead of holding the answer for its settlement; resolves once the record is durable.
+   * Absent: closing is local and immediate (embedded), the answer waits for it.
+   */
+  recordCompleted?(c: CompletedAnswer): Promise<void>;
+  /** The completion recorded for a request, if any (recovery). */
+  completed?(requestId: string): Promise<CompletedAnswer | undefined>;
   /** Rows oldest first (limit keeps the newest). */
   ledger(q?: LedgerQuery): Promise<LedgerRow[]>;
   shutdown(): Promise<void>;

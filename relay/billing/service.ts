@@ -119,6 +119,22 @@ export class LedgerBilling implements Billing {
     return { ok: true };
   }
 
+  /**
+   * A complete answer about to be released. Embedded: its settlement is one write(), made before
+   * the release. MySQL: a settlement is a transaction queued on the account row, so the answer
+   * waits only for a completion record written in a group commit (every <= 25 ms, one INSERT),
+   * and the settlement runs behind it; recovery settles from that record.
+   */
+  async chargeComplete(i: SettleInput): Promise<{ settled: Promise<void> }> {
+    if (!this.store.recordCompleted) {
+      await this.settle(i);
+      return { settled: Promise.resolve() };
+    }
+    const settled = this.settle(i);
+    await this.store.recordCompleted({ requestId: i.requestId, usage: i.usage, endpoint: i.endpoint });
+    return { settled };
+  }
+
   async settle(i: SettleInput): Promise<void> {
     const rule = ruleFor(i.outcome, i.firstTokenSent);
     await this.close(i.requestId, {
@@ -169,7 +185,8 @@ export class LedgerBilling implements Billing {
         continue;
       }
       try {
-        const logged = await this.lookupRequest?.(p);
+        const completed = await this.store.completed?.(p.requestId);
+        const logged = completed ? { outcome: 'ok', usage: completed.usage, endpoint: completed.endpoint, firstTokenSent: true } : await this.lookupRequest?.(p);
         const outcome = logged ? outcomeOf(logged.outcome) : undefined;
         if (logged && outcome) {
           const firstTokenSent = logged.firstTokenSent ?? (logged.usage?.outputTokens ?? 0) > 0;

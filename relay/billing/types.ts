@@ -38,6 +38,13 @@ export interface Billing {
   precharge(i: PrechargeInput): Promise<PrechargeResult>;
   /** Exactly once per client request; idempotent by requestId (a second call is a no-op). */
   settle(i: SettleInput): Promise<void>;
+  /**
+   * Instead of `settle`, for a complete answer whose end has not been released to the client yet:
+   * resolves when the answer may be released, i.e. when a crash from then on can no longer
+   * refund it (charged, or recorded for recovery in a group commit); `settled` is the settlement
+   * itself. Absent: the relay settles after the answer, like any other ending.
+   */
+  chargeComplete?(i: SettleInput): Promise<{ settled: Promise<void> }>;
 }
 
 /** The billing of a relay without prices: everything is allowed and nothing is recorded. */

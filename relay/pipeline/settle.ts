@@ -1,7 +1,10 @@
 /**
  * Stage 6, settle: the money around a request. `reserve` (before planning) holds the estimate
- * for the key; `settle` (after the answer, never awaited by the client) charges what the client
- * received, once, and counts the attempts in the relay's stats.
+ * for the key; a complete answer is charged before its last bytes are released to the client
+ * (`chargeBeforeRelease`, called by the upstream attempt: a relay killed at any moment has
+ * charged every answer a client received whole, and refunds, on recovery, every one it did not);
+ * `settle` (after the answer, never awaited by the client) charges any other ending by what the
+ * client received, once, and counts the attempts in the relay's stats.
  */
 import { countTextTokens } from '../../protocols/tokens.js';
 import type { Usage } from '../../protocols/types.js';
@@ -23,6 +26,22 @@ export async function reserve(rt: RelayRuntime, key: KeyModel, ex: Exchange, pat
     path,
   });
   if (!pre.ok) throw new HttpError(pre.status, pre.message);
+  if (rt.billing.chargeComplete) ex.chargeBeforeRelease = (endpoint) => chargeComplete(rt, ex, key, endpoint);
+}
+
+/** A complete answer's charge, made before its end is released; a failure is logged, never the client's. */
+async function chargeComplete(rt: RelayRuntime, ex: Exchange, key: KeyModel, endpoint: string): Promise<void> {
+  const settled: Settled = { outcome: 'success', usage: deliveredUsage(ex, true) };
+  ex.settled = settled;
+  const failed = (err: unknown) => rt.logger.warn({ err: (err as Error).message, requestId: ex.requestId }, 'billing settle failed');
+  try {
+    const charged = await rt.billing.chargeComplete!({
+      requestId: ex.requestId, keyName: key.name, model: ex.model ?? '', endpoint, outcome: settled.outcome, usage: settled.usage, firstTokenSent: true,
+    });
+    charged.settled.catch(failed);
+  } catch (err) {
+    failed(err);
+  }
 }
 
 export interface Settled {
@@ -32,6 +51,11 @@ export interface Settled {
 }
 
 export function settle(rt: RelayRuntime, ex: Exchange, key: KeyModel, loop: LoopResult): Settled {
+  // Charged before its end was released: that charge is what the client received.
+  if (ex.settled) {
+    countAttempts(rt, loop, ex.settled.outcome);
+    return ex.settled;
+  }
   const outcome = billingOutcome(loop.last, ex);
   const delivered = ex.committed && ex.route.kind === 'generate';
   const usage = delivered ? deliveredUsage(ex, loop.last?.kind === 'ok' || ex.observer?.complete === true) : undefined;

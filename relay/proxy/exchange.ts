@@ -35,6 +35,14 @@ export interface Exchange {
   outputText: string;
   /** The observer of the stream being delivered (error events are spliced after what it saw). */
   observer?: StreamObserver;
+  /**
+   * Charges a complete answer before its last bytes (the terminal event, or a JSON body) are
+   * released to the client; set by the settle stage once the reservation is made. So a relay
+   * killed at any moment has charged every answer a client received whole.
+   */
+  chargeBeforeRelease?: (endpoint: string) => Promise<void>;
+  /** What the request was charged, once it was (by chargeBeforeRelease or at the end). */
+  settled?: { outcome: 'success' | 'upstream_error' | 'stream_cut' | 'client_abort' | 'empty'; usage: Usage | undefined };
 }
 
 export function markClientGone(ex: Exchange): void {

@@ -7,6 +7,9 @@
  * complete event: before it nothing has reached the client and a failure is retryable (an
  * upstream 200 whose stream dies before its first event included); after it a failure ends the
  * client's stream with the protocol's error event.
+ *
+ * A complete answer is charged before its last bytes leave (Exchange.chargeBeforeRelease): the
+ * chunk with the terminal event, or the whole JSON body, waits for the charge to be written.
  */
 import type { ServerResponse } from 'node:http';
 import type { Clock, TimerHandle } from '../../lib/clock.js';
@@ -182,8 +185,8 @@ export async function attemptUpstream(env: AttemptEnv, ex: Exchange, ep: Endpoin
       timer.cancel();
       return upstreamErrorResult(ex.protocol, status, resp.headers, errBody, clock.now());
     }
-    if (resp.body) return await deliverJson(env, ex, resp.body, resp.headers, status, timer);
-    return await deliverStream(env, ex, resp.stream, resp.headers, status, timer);
+    if (resp.body) return await deliverJson(env, ex, ep, resp.body, resp.headers, status, timer);
+    return await deliverStream(env, ex, ep, resp.stream, resp.headers, status, timer);
   } catch (err) {
     timer.cancel();
     resp.stream?.destroy();
@@ -200,6 +203,7 @@ export async function attemptUpstream(env: AttemptEnv, ex: Exchange, ep: Endpoin
 async function deliverJson(
   env: AttemptEnv,
   ex: Exchange,
+  ep: EndpointModel,
   body: Promise<Buffer>,
   respHeaders: UpstreamHeaders,
   status: number,
@@ -226,10 +230,16 @@ async function deliverJson(
   const headers = downstreamHeaders(respHeaders, ex.requestId);
   headers['content-length'] = String(data.length);
   ex.committed = true;
+  await ex.chargeBeforeRelease?.(ep.name);
   ex.ttfbAt = env.clock.now();
   ex.res.writeHead(status, headers);
   ex.res.end(data);
   return { kind: 'ok', committed: true, status };
+}
+
+/** The stream ended by its protocol's rules with a usable answer (what finishStream counts as ok). */
+function answeredInFull(observer: StreamObserver): boolean {
+  return observer.complete && (!observer.error || observer.error.incomplete === true);
 }
 
 /**
@@ -240,6 +250,7 @@ async function deliverJson(
 function deliverStream(
   env: AttemptEnv,
   ex: Exchange,
+  ep: EndpointModel,
   body: UpstreamEventStream,
   respHeaders: UpstreamHeaders,
   status: number,
@@ -251,6 +262,8 @@ function deliverStream(
   const res = ex.res;
   const idle = env.config.retry.upstream_timeout;
   let pending: Buffer[] | undefined = [];
+  /** The charge that the terminal chunk waits for; the upstream's end waits for it too. */
+  let charging: Promise<void> | undefined;
 
   return new Promise<AttemptResult>((resolve, reject) => {
     let settled = false;
@@ -268,6 +281,26 @@ function deliverStream(
     const resumeWhenDrained = () => {
       body.pause();
       waitDrain(res).then(() => body.resume());
+    };
+    const write = (chunk: Buffer) => {
+      if (!res.write(chunk)) resumeWhenDrained();
+    };
+    /** Writes a chunk, or, when it completes the answer, charges first and writes it after. */
+    const release = (chunk: Buffer) => {
+      if (charging) {
+        // Whatever follows the held chunk goes out after it, in order.
+        charging = charging.then(() => (res.writableEnded || res.destroyed ? undefined : write(chunk)));
+        return;
+      }
+      if (!ex.chargeBeforeRelease || !answeredInFull(observer)) return write(chunk);
+      // The usage the answer reported is final now: the charge is made from it.
+      ex.usage = observer.usage;
+      ex.outputText = observer.text;
+      body.pause();
+      charging = ex.chargeBeforeRelease(ep.name).then(() => {
+        if (!res.writableEnded && !res.destroyed) write(chunk);
+        body.resume();
+      });
     };
     const data = (chunk: Buffer) => {
       const events = decoder.push(chunk);
@@ -288,10 +321,10 @@ function deliverStream(
         res.writeHead(status, downstreamHeaders(respHeaders, ex.requestId));
         const first = pending.length === 1 ? pending[0] : Buffer.concat(pending);
         pending = undefined;
-        if (!res.write(first)) resumeWhenDrained();
+        release(first);
       } else {
         if (events.length > 0) timer.extend(idle);
-        if (!res.write(chunk)) resumeWhenDrained();
+        release(chunk);
       }
       if (ex.clientGone) stop({ kind: 'aborted', committed: ex.committed });
     };
@@ -310,11 +343,16 @@ function deliverStream(
       },
       end: () =>
         settle(() => {
-          try {
-            resolve(finishStream(ex, decoder, observer, pending !== undefined, status, timer));
-          } catch (err) {
-            reject(err);
-          }
+          const finish = () => {
+            try {
+              resolve(finishStream(ex, decoder, observer, pending !== undefined, status, timer));
+            } catch (err) {
+              reject(err);
+            }
+          };
+          // The terminal chunk may still be waiting for its charge: it goes out first.
+          if (charging) charging.then(finish, reject);
+          else finish();
         }),
       error: (err) => settle(() => reject(err)),
     });

@@ -86,8 +86,24 @@ export class InFlightResponses {
 export class SettlementTracker implements Billing {
   private readonly outstanding = new Set<string>();
   private readonly signal = new IdleSignal();
+  readonly chargeComplete?: (i: SettleInput) => Promise<{ settled: Promise<void> }>;
 
-  constructor(private readonly inner: Billing) {}
+  constructor(private readonly inner: Billing) {
+    if (inner.chargeComplete) this.chargeComplete = (i) => this.trackCharge(i);
+  }
+
+  private async trackCharge(i: SettleInput): Promise<{ settled: Promise<void> }> {
+    try {
+      const r = await this.inner.chargeComplete!(i);
+      // Shutdown waits for the settlement, which may run on after the answer is released.
+      const settled = r.settled.finally(() => this.done(i.requestId));
+      settled.catch(() => undefined);
+      return { settled };
+    } catch (err) {
+      this.done(i.requestId);
+      throw err;
+    }
+  }
 
   async precharge(i: PrechargeInput): Promise<PrechargeResult> {
     this.outstanding.add(i.requestId);
