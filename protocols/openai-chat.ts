@@ -75,8 +75,9 @@ function validate(body: unknown): ErrorReply | undefined {
 
 /**
  * A copy of a streaming request that asks for the usage chunk, so a relay can bill a client that
- * did not ask; non-stream bodies come back unchanged. (The client then also sees `usage: null`
- * on every chunk and the extra usage chunk, which the SDKs accept.)
+ * did not ask; non-stream bodies come back unchanged. (Every chunk then carries `usage: null`,
+ * which the SDKs accept; the reference relay keeps the extra usage chunk from the client,
+ * relay/proxy/stream-usage.ts.)
  */
 export function withStreamUsage(body: unknown): unknown {
   if (!isObject(body) || body.stream !== true) return body;

@@ -14,7 +14,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Clock, TimerHandle } from '../../lib/clock.js';
 import { upstreamAuthHeaders } from '../../protocols/auth.js';
-import { encodeSseAll, SseDecoder } from '../../protocols/sse.js';
+import { encodeSse, encodeSseAll, SseDecoder } from '../../protocols/sse.js';
 import type { Protocol, StreamObserver } from '../../protocols/types.js';
 import type { EndpointModel, RelayModel } from '../config/model.js';
 import { upstreamModel } from '../config/model.js';
@@ -24,6 +24,7 @@ import { AttemptSignal } from './attempt-signal.js';
 import type { Exchange } from './exchange.js';
 import { downstreamHeaders, upstreamHeaders, type EndpointHeaders } from './headers.js';
 import type { UpstreamPools } from './pools.js';
+import { askStreamUsage, relayAsksStreamUsage } from './stream-usage.js';
 import { isEventStream, requestUpstream, type UpstreamEventStream, type UpstreamResponse } from './upstream-request.js';
 
 type UpstreamHeaders = Record<string, string | string[] | undefined>;
@@ -59,12 +60,13 @@ export function upstreamPath(ep: EndpointModel, ex: Exchange): string {
   return prefix + path + ex.query;
 }
 
-/** The body for an endpoint: the client's bytes unless the model must be renamed. */
+/** The body for an endpoint: the client's bytes unless the model must be renamed or stream usage asked for. */
 function bodyFor(ep: EndpointModel, ex: Exchange): Buffer | string {
-  if (ex.model === undefined) return ex.rawBody;
-  const target = upstreamModel(ep, ex.model);
-  if (target === ex.model && !ex.forcedType) return ex.rawBody;
-  return JSON.stringify(ex.protocol.withModel(ex.body, target));
+  const target = ex.model === undefined ? undefined : upstreamModel(ep, ex.model);
+  const renamed = target !== undefined && (target !== ex.model || ex.forcedType !== undefined);
+  const askUsage = relayAsksStreamUsage(ex);
+  if (!renamed && !askUsage) return ex.rawBody;
+  return JSON.stringify(askStreamUsage(ex, renamed ? ex.protocol.withModel(ex.body, target!) : ex.body));
 }
 
 function waitDrain(res: ServerResponse): Promise<void> {
@@ -261,7 +263,9 @@ function deliverStream(
   ex.observer = observer;
   const res = ex.res;
   const idle = env.config.retry.upstream_timeout;
-  let pending: Buffer[] | undefined = [];
+  // The relay asked for a usage chunk the client did not: events are re-encoded without it.
+  const hideUsage = relayAsksStreamUsage(ex);
+  let pending: Array<Buffer | string> | undefined = [];
   /** The charge that the terminal chunk waits for; the upstream's end waits for it too. */
   let charging: Promise<void> | undefined;
 
@@ -282,11 +286,11 @@ function deliverStream(
       body.pause();
       waitDrain(res).then(() => body.resume());
     };
-    const write = (chunk: Buffer) => {
-      if (!res.write(chunk)) resumeWhenDrained();
+    const write = (chunk: Buffer | string) => {
+      if (chunk.length > 0 && !res.write(chunk)) resumeWhenDrained();
     };
     /** Writes a chunk, or, when it completes the answer, charges first and writes it after. */
-    const release = (chunk: Buffer) => {
+    const release = (chunk: Buffer | string) => {
       if (charging) {
         // Whatever follows the held chunk goes out after it, in order.
         charging = charging.then(() => (res.writableEnded || res.destroyed ? undefined : write(chunk)));
@@ -302,9 +306,15 @@ function deliverStream(
         body.resume();
       });
     };
-    const data = (chunk: Buffer) => {
-      const events = decoder.push(chunk);
-      for (let i = 0; i < events.length; i++) observer.push(events[i]);
+    const data = (bytes: Buffer) => {
+      const events = decoder.push(bytes);
+      let chunk: Buffer | string = bytes;
+      if (hideUsage) {
+        chunk = '';
+        for (let i = 0; i < events.length; i++) if (observer.push(events[i]) !== 'usage') chunk += encodeSse(events[i]);
+      } else {
+        for (let i = 0; i < events.length; i++) observer.push(events[i]);
+      }
       if (pending) {
         pending.push(chunk);
         if (events.length === 0) return;
@@ -319,7 +329,7 @@ function deliverStream(
         ex.committed = true;
         ex.ttfbAt = env.clock.now();
         res.writeHead(status, downstreamHeaders(respHeaders, ex.requestId));
-        const first = pending.length === 1 ? pending[0] : Buffer.concat(pending);
+        const first = pending.length === 1 ? pending[0] : Buffer.concat(pending.map((c) => (typeof c === 'string' ? Buffer.from(c) : c)));
         pending = undefined;
         release(first);
       } else {
@@ -345,7 +355,7 @@ function deliverStream(
         settle(() => {
           const finish = () => {
             try {
-              resolve(finishStream(ex, decoder, observer, pending !== undefined, status, timer));
+              resolve(finishStream(ex, decoder, observer, pending !== undefined, status, timer, hideUsage));
             } catch (err) {
               reject(err);
             }
@@ -367,8 +377,13 @@ function finishStream(
   uncommitted: boolean,
   status: number,
   timer: AttemptTimer,
+  reencoded: boolean,
 ): AttemptResult {
-  for (const ev of decoder.flush()) observer.push(ev);
+  for (const ev of decoder.flush()) {
+    const phase = observer.push(ev);
+    // A re-encoded stream forwards events, not bytes: a last event without its blank line goes out here.
+    if (reencoded && !uncommitted && phase !== 'usage' && !ex.res.writableEnded) ex.res.write(encodeSse(ev));
+  }
   timer.cancel();
   ex.usage = observer.usage;
   ex.outputText = observer.text;
