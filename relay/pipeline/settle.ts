@@ -26,7 +26,8 @@ export async function reserve(rt: RelayRuntime, key: KeyModel, ex: Exchange, pat
     path,
   });
   if (!pre.ok) throw new HttpError(pre.status, pre.message);
-  if (rt.billing.chargeComplete) ex.chargeBeforeRelease = (endpoint) => chargeComplete(rt, ex, key, endpoint);
+  // Only answers that bill usage (generate routes); the others settle after the answer as before.
+  if (rt.billing.chargeComplete && ex.route.kind === 'generate') ex.chargeBeforeRelease = (endpoint) => chargeComplete(rt, ex, key, endpoint);
 }
 
 /** A complete answer's charge, made before its end is released; a failure is logged, never the client's. */
