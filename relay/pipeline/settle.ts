@@ -41,6 +41,8 @@ async function chargeComplete(rt: RelayRuntime, ex: Exchange, key: KeyModel, end
     });
     charged.settled.catch(failed);
   } catch (err) {
+    // Not charged: the settle stage tries again once the request ends.
+    ex.settled = undefined;
     failed(err);
   }
 }
