@@ -131,7 +131,13 @@ export class LedgerBilling implements Billing {
       return { settled: Promise.resolve() };
     }
     const settled = this.settle(i);
-    await this.store.recordCompleted({ requestId: i.requestId, usage: i.usage, endpoint: i.endpoint });
+    try {
+      await this.store.recordCompleted({ requestId: i.requestId, usage: i.usage, endpoint: i.endpoint });
+    } catch (err) {
+      // The caller settles again (idempotent); this settlement's own failure is not a second error.
+      settled.catch(() => undefined);
+      throw err;
+    }
     return { settled };
   }
 
