@@ -197,14 +197,19 @@ describe('what real clients rely on', () => {
     expect(journal.every((e) => e.headers['x-api-key'] === CLAUDE_TOKEN && e.headers.authorization === undefined)).toBe(true);
   });
 
-  it('usage comes from the stream when the upstream reports it, else an estimate marked as estimated', async () => {
+  it('usage comes from the stream (the relay asks for it when the client did not), else an estimate marked as estimated', async () => {
     const chat = { model: 'gpt-4o', messages: [{ role: 'user', content: 'count my usage' }], stream: true };
-    const withUsage = await ask(stack.relay, '/v1/chat/completions', { ...chat, stream_options: { include_usage: true } });
-    const reported = (await requestLog(stack.relay, withUsage))[0];
+    for (const body of [{ ...chat, stream_options: { include_usage: true } }, chat]) {
+      const answer = await ask(stack.relay, '/v1/chat/completions', body);
+      const reported = (await requestLog(stack.relay, answer))[0];
+      const [entry] = (await stack.mocks.control.journal()).slice(-1);
+      expect(reported.usage).toEqual(entry.usage);
+    }
+    // A stream cut mid-way reports no usage: what was delivered is estimated, and says so.
+    await stack.mocks.control.addRule('openai', { match: { stream: true }, times: 1, action: { cut: { after: 'mid_content', mode: 'fin' } } });
+    const cut = await ask(stack.relay, '/v1/chat/completions', chat);
+    const estimated = (await requestLog(stack.relay, cut))[0];
     const [entry] = (await stack.mocks.control.journal()).slice(-1);
-    expect(reported.usage).toEqual(entry.usage);
-    const withoutUsage = await ask(stack.relay, '/v1/chat/completions', chat);
-    const estimated = (await requestLog(stack.relay, withoutUsage))[0];
     expect(estimated.usage).toMatchObject({ estimated: true, outputTokens: entry.usage!.outputTokens });
     expect(estimated.usage.inputTokens).toBeGreaterThan(0);
   });
