@@ -50,7 +50,7 @@ afterEach(async () => {
   fleet = undefined;
 });
 
-function startRelayProcess(configFile: string, env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
+function startRelayProcess(configFile: string, env: Record<string, string>): Promise<{ child: ChildProcess; url: string; adminUrl: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'relay', 'cli.ts'), '--config', configFile, '--port', '0', '--log-level', 'warn'], {
       cwd: ROOT,
@@ -64,7 +64,8 @@ function startRelayProcess(configFile: string, env: Record<string, string>): Pro
     child.stdout!.on('data', (c: Buffer) => {
       out += c.toString();
       const m = /relay listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ child, url: m[1] });
+      const a = /admin API: (http:\/\/[^/\s]+)\/admin\//.exec(out);
+      if (m && a) resolve({ child, url: m[1], adminUrl: a[1] });
     });
     child.on('exit', (code, signal) => reject(new Error(`relay exited (${code ?? signal}) before listening: ${err}${out}`)));
   });
@@ -145,8 +146,8 @@ describe.each(stores)('a relay killed with SIGKILL mid-stream, restarted: $name'
       const second = await startRelayProcess(configFile, env);
       // Recovery runs at open: the killed process is gone (embedded: its data dir is ours now;
       // MySQL: its pid on this host no longer runs).
-      expect((await adminGet(second.url, '/admin/billing/pending')).pending).toEqual([]);
-      const { rows } = (await adminGet(second.url, '/admin/billing/ledger?key=tester&limit=10000')) as {
+      expect((await adminGet(second.adminUrl, '/admin/billing/pending')).pending).toEqual([]);
+      const { rows } = (await adminGet(second.adminUrl, '/admin/billing/ledger?key=tester&limit=10000')) as {
         rows: Array<{ requestId: string; kind: string; time: number; cost?: number; rule?: string; usage?: { inputTokens: number; outputTokens: number } }>;
       };
       const journal = await fleet.control.journal();
@@ -174,7 +175,7 @@ describe.each(stores)('a relay killed with SIGKILL mid-stream, restarted: $name'
       expect(charged.map((x) => x.requestId).sort()).toEqual(whole.map((r) => r.requestId).sort());
       const reserved = rows.filter((x) => x.kind === 'precharge').map((x) => x.requestId).sort();
       expect(rows.filter((x) => x.kind === 'settle' || x.kind === 'refund').map((x) => x.requestId).sort()).toEqual(reserved);
-      const balance = (await adminGet(second.url, '/admin/billing/balances')).balances.find((b: { keyName: string }) => b.keyName === 'tester').balance;
+      const balance = (await adminGet(second.adminUrl, '/admin/billing/balances')).balances.find((b: { keyName: string }) => b.keyName === 'tester').balance;
       const total = rows.filter((x) => x.kind === 'settle').reduce((sum, x) => sum + (x.cost ?? 0), 0);
       expect(balance).toBe(10_000_000 - total);
       second.child.kill('SIGTERM');
