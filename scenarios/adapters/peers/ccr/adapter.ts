@@ -24,13 +24,21 @@ export default defineAdapter(({ target, options }) => {
   // The key the running instance checks: the file runs ahead of it until a restart succeeds.
   let keyInForce = running.APIKEY;
 
-  /** Writes the layout as config.json and restarts onto it; returns the client key now in force. */
-  const push = async (l: Layout): Promise<string | undefined> => {
+  let inForce = '';
+
+  /**
+   * Writes the layout as config.json and restarts onto it (a restart costs seconds, so only when
+   * the config changed, or when asked to restart); returns the client key now in force.
+   */
+  const push = async (l: Layout, restart = false): Promise<string | undefined> => {
     const next = ccrConfig(l, { HOST: running.HOST, PORT: running.PORT });
+    const text = JSON.stringify(next);
+    layout = l;
+    if (text === inForce && !restart) return keyInForce;
     writeConfig(home, next);
     await restartThroughApi(target, home, keyInForce);
     keyInForce = next.APIKEY;
-    layout = l;
+    inForce = text;
     return next.APIKEY;
   };
 
@@ -50,8 +58,8 @@ export default defineAdapter(({ target, options }) => {
       return key ? { keys: Object.fromEntries(l.keys.map((k) => [k.name, key])) } : undefined;
     },
     async apply(change) {
-      // Every change, a restart included, is the whole layout written again and a restart.
-      await push(change.kind === 'restart' ? (layout ?? change.layout) : change.layout);
+      // Every change is the whole layout written again; a restart restarts even when nothing changed.
+      await push(change.kind === 'restart' ? (layout ?? change.layout) : change.layout, change.kind === 'restart');
     },
   };
 });
