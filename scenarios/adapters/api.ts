@@ -118,8 +118,8 @@ export interface RelayAdapter {
   apply(change: LayoutChange, ctx: AdapterContext): Promise<void>;
   /**
    * Headers every client request of `protocol` must carry, for relays that take their routing
-   * from the request itself (Portkey's `x-portkey-config`). Asked when each step's requests
-   * start, so a change applied before the step is in them; a step's own headers win.
+   * from the request itself (Portkey's `x-portkey-config`). Asked for each request, so a change
+   * applied while a load runs is in the requests sent after it; a step's own headers win.
    */
   requestHeaders?(protocol: ClientProtocol): Record<string, string>;
   /** The newest `limit` request records, oldest first (capabilities.records). */

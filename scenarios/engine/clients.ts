@@ -175,8 +175,8 @@ export interface SendOptions {
   index: number;
   /** Names the request in its default message ("3.2" = step 3, request 2). */
   tag?: string;
-  /** Headers the relay wants on every request (RelayAdapter.requestHeaders); the step's own headers win. */
-  relayHeaders?: Record<string, string>;
+  /** Headers the relay wants on each request (RelayAdapter.requestHeaders), asked per request so a change under load applies; the step's own headers win. */
+  relayHeaders?: () => Record<string, string>;
   dispatcher?: Dispatcher;
   now?: () => number;
 }
@@ -193,7 +193,7 @@ export async function send(opts: SendOptions): Promise<ClientResult> {
   const now = opts.now ?? (() => performance.now());
   const built = buildRequest(spec, opts.key, `${opts.tag ?? ''}${opts.tag ? '.' : ''}${opts.index + 1}`);
   const given = new Set(Object.keys(built.headers).map((h) => h.toLowerCase()));
-  for (const [k, v] of Object.entries(opts.relayHeaders ?? {})) if (!given.has(k.toLowerCase())) built.headers[k] = v;
+  for (const [k, v] of Object.entries(opts.relayHeaders?.() ?? {})) if (!given.has(k.toLowerCase())) built.headers[k] = v;
   const protocol: Protocol | undefined = safeProtocol(WIRE_PROTOCOL[spec.protocol]);
   const started = now();
   const result: ClientResult = {

@@ -291,7 +291,7 @@ function startRequests(ctx: Ctx, step: Step, index: number): Flight {
     spec,
     key,
     tag: `${ctx.scenario.seed}-${index + 1}`,
-    relayHeaders: ctx.adapter.requestHeaders?.(spec.protocol),
+    relayHeaders: ctx.adapter.requestHeaders ? () => ctx.adapter.requestHeaders!(spec.protocol) : undefined,
     onDone: () => bar?.increment(),
   });
   // Without a virtual clock the relay's own timers run in real time while the requests wait.
