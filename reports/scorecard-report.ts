@@ -133,7 +133,8 @@ function anchor(scenario: string, target: string): string {
 }
 
 function cellContent(cell: Cell, scenario: string, target: string): Raw {
-  const counts = LEVELS.filter((l) => cell.ran[l] > 0)
+  // A scenario skipped whole ran at most its invariants over nothing: no counts to show.
+  const counts = ['skipped', 'missing'].includes(cell.kind) ? '' : LEVELS.filter((l) => cell.ran[l] > 0)
     .map((l) => `${SHORT[l]} ${cell.ran[l] - cell.failed[l]}/${cell.ran[l]}`)
     .join(' · ');
   const label = el('span', { class: `cell-label ${cell.kind}` }, CELL_LABEL[cell.kind]);
@@ -143,7 +144,7 @@ function cellContent(cell: Cell, scenario: string, target: string): Raw {
     { class: `cell ${cell.kind}`, title: `${CELL_TITLE[cell.kind]}${cell.reason ? `: ${cell.reason}` : ''}` },
     hasDetail ? el('a', { href: `#${anchor(scenario, target)}` }, label) : label,
     counts ? el('div', { class: 'counts' }, counts) : '',
-    cell.skipped ? el('div', { class: 'counts' }, `${cell.skipped} skipped`) : '',
+    cell.skipped && cell.kind !== 'skipped' ? el('div', { class: 'counts' }, `${cell.skipped} skipped`) : '',
   );
 }
 
