@@ -31,9 +31,12 @@ channels:
     endpoints: [{ name: placeholder, type: claude, base_url: "http://127.0.0.1:9", token: sk-ant-placeholder-0000 }]
 keys: [{ key: rk-placeholder-0000000001, name: placeholder }]
 YAML
-port="$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
+free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+port="$(free_port)"
+admin_port="$(free_port)"
 export RELAY_ADMIN_TOKEN="adm-maintainer-path-$RANDOM$RANDOM"
-npx relaylab relay --config relay.yaml --host 127.0.0.1 --port "$port" --log-level warn > relay.log 2>&1 &
+# The reference relay serves its admin API on a listener of its own, apart from the client port.
+npx relaylab relay --config relay.yaml --host 127.0.0.1 --port "$port" --admin-port "$admin_port" --log-level warn > relay.log 2>&1 &
 relay_pid=$!
 for _ in $(seq 1 60); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.5; done
 
@@ -41,12 +44,12 @@ for _ in $(seq 1 60); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>
 cat > their-adapter.ts <<'TS'
 import { defineAdapter, type Layout } from 'relaylab/adapter';
 
-export default defineAdapter(({ target, adminToken }) => {
+export default defineAdapter(({ target, adminToken, adminUrl }) => {
   const push = async (layout: Layout) => {
     const config = structuredClone(layout.reference) as { channels?: Array<{ endpoints?: Array<{ token: string }> }> };
     // BREAK_TOKENS=1 plays a relay with a bug: it sends upstreams a token of its own.
     if (process.env.BREAK_TOKENS) for (const c of config.channels ?? []) for (const e of c.endpoints ?? []) e.token = `${e.token}-broken`;
-    const res = await fetch(new URL('/admin/config', target), {
+    const res = await fetch(new URL('/admin/config', adminUrl ?? target), {
       method: 'PUT',
       headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
       body: JSON.stringify(config),
@@ -78,8 +81,8 @@ expect_exit() {
 }
 
 target="http://127.0.0.1:$port"
-expect_exit 0 npx relaylab conformance forwarding --target "$target" --adapter ./their-adapter.ts --admin-token "$RELAY_ADMIN_TOKEN"
+expect_exit 0 npx relaylab conformance forwarding --target "$target" --adapter ./their-adapter.ts --admin-url "http://127.0.0.1:$admin_port" --admin-token "$RELAY_ADMIN_TOKEN"
 test -s reports/out/junit.xml
-BREAK_TOKENS=1 expect_exit 1 npx relaylab conformance forwarding --target "$target" --adapter ./their-adapter.ts --admin-token "$RELAY_ADMIN_TOKEN"
+BREAK_TOKENS=1 expect_exit 1 npx relaylab conformance forwarding --target "$target" --adapter ./their-adapter.ts --admin-url "http://127.0.0.1:$admin_port" --admin-token "$RELAY_ADMIN_TOKEN"
 expect_exit 2 npx relaylab conformance forwarding --target "$target" --adapter ./not-an-adapter.ts
 echo "maintainer path: ok (exit codes 0, 1 and 2 where expected)"
