@@ -14,7 +14,7 @@ import { maskToken } from '../lib/mask.js';
 import { ConfigError } from '../lib/yaml-config.js';
 import { SplitLedgerError } from './billing/index.js';
 import { loadRelayConfig } from './config/load.js';
-import { startRelay } from './server.js';
+import { startRelay, type RunningRelay } from './server.js';
 import { exitOnSignals } from './service/index.js';
 import { runMain } from '../lib/main.js';
 
@@ -92,11 +92,24 @@ async function main(): Promise<number> {
     return 2;
   }
   const givenToken = process.env.RELAY_ADMIN_TOKEN;
-  let relay;
+  let relay: RunningRelay;
+  // POST /admin/restart: this process owns the relay, so it can stop it and start it again on the
+  // same ports, records, admin token and clock (a test clock keeps its time).
+  const restart = async (options: Parameters<typeof startRelay>[0]) => {
+    const old = relay;
+    await old.close();
+    const again = { ...options, port: old.port, adminPort: Number(new URL(old.adminUrl).port), adminToken: old.adminToken, clock: old.clock };
+    relay = await startRelay({ ...again, restart: () => void restart(again).catch(onRestartError) });
+    console.log(`relay restarted on ${relay.url}`);
+  };
+  const onRestartError = (err: Error) => {
+    console.error(`relay restart failed: ${err.message}`);
+    process.exit(1);
+  };
   try {
     // The config file (with RELAY_ADMIN_HOST / RELAY_ADMIN_PORT applied) may name the admin listener.
     const fileAdmin = loadRelayConfig(config).admin;
-    relay = await startRelay({
+    const options = {
       config,
       host: values.host ?? process.env.RELAY_HOST ?? '127.0.0.1',
       port,
@@ -109,7 +122,8 @@ async function main(): Promise<number> {
       statePrefix: process.env.RELAY_STATE_PREFIX || undefined,
       logLevel: values['log-level'] ?? process.env.RELAY_LOG_LEVEL ?? 'info',
       billingRecovery,
-    });
+    };
+    relay = await startRelay({ ...options, restart: () => void restart(options).catch(onRestartError) });
   } catch (err) {
     if (err instanceof ConfigError || err instanceof SplitLedgerError) {
       console.error(err.message);

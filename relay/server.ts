@@ -11,7 +11,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { SystemClock, TestClock, type Clock } from '../lib/clock.js';
 import { presentsSecret } from './admin/auth.js';
 import { adminRoutes } from './admin/routes.js';
-import { billingAdminRoutes, claimSharedLedger, ledgerIdentity, openBilling, requestLogLookup } from './billing/index.js';
+import { billingAdminRoutes, claimSharedLedger, FreeBilling, ledgerIdentity, openBilling, requestLogLookup } from './billing/index.js';
+import { parseBillingConfig } from './billing/config.js';
 import type { Billing } from './billing/types.js';
 import { ConfigHolder } from './config/holder.js';
 import { loadRelayConfig, parseRelayConfig } from './config/load.js';
@@ -57,6 +58,8 @@ export interface StartRelayOptions {
   limits?: Partial<ServiceLimits>;
   /** Seals tokens in the saved layout at rest (default: RELAY_SECRET_KEY). */
   secretKey?: string;
+  /** Offered as POST /admin/restart: stop and start this relay on the same records (the caller owns the process). */
+  restart?: () => void;
 }
 
 export interface RunningRelay {
@@ -98,13 +101,18 @@ export async function startRelay(opts: StartRelayOptions): Promise<RunningRelay>
         })
       : undefined;
   const holder = await ConfigHolder.open(parsed, records, clock);
+  // Billing and custom-pass start from the layout in force (the file, or the last admin PUT, which
+  // a restart keeps), and follow every later PUT.
+  const effective = holder.current.source;
   // Relays sharing MySQL see each other's admin edits (token changes, pause/resume): requests
   // look for them at most every CONFIG_SYNC_MS, in the background.
   if (opts.mysqlUrl) holder.syncEvery(CONFIG_SYNC_MS, (err) => logger.warn({ err: err.message }, 'config refresh failed'));
   const billingBundle = opts.billing
     ? { billing: opts.billing, ledger: undefined, close: async () => undefined }
     : await openBilling({
-        config: parsed.billing,
+        // The ledger opens when either the file or the layout in force has a billing section, so a
+        // restart after a PUT that turned billing off can still turn it on again.
+        config: effective.billing ?? parsed.billing,
         clock,
         dataDir: opts.dataDir,
         mysqlUrl: opts.mysqlUrl,
@@ -115,9 +123,19 @@ export async function startRelay(opts: StartRelayOptions): Promise<RunningRelay>
         lookupRequest: requestLogLookup(records),
         onError: (err, context) => logger.warn({ err: err.message, context }, 'billing error'),
       });
+  // The layout in force decides whether requests are metered: a PUT without a billing section makes
+  // them free (the ledger stays open for its records); settling always reaches the ledger, which
+  // ignores requests it never reserved, so a switch mid-request loses no reservation.
+  const hasSection = (b: unknown) => b !== undefined && b !== null;
+  let billingOn = hasSection(effective.billing);
+  const free = new FreeBilling();
+  const layoutBilling: Billing = {
+    precharge: (i) => (billingOn ? billingBundle.billing : free).precharge(i),
+    settle: (i) => billingBundle.billing.settle(i),
+  };
   const pools = new UpstreamPools();
   const pass = await openPass({
-    config: parsed.pass,
+    config: effective.pass,
     clock,
     relay: () => holder.current,
     billing: billingBundle.ledger,
@@ -132,7 +150,7 @@ export async function startRelay(opts: StartRelayOptions): Promise<RunningRelay>
     holder,
     live,
     records,
-    billing: service.billing(billingBundle.billing),
+    billing: service.billing(layoutBilling),
     clock,
     pools,
     stats: new StatsCollector(),
@@ -164,7 +182,26 @@ export async function startRelay(opts: StartRelayOptions): Promise<RunningRelay>
     return reply.header('content-type', contentType).header('cache-control', 'no-store').send(body);
   });
   if (ledger) plugins.push(async (scope) => scope.register(billingAdminRoutes, { billing: ledger }));
-  await app.register(adminRoutes, { rt, adminToken, runHealth: async () => (await health.runOnce()).results, plugins });
+  await app.register(adminRoutes, {
+    rt,
+    adminToken,
+    runHealth: async () => (await health.runOnce()).results,
+    plugins,
+    restart: opts.restart,
+    // The ledger's store is opened at start: a relay started without billing cannot switch it on.
+    refuseLayout: (layout) =>
+      !ledger && layout.billing !== undefined && layout.billing !== null ? 'this relay was started without a billing section; start it with one to change billing through the admin API' : undefined,
+  });
+  let applied = { billing: JSON.stringify(effective.billing), pass: JSON.stringify(effective.pass) };
+  holder.onChange((model) => {
+    const next = { billing: JSON.stringify(model.source.billing), pass: JSON.stringify(model.source.pass) };
+    billingOn = !!ledger && hasSection(model.source.billing);
+    if (ledger && next.billing !== applied.billing && billingOn) {
+      ledger.update(parseBillingConfig(model.source.billing)).catch((err: Error) => logger.warn({ err: err.message }, 'billing update failed'));
+    }
+    if (next.pass !== applied.pass) pass.update(model.source.pass);
+    applied = next;
+  });
   await app.ready();
   const adminHost = opts.adminHost ?? parsed.admin.host;
   await app.listen({ host: adminHost, port: opts.adminPort ?? parsed.admin.port ?? 0 });

@@ -22,6 +22,10 @@ export interface AdminOptions {
   runHealth?: () => Promise<unknown>;
   /** More admin routes (billing ...), registered inside the admin-token scope. */
   plugins?: Array<(scope: FastifyInstance) => Promise<void>>;
+  /** Why a new layout cannot be applied by this process (a section it cannot switch on), or undefined. */
+  refuseLayout?: (layout: Record<string, unknown>) => string | undefined;
+  /** Restarts the relay on the same records (set by `pnpm relay`, which owns the process). */
+  restart?: () => void;
 }
 
 export async function activeChannelName(rt: RelayRuntime): Promise<string | null> {
@@ -83,6 +87,8 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminOptions): Pro
     const body = edits.requireObject(req.body);
     // Accept both the bare layout and the { config } envelope GET answers with.
     const layout = edits.requireObject('config' in body && typeof body.config === 'object' ? body.config : body);
+    const refused = opts.refuseLayout?.(layout);
+    if (refused) throw new edits.AdminError(409, refused);
     const model = await holder.replace(edits.unmaskSecrets(layout, holder.current.source));
     return { version: model.version };
   });
@@ -180,9 +186,11 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminOptions): Pro
   });
 
   // A clean slate for the next scenario or after an incident: cooldowns, breakers and credential
-  // counts (and with sticky: true, bindings), for all endpoints or the listed ones.
+  // counts (and with sticky: true, bindings), for all endpoints or the listed ones. `history: true`
+  // also forgets what past requests and probes left behind: per-endpoint counters (/admin/stats)
+  // and health back to unknown, so a relay that outlives one scenario starts the next like new.
   app.post('/admin/state/reset', async (req, reply) => {
-    const body = (req.body ?? {}) as { endpoints?: unknown; channels?: unknown; sticky?: unknown };
+    const body = (req.body ?? {}) as { endpoints?: unknown; channels?: unknown; sticky?: unknown; history?: unknown };
     const names = (v: unknown, what: string): string[] | undefined => {
       if (v === undefined) return undefined;
       if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new edits.AdminError(400, `body.${what} must be a list of names`);
@@ -194,12 +202,16 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminOptions): Pro
     for (const e of endpoints ?? []) if (!config.endpoints.has(e)) return reply.code(404).send({ error: `no endpoint named "${e}"` });
     for (const c of channels ?? []) requireChannel(c);
     const sticky = body.sticky === true;
+    if (body.history === true) {
+      rt.stats.reset(endpoints);
+      for (const e of endpoints ?? config.endpoints.keys()) await rt.live.setHealth(e, { status: 'unknown', consecutiveFailures: 0, lastCheckAt: 0, latencyMs: undefined });
+    }
     if (endpoints === undefined && channels === undefined) await rt.live.resetState({ sticky });
     else {
       const tokens = (endpoints ?? []).map((e) => config.endpoints.get(e)!.tokenId);
       await rt.live.resetState({ endpoints: endpoints ?? [], tokens, channels: channels ?? [], sticky });
     }
-    return { reset: endpoints ?? 'all', channels: channels ?? (endpoints ? [] : 'all'), sticky };
+    return { reset: endpoints ?? 'all', channels: channels ?? (endpoints ? [] : 'all'), sticky, history: body.history === true };
   });
 
   app.get<{ Querystring: { limit?: string; since?: string; key?: string; endpoint?: string } }>('/admin/requests', async (req) => {
@@ -210,6 +222,16 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminOptions): Pro
   });
 
   app.get('/admin/stats', async () => rt.stats.snapshot());
+
+  // 202 first, then the restart: the answer must leave before the server closes. `dry_run` asks
+  // whether this relay can restart itself at all (only `pnpm relay`, which owns its process, can).
+  app.post('/admin/restart', async (req, reply) => {
+    if (!opts.restart) return reply.code(501).send({ error: 'this relay cannot restart itself (start it with pnpm relay)' });
+    if ((req.body as { dry_run?: unknown } | undefined)?.dry_run === true) return { restart: 'available' };
+    reply.code(202).send({ restart: 'started' });
+    setImmediate(opts.restart);
+    return reply;
+  });
 
   app.post('/admin/health/run', async (_req, reply) => {
     if (!opts.runHealth) return reply.code(501).send({ error: 'health checks are not available in this relay build' });

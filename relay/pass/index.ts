@@ -56,6 +56,8 @@ export interface OpenedPass extends PassRoutes {
   poller: TaskPoller;
   tasks: PassTaskStore;
   settings: PassSettings;
+  /** Applies a new `pass:` section (user header, timeouts, channels) to calls from now on. */
+  update(config: unknown): void;
   close(): Promise<void>;
 }
 
@@ -95,6 +97,10 @@ export async function openPass(o: OpenPassOptions): Promise<OpenedPass> {
     poller,
     tasks,
     settings,
+    // Routes and poller read the settings object at call time: a new section takes effect at once.
+    update: (config: unknown) => {
+      Object.assign(settings, parsePassConfig(config, o.env ?? process.env));
+    },
     close: async () => {
       poller!.stop();
       await poller!.idle();

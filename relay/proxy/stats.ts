@@ -18,6 +18,17 @@ export class StatsCollector {
   requests = 0;
   private readonly outcomes: Record<string, number> = {};
 
+  /** Forgets the counters of the listed endpoints, or of all of them and the totals. */
+  reset(endpoints?: string[]): void {
+    if (endpoints) {
+      for (const e of endpoints) this.endpoints.delete(e);
+      return;
+    }
+    this.endpoints.clear();
+    this.requests = 0;
+    for (const k of Object.keys(this.outcomes)) delete this.outcomes[k];
+  }
+
   recordAttempt(endpoint: string, ok: boolean, errorClass: string | undefined, durationMs: number): void {
     let s = this.endpoints.get(endpoint);
     if (!s) {

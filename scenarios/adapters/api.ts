@@ -82,6 +82,8 @@ export interface EndpointView {
 
 export interface RelayStateView {
   endpoints: EndpointView[];
+  /** The relay's clock (ms). */
+  now?: number;
   activeChannel?: string | null;
 }
 

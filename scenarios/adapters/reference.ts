@@ -8,22 +8,26 @@ import type { Balance, LedgerRow } from '../../relay/billing/ledger.js';
 import type { LedgerView } from '../engine/billing.js';
 import { CAPABILITIES, PROTOCOLS } from '../engine/schema.js';
 import type { AdapterCapabilities, AdapterContext, Configured, Feature, LayoutChange, RelayAdapter, RelayRecord, RelayStateView, RelayStatsView } from './api.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { AdminClient, AdminError } from './admin-client.js';
 
 const FEATURES = CAPABILITIES.filter((c): c is Feature => c !== 'clock' && c !== 'restart' && c !== 'relay_records');
 
-/** Everything the reference relay can do over its admin API; restart needs its process. */
+/** Everything the reference relay can do over its admin API (restart when it runs as `pnpm relay`). */
 export const REFERENCE_CAPABILITIES: AdapterCapabilities = {
   inbound: PROTOCOLS,
   keys: 'layout',
   clock: 'virtual',
-  restart: false,
+  restart: true,
   records: true,
   features: FEATURES,
 };
 
 /** Drives a reference relay through its admin API: the part the in-process and reference adapters share. */
 export class AdminDriver {
+  /** Ledger rows before this relay time belong to earlier scenarios on the same relay. */
+  ledgerSince = 0;
+
   constructor(public admin: AdminClient) {}
 
   async change(c: LayoutChange): Promise<void> {
@@ -75,7 +79,7 @@ export class AdminDriver {
         this.admin.call<{ rows: LedgerRow[] }>('GET', '/admin/billing/ledger?limit=100000000'),
         this.admin.call<{ balances: Balance[] }>('GET', '/admin/billing/balances'),
       ]);
-      return { ledger: rows, balances };
+      return { ledger: sinceScenarioStart(rows, this.ledgerSince), balances };
     } catch (err) {
       if (err instanceof AdminError && err.status === 404) return undefined;
       throw err;
@@ -83,10 +87,22 @@ export class AdminDriver {
   }
 }
 
-/** POST /admin/state/reset with bindings; false when the relay has no such route. */
+/**
+ * A relay that outlives one scenario keeps its ledger, and an account keeps its balance (starting
+ * balances apply once). The scenario sees its own rows, and before them, per key, one opening
+ * topup worth everything earlier rows did: balance = that start - this scenario's rows still holds.
+ */
+export function sinceScenarioStart(rows: LedgerRow[], since: number): LedgerRow[] {
+  const opening = new Map<string, number>();
+  for (const r of rows) if (r.time < since) opening.set(r.keyName, (opening.get(r.keyName) ?? 0) + r.amount);
+  const carried: LedgerRow[] = [...opening].map(([keyName, amount], i) => ({ id: -1 - i, time: since, keyName, requestId: `opening:${keyName}`, kind: 'topup', amount, rule: 'earlier scenarios' }));
+  return [...carried, ...rows.filter((r) => r.time >= since)];
+}
+
+/** POST /admin/state/reset with bindings, counters and health; false when the relay has no such route. */
 async function resetLiveState(admin: AdminClient): Promise<boolean> {
   try {
-    await admin.call('POST', '/admin/state/reset', { sticky: true });
+    await admin.call('POST', '/admin/state/reset', { sticky: true, history: true });
     return true;
   } catch (err) {
     if (err instanceof AdminError && (err.status === 404 || err.status === 405)) return false;
@@ -96,6 +112,34 @@ async function resetLiveState(admin: AdminClient): Promise<boolean> {
 
 /** Longer than any sticky TTL, cooldown or breaker period a scenario configures. */
 const STALE_STATE_MS = 60 * 86_400_000;
+
+/** POST /admin/restart { dry_run }: only a relay that owns its process (`pnpm relay`) can restart itself. */
+async function canRestart(admin: AdminClient): Promise<boolean> {
+  try {
+    await admin.call('POST', '/admin/restart', { dry_run: true });
+    return true;
+  } catch (err) {
+    if (err instanceof AdminError && [404, 405, 501].includes(err.status)) return false;
+    throw err;
+  }
+}
+
+const RESTART_DOWN_WAIT_MS = 2000;
+const RESTART_UP_WAIT_MS = 30_000;
+
+/** Restarts the relay and returns once the new process answers its admin API. */
+export async function restartRelay(admin: AdminClient): Promise<void> {
+  await admin.call('POST', '/admin/restart');
+  const up = async () => admin.state().then(() => true, () => false);
+  // The old server closes right after answering: wait to see it gone (a fast restart may hide the gap).
+  const downBy = performance.now() + RESTART_DOWN_WAIT_MS;
+  while (performance.now() < downBy && (await up())) await sleep(20);
+  const upBy = performance.now() + RESTART_UP_WAIT_MS;
+  while (!(await up())) {
+    if (performance.now() > upBy) throw new Error(`the relay did not come back within ${RESTART_UP_WAIT_MS / 1000}s of POST /admin/restart`);
+    await sleep(50);
+  }
+}
 
 export interface ReferenceAdapterOptions {
   target: string;
@@ -117,18 +161,22 @@ export function referenceAdapter(opts: ReferenceAdapterOptions): RelayAdapter {
       // bindings) under endpoint names the next scenario may reuse: clear it first. Relays
       // without POST /admin/state/reset get the old treatment: let all of it expire.
       const reset = await resetLiveState(admin);
-      let capabilities: Partial<AdapterCapabilities> | undefined;
+      const capabilities: Partial<AdapterCapabilities> = {};
+      if (!(await canRestart(admin))) capabilities.restart = false;
       if (await admin.hasClock()) {
-        if (!reset) await admin.advanceClock(STALE_STATE_MS);
+        // A step past the last scenario's ledger rows, which may carry the very same virtual time.
+        await admin.advanceClock(reset ? 1 : STALE_STATE_MS);
       } else {
-        capabilities = { clock: 'none' };
+        capabilities.clock = 'none';
         if (!reset) ctx.log('  (target cannot reset its state: cooldowns and bindings of an earlier run may remain)');
         ctx.log('  (target runs on real time: start it with RELAY_TEST_CLOCK=1 for virtual time)');
       }
-      await admin.putConfig(layout.reference);
+      // The scenario's layout is all of it: no billing or pass section means none, not the last scenario's.
+      await admin.putConfig({ billing: null, pass: null, ...layout.reference });
+      driver.ledgerSince = (await admin.state()).now ?? 0;
       return { capabilities };
     },
-    apply: (change) => driver.change(change),
+    apply: (change) => (change.kind === 'restart' ? restartRelay(driver.admin) : driver.change(change)),
     readRecords: (limit) => driver.readRecords(limit),
     advance: (ms) => driver.advance(ms),
     healthCheck: () => driver.healthCheck(),

@@ -338,7 +338,10 @@ async function billingChecksOf(ctx: Ctx, expect: Expectation | undefined): Promi
     if (!b.expect.billing) continue;
     if (!ctx.caps.has('billing')) {
       out.push({ name: 'billing', level: b.level, pass: true, skipped: true, reason: 'the target does not show its ledger', expected: b.expect.billing, actual: '(not visible on this target)' });
-    } else out.push(...(await stepBillingChecks(ctx, b.expect.billing)).map((c) => ({ ...c, level: b.level })));
+    } else {
+      const checks = await stepBillingChecks(ctx, b.expect.billing);
+      out.push(...checks.map((c) => ({ ...c, level: b.level, ...(c.skipped && !c.reason ? { reason: 'the target shows no ledger' } : {}) })));
+    }
   }
   return out;
 }
