@@ -25,7 +25,7 @@ const BOOT_CONFIG = 'channels: []\nhealth: { enabled: false }\nbilling: { prices
 const START_TIMEOUT_MS = 30_000;
 
 /** Starts `relay/cli.ts` in its own process; resolves with its URL once it listens. */
-function startRelayProcess(dir: string, adminToken: string): Promise<{ proc: ChildProcess; url: string }> {
+function startRelayProcess(dir: string, adminToken: string): Promise<{ proc: ChildProcess; url: string; adminUrl: string }> {
   const config = join(dir, 'relay.yaml');
   writeFileSync(config, BOOT_CONFIG);
   const env: NodeJS.ProcessEnv = { ...process.env, RELAY_TEST_CLOCK: '1', RELAY_ADMIN_TOKEN: adminToken };
@@ -44,9 +44,10 @@ function startRelayProcess(dir: string, adminToken: string): Promise<{ proc: Chi
     proc.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /relay listening on (\S+)/.exec(out);
-      if (m) {
+      const admin = /admin API: (\S+)\/admin\//.exec(out);
+      if (m && admin) {
         clearTimeout(timer);
-        resolveStart({ proc, url: m[1] });
+        resolveStart({ proc, url: m[1], adminUrl: admin[1] });
       }
     });
     proc.once('exit', (code) => {
@@ -59,11 +60,11 @@ function startRelayProcess(dir: string, adminToken: string): Promise<{ proc: Chi
 export async function main(argv: string[]): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'relaylab-reference-'));
   const adminToken = `adm-${randomBytes(12).toString('hex')}`;
-  let relay: { proc: ChildProcess; url: string } | undefined;
+  let relay: { proc: ChildProcess; url: string; adminUrl: string } | undefined;
   try {
     relay = await startRelayProcess(dir, adminToken);
     console.log(`reference relay (pnpm relay, out of process) at ${relay.url}`);
-    return await conformance([...argv, '--target', relay.url, '--adapter', 'reference', '--admin-token', adminToken, '--out', join(REPORT_DIR, 'reference')]);
+    return await conformance([...argv, '--target', relay.url, '--adapter', 'reference', '--admin-url', relay.adminUrl, '--admin-token', adminToken, '--out', join(REPORT_DIR, 'reference')]);
   } catch (err) {
     console.error((err as Error).message);
     return 2;

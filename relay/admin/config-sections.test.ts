@@ -14,7 +14,7 @@ afterEach(async () => {
   relay = undefined;
 });
 
-const adminCall = (method: string, path: string, body?: unknown) => call(relay!.url, method, path, body, { authorization: `Bearer ${relay!.adminToken}` });
+const adminCall = (method: string, path: string, body?: unknown) => call(relay!.adminUrl, method, path, body, { authorization: `Bearer ${relay!.adminToken}` });
 const keys = [{ key: 'rk-sections-alice-0001', name: 'alice' }];
 
 describe('PUT /admin/config with billing and pass sections', () => {
