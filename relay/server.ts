@@ -127,7 +127,8 @@ export async function startRelay(opts: StartRelayOptions): Promise<RunningRelay>
   // them free (the ledger stays open for its records); settling always reaches the ledger, which
   // ignores requests it never reserved, so a switch mid-request loses no reservation.
   const hasSection = (b: unknown) => b !== undefined && b !== null;
-  let billingOn = hasSection(effective.billing);
+  // A Billing handed in by the caller (tests, embedders) is always on.
+  let billingOn = !!opts.billing || hasSection(effective.billing);
   const free = new FreeBilling();
   const layoutBilling: Billing = {
     precharge: (i) => (billingOn ? billingBundle.billing : free).precharge(i),
@@ -195,7 +196,7 @@ export async function startRelay(opts: StartRelayOptions): Promise<RunningRelay>
   let applied = { billing: JSON.stringify(effective.billing), pass: JSON.stringify(effective.pass) };
   holder.onChange((model) => {
     const next = { billing: JSON.stringify(model.source.billing), pass: JSON.stringify(model.source.pass) };
-    billingOn = !!ledger && hasSection(model.source.billing);
+    billingOn = !!opts.billing || (!!ledger && hasSection(model.source.billing));
     if (ledger && next.billing !== applied.billing && billingOn) {
       ledger.update(parseBillingConfig(model.source.billing)).catch((err: Error) => logger.warn({ err: err.message }, 'billing update failed'));
     }
