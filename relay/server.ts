@@ -133,6 +133,7 @@ export async function startRelay(opts: StartRelayOptions): Promise<RunningRelay>
   const layoutBilling: Billing = {
     precharge: (i) => (billingOn ? billingBundle.billing : free).precharge(i),
     settle: (i) => billingBundle.billing.settle(i),
+    ...(billingBundle.billing.chargeComplete ? { chargeComplete: (i) => billingBundle.billing.chargeComplete!(i) } : {}),
   };
   const pools = new UpstreamPools();
   const pass = await openPass({
