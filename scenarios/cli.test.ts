@@ -23,7 +23,7 @@ function file(name: string, status: number): string {
       '  channels: [{ name: main, endpoints: [{ name: E, type: openai, upstream: up, token: sk-proj-cli-TTTT }] }]',
       'steps:',
       `  - request: { protocol: openai-chat }`,
-      `    expect: { status: ${status}, upstreams: { up: 1 } }`,
+      `    expect: { status: ${status}, resilience: { upstreams: { up: 1 } } }`,
     ].join('\n'),
   );
   return path;

@@ -29,10 +29,10 @@ relay:
     - { name: two, priority: 2, endpoints: [{ name: B, type: openai, upstream: up-b, token: sk-proj-module-BBBB }] }
 steps:
   - request: { protocol: openai-chat }
-    expect: { status: 200, upstreams: { up-a: 1, up-b: 0 }, attempts: ["A:200"] }
+    expect: { status: 200, resilience: { upstreams: { up-a: 1, up-b: 0 } }, attempts: ["A:200"] }
   - relay_change: { pause: one }
   - request: { protocol: openai-chat, count: 2 }
-    expect: { status: 200, upstreams: { up-a: 0, up-b: 2 }, only_token: { up-b: sk-proj-module-BBBB } }
+    expect: { status: 200, resilience: { upstreams: { up-a: 0, up-b: 2 } }, only_token: { up-b: sk-proj-module-BBBB } }
 `;
 
 describe('loadAdapter', () => {

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { JournalEntry } from '../../mocks/journal.js';
 import { attemptMatches, countMatches, evaluate, healthResults, type StepObservation } from './expect.js';
-import { checkInvariants } from './invariants.js';
+import { brokenSuccess, checkInvariants, misshapenError } from './invariants.js';
+import type { ClientResult } from './clients.js';
+import type { Expectation } from './schema.js';
 
 function entry(seq: number, upstream: string, credential: string | null, status = 200, extra: Partial<JournalEntry> = {}): JournalEntry {
   return {
@@ -70,6 +72,18 @@ describe('expectations', () => {
     expect(c).toMatchObject({ pass: false, actual: { 'tok-A-1111': 1, 'tok-B-2222': 1 } });
   });
 
+  it('only_token is about the credential: an upstream no request reached holds, a wrong credential fails', () => {
+    const [none] = evaluate({ only_token: { other: 'tok-A-1111' } }, obs([entry(1, 'shared', 'tok-A-1111')]));
+    expect(none).toMatchObject({ pass: true, actual: '(no request reached it)' });
+  });
+
+  it('a status class matches any status of that class, and nothing else', () => {
+    const results = [200, 503, 529].map((status, index) => ({ index, status }) as unknown as ClientResult);
+    const verdict = (status: Expectation['status']) => evaluate({ status }, { ...obs([]), results: results.slice(1) })[0].pass;
+    expect([verdict('5xx'), verdict(['4xx', '5xx']), verdict(503), verdict('4xx')]).toEqual([true, true, false, false]);
+    expect(evaluate({ status: '5xx' }, { ...obs([]), results })[0].pass).toBe(false);
+  });
+
   it('skips record expectations on a target that cannot show them instead of failing', () => {
     const checks = evaluate({ attempts: ['A:200'], state: { A: { cooldown: true } } }, { ...obs([]), blind: { records: true, state: true } });
     expect(checks.every((c) => c.skipped && c.pass)).toBe(true);
@@ -97,6 +111,24 @@ describe('invariants', () => {
     expect(token.pass).toBe(false);
     expect(String(token.actual)).toContain('#2');
     expect(streams.pass).toBe(true);
+  });
+
+  it('an error answer must come in its own protocol\u2019s shape; a 2xx body cut short is never a success', () => {
+    const r = (over: Partial<ClientResult>) => ({ index: 0, protocol: 'anthropic', method: 'POST', path: '/v1/messages', stream: false, status: 200, headers: {}, text: '', events: 0, streamEnd: 'n/a', aborted: false, durationMs: 1, malformedLines: 0, ...over }) as ClientResult;
+    const anthropicError = { type: 'error', error: { type: 'overloaded_error', message: 'busy' } };
+    const openaiError = { error: { message: 'busy', type: 'server_error', code: null } };
+    expect(misshapenError(r({ status: 529, body: anthropicError }))).toBe(false);
+    // OpenAI's shape on the Anthropic route is not Anthropic's
+    expect(misshapenError(r({ status: 529, body: openaiError }))).toBe(true);
+    expect(misshapenError(r({ protocol: 'openai-chat', status: 502, body: openaiError }))).toBe(false);
+    expect(misshapenError(r({ protocol: 'openai-chat', status: 502, rawBody: '<html>Bad Gateway</html>' }))).toBe(true);
+    expect(misshapenError(r({ status: 404, method: 'HEAD' }))).toBe(false);
+    expect(brokenSuccess(r({ rawBody: '{"id":"msg_1","content":[{"ty' }))).toBe(true);
+    expect(brokenSuccess(r({}))).toBe(true);
+    expect(brokenSuccess(r({ body: { id: 'msg_1' } }))).toBe(false);
+    expect(brokenSuccess(r({ status: 204 }))).toBe(false);
+    const [, , , shape, whole] = checkInvariants({ journal: [], results: [r({ status: 500, body: openaiError }), r({ rawBody: '{' })], clientKeys: [], upstreamTokens: new Map(), mintingUpstreams: new Set() });
+    expect([shape.pass, whole.pass]).toEqual([false, false]);
   });
 
   it('accepts JWTs minted by a chatgpt-oauth upstream and the tokenless refresh call', () => {

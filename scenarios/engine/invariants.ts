@@ -8,11 +8,16 @@
  *      attempts matched in order to the request's upstream calls; else any endpoint on that
  *      upstream;
  *   3. every client stream ended with its protocol's terminal event or an error event
- *      (except streams the client itself left).
+ *      (except streams the client itself left, or gave up on at its timeout);
+ *   4. every error answer (status >= 400, with a body) came in the client protocol's own error
+ *      shape (Anthropic `{type: error, error}`, OpenAI `{error}`, the custom-pass envelope);
+ *   5. no answer was cut short and presented as a success: every 2xx answer that is not a stream
+ *      is whole JSON (streams: invariant 3).
  */
 import type { JournalEntry } from '../../mocks/journal.js';
 import { maskToken } from '../../lib/mask.js';
-import type { ClientResult } from './clients.js';
+import { protocolFor } from '../../protocols/index.js';
+import { WIRE_PROTOCOL, type ClientResult } from './clients.js';
 import type { Check } from './expect.js';
 import type { RelayAttempt } from '../adapters/api.js';
 
@@ -88,6 +93,18 @@ function tally(ways: Allowed['way'][]): string {
   return `endpoint ${[...counts].map(([w, n]) => `by ${w} ${n}`).join(', ') || 'none'}`;
 }
 
+/** An error answer the client could read, not in its protocol's error shape (HEAD has no body; a client that left read none). */
+export function misshapenError(r: ClientResult): boolean {
+  if (r.status < 400 || r.method === 'HEAD' || r.aborted || r.transportError) return false;
+  return protocolFor(WIRE_PROTOCOL[r.protocol]).errorFromBody(r.body) === undefined;
+}
+
+/** A 2xx answer whose body is not whole JSON (a body cut short, passed on as a success). */
+export function brokenSuccess(r: ClientResult): boolean {
+  if (r.status < 200 || r.status >= 300 || r.status === 204 || r.streamEnd !== 'n/a' || r.method === 'HEAD' || r.aborted || r.transportError) return false;
+  return r.rawBody !== undefined || r.body === undefined;
+}
+
 export function checkInvariants(i: InvariantInput): Check[] {
   const keys = i.clientKeys.filter((k) => k.length >= 8);
   const leaked = i.journal.filter((j) => headerValues(j.headers).some((v) => keys.some((k) => v.includes(k))) || (j.credential !== null && keys.includes(j.credential)));
@@ -98,8 +115,12 @@ export function checkInvariants(i: InvariantInput): Check[] {
     if (allowed.get(j)?.tokens.has(j.credential)) return false;
     return !(i.mintingUpstreams.has(j.upstream) && JWT.test(j.credential));
   });
-  const streams = i.results.filter((r) => r.streamEnd !== 'n/a' && !r.aborted);
+  // A stream the client gave up on (its timeout) never ended either way: a matter of bounded time (resilience), checked by its step.
+  const streams = i.results.filter((r) => r.streamEnd !== 'n/a' && !r.aborted && !r.transportError?.startsWith('client timeout'));
   const unended = streams.filter((r) => r.streamEnd !== 'terminal' && r.streamEnd !== 'error');
+  const misshapen = i.results.filter(misshapenError);
+  const broken = i.results.filter(brokenSuccess);
+  const errors = i.results.filter((r) => r.status >= 400 && r.method !== 'HEAD');
   const describe = (j: JournalEntry) => `#${j.seq} ${j.upstream}${j.route !== undefined ? ` (route ${j.route})` : ''} ${j.method} ${j.path} credential=${maskToken(j.credential) || '(none)'}`;
   return [
     {
@@ -126,6 +147,22 @@ export function checkInvariants(i: InvariantInput): Check[] {
       actual: unended.length
         ? unended.slice(0, 5).map((r) => `request ${r.index + 1} ${r.path}: ${r.streamEnd}${r.transportError ? ` (${r.transportError})` : ''}`)
         : `${streams.length} streams ok`,
+    },
+    {
+      name: "invariant: every error answer came in its protocol's error shape",
+      level: 'protocol',
+      pass: misshapen.length === 0,
+      expected: 'the client protocol\u2019s error body',
+      actual: misshapen.length
+        ? misshapen.slice(0, 5).map((r) => `request ${r.index + 1} ${r.protocol} ${r.path}: ${r.status} ${r.rawBody?.slice(0, 120) ?? JSON.stringify(r.body ?? null).slice(0, 120)}`)
+        : `${errors.length} error answers ok`,
+    },
+    {
+      name: 'invariant: no answer cut short was passed on as a success',
+      level: 'protocol',
+      pass: broken.length === 0,
+      expected: 'every 2xx body whole JSON',
+      actual: broken.length ? broken.slice(0, 5).map((r) => `request ${r.index + 1} ${r.path}: ${r.status} ${r.rawBody?.slice(0, 120) ?? '(empty body)'}`) : 'none',
     },
   ];
 }

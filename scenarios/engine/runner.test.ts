@@ -47,7 +47,7 @@ describe('runScenario against the real mocks and the in-process reference relay'
     expect(r.status, JSON.stringify(r.steps.flatMap((s) => s.checks.filter((c) => !c.pass)))).toBe('pass');
     expect(r.steps).toHaveLength(4);
     expect(r.steps[1].requests[0].attempts?.map((a) => `${a.endpoint}:${a.status}`)).toEqual(['A:429', 'B:200']);
-    expect(r.invariants.map((c) => c.pass)).toEqual([true, true, true]);
+    expect(r.invariants.map((c) => c.pass)).toEqual([true, true, true, true, true]);
     // every secret is masked in what is written out
     const json = JSON.stringify(r);
     for (const secret of ['sk-ant-api03-testA-AAAA', 'sk-ant-api03-testB-BBBB', 'rk-test-client-key-0001']) expect(json).not.toContain(secret);

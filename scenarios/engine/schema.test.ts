@@ -29,7 +29,7 @@ const VALID = [
   '  keys: [{ key: rk-test-key-1, name: alice }]',
   'steps:',
   '  - request: { protocol: anthropic, model: claude-sonnet-4-5 }',
-  '    expect: { status: 200, upstreams: { up-a: 1 }, attempts: ["A:200"] }',
+  '    expect: { status: 200, resilience: { upstreams: { up-a: 1 } }, attempts: ["A:200"] }',
 ];
 
 function errorOf(file: string): ConfigError {

@@ -10,6 +10,7 @@ import { durationSchema } from '../../lib/schema.js';
 import { faultRuleSchema, upstreamConfigSchema, type FaultRule, type UpstreamConfig } from '../../mocks/config.js';
 import { relayConfigSchema } from '../../relay/config/schema.js';
 import { billingExpectSchema } from './billing.js';
+import { LEVELS, levelViolations } from './levels.js';
 
 /** What a target must be able to do for a scenario to apply to it. */
 export const CAPABILITIES = [
@@ -36,14 +37,7 @@ export type Capability = (typeof CAPABILITIES)[number];
  */
 export const PLAY_CAPABILITIES: readonly Capability[] = ['fastest', 'sticky', 'cross_channel', 'admin_tokens', 'pause', 'oauth_refresh', 'custom_pass'];
 
-/**
- * Levels of conformance: `protocol` every relay must meet (credentials, error shapes, stream ends,
- * usage, headers); `resilience` a relay that claims failover should (failover within a request,
- * no hammering a 429, back to the primary, bounded time on a silent upstream); `reference` the
- * reference relay's own policy (durations, breaker counts, exact attempt chains, its records).
- */
-export const LEVELS = ['protocol', 'resilience', 'reference'] as const;
-export type Level = (typeof LEVELS)[number];
+export { LEVELS, RECORD_EXPECTATIONS, type Level } from './levels.js';
 
 export const duration = durationSchema;
 
@@ -224,7 +218,9 @@ export const relayChangeSchema = z
 // ---------------------------------------------------------------------------------------------
 // Expectations
 
-const statusSchema = z.union([z.number().int(), z.array(z.number().int()).min(1)]);
+/** A status or a status class (`5xx`: any 5xx, what a protocol check can demand where the exact status is a relay's choice). */
+const oneStatus = z.union([z.number().int(), z.string().regex(/^[1-5]xx$/, 'expected a status or a class like "5xx"')]);
+const statusSchema = z.union([oneStatus, z.array(oneStatus).min(1)]);
 
 const textSchema = z.union([
   z.literal('non_empty'),
@@ -318,9 +314,6 @@ const expectFields = {
     billing: billingExpectSchema.optional(),
 };
 
-/** Expectation keys on the relay's own records and state: `reference` unless a level block says otherwise. */
-export const RECORD_EXPECTATIONS = ['attempts', 'served_by', 'same_endpoint', 'state', 'stats', 'health', 'billing'] as const;
-
 /** One level's expectations (the blocks `protocol:`, `resilience:`, `reference:` inside `expect`). */
 export const levelExpectSchema = z.object(expectFields).strict();
 export type LevelExpectation = z.infer<typeof levelExpectSchema>;
@@ -408,6 +401,7 @@ export const scenarioSchema = z
       if (st.join && !started.has(st.join)) ctx.addIssue({ code: 'custom', path: ['steps', i, 'join'], message: `no earlier request with background: ${st.join}` });
       if (st.faults?.upstream && !mockNames.has(st.faults.upstream))
         ctx.addIssue({ code: 'custom', path: ['steps', i, 'faults', 'upstream'], message: `no mock upstream named "${st.faults.upstream}"` });
+      for (const v of levelViolations(st.expect, s.level)) ctx.addIssue({ code: 'custom', path: ['steps', i, 'expect', ...v.path], message: v.message });
     });
   });
 
