@@ -28,7 +28,7 @@ import { renderBenchReport } from '../reports/bench-report.js';
 import { loadBenchConfig } from './config.js';
 import { isMain, runMain } from '../lib/main.js';
 import { ROOT } from './processes.js';
-import { githubBenchmarkFiles, type BenchResult } from './results.js';
+import { githubBenchmarkFiles, targetLabel, withRounds, type BenchResult } from './results.js';
 import { runMetricsScrapeBench } from './metrics-scrape.js';
 import { runBenchmark } from './runner.js';
 
@@ -71,13 +71,27 @@ export function writeResultFiles(result: BenchResult, outDir: string, base: stri
   return { json, html, github: githubFiles.map((f) => f.path) };
 }
 
-/** The target checks of a result, one line each; true when one failed. */
+/**
+ * The target checks of a result, one line each, naming the variant each figure is of (the relay
+ * as shipped or quiet) with the median of the rounds and every round's value (each a ratio to
+ * that round's ceiling or baseline); then CPU per request of the relays and the ceiling side by
+ * side. True when a check failed.
+ */
 export function printChecks(result: BenchResult, write: (line: string) => void = (l) => process.stdout.write(l)): boolean {
   let failed = false;
   for (const c of result.checks) {
     const verdict = c.ok === null ? 'n/a ' : c.ok ? 'PASS' : 'FAIL';
-    write(`${verdict}  ${c.label}: ${c.actual === null ? 'not measured' : c.actual.toFixed(3)} (${c.op} ${c.value})\n`);
+    const who = c.target ? `[${targetLabel(c.target, c.variant)}] ` : '';
+    write(`${verdict}  ${who}${c.label}: ${c.actual === null ? 'not measured' : withRounds(c.actual, c.rounds)} (${c.op} ${c.value})\n`);
     if (c.ok === false) failed = true;
+  }
+  for (const phase of new Set((result.cpuPerRequest ?? []).map((r) => r.phase))) {
+    const rows = result.cpuPerRequest!.filter((r) => r.phase === phase);
+    const cells = rows.map((r) => {
+      const vs = r.vsCeiling === undefined ? '' : `, ${r.vsCeiling.toFixed(2)}x the ceiling's`;
+      return `${targetLabel(r.target, r.variant)} ${Math.round(r.medianUs)} µs (${Math.round(r.minUs)}-${Math.round(r.maxUs)}${vs})`;
+    });
+    write(`cpu per request, ${phase}, median of the rounds (range): ${cells.join('; ')}\n`);
   }
   for (const n of result.notes) write(`note: ${n}\n`);
   return failed;

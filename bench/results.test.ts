@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeHistogram, encodeHistogram, newHistogram, recordMs, summarize } from './histogram.js';
-import { deriveMetrics, evaluateChecks, githubBenchmarkFiles, runMetrics, toGithubBenchmark, type RunRecord } from './results.js';
+import { cpuPerRequestRows, deriveMetrics, evaluateChecks, githubBenchmarkFiles, runMetrics, targetLabel, toGithubBenchmark, withRounds, type RunRecord } from './results.js';
 
 function run(target: string, round: number, rps: number, p50: number, p99: number): RunRecord {
   const h = newHistogram();
@@ -67,6 +67,45 @@ describe('metrics', () => {
       ['rate-1000/other/added_p50_ms', null],
     ]);
     expect(checks[0].actual).toBeCloseTo(0.325, 9);
+  });
+
+  it('checks the median of the rounds, each round against its own ceiling, naming the variant', () => {
+    // Three rounds; in round 1 the machine starved the relay: a mean would fail, the median passes.
+    const rounds = [0, 1, 2].flatMap((round) => [
+      { ...run('direct', round, 10_000, 1, 4) },
+      { ...run('proxy', round, [4_000, 2_000, 5_000][round], 1.2, 5), kind: 'proxy' as const },
+      { ...run('relay', round, [3_600, 200, 4_500][round], 1.3, 6), kind: 'relay' as const, ceiling: 'proxy' },
+    ]);
+    const m = deriveMetrics(rounds);
+    const ratio = m.find((x) => x.name === 'closed-50/relay/rps_vs_ceiling')!;
+    expect(ratio.values).toEqual([0.9, 0.1, 0.9]);
+    expect(ratio.median).toBeCloseTo(0.9, 9);
+    expect([ratio.min, ratio.max]).toEqual([0.1, 0.9]);
+    const [check] = evaluateChecks([{ metric: 'closed-50/relay/rps_vs_ceiling', op: '>=', value: 0.8 }], m, ['relay'], new Map([['relay', 'as shipped' as const]]));
+    expect(check).toMatchObject({ ok: true, target: 'relay', variant: 'as shipped', rounds: [0.9, 0.1, 0.9] });
+    expect(check.actual).toBeCloseTo(0.9, 9);
+    expect(withRounds(check.actual!, check.rounds)).toBe('median 0.900 (rounds 0.900, 0.100, 0.900)');
+    expect(targetLabel('relay', 'as shipped')).toBe('relay (as shipped)');
+    expect(targetLabel('proxy', 'ceiling')).toBe('proxy (ceiling)');
+    expect(targetLabel('mine', undefined)).toBe('mine');
+  });
+
+  it('puts the CPU per request of the relays and the ceiling side by side', () => {
+    const withCpu = (r: RunRecord, pcts: number[]): RunRecord => ({ ...r, resources: pcts.map((cpuPct, t) => ({ t, rssMb: 50, cpuPct })) });
+    const rounds = [0, 1].flatMap((round) => [
+      run('direct', round, 10_000, 1, 4),
+      { ...withCpu(run('proxy', round, 5_000, 1.2, 5), [0, 50, 50]), kind: 'proxy' as const },
+      { ...withCpu(run('relay', round, 4_000, 1.3, 6), [0, 60, 60]), kind: 'relay' as const, ceiling: 'proxy' },
+    ]);
+    const rows = cpuPerRequestRows(deriveMetrics(rounds), [
+      { name: 'proxy', kind: 'proxy', variant: 'ceiling', url: '' },
+      { name: 'relay', kind: 'relay', variant: 'as shipped', url: '' },
+    ]);
+    // 50% of a core at 5,000 req/s = 100 µs per request; 60% at 4,000 = 150 µs.
+    expect(rows.map((r) => [r.target, r.variant, Math.round(r.medianUs), r.vsCeiling?.toFixed(2)])).toEqual([
+      ['proxy', 'ceiling', 100, undefined],
+      ['relay', 'as shipped', 150, '1.50'],
+    ]);
   });
 
   it('exports github-action-benchmark entries split by direction', () => {

@@ -6,10 +6,24 @@
 import type { BenchEnvironment } from './environment.js';
 import type { LatencySummary } from './histogram.js';
 import type { TimelinePoint } from './load-result.js';
+import type { ProbeReading } from './probe.js';
 import { rssGrowthPct, type ResourceSample } from './resources.js';
-import { mean, type Better } from './stats.js';
+import { mean, median, type Better } from './stats.js';
 
 export const RESULT_SCHEMA = 'relaylab.bench/v1';
+
+/**
+ * What a target stands for in the figures: the reference relay as shipped (`pnpm relay`
+ * defaults: access log at info, request records, metrics) or quiet (log at warn), the ceiling
+ * (the bare undici proxy), the baseline (the upstream called directly) or the floor (the bare
+ * server, for the mock). Relays run by someone else have none.
+ */
+export type Variant = 'as shipped' | 'quiet' | 'ceiling' | 'baseline' | 'floor';
+
+/** A target's name with what it stands for, as summary lines and reports show it: `relay (as shipped)`. */
+export function targetLabel(name: string, variant: Variant | undefined): string {
+  return variant && variant !== name ? `${name} (${variant})` : name;
+}
 
 export interface StreamRecord {
   streams: number;
@@ -49,6 +63,8 @@ export interface RunRecord {
   target: string;
   /** What the target is (older results: absent). */
   kind?: 'bare' | 'direct' | 'proxy' | 'relay';
+  /** What the target stands for (older results: absent). */
+  variant?: Variant;
   /** The phase's baseline target (its first), which relative metrics compare against. */
   baseline: string;
   /** A relay run's ceiling: the bare proxy measured in the same phase and round, when the phase has one. */
@@ -81,6 +97,8 @@ export interface RunRecord {
   bareCpuPct?: number;
   /** Requests each mock upstream received during this run (journal counts). */
   upstreamCounts?: Record<string, number>;
+  /** The target process's event-loop lateness, GC pauses and CPU wait during the run (bench/loop-probe.mjs). */
+  probe?: ProbeReading;
 }
 
 export interface Metric {
@@ -91,6 +109,13 @@ export interface Metric {
   /** One value per measured round, in round order. */
   values: number[];
   mean: number;
+  /**
+   * The median of the rounds (what checks and summaries report: one wild round does not move it)
+   * and the spread (older results: absent; `median(values)` then).
+   */
+  median?: number;
+  min?: number;
+  max?: number;
   /** Gated metrics decide bench:compare's exit code; the others are shown for information. */
   gate: boolean;
   /** Default minimum effect (%) for bench:compare. */
@@ -102,6 +127,11 @@ export interface Metric {
 export interface CheckResult {
   label: string;
   metric: string;
+  /** The target the metric is of, and what it stands for (`relay`, as shipped). */
+  target?: string;
+  variant?: Variant;
+  /** The rounds' values: `actual` is their median. */
+  rounds?: number[];
   op: '<' | '<=' | '>' | '>=';
   value: number;
   actual: number | null;
@@ -111,6 +141,7 @@ export interface CheckResult {
 export interface TargetInfo {
   name: string;
   kind: 'bare' | 'direct' | 'proxy' | 'relay';
+  variant?: Variant;
   url: string;
 }
 
@@ -127,6 +158,8 @@ export interface BenchResult {
   runs: RunRecord[];
   metrics: Metric[];
   checks: CheckResult[];
+  /** CPU per request of every sampled target (relays and the ceiling) side by side, per non-stream phase. */
+  cpuPerRequest?: CpuPerRequestRow[];
   thresholds: Record<string, number>;
   notes: string[];
 }
@@ -190,6 +223,12 @@ const DEFS: Record<string, MetricDef> = {
   cpu_per_req_vs_ceiling: { unit: 'ratio', better: 'smaller', gate: false, minEffectPct: 10 },
   // CPU time per request survives a busy machine far better than throughput does.
   cpu_ms_per_req: { unit: 'ms CPU', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 0.02 },
+  // The target's own pauses (bench/loop-probe.mjs): whose was a long latency.
+  loop_delay_p99_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 20, minEffectAbs: 1 },
+  loop_delay_max_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 25, minEffectAbs: 2 },
+  gc_max_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 25, minEffectAbs: 1 },
+  gc_pct: { unit: '% of the run', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 0.5 },
+  cpu_wait_pct: { unit: '% of the run', better: 'smaller', gate: false, minEffectPct: 20, minEffectAbs: 2 },
   mock_cpu_ms_per_req: { unit: 'ms CPU', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 0.02 },
   client_cpu_ms_per_req: { unit: 'ms CPU', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 0.02 },
 };
@@ -239,6 +278,14 @@ export function runMetrics(run: RunRecord): Record<string, number> {
     m.rss_growth_pct = rssGrowthPct(r);
     m.cpu_mean_pct = mean(r.slice(1).map((s) => s.cpuPct));
     if (!run.stream) m.cpu_ms_per_req = perRequest(m.cpu_mean_pct);
+  }
+  if (run.probe) {
+    const p = run.probe;
+    m.loop_delay_p99_ms = p.loopDelayMs.p99;
+    m.loop_delay_max_ms = p.loopDelayMs.max;
+    m.gc_max_ms = p.gc.maxMs;
+    m.gc_pct = run.durationMs > 0 ? (p.gc.totalMs / run.durationMs) * 100 : NaN;
+    if (p.runQueueWaitMs !== undefined && run.durationMs > 0) m.cpu_wait_pct = (p.runQueueWaitMs / run.durationMs) * 100;
   }
   return m;
 }
@@ -308,15 +355,32 @@ export function deriveMetrics(runs: readonly RunRecord[]): Metric[] {
   }
   return [...byName.entries()].map(([name, e]) => {
     const values = e.values.sort((a, b) => a[0] - b[0]).map((v) => v[1]);
-    return { name, unit: e.def.unit, better: e.def.better, values, mean: mean(values), gate: e.gate, minEffectPct: e.def.minEffectPct, minEffectAbs: e.def.minEffectAbs ?? 0 };
+    return {
+      name,
+      unit: e.def.unit,
+      better: e.def.better,
+      values,
+      mean: mean(values),
+      median: median(values),
+      min: Math.min(...values),
+      max: Math.max(...values),
+      gate: e.gate,
+      minEffectPct: e.def.minEffectPct,
+      minEffectAbs: e.def.minEffectAbs ?? 0,
+    };
   });
 }
 
-/** Expands `relay` in a check's metric to every relay target, then compares the metric's mean. */
+/**
+ * Expands `relay` in a check's metric to every relay target, then compares the median of the
+ * metric's rounds (each round's value is already relative to that round's baseline and ceiling):
+ * on a shared machine one starved round moves a mean far more than the median.
+ */
 export function evaluateChecks(
   checks: ReadonlyArray<{ metric: string; op: CheckResult['op']; value: number; label?: string }>,
   metrics: readonly Metric[],
   relayNames: readonly string[],
+  variants: ReadonlyMap<string, Variant | undefined> = new Map(),
 ): CheckResult[] {
   const out: CheckResult[] = [];
   for (const c of checks) {
@@ -324,12 +388,52 @@ export function evaluateChecks(
     const names = parts[1] === 'relay' ? relayNames.map((r) => [parts[0], r, ...parts.slice(2)].join('/')) : [c.metric];
     for (const metric of names) {
       const found = metrics.find((m) => m.name === metric);
-      const actual = found ? found.mean : null;
+      const actual = found ? (found.median ?? median(found.values)) : null;
       const ok = actual === null ? null : compareOp(actual, c.op, c.value);
-      out.push({ label: c.label ?? `${metric} ${c.op} ${c.value}`, metric, op: c.op, value: c.value, actual, ok });
+      const target = metric.split('/')[1];
+      out.push({ label: c.label ?? `${metric} ${c.op} ${c.value}`, metric, target, variant: variants.get(target), rounds: found?.values, op: c.op, value: c.value, actual, ok });
     }
   }
   return out;
+}
+
+/** One target's CPU time per request in one phase: the median of the rounds and their spread. */
+export interface CpuPerRequestRow {
+  phase: string;
+  target: string;
+  variant?: Variant;
+  /** µs of CPU (user + system, from /proc) per completed request. */
+  medianUs: number;
+  minUs: number;
+  maxUs: number;
+  /** A relay's CPU per request over the ceiling's, round by round, median of the rounds. */
+  vsCeiling?: number;
+}
+
+/** The CPU-per-request rows of a run's metrics: relays and the bare proxy side by side, per phase. */
+export function cpuPerRequestRows(metrics: readonly Metric[], targets: readonly TargetInfo[]): CpuPerRequestRow[] {
+  const rows: CpuPerRequestRow[] = [];
+  for (const m of metrics) {
+    const [phase, target, key] = m.name.split('/');
+    if (key !== 'cpu_ms_per_req') continue;
+    const vs = metrics.find((x) => x.name === `${phase}/${target}/cpu_per_req_vs_ceiling`);
+    rows.push({
+      phase,
+      target,
+      variant: targets.find((t) => t.name === target)?.variant,
+      medianUs: (m.median ?? median(m.values)) * 1000,
+      minUs: Math.min(...m.values) * 1000,
+      maxUs: Math.max(...m.values) * 1000,
+      vsCeiling: vs ? (vs.median ?? median(vs.values)) : undefined,
+    });
+  }
+  return rows;
+}
+
+/** `0.949 (rounds 0.91, 0.95, 1.02)`: a median with every round's value beside it. */
+export function withRounds(median: number, rounds: readonly number[] | undefined, digits = 3): string {
+  const fmt = (v: number) => (Number.isFinite(v) ? v.toFixed(digits) : String(v));
+  return rounds && rounds.length > 1 ? `median ${fmt(median)} (rounds ${rounds.map(fmt).join(', ')})` : fmt(median);
 }
 
 export function compareOp(actual: number, op: CheckResult['op'], value: number): boolean {

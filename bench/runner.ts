@@ -12,7 +12,8 @@ import type { LoadRunResult } from './load-result.js';
 import { runOpenLoad } from './open-load.js';
 import { buildRequest, REQUEST_SHAPES, TERMINAL_MARKERS, type HttpRequestSpec } from './requests.js';
 import { sampleProcess, type ResourceSample } from './resources.js';
-import { deriveMetrics, evaluateChecks, RESULT_SCHEMA, type BenchResult, type RunRecord, type TargetInfo } from './results.js';
+import { probeWindow, type ProbeReading } from './probe.js';
+import { cpuPerRequestRows, deriveMetrics, evaluateChecks, RESULT_SCHEMA, runMetrics, targetLabel, type BenchResult, type RunRecord, type TargetInfo, type Variant } from './results.js';
 import { startStack, type RelaySpec, type RunningStack } from './stack.js';
 import type { StreamRunResult } from './stream-client.js';
 import { StreamLoadWorker } from './stream-worker.js';
@@ -43,22 +44,31 @@ interface ResolvedTarget {
   origin: string;
   credential: string;
   pid?: number;
+  /** What the target stands for in the figures: the relay as shipped or quiet, the ceiling, the baseline. */
+  variant?: Variant;
+  /** The loop/GC probe's file, when the target's process runs with bench/loop-probe.mjs. */
+  probeFile?: string;
 }
 
 function targetsFor(instance: PhaseInstance, stack: RunningStack): ResolvedTarget[] {
   const out: ResolvedTarget[] = [];
   const shape = REQUEST_SHAPES[instance.request];
   for (const kind of instance.phase.targets) {
-    if (kind === 'bare') out.push({ name: 'bare', kind, origin: stack.bare!.url, credential: 'bare' });
-    else if (kind === 'proxy') out.push({ name: 'proxy', kind, origin: stack.proxy!.url, credential: 'proxy', pid: stack.proxy!.service.pid });
+    if (kind === 'bare') out.push({ name: 'bare', kind, origin: stack.bare!.url, credential: 'bare', variant: 'floor' });
+    else if (kind === 'proxy') out.push({ name: 'proxy', kind, origin: stack.proxy!.url, credential: 'proxy', pid: stack.proxy!.service.pid, variant: 'ceiling', probeFile: stack.proxy!.probeFile });
     else if (kind === 'direct') {
       // The direct baseline calls a healthy upstream: faults are what the relay must absorb.
       const faulted = new Set(instance.phase.faults.filter((f) => f.rules.length > 0).map((f) => f.upstream));
       const candidates = stack.upstreams.filter((u) => u.kind === shape.upstreamKind);
       const up = candidates.find((u) => !faulted.has(u.name)) ?? candidates[0];
       if (!up) throw new Error(`phase ${instance.id}: no upstream of kind ${shape.upstreamKind} for direct ${instance.request} requests`);
-      out.push({ name: 'direct', kind, origin: up.url, credential: up.token });
-    } else for (const r of stack.relays) out.push({ name: r.name, kind, origin: r.url, credential: r.key, pid: r.pid });
+      out.push({ name: 'direct', kind, origin: up.url, credential: up.token, variant: 'baseline' });
+    } else {
+      for (const r of stack.relays) {
+        const variant = r.variant === 'shipped' ? 'as shipped' : r.variant;
+        out.push({ name: r.name, kind, origin: r.url, credential: r.key, pid: r.pid, variant, probeFile: r.probeFile });
+      }
+    }
   }
   return out;
 }
@@ -136,6 +146,7 @@ function toRecord(instance: PhaseInstance, target: ResolvedTarget, baseline: str
     phaseName: instance.phase.name,
     target: target.name,
     kind: target.kind,
+    variant: target.variant,
     baseline,
     ceiling: target.kind === 'relay' ? ceiling : undefined,
     round,
@@ -237,7 +248,7 @@ export async function runBenchmark(opts: RunOptions): Promise<BenchResult> {
         const targets = targetsFor(instance, stack);
         const baseline = targets[0].name;
         const ceiling = targets.find((t) => t.kind === 'proxy')?.name;
-        for (const t of targets) targetInfo.set(t.name, { name: t.name, kind: t.kind, url: t.origin });
+        for (const t of targets) targetInfo.set(t.name, { name: t.name, kind: t.kind, variant: t.variant, url: t.origin });
         // Rotate the order each round; the baseline keeps its role whatever its turn.
         const order = targets.map((_, i) => targets[(i + round) % targets.length]);
         const unit = costs[idx] / targets.length;
@@ -245,7 +256,7 @@ export async function runBenchmark(opts: RunOptions): Promise<BenchResult> {
         for (const f of instance.phase.faults) await control(stack, 'PUT', `/upstreams/${encodeURIComponent(f.upstream)}/rules`, f.rules);
         try {
           for (const target of order) {
-            const label = `${instance.id} ${target.name} round ${round + 1}/${rounds}`;
+            const label = `${instance.id} ${targetLabel(target.name, target.variant)} round ${round + 1}/${rounds}`;
             const base = doneCost;
             const share = (part: number, weight: number) => (f: number) => opts.onProgress?.(label, (base + unit * (part + weight * f)) / totalCost);
             const request = buildRequest(instance.request, { credential: target.credential, maxTokens: instance.phase.max_tokens });
@@ -260,6 +271,7 @@ export async function runBenchmark(opts: RunOptions): Promise<BenchResult> {
             const upstreamSampler = sampleProcess(upstream.pid, every);
             const scheduler = new MockControlClient(upstream.url);
             if (instance.load === 'stream') await scheduler.resetStats();
+            const closeProbe = target.pid && target.probeFile ? await probeWindow(target.pid, target.probeFile) : undefined;
             const cpu0 = process.cpuUsage();
             const t0 = performance.now();
             let result: LoadRunResult | StreamRunResult;
@@ -271,7 +283,9 @@ export async function runBenchmark(opts: RunOptions): Promise<BenchResult> {
               throw err;
             }
             const cpu = process.cpuUsage(cpu0);
+            const probe = await closeProbe?.();
             const record = toRecord(instance, target, baseline, ceiling, round, result);
+            if (probe) record.probe = probe;
             record.clientCpuPct = ((cpu.user + cpu.system) / 1000 / (performance.now() - t0)) * 100;
             if (upstream.name === 'bare') record.bareCpuPct = meanCpu(upstreamSampler.stop());
             else record.mockCpuPct = meanCpu(upstreamSampler.stop());
@@ -293,7 +307,7 @@ export async function runBenchmark(opts: RunOptions): Promise<BenchResult> {
   }
   const metrics = deriveMetrics(runs);
   const relayNames = stack.relays.map((r) => r.name);
-  const checks = evaluateChecks(config.checks, metrics, relayNames);
+  const checks = evaluateChecks(config.checks, metrics, relayNames, new Map([...targetInfo.values()].map((t) => [t.name, t.variant])));
   for (const r of runs) {
     // An open-model run that could not keep up measured its own queue: say so next to the figures.
     if (r.load === 'open' && r.rate && r.ok < 0.9 * r.rate * (durationOf(r, opts, config) / 1000)) {
@@ -301,6 +315,7 @@ export async function runBenchmark(opts: RunOptions): Promise<BenchResult> {
     }
   }
   const env = finishEnvironment(environment);
+  const targets = [...targetInfo.values()];
   if (env.loadAverage.start > env.cores * 0.5) notes.push(`machine busy at start: load average ${env.loadAverage.start.toFixed(2)} on ${env.cores} cores; compare ratios, not absolute figures`);
   return {
     schema: RESULT_SCHEMA,
@@ -310,10 +325,11 @@ export async function runBenchmark(opts: RunOptions): Promise<BenchResult> {
     finishedAt: new Date().toISOString(),
     environment: env,
     config: { ...config, rounds, durationMs: opts.durationMs, warmupMs: opts.warmupMs, targets: opts.targets?.map((t) => ({ name: t.name, url: t.url })), relayDelayMs: opts.relayDelayMs },
-    targets: [...targetInfo.values()],
+    targets,
     runs,
     metrics,
     checks,
+    cpuPerRequest: cpuPerRequestRows(metrics, targets),
     thresholds: config.thresholds,
     notes,
   };
@@ -324,11 +340,24 @@ export function summaryLine(r: RunRecord): string {
   // The process that answered (or fed the relay): the bare server in a bare run or standing in for the upstreams, else the mock.
   const upstream = r.bareCpuPct !== undefined ? 'bare' : 'mock';
   const cpu = ` [cpu: load ${Math.round(r.clientCpuPct ?? 0)}% ${upstream} ${Math.round((upstream === 'bare' ? r.bareCpuPct : r.mockCpuPct) ?? 0)}%${relayCpu}]`;
+  const probe = r.probe ? ` [${probeLine(r.probe, r.durationMs)}]` : '';
   if (r.stream) {
     const s = r.stream;
     const who = [s.upstreamLateMs ? `${upstream} late p99 ${s.upstreamLateMs.p99} ms` : '', s.clientDelayMs ? `client loop delay p99 ${s.clientDelayMs.p99} ms` : ''].filter(Boolean);
     const late = who.length ? ` (${who.join(', ')})` : '';
-    return `${s.completed}/${s.streams} streams, first event p50 ${s.firstEvent.p50.toFixed(2)} ms, gap p99 ${s.gap.p99.toFixed(2)} ms${late}, ${Math.round(s.eventsPerSecond)} events/s, ${s.stalls} stalls, ${s.startTimeouts} without a first event in time${cpu}`;
+    return `${s.completed}/${s.streams} streams, first event p50 ${s.firstEvent.p50.toFixed(2)} ms, gap p99 ${s.gap.p99.toFixed(2)} ms${late}, ${Math.round(s.eventsPerSecond)} events/s, ${s.stalls} stalls, ${s.startTimeouts} without a first event in time${cpu}${probe}`;
   }
-  return `${Math.round(r.rps)} req/s, p50 ${r.latency.p50.toFixed(2)} ms, p99 ${r.latency.p99.toFixed(2)} ms, ${r.errors} errors${cpu}`;
+  const perReq = runMetrics(r).cpu_ms_per_req;
+  const cpuPerReq = perReq === undefined ? '' : `, ${Math.round(perReq * 1000)} µs CPU/req`;
+  return `${Math.round(r.rps)} req/s, p50 ${r.latency.p50.toFixed(2)} ms, p99 ${r.latency.p99.toFixed(2)} ms, ${r.errors} errors${cpuPerReq}${cpu}${probe}`;
+}
+
+/** The probed process's own pauses during a run: its event loop, its collections, its wait for a CPU. */
+export function probeLine(p: ProbeReading, durationMs: number): string {
+  const kinds = Object.entries(p.gc.byKind)
+    .filter(([, k]) => k.count > 0)
+    .map(([kind, k]) => `${kind} ${k.count}x max ${k.maxMs.toFixed(1)}`)
+    .join(', ');
+  const wait = p.runQueueWaitMs === undefined ? '' : `; waited for a CPU ${((p.runQueueWaitMs / durationMs) * 100).toFixed(0)}% of the run`;
+  return `loop late p99 ${p.loopDelayMs.p99.toFixed(1)} max ${p.loopDelayMs.max.toFixed(1)} ms; gc ${((p.gc.totalMs / durationMs) * 100).toFixed(1)}% of the run${kinds ? ` (${kinds} ms)` : ''}${wait}`;
 }

@@ -11,6 +11,7 @@ import { upstreamConfigSchema } from '../mocks/config.js';
 import type { BarePacing } from './bare-server.js';
 import type { BenchConfig } from './config.js';
 import { freePort, ROOT, startService, type RunningService } from './processes.js';
+import { probeFor } from './probe.js';
 
 export const BENCH_RELAY_KEY = 'rk-bench-0123456789';
 
@@ -28,6 +29,10 @@ export interface RelayTarget {
   key: string;
   /** Set when this process started the relay, so its resources can be sampled. */
   pid?: number;
+  /** How the reference relay runs (absent for a relay run by someone else). */
+  variant?: RelaySpec['variant'];
+  /** The loop/GC probe's file (bench/loop-probe.mjs), when this process started the relay with it. */
+  probeFile?: string;
 }
 
 export interface RunningStack {
@@ -38,7 +43,7 @@ export interface RunningStack {
   /** What the relay, the proxy and `direct` call: the mocks, or the bare server under each upstream's name. */
   upstreams: BenchUpstream[];
   /** The bare undici proxy in front of the same upstreams: the ceiling for a relay. */
-  proxy?: { url: string; service: RunningService };
+  proxy?: { url: string; service: RunningService; probeFile: string };
   relays: RelayTarget[];
   services: RunningService[];
   stop(): Promise<void>;
@@ -169,9 +174,10 @@ export async function startStack(config: BenchConfig, opts: StackOptions): Promi
       const claude = upstreams.find((u) => u.kind === 'claude');
       const args = ['--port', String(port), '--openai', openai.url, '--openai-token', openai.token];
       if (claude) args.push('--claude', claude.url, '--claude-token', claude.token);
-      const service = await startService({ name: 'proxy', script: 'bench/bare-proxy.ts', args, ports: [port] });
+      const probe = probeFor(opts.workDir, 'proxy');
+      const service = await startService({ name: 'proxy', script: 'bench/bare-proxy.ts', args, ports: [port], nodeFlags: probe.nodeFlags, env: probe.env });
       services.push(service);
-      proxy = { url: `http://127.0.0.1:${port}`, service };
+      proxy = { url: `http://127.0.0.1:${port}`, service, probeFile: probe.file };
       opts.log?.(`bare undici proxy (the ceiling) ${proxy.url}`);
     }
 
@@ -182,6 +188,7 @@ export async function startStack(config: BenchConfig, opts: StackOptions): Promi
       for (const [i, spec] of (opts.relaySpecs ?? relaySpecsFor(config)).entries()) {
         const port = await freePort();
         const dataDir = join(opts.workDir, `${spec.name}-data`);
+        const probe = probeFor(opts.workDir, spec.name);
         const service = await startService({
           name: spec.name,
           script: relayScript(spec.root),
@@ -192,8 +199,8 @@ export async function startStack(config: BenchConfig, opts: StackOptions): Promi
           // default unless the variant sets one, whatever the shell exports.
           // RELAY_ADMIN_PORT=0: the admin listener on a free port, as several relays of one run
           // must not share 8081 (an environment variable, which a release before it ignores).
-          env: { REDIS_URL: '', MYSQL_URL: '', RELAY_LOG_LEVEL: 'info', RELAY_DATA_DIR: dataDir, RELAY_ADMIN_PORT: '0' },
-          nodeFlags: opts.relayNodeFlags,
+          env: { REDIS_URL: '', MYSQL_URL: '', RELAY_LOG_LEVEL: 'info', RELAY_DATA_DIR: dataDir, RELAY_ADMIN_PORT: '0', ...probe.env },
+          nodeFlags: [...(opts.relayNodeFlags ?? []), ...probe.nodeFlags],
           outputFile: join(opts.workDir, `${spec.name}.log`),
           ports: [port],
         });
@@ -201,7 +208,7 @@ export async function startStack(config: BenchConfig, opts: StackOptions): Promi
         const url = `http://127.0.0.1:${port}`;
         // The injected-delay proxies sit in front of the first relay only.
         if (opts.relayDelayMs === undefined || i > 0) {
-          relays.push({ name: spec.name, url, key: BENCH_RELAY_KEY, pid: service.pid });
+          relays.push({ name: spec.name, url, key: BENCH_RELAY_KEY, pid: service.pid, variant: spec.variant, probeFile: probe.file });
           opts.log?.(`${spec.name} (${spec.variant}${spec.root ? ` from ${spec.root}` : ''}) ${url}, output in ${spec.name}.log`);
           continue;
         }
@@ -217,7 +224,7 @@ export async function startStack(config: BenchConfig, opts: StackOptions): Promi
             }),
           );
           const name = delays.length > 1 ? `${spec.name}+${delay}ms` : spec.name;
-          relays.push({ name, url: `http://127.0.0.1:${proxyPort}`, key: BENCH_RELAY_KEY, pid: service.pid });
+          relays.push({ name, url: `http://127.0.0.1:${proxyPort}`, key: BENCH_RELAY_KEY, pid: service.pid, variant: spec.variant, probeFile: probe.file });
           opts.log?.(`${name} http://127.0.0.1:${proxyPort} -> ${spec.name} ${url} behind a ${delay} ms delay proxy`);
         }
       }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { changePercent, cvPercent, judge, logGamma, studentTQuantile, studentTTwoSidedP, welchInterval, welchTTest } from './stats.js';
+import { changePercent, cvPercent, judge, logGamma, median, studentTQuantile, studentTTwoSidedP, welchInterval, welchTTest } from './stats.js';
 
 // Reference values from scipy.stats (ttest_ind(equal_var=False), t.sf).
 const A = [27.5, 21.0, 19.0, 23.6, 17.0, 17.9, 16.9, 20.1, 21.9, 22.6, 23.1, 19.6, 19.0, 21.7, 21.4];
@@ -88,5 +88,14 @@ describe('welchInterval', () => {
     expect(lo).toBeCloseTo(1 - 2.132 * se, 2);
     expect(hi).toBeCloseTo(1 + 2.132 * se, 2);
     expect(welchInterval([1], [2, 3], 0.1).every(Number.isNaN)).toBe(true);
+  });
+});
+
+describe('median', () => {
+  it('is the middle value, the mean of the two middle ones for an even count, NaN for none', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
+    expect(median([0.1, 5, 0.9])).toBe(0.9);
+    expect(median([])).toBeNaN();
   });
 });

@@ -11,6 +11,14 @@ export function mean(xs: readonly number[]): number {
   return s / xs.length;
 }
 
+/** The middle value (mean of the two middle ones for an even count); NaN for none. */
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return NaN;
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
 /** Sample variance (n - 1); 0 for fewer than two values. */
 export function variance(xs: readonly number[]): number {
   if (xs.length < 2) return 0;
