@@ -19,10 +19,19 @@ export function matchesQuery(entry: RequestLogEntry, query: RequestLogQuery): bo
 
 /** The newest `limit` matching entries of an oldest-first list, newest last. */
 export function selectRequestLog(entries: readonly RequestLogEntry[], query: RequestLogQuery): RequestLogEntry[] {
+  return selectNewest(entries.length, (i) => entries[i], query);
+}
+
+/**
+ * The same over `count` entries read one by one, newest first, until `limit` match: a store that
+ * keeps its entries serialised decodes only those it looks at.
+ */
+export function selectNewest(count: number, entryAt: (i: number) => RequestLogEntry, query: RequestLogQuery): RequestLogEntry[] {
   const limit = effectiveLimit(query);
   const out: RequestLogEntry[] = [];
-  for (let i = entries.length - 1; i >= 0 && out.length < limit; i--) {
-    if (matchesQuery(entries[i], query)) out.push(entries[i]);
+  for (let i = count - 1; i >= 0 && out.length < limit; i--) {
+    const entry = entryAt(i);
+    if (matchesQuery(entry, query)) out.push(entry);
   }
   return out.reverse();
 }

@@ -23,6 +23,11 @@ export class Ring<T> {
     this.start = (this.start + 1) % this.capacity;
   }
 
+  /** The i-th item, oldest first (0 <= i < size). */
+  at(i: number): T {
+    return this.items[(this.start + i) % this.capacity] as T;
+  }
+
   /** Oldest first. */
   toArray(): T[] {
     const out: T[] = new Array(this.count);
