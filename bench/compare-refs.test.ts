@@ -48,7 +48,7 @@ describe('bench:compare --base-ref', () => {
     expect(result.config.baseCommit).toBe(execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim());
     // The base relay ran from its own worktree, which is gone afterwards.
     const worktree = lines.find((l) => l.startsWith('checked out'))!.match(/into (\S+);/)![1];
-    expect(lines.some((l) => l.includes(`base (shipped from ${worktree})`))).toBe(true);
+    expect(lines.some((l) => l.startsWith('base (shipped, ') && l.includes(`, from ${worktree})`))).toBe(true);
     expect(existsSync(worktree)).toBe(false);
     expect(r.comparison.metrics.some((m) => m.name === 'closed-5/relay/rps_vs_ceiling' && m.gate)).toBe(true);
     expect(existsSync(r.files.compareHtml)).toBe(true);

@@ -10,8 +10,8 @@ import { pathToFileURL } from 'node:url';
 import { ROOT } from './processes.js';
 
 export interface ProbeReading {
-  /** How late the event loop ran during the run (ms over the sampling timer's period). */
-  loopDelayMs: { p50: number; p99: number; max: number };
+  /** How late the event loop ran during the run (ms over the sampling timer's period), over `samples` ticks. */
+  loopDelayMs: { p50: number; p99: number; max: number; samples: number };
   /** Garbage collection pauses during the run, all kinds, and per kind (minor, major, incremental, weakcb). */
   gc: { count: number; totalMs: number; maxMs: number; byKind: Record<string, { count: number; totalMs: number; maxMs: number }> };
   /** Time the main thread was runnable but waited for a CPU (run queue), ms. */

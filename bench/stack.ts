@@ -4,7 +4,8 @@
  * stands in for them), the bare undici proxy (the ceiling for a relay), and the reference relays
  * wired to those upstreams (or nothing, when --target names relays run by someone else).
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { upstreamConfigSchema } from '../mocks/config.js';
@@ -126,9 +127,36 @@ export function barePacing(config: BenchConfig): BarePacing {
   return { ttft: up.stream.ttft, chunkDelay, tokens: up.output.tokens };
 }
 
-/** The relay's own CLI in a checkout, else the bench wrapper around startRelay (same flags). */
-function relayScript(root = ROOT): string {
-  return process.env.BENCH_RELAY_SCRIPT ?? (existsSync(join(root, 'relay', 'cli.ts')) ? 'relay/cli.ts' : 'bench/relay-process.ts');
+/**
+ * How a checkout's reference relay starts as its users run it: from the production build where the
+ * checkout has one (`pnpm build` first, then `node relay/launch.mjs --prod`, what `pnpm relay
+ * --prod` runs: the compiled relay on plain node); a checkout from before the build (an older
+ * release as `--base-ref`) runs relay/cli.ts under tsx, as its `pnpm relay` did; a copy without
+ * the relay's CLI, the bench wrapper around startRelay. BENCH_RELAY_SCRIPT names another entry
+ * point (run under tsx).
+ */
+export function relayLaunch(root = ROOT): { kind: 'build' | 'tsx'; entry: string } {
+  if (process.env.BENCH_RELAY_SCRIPT) return { kind: 'tsx', entry: process.env.BENCH_RELAY_SCRIPT };
+  if (hasProductionBuild(root)) return { kind: 'build', entry: 'relay/launch.mjs' };
+  return { kind: 'tsx', entry: existsSync(join(root, 'relay', 'cli.ts')) ? 'relay/cli.ts' : 'bench/relay-process.ts' };
+}
+
+function hasProductionBuild(root: string): boolean {
+  if (!existsSync(join(root, 'relay', 'launch.mjs'))) return false;
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
+  return Boolean(pkg.scripts?.build);
+}
+
+/** Builds a checkout's relay (`pnpm build`): the benchmark measures the tree as it is, uncommitted changes included. */
+export function buildRelay(root: string, log?: (line: string) => void): void {
+  const t0 = Date.now();
+  try {
+    execFileSync('pnpm', ['run', '--silent', 'build'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    const e = err as { stderr?: Buffer; message: string };
+    throw new Error(`pnpm build in ${root} failed: ${e.stderr?.toString().trim() || e.message}`);
+  }
+  log?.(`built the relay in ${root} (pnpm build, ${Date.now() - t0} ms)`);
 }
 
 export async function startStack(config: BenchConfig, opts: StackOptions): Promise<RunningStack> {
@@ -185,22 +213,28 @@ export async function startStack(config: BenchConfig, opts: StackOptions): Promi
     if (relays.length === 0 && config.relay) {
       const relayFile = join(opts.workDir, 'relay.yaml');
       writeFileSync(relayFile, stringify(relayConfigFor(config, upstreams)));
-      for (const [i, spec] of (opts.relaySpecs ?? relaySpecsFor(config)).entries()) {
+      const specs = opts.relaySpecs ?? relaySpecsFor(config);
+      for (const root of new Set(specs.map((s) => s.root ?? ROOT))) if (relayLaunch(root).kind === 'build') buildRelay(root, opts.log);
+      for (const [i, spec] of specs.entries()) {
         const port = await freePort();
+        const root = spec.root ?? ROOT;
+        const launch = relayLaunch(root);
         const dataDir = join(opts.workDir, `${spec.name}-data`);
         const probe = probeFor(opts.workDir, spec.name);
+        const nodeFlags = [...(opts.relayNodeFlags ?? []), ...probe.nodeFlags];
+        const args = relayArgs(spec, relayFile, port, dataDir);
         const service = await startService({
           name: spec.name,
-          script: relayScript(spec.root),
-          cwd: spec.root,
-          args: relayArgs(spec, relayFile, port, dataDir),
+          ...(launch.kind === 'build'
+            ? { command: [process.execPath, ...nodeFlags, join(root, launch.entry), '--prod', ...args] as [string, ...string[]] }
+            : { script: launch.entry, nodeFlags, args }),
+          cwd: root,
           // In-memory live state and the embedded record store in dataDir: a benchmark measures
           // the relay, not whichever Redis/MySQL the shell points at. The log level is the CLI's
           // default unless the variant sets one, whatever the shell exports.
           // RELAY_ADMIN_PORT=0: the admin listener on a free port, as several relays of one run
           // must not share 8081 (an environment variable, which a release before it ignores).
           env: { REDIS_URL: '', MYSQL_URL: '', RELAY_LOG_LEVEL: 'info', RELAY_DATA_DIR: dataDir, RELAY_ADMIN_PORT: '0', ...probe.env },
-          nodeFlags: [...(opts.relayNodeFlags ?? []), ...probe.nodeFlags],
           outputFile: join(opts.workDir, `${spec.name}.log`),
           ports: [port],
         });
@@ -209,7 +243,8 @@ export async function startStack(config: BenchConfig, opts: StackOptions): Promi
         // The injected-delay proxies sit in front of the first relay only.
         if (opts.relayDelayMs === undefined || i > 0) {
           relays.push({ name: spec.name, url, key: BENCH_RELAY_KEY, pid: service.pid, variant: spec.variant, probeFile: probe.file });
-          opts.log?.(`${spec.name} (${spec.variant}${spec.root ? ` from ${spec.root}` : ''}) ${url}, output in ${spec.name}.log`);
+          const how = launch.kind === 'build' ? 'production build' : `${launch.entry} under tsx`;
+          opts.log?.(`${spec.name} (${spec.variant}, ${how}${spec.root ? `, from ${spec.root}` : ''}) ${url}, output in ${spec.name}.log`);
           continue;
         }
         const delays = Array.isArray(opts.relayDelayMs) ? opts.relayDelayMs : [opts.relayDelayMs];
