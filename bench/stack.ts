@@ -87,8 +87,7 @@ export function relaySpecsFor(config: BenchConfig): RelaySpec[] {
 }
 
 /**
- * The command line of a reference relay as a user starts it (`pnpm relay` runs relay/cli.ts with
- * tsx): the access log at its default level (info) on stderr, request records in a data dir (as
+ * The relay's options as a user starts it (`relayLaunch` says with what): the access log at its default level (info) on stderr, request records in a data dir (as
  * the Docker image sets RELAY_DATA_DIR), metrics always on. `quiet` only lowers the log level.
  */
 export function relayArgs(spec: RelaySpec, configFile: string, port: number, dataDir: string): string[] {
