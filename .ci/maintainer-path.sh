@@ -11,8 +11,16 @@ cd "$(dirname "$0")/.."
 
 work="$(mktemp -d)"
 relay_pid=""
+# The relay runs in a process group of its own (setsid below): `npx relaylab relay` is npx, a
+# shell and then node, and a signal to npx alone leaves the relay running, an orphan holding its
+# port. The whole group gets SIGTERM (the relay drains), then SIGKILL if it is still there.
 cleanup() {
-  if [ -n "$relay_pid" ]; then kill "$relay_pid" 2>/dev/null || true; wait "$relay_pid" 2>/dev/null || true; fi
+  if [ -n "$relay_pid" ]; then
+    kill -TERM -- "-$relay_pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 -- "-$relay_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL -- "-$relay_pid" 2>/dev/null || true
+    wait "$relay_pid" 2>/dev/null || true
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -36,7 +44,7 @@ port="$(free_port)"
 admin_port="$(free_port)"
 export RELAY_ADMIN_TOKEN="adm-maintainer-path-$RANDOM$RANDOM"
 # The reference relay serves its admin API on a listener of its own, apart from the client port.
-npx relaylab relay --config relay.yaml --host 127.0.0.1 --port "$port" --admin-port "$admin_port" --log-level warn > relay.log 2>&1 &
+setsid npx relaylab relay --config relay.yaml --host 127.0.0.1 --port "$port" --admin-port "$admin_port" --log-level warn > relay.log 2>&1 &
 relay_pid=$!
 for _ in $(seq 1 60); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.5; done
 
@@ -85,4 +93,13 @@ expect_exit 0 npx relaylab conformance forwarding --target "$target" --adapter .
 test -s reports/out/junit.xml
 BREAK_TOKENS=1 expect_exit 1 npx relaylab conformance forwarding --target "$target" --adapter ./their-adapter.ts --admin-url "http://127.0.0.1:$admin_port" --admin-token "$RELAY_ADMIN_TOKEN"
 expect_exit 2 npx relaylab conformance forwarding --target "$target" --adapter ./not-an-adapter.ts
-echo "maintainer path: ok (exit codes 0, 1 and 2 where expected)"
+# Stopping the relay leaves nothing behind: no process of its group, nobody on its port.
+cleanup_pid="$relay_pid"
+cleanup
+relay_pid=""
+trap - EXIT
+if kill -0 -- "-$cleanup_pid" 2>/dev/null || curl -fs "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; then
+  echo "maintainer path: the relay outlived its stop (an orphan)" >&2
+  exit 1
+fi
+echo "maintainer path: ok (exit codes 0, 1 and 2 where expected; the relay stopped with no orphan)"

@@ -108,21 +108,31 @@ describe('docker-compose.yml', () => {
 });
 
 describe('Dockerfile', () => {
-  it('is multi-stage, installs production dependencies from the lockfile and runs as a non-root user', async () => {
+  it('is multi-stage, compiles the relay, installs production dependencies from the lockfile and runs node on the build as a non-root user', async () => {
     const text = await read('Dockerfile');
-    expect(text.match(/^FROM /gm)?.length).toBeGreaterThanOrEqual(2);
-    expect(text).toMatch(/^FROM .* AS deps$/m);
-    expect(text).toMatch(/^FROM .* AS runtime$/m);
+    expect(text.match(/^FROM /gm)?.length).toBeGreaterThanOrEqual(3);
+    for (const stage of ['build', 'deps', 'runtime']) expect(text).toMatch(new RegExp(`^FROM .* AS ${stage}$`, 'm'));
     expect(text).toContain('pnpm install --frozen-lockfile --prod');
+    expect(text).toMatch(/^RUN pnpm build$/m);
     expect(text).toMatch(/^USER node$/m);
-    expect(text).toMatch(/^COPY --from=deps /m);
-    // Every folder the relay and the mocks import at run time is in the image.
+    expect(text).toMatch(/^COPY --from=deps \/app\/node_modules /m);
+    expect(text).toMatch(/^COPY --from=build \/app\/dist /m);
+    // Every folder the relay and the mocks are compiled from reaches the build stage.
     for (const dir of ['lib', 'protocols', 'mocks', 'relay', 'deploy']) expect(text).toContain(`COPY ${dir} ./${dir}`);
-    // tsx runs the sources, so --prod must keep it.
+    // node itself runs the compiled relay (exec form: SIGTERM reaches it), no tsx, no wrapper.
+    expect(text).toMatch(/^CMD \["node", "--enable-source-maps", "dist\/relay\/cli\.js"\]$/m);
+    const compose = parse(await read('docker-compose.yml')) as Compose;
+    expect(compose.services.relay.command).toEqual(['node', '--enable-source-maps', 'dist/relay/cli.js']);
+    expect(compose.services.mocks.command?.slice(0, 3)).toEqual(['node', '--enable-source-maps', 'dist/mocks/cli.js']);
+    // What only the benchmarks use stays out of the production install.
     const pkg = JSON.parse(await read('package.json'));
-    expect(pkg.dependencies.tsx).toBeDefined();
+    for (const dev of ['autocannon', 'hdr-histogram-js', 'esbuild']) {
+      expect(pkg.dependencies[dev], dev).toBeUndefined();
+      expect(pkg.devDependencies[dev], dev).toBeDefined();
+    }
     const ignore = await read('.dockerignore');
     expect(ignore).toMatch(/^node_modules$/m);
+    expect(ignore).toMatch(/^dist$/m);
   });
 });
 
