@@ -91,7 +91,7 @@ async function until(what: string, cond: () => boolean | Promise<boolean>, ms: n
 }
 
 async function startPnpmRelay(prod: boolean): Promise<{ pnpm: ChildProcess; url: string; adminUrl: string; output: () => string }> {
-  const env = { ...process.env, RELAY_ADMIN_TOKEN: ADMIN };
+  const env: NodeJS.ProcessEnv = { ...process.env, RELAY_ADMIN_TOKEN: ADMIN };
   delete env.REDIS_URL;
   delete env.MYSQL_URL;
   const args = ['relay', ...(prod ? ['--prod'] : []), '--config', join(dir, 'relay.yaml'), '--port', '0', '--data-dir', join(dir, prod ? 'prod' : 'dev'), '--log-level', 'warn'];
