@@ -161,7 +161,7 @@ describe('claude kind with @anthropic-ai/sdk', () => {
   it('answers bad input with invalid_request_error 400 and never crashes', async () => {
     const url = `${fleet.get('claude').url}/v1/messages`;
     const post = (body: string, type = 'application/json') =>
-      fetch(url, { method: 'POST', headers: { 'x-api-key': KEY, 'content-type': type }, body }).then(async (r) => ({ status: r.status, body: await r.json() }));
+      fetch(url, { method: 'POST', headers: { 'x-api-key': KEY, 'anthropic-version': '2023-06-01', 'content-type': type }, body }).then(async (r) => ({ status: r.status, body: await r.json() }));
     for (const r of [await post('{not json'), await post(JSON.stringify({ max_tokens: 5, messages: [] })), await post('{}', 'text/plain')]) {
       expect(r.status).toBe(400);
       expect(r.body).toMatchObject({ type: 'error', error: { type: 'invalid_request_error' } });
@@ -169,5 +169,28 @@ describe('claude kind with @anthropic-ai/sdk', () => {
     const missingModel = await post(JSON.stringify({ max_tokens: 5, messages: [] }));
     expect(missingModel.body.error.message).toMatch(/model/);
     await expect(client.messages.create(ask)).resolves.toMatchObject({ type: 'message' });
+  });
+
+  it('answers a request without anthropic-version, or with no valid version, 400 invalid_request_error as the real API', async () => {
+    const send = (path: string, version?: string) =>
+      fetch(`${fleet.get('claude').url}${path}`, {
+        method: path === '/v1/models' ? 'GET' : 'POST',
+        headers: { 'x-api-key': KEY, 'content-type': 'application/json', ...(version === undefined ? {} : { 'anthropic-version': version }) },
+        ...(path === '/v1/models' ? {} : { body: JSON.stringify(ask) }),
+      }).then(async (r) => ({ status: r.status, requestId: r.headers.get('request-id'), body: await r.json() }));
+    for (const path of ['/v1/messages', '/v1/messages/count_tokens', '/v1/models']) {
+      const missing = await send(path);
+      expect(missing.status).toBe(400);
+      expect(missing.body).toEqual({ type: 'error', error: { type: 'invalid_request_error', message: 'anthropic-version: header is required' }, request_id: missing.requestId });
+    }
+    const invalid = await send('/v1/messages', '2024-10-22');
+    expect(invalid.status).toBe(400);
+    expect(invalid.body.error.message).toBe('anthropic-version: "2024-10-22" is not a valid version');
+    expect((await send('/v1/messages', '2023-01-01')).status).toBe(200);
+    // A bad key is refused first, whatever the version.
+    const unauthorized = await fetch(`${fleet.get('claude').url}/v1/messages`, { method: 'POST', headers: { 'x-api-key': 'sk-ant-wrong', 'content-type': 'application/json' }, body: '{}' });
+    expect(unauthorized.status).toBe(401);
+    const journal = await fleet.control.journal({ upstream: 'claude', status: 400 });
+    expect(journal).toHaveLength(4);
   });
 });

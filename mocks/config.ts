@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { durationSchema } from '../lib/schema.js';
+import { JOURNAL_MAX_BODY_BYTES, JOURNAL_MAX_BYTES } from './journal.js';
 
 export const UPSTREAM_KINDS = ['claude', 'openai', 'openai-responses', 'chatgpt-oauth', 'custom-pass'] as const;
 
@@ -203,8 +204,19 @@ export const upstreamConfigSchema = z
 export const mocksConfigSchema = z
   .object({
     host: z.string().optional(),
-    /** Journal ring size (oldest entries are dropped beyond it). */
-    journal: z.object({ max: z.number().int().min(1).default(100_000) }).strict().prefault({}),
+    /**
+     * Journal bounds: entries at most (`max`), bytes at most (`max_bytes`, body text plus ~2 kB
+     * per entry; oldest entries are dropped beyond either), and `max_body_bytes`, over which a
+     * body is kept truncated with its size recorded.
+     */
+    journal: z
+      .object({
+        max: z.number().int().min(1).default(100_000),
+        max_bytes: z.number().int().min(1).default(JOURNAL_MAX_BYTES),
+        max_body_bytes: z.number().int().min(0).default(JOURNAL_MAX_BODY_BYTES),
+      })
+      .strict()
+      .prefault({}),
     upstreams: z.array(upstreamConfigSchema).min(1),
   })
   .strict()

@@ -40,7 +40,8 @@ async function call(name: Name, opts: { stream?: boolean; token?: string; signal
   const b = BODIES[name];
   return fetch(`${fleet.get(name).url}${b.path}`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${opts.token ?? TOKENS[0]}`, 'content-type': 'application/json' },
+    // Every Anthropic request carries its API version (the real API refuses one without).
+    headers: { authorization: `Bearer ${opts.token ?? TOKENS[0]}`, 'content-type': 'application/json', ...(name === 'claude' ? { 'anthropic-version': '2023-06-01' } : {}) },
     body: JSON.stringify(b.body(opts.stream ?? false)),
     signal: opts.signal,
   });
@@ -129,14 +130,14 @@ describe('rule sequences and counting', () => {
     expect((await call('claude', { stream: true })).status).toBe(200);
     const res = await fetch(`${fleet.get('claude').url}/v1/messages`, {
       method: 'POST',
-      headers: { 'x-api-key': TOKENS[0], 'content-type': 'application/json' },
+      headers: { 'x-api-key': TOKENS[0], 'anthropic-version': '2023-06-01', 'content-type': 'application/json' },
       body: JSON.stringify({ model: 'claude-other', max_tokens: 5, stream: true, messages: [{ role: 'user', content: 'x' }] }),
     });
     expect(res.status).toBe(503);
     await fleet.control.setRules('claude', [{ match: { session: 'sess-1' }, action: { status: 500 } }]);
     const withSession = await fetch(`${fleet.get('claude').url}/v1/messages`, {
       method: 'POST',
-      headers: { 'x-api-key': TOKENS[0], 'content-type': 'application/json', 'x-claude-code-session-id': 'sess-1' },
+      headers: { 'x-api-key': TOKENS[0], 'anthropic-version': '2023-06-01', 'content-type': 'application/json', 'x-claude-code-session-id': 'sess-1' },
       body: JSON.stringify(BODIES.claude.body(false)),
     });
     expect(withSession.status).toBe(500);

@@ -51,7 +51,7 @@ export async function startMocks(config: MocksConfig | string, opts: StartMocksO
   const resolved = resolveMocksConfig(config);
   const clock = opts.clock ?? new SystemClock();
   const host = opts.host ?? resolved.host ?? '127.0.0.1';
-  const journal = new Journal(resolved.journal.max);
+  const journal = new Journal({ max: resolved.journal.max, maxBytes: resolved.journal.max_bytes, maxBodyBytes: resolved.journal.max_body_bytes });
   const upstreams = new Map<string, MockUpstream>();
   for (const u of resolved.upstreams) upstreams.set(u.name, new MockUpstream(u, clock));
   const stats = new ScheduleStats();

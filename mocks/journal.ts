@@ -1,8 +1,13 @@
 /**
  * Every request a mock upstream receives, as it arrived (Authorization and x-api-key verbatim:
  * this is the ground truth of what a relay sent) and what was answered, including the usage the
- * upstream "billed" for it. A bounded ring: appending is O(1) and nothing is copied, so the
- * journal never limits a benchmark.
+ * upstream "billed" for it. A ring bounded by entry count and by bytes: appending is O(1) and
+ * copies nothing for a body under the body limit, so the journal never limits a benchmark, and
+ * hours of agent traffic (Claude Code's requests are ~100 kB each) cannot exhaust memory.
+ *
+ * A body is kept as its text and parsed when an entry is read (a parsed tree weighs several
+ * times its text, and most entries are never read); a body over `maxBodyBytes` is kept as its
+ * first `maxBodyBytes` (no longer JSON, so it reads as text) with `bodyBytes` its full size.
  */
 import type { SessionKey, UpstreamKind, Usage } from '../protocols/types.js';
 
@@ -23,8 +28,12 @@ export interface JournalEntry {
   headers: Record<string, string | string[] | undefined>;
   /** The credential seen (x-api-key value or Bearer token), or null. */
   credential: string | null;
-  /** Parsed JSON body, the raw text when it was not JSON, or null. */
+  /** Parsed JSON body, the raw text when it was not JSON (or kept truncated), or null. */
   body: unknown;
+  /** Size of the body as received. */
+  bodyBytes: number;
+  /** Only the body's first bytes were kept (it was over the journal's body limit). */
+  bodyTruncated?: boolean;
   model: string | null;
   stream: boolean;
   sessionKeys: SessionKey[];
@@ -57,17 +66,48 @@ export interface JournalFilter {
   limit?: number;
 }
 
+/** Defaults: about 64 MiB of entries per mock process; a body over 1 MiB is kept truncated. */
+export const JOURNAL_MAX_BYTES = 64 * 1024 * 1024;
+export const JOURNAL_MAX_BODY_BYTES = 1024 * 1024;
+/** What an entry costs besides its body (fields, the headers object): an estimate, on the safe side. */
+export const ENTRY_OVERHEAD_BYTES = 2048;
+
+export interface JournalLimits {
+  /** Entries kept at most. */
+  max?: number;
+  /** Bytes kept at most (body text plus ENTRY_OVERHEAD_BYTES per entry); the oldest go first. */
+  maxBytes?: number;
+  /** A body over this is kept truncated to it. */
+  maxBodyBytes?: number;
+}
+
+/** Session keys of an entry from its parsed body, computed the first time the entry is read. */
+export type SessionKeysOf = (body: unknown) => SessionKey[];
+
+interface Slot {
+  entry: JournalEntry;
+  /** The body's text as kept (possibly truncated), or undefined for no body. */
+  text: string | undefined;
+  weight: number;
+  sessionKeys: SessionKeysOf | undefined;
+}
+
 export class Journal {
-  private ring: (JournalEntry | undefined)[];
-  /** Fields derived on first read (session keys need a hash): the hot path does not pay for them. */
-  private lazy: (((e: JournalEntry) => void) | undefined)[];
+  private ring: (Slot | undefined)[];
   private next = 0;
   private count = 0;
   private seq = 0;
+  private bytesKept = 0;
+  readonly max: number;
+  readonly maxBytes: number;
+  readonly maxBodyBytes: number;
 
-  constructor(private readonly max = 100_000) {
-    this.ring = new Array(max);
-    this.lazy = new Array(max);
+  constructor(limits: JournalLimits | number = {}) {
+    const l = typeof limits === 'number' ? { max: limits } : limits;
+    this.max = l.max ?? 100_000;
+    this.maxBytes = l.maxBytes ?? JOURNAL_MAX_BYTES;
+    this.maxBodyBytes = l.maxBodyBytes ?? JOURNAL_MAX_BODY_BYTES;
+    this.ring = new Array(this.max);
   }
 
   /** Reserves the next sequence number; the entry is appended when the response is done. */
@@ -75,31 +115,52 @@ export class Journal {
     return ++this.seq;
   }
 
-  /** `complete` fills derived fields (e.g. sessionKeys) the first time the entry is read. */
-  append(entry: JournalEntry, complete?: (e: JournalEntry) => void): void {
-    this.lazy[this.next] = complete;
-    this.ring[this.next] = entry;
+  /**
+   * `text` is the body as received (`entry.bodyBytes` its size); `sessionKeys` derives the
+   * session keys from the parsed body when the entry is first read, or now for a body that is
+   * about to be truncated (the keys of a truncated body could not be derived later).
+   */
+  append(entry: JournalEntry, text?: string, sessionKeys?: SessionKeysOf): void {
+    let kept = text;
+    let keys = sessionKeys;
+    if (text !== undefined && entry.bodyBytes > this.maxBodyBytes) {
+      if (keys) entry.sessionKeys = keys(parseOrText(text));
+      keys = undefined;
+      kept = truncateText(text, this.maxBodyBytes);
+      entry.bodyTruncated = true;
+    }
+    const weight = ENTRY_OVERHEAD_BYTES + Math.min(entry.bodyBytes, this.maxBodyBytes);
+    if (this.count === this.max) this.dropOldest();
+    this.ring[this.next] = { entry, text: kept, weight, sessionKeys: keys };
     this.next = (this.next + 1) % this.max;
-    if (this.count < this.max) this.count++;
+    this.count++;
+    this.bytesKept += weight;
+    // The newest entry always stays, whatever its weight.
+    while (this.bytesKept > this.maxBytes && this.count > 1) this.dropOldest();
   }
 
   get size(): number {
     return this.count;
   }
 
-  /** Entries in sequence order (oldest first), filtered. */
+  /** Bytes the kept entries are counted for (see ENTRY_OVERHEAD_BYTES). */
+  get bytes(): number {
+    return this.bytesKept;
+  }
+
+  /** Entries in sequence order (oldest first), filtered; each a copy with its body parsed. */
   list(filter: JournalFilter = {}): JournalEntry[] {
     const out: JournalEntry[] = [];
     const start = (this.next - this.count + this.max) % this.max;
     for (let i = 0; i < this.count; i++) {
-      const at = (start + i) % this.max;
-      const e = this.ring[at]!;
-      const complete = this.lazy[at];
-      if (complete) {
-        this.lazy[at] = undefined;
-        complete(e);
+      const slot = this.ring[(start + i) % this.max]!;
+      if (!matches(slot.entry, filter)) continue;
+      const body = slot.text === undefined ? null : parseOrText(slot.text);
+      if (slot.sessionKeys) {
+        slot.entry.sessionKeys = slot.sessionKeys(body);
+        slot.sessionKeys = undefined;
       }
-      if (matches(e, filter)) out.push(e);
+      out.push({ ...slot.entry, body });
     }
     // Entries are appended when responses finish; present them in arrival order.
     out.sort((a, b) => a.seq - b.seq);
@@ -108,9 +169,35 @@ export class Journal {
 
   reset(): void {
     this.ring = new Array(this.max);
-    this.lazy = new Array(this.max);
     this.next = 0;
     this.count = 0;
+    this.bytesKept = 0;
+  }
+
+  private dropOldest(): void {
+    const at = (this.next - this.count + this.max) % this.max;
+    this.bytesKept -= this.ring[at]!.weight;
+    this.ring[at] = undefined;
+    this.count--;
+  }
+}
+
+/**
+ * The first `maxBytes` of a text (whole characters), as a string of its own: a plain slice
+ * would keep a reference to the whole body alive.
+ */
+export function truncateText(text: string, maxBytes: number): string {
+  const buf = Buffer.from(text, 'utf8').subarray(0, maxBytes);
+  // Drop a character cut in half rather than keep a replacement character.
+  return buf.toString('utf8').replace(/\uFFFD$/, '');
+}
+
+/** Journaled bodies are JSON when they parse, else their text. */
+export function parseOrText(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
   }
 }
 

@@ -15,6 +15,7 @@ import type { FaultAction } from './config.js';
 import { header, reply, sendJson, withKindHeaders, withRequestId, type Ctx, type ServerDeps } from './context.js';
 import { handlePass } from './custom-pass.js';
 import { Exchange } from './exchange.js';
+import type { SessionKeysOf } from './journal.js';
 import type { FiredRule } from './faults.js';
 import { generate } from './generate.js';
 import { KINDS, findRoute, modelsBody } from './kinds.js';
@@ -93,11 +94,11 @@ function onRequest(up: MockUpstream, deps: ServerDeps, req: IncomingMessage, res
       }
       return;
     }
-    serve(up, deps, req, res, path, rawQuery, raw, endpointRoute);
+    serve(up, deps, req, res, path, rawQuery, raw, size, endpointRoute);
   });
 }
 
-function serve(up: MockUpstream, deps: ServerDeps, req: IncomingMessage, res: ServerResponse, path: string, rawQuery: string, raw: Buffer, endpointRoute: string | null): void {
+function serve(up: MockUpstream, deps: ServerDeps, req: IncomingMessage, res: ServerResponse, path: string, rawQuery: string, raw: Buffer, size: number, endpointRoute: string | null): void {
   const method = req.method ?? 'GET';
   const { route, pathKnown } = findRoute(up.kind, method, path);
   const kind = KINDS[up.kind];
@@ -135,6 +136,7 @@ function serve(up: MockUpstream, deps: ServerDeps, req: IncomingMessage, res: Se
       headers: req.headers,
       credential: ctx.credential ?? null,
       body: null,
+      bodyBytes: size,
       model: ctx.info?.model ?? null,
       stream: ctx.info?.stream ?? false,
       sessionKeys: NO_SESSIONS,
@@ -146,7 +148,7 @@ function serve(up: MockUpstream, deps: ServerDeps, req: IncomingMessage, res: Se
       clientAborted: ex.clientAborted,
       usage: ex.usage,
       durationMs: deps.clock.now() - time,
-    }, journalThunk(ctx.info ? ctx.protocol : undefined, req.headers, ctx.rawText ?? (raw.length > 0 ? raw.toString('utf8') : undefined), ctx.session));
+    }, ctx.rawText ?? (raw.length > 0 ? raw.toString('utf8') : undefined), ctx.info ? sessionKeysOf(ctx.protocol, req.headers, ctx.session) : undefined);
   };
   try {
     if (raw === TOO_LARGE) {
@@ -170,19 +172,16 @@ const NO_SESSIONS: SessionKey[] = Object.freeze([]) as unknown as SessionKey[];
 const NO_QUERY: Record<string, string> = Object.freeze({});
 
 /**
- * Journal fields filled when the entry is first read: the body is kept as its text and parsed
- * then, and the session key (a hash) computed then. Retaining one string instead of a parsed
- * tree, and hashing nothing per request, keeps the journal off a benchmark's profile.
+ * The journal derives an entry's session key (a hash) when the entry is first read: nothing is
+ * hashed per request unless a fault rule needed the key already.
  */
-function journalThunk(protocol: Protocol | undefined, headers: IncomingMessage['headers'], text: string | undefined, known: SessionKey | undefined) {
-  return (e: { body: unknown; sessionKeys: SessionKey[] }) => {
-    e.body = text === undefined ? null : parseOrText(text);
-    if (!protocol) return;
+function sessionKeysOf(protocol: Protocol, headers: IncomingMessage['headers'], known: SessionKey | undefined): SessionKeysOf {
+  return (body) => {
     try {
-      const key = known ?? protocol.sessionKey(headers, e.body);
-      if (key) e.sessionKeys = [key];
+      const key = known ?? protocol.sessionKey(headers, body);
+      return key ? [key] : NO_SESSIONS;
     } catch {
-      // a body the protocol cannot read has no session key
+      return NO_SESSIONS; // a body the protocol cannot read has no session key
     }
   };
 }
@@ -200,7 +199,27 @@ function pipeline(ctx: Ctx, raw: Buffer): Promise<void> | void {
   const route = ctx.route!;
   if (route.auth === 'jwt') return checkJwt(ctx).then((ok) => (ok ? afterAuth(ctx, raw) : undefined));
   if (route.auth === 'key' && !authorized(ctx)) return;
+  if (route.protocol === 'anthropic' && !versioned(ctx)) return;
   return afterAuth(ctx, raw);
+}
+
+/**
+ * API versions api.anthropic.com accepts in `anthropic-version` (2026-10-21 is what
+ * @anthropic-ai/sdk 1.x sends; Claude Code and older SDKs send 2023-06-01).
+ */
+export const ANTHROPIC_VERSIONS = ['2023-01-01', '2023-06-01', '2026-10-21'];
+
+/**
+ * Every Anthropic route requires `anthropic-version` (the SDKs and Claude Code always send it);
+ * without it, or with a date that is no version, the real API answers 400 invalid_request_error.
+ */
+function versioned(ctx: Ctx): boolean {
+  const raw = ctx.headers['anthropic-version'];
+  const version = Array.isArray(raw) ? raw.join(', ') : raw;
+  if (version !== undefined && ANTHROPIC_VERSIONS.includes(version)) return true;
+  const message = version === undefined || version === '' ? 'anthropic-version: header is required' : `anthropic-version: ${JSON.stringify(version)} is not a valid version`;
+  reply(ctx, ctx.protocol.errorReply(400, message, { requestId: ctx.requestId }));
+  return false;
 }
 
 function authorized(ctx: Ctx): boolean {
@@ -338,13 +357,4 @@ export function parseQuery(raw: string): Record<string, string | string[]> {
   return out;
 }
 
-
-/** Journaled bodies are JSON when they parse, else their text. */
-function parseOrText(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
-}
 

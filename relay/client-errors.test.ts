@@ -186,14 +186,18 @@ describe('what real clients rely on', () => {
     expect(limited.json.data).toEqual([expect.objectContaining({ type: 'model', id: 'gpt-4o' })]);
   });
 
-  it('Bearer works on Anthropic routes too, and any anthropic-version', async () => {
+  it('Bearer works on Anthropic routes too; the client anthropic-version goes upstream untouched, a missing one as 2023-06-01', async () => {
     await stack.mocks.control.resetJournal();
-    const res = await call(stack.relay.url, 'POST', '/v1/messages', claudeBody(), { authorization: `Bearer ${CLIENT_KEY}`, 'anthropic-version': '2099-01-01' });
+    const res = await call(stack.relay.url, 'POST', '/v1/messages', claudeBody(), { authorization: `Bearer ${CLIENT_KEY}`, 'anthropic-version': '2026-10-21' });
     expect(res.status).toBe(200);
     // Without one, the upstream still gets a version it accepts.
     await call(stack.relay.url, 'POST', '/v1/messages', claudeBody(), { authorization: `Bearer ${CLIENT_KEY}` });
+    // A version the API does not know is the upstream's to refuse, in its own words.
+    const unknown = await call(stack.relay.url, 'POST', '/v1/messages', claudeBody(), { authorization: `Bearer ${CLIENT_KEY}`, 'anthropic-version': '2099-01-01' });
+    expect(unknown.status).toBe(400);
+    expect(unknown.json.error).toMatchObject({ type: 'invalid_request_error', message: 'anthropic-version: "2099-01-01" is not a valid version' });
     const journal = await stack.mocks.control.journal();
-    expect(journal.map((e) => e.headers['anthropic-version'])).toEqual(['2099-01-01', '2023-06-01']);
+    expect(journal.map((e) => e.headers['anthropic-version'])).toEqual(['2026-10-21', '2023-06-01', '2099-01-01']);
     expect(journal.every((e) => e.headers['x-api-key'] === CLAUDE_TOKEN && e.headers.authorization === undefined)).toBe(true);
   });
 

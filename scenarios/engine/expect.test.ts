@@ -17,6 +17,7 @@ function entry(seq: number, upstream: string, credential: string | null, status 
     headers: credential ? { 'x-api-key': credential } : {},
     credential,
     body: null,
+    bodyBytes: 0,
     model: null,
     stream: false,
     sessionKeys: [],
