@@ -6,6 +6,7 @@
 import { Agent, request, type Dispatcher } from 'undici';
 import { protocolFor } from '../../protocols/index.js';
 import { SseDecoder } from '../../protocols/sse.js';
+import { StrictSseCheck } from './strict-sse.js';
 import type { Protocol, ProtocolId, Usage } from '../../protocols/types.js';
 import type { ClientProtocol, RequestSpec } from './schema.js';
 
@@ -39,6 +40,9 @@ export interface ClientResult {
   ttfbMs?: number;
   /** SSE lines that did not parse. */
   malformedLines: number;
+  /** Events of a stream that a strict reading rejects (strict-sse.ts), and the first few of them. */
+  illFormedEvents?: number;
+  illFormed?: string[];
 }
 
 export const WIRE_PROTOCOL: Record<ClientProtocol, ProtocolId> = {
@@ -210,6 +214,7 @@ export async function send(opts: SendOptions): Promise<ClientResult> {
     aborted: false,
     durationMs: 0,
     malformedLines: 0,
+    illFormedEvents: 0,
   };
   const controller = new AbortController();
   let abortedOnPurpose = false;
@@ -236,6 +241,7 @@ export async function send(opts: SendOptions): Promise<ClientResult> {
     if (contentType.includes('text/event-stream')) {
       result.streamEnd = 'none';
       const decoder = new SseDecoder();
+      const strict = new StrictSseCheck();
       const observer = protocol?.createObserver();
       const onEvents = (events: ReturnType<SseDecoder['push']>) => {
         for (const ev of events) {
@@ -248,11 +254,17 @@ export async function send(opts: SendOptions): Promise<ClientResult> {
         }
       };
       try {
-        for await (const chunk of res.body) onEvents(decoder.push(chunk as Buffer));
+        for await (const chunk of res.body) {
+          strict.feed(chunk as Buffer);
+          onEvents(decoder.push(chunk as Buffer));
+        }
         onEvents(decoder.flush());
       } catch (err) {
         if (!abortedOnPurpose) result.transportError = (err as Error).message;
       }
+      if (!abortedOnPurpose) strict.end();
+      result.illFormedEvents = strict.illFormed;
+      if (strict.problems.length > 0) result.illFormed = strict.problems;
       result.malformedLines = decoder.problems.length;
       if (observer) {
         result.text = observer.text;

@@ -193,6 +193,12 @@ function evaluateLevel(expect: LevelExpectation, obs: StepObservation): Check[] 
     const ok = (e: string) => (want === 'terminal_or_error' ? e === 'terminal' || e === 'error' : e === want);
     add('stream_end', R.length > 0 && R.every((r) => ok(r.streamEnd)), want, tally(R, (r) => r.streamEnd + (r.streamError ? ` (${r.streamError.type})` : '')));
   }
+  if (expect.well_formed !== undefined) {
+    const want = expect.well_formed;
+    const streams = R.filter((r) => r.streamEnd !== 'n/a');
+    const bad = streams.filter((r) => (r.illFormedEvents ?? 0) > 0);
+    add('well_formed', streams.length > 0 && (bad.length === 0) === want, want, bad.length === 0 ? true : bad.flatMap((r) => r.illFormed ?? []));
+  }
   if (expect.usage) {
     const u = expect.usage;
     const fields: Array<[keyof typeof u, 'inputTokens' | 'outputTokens' | 'cacheWriteTokens' | 'cacheReadTokens']> = [

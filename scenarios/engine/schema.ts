@@ -266,6 +266,12 @@ const expectFields = {
     text: textSchema.optional(),
     /** How a stream ended. */
     stream_end: z.enum(['terminal', 'error', 'terminal_or_error', 'none']).optional(),
+    /**
+     * Every event of every stream is whole and well formed when read strictly (engine/strict-sse.ts):
+     * ended by a blank line, known fields, `event` once and named after its data's `type`, JSON data.
+     * Fails an error event written after half an event, which a lenient parser merges with it.
+     */
+    well_formed: z.boolean().optional(),
     usage: usageExpectSchema.optional(),
     /** The client got response header(s) with these values (`*` = present; `text/event-stream` also matches `text/event-stream; charset=utf-8`). */
     headers: z.record(z.string(), z.string()).optional(),
