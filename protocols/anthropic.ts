@@ -123,6 +123,10 @@ function streamErrorEvents(message: string, type = 'api_error'): SseEvent[] {
   return [errorEvent(type, message)];
 }
 
+function terminalEvents(): SseEvent[] {
+  return [{ event: 'message_stop', data: '{"type":"message_stop"}' }];
+}
+
 /** Usage as the Message object carries it. */
 export function anthropicUsage(u: Usage): Json {
   return {
@@ -282,6 +286,7 @@ class AnthropicObserver implements StreamObserver {
   usage: Usage | undefined = undefined;
   text = '';
   complete = false;
+  finished = false;
   error: { type: string; message: string } | undefined = undefined;
   contentEvents = 0;
   contentTokens = 0;
@@ -314,9 +319,12 @@ class AnthropicObserver implements StreamObserver {
         return 'content_end';
       case 'message_delta':
         this.mergeDelta(data.usage);
+        // The model's own end: the stop_reason (end_turn, max_tokens, tool_use ...) is only ever set here.
+        if (isObject(data.delta) && data.delta.stop_reason !== null && data.delta.stop_reason !== undefined) this.finished = true;
         return 'usage';
       case 'message_stop':
         this.complete = true;
+        this.finished = true;
         return 'terminal';
       case 'ping':
         return 'ping';
@@ -382,6 +390,7 @@ export const anthropic: Protocol = {
   validate,
   errorReply,
   streamErrorEvents,
+  terminalEvents,
   errorFromBody,
   usageFromBody,
   textFromBody,

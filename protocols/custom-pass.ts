@@ -247,6 +247,10 @@ class CustomPassObserver implements StreamObserver {
   usage: Usage | undefined = undefined;
   text = '';
   complete = false;
+  /** One envelope is the whole answer. */
+  get finished(): boolean {
+    return this.complete;
+  }
   error: { type: string; message: string } | undefined = undefined;
   contentEvents = 0;
   contentTokens = 0;
@@ -290,6 +294,7 @@ export const customPass: Protocol = {
   validate,
   errorReply,
   streamErrorEvents,
+  terminalEvents: () => [],
   errorFromBody,
   usageFromBody,
   textFromBody,

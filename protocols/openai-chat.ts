@@ -94,6 +94,10 @@ function streamErrorEvents(message: string, type = 'server_error', opts: StreamE
   return [errorChunk(message, type, opts.code ?? null)];
 }
 
+function terminalEvents(): SseEvent[] {
+  return [{ data: DONE_DATA }];
+}
+
 /** CompletionUsage. OpenAI has no cache-write price: cache writes are plain prompt tokens. */
 export function chatUsage(u: Usage): Json {
   const prompt = u.inputTokens + u.cacheWriteTokens + u.cacheReadTokens;
@@ -233,6 +237,10 @@ class ChatObserver implements StreamObserver {
   usage: Usage | undefined = undefined;
   text = '';
   complete = false;
+  finished = false;
+  /** Choices seen (highest index + 1) and how many of them carried their finish_reason (n > 1 streams each choice apart). */
+  private choices = 0;
+  private finishedChoices = 0;
   error: { type: string; message: string } | undefined = undefined;
   contentEvents = 0;
   contentTokens = 0;
@@ -242,6 +250,7 @@ class ChatObserver implements StreamObserver {
   push(event: SseEvent): StreamPhase {
     if (event.data === DONE_DATA) {
       this.complete = true;
+      this.finished = true;
       return 'terminal';
     }
     const data = tryParse(event.data);
@@ -258,6 +267,10 @@ class ChatObserver implements StreamObserver {
     if (!Array.isArray(choices) || choices.length === 0) return data.usage ? 'usage' : 'start';
     const c = choices[0];
     if (!isObject(c)) return 'start';
+    const finish = c.finish_reason !== null && c.finish_reason !== undefined;
+    const index = typeof c.index === 'number' ? c.index : 0;
+    if (index >= this.choices) this.choices = index + 1;
+    if (finish && ++this.finishedChoices >= this.choices) this.finished = true;
     const delta = isObject(c.delta) ? c.delta : undefined;
     let delivered = false;
     if (delta) {
@@ -279,7 +292,7 @@ class ChatObserver implements StreamObserver {
       this.contentTokens++;
       return 'content';
     }
-    return c.finish_reason !== null && c.finish_reason !== undefined ? 'content_end' : 'start';
+    return finish ? 'content_end' : 'start';
   }
 }
 
@@ -310,6 +323,7 @@ export const openaiChat: Protocol = {
   validate,
   errorReply: openAiErrorReply,
   streamErrorEvents,
+  terminalEvents,
   errorFromBody: openAiErrorFromBody,
   usageFromBody,
   textFromBody,

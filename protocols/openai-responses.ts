@@ -351,6 +351,10 @@ class ResponsesObserver implements StreamObserver {
   usage: Usage | undefined = undefined;
   text = '';
   complete = false;
+  /** The model's finish is the terminal event itself (response.completed / response.incomplete carry the usage). */
+  get finished(): boolean {
+    return this.complete;
+  }
   error: { type: string; message: string; incomplete?: boolean } | undefined = undefined;
   contentEvents = 0;
   contentTokens = 0;
@@ -448,6 +452,7 @@ export const openaiResponses: Protocol = {
   validate,
   errorReply: openAiErrorReply,
   streamErrorEvents,
+  terminalEvents: () => [],
   errorFromBody: openAiErrorFromBody,
   usageFromBody,
   textFromBody,

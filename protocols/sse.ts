@@ -92,3 +92,62 @@ export class SseDecoder {
     return out;
   }
 }
+
+const LF = 0x0a;
+const CR = 0x0d;
+
+/**
+ * Where the last whole event in `buf` ends: just after its last blank line (an empty line ends an
+ * event; a line ends with \n, \r\n or \r), 0 when no event ends in it. `buf` starts at an event
+ * boundary. O(1) when it ends on a boundary, as an upstream's writes usually do.
+ */
+export function wholeEventsEnd(buf: Uint8Array): number {
+  let i = buf.length - 1;
+  while (i > 0) {
+    const c = buf[i];
+    if (c !== LF && c !== CR) {
+      i--;
+      continue;
+    }
+    // The line terminator ending at i starts at s (\r\n is one terminator).
+    const s = c === LF && buf[i - 1] === CR ? i - 1 : i;
+    const before = s > 0 ? buf[s - 1] : -1;
+    // The line it ends is empty: the terminator follows another one.
+    if (before === LF || before === CR) return i + 1;
+    i = s - 1;
+  }
+  return 0;
+}
+
+/** true when `buf` holds anything but line terminators (a partial event, not the rest of a \r\n). */
+function hasText(buf: Uint8Array): boolean {
+  for (let i = 0; i < buf.length; i++) if (buf[i] !== LF && buf[i] !== CR) return true;
+  return false;
+}
+
+/**
+ * Cuts a byte stream at event boundaries, so that a relay forwards whole events only: `take`
+ * returns the bytes up to the last whole event and keeps the rest until its end arrives. What is
+ * left when the stream stops is a partial event, which must never reach a client (an error event
+ * written after half an event merges with it in the client's parser).
+ */
+export class SseFramer {
+  private rest: Buffer | undefined;
+
+  /** The whole events completed by `chunk` (possibly empty); a chunk that ends on a boundary is returned as is. */
+  take(chunk: Buffer): Buffer {
+    const buf = this.rest ? Buffer.concat([this.rest, chunk]) : chunk;
+    const end = wholeEventsEnd(buf);
+    if (end === buf.length) {
+      this.rest = undefined;
+      return buf;
+    }
+    this.rest = buf.subarray(end);
+    return buf.subarray(0, end);
+  }
+
+  /** Bytes of a partial event waiting for its end (0 when the stream stands at a boundary). */
+  get partialBytes(): number {
+    return this.rest && hasText(this.rest) ? this.rest.length : 0;
+  }
+}

@@ -127,6 +127,13 @@ export interface StreamObserver {
    * is over and its usage is final, but the answer was cut short upstream).
    */
   readonly complete: boolean;
+  /**
+   * true once the model finished its answer, whether or not the protocol's sentinel followed:
+   * Anthropic's message_delta with a stop_reason, a chat chunk with a finish_reason (every
+   * choice's), Responses' response.completed / response.incomplete. A stream that ends finished
+   * but without its sentinel lost nothing but the sentinel (`Protocol.terminalEvents`).
+   */
+  readonly finished: boolean;
   /** Set when an in-stream error / response.failed / response.incomplete was seen. */
   readonly error: { type: string; message: string; incomplete?: boolean } | undefined;
   /** Number of content events seen (0 = nothing delivered yet). */
@@ -164,6 +171,12 @@ export interface Protocol {
   errorReply(status: number, message: string, opts?: ErrorOptions): ErrorReply;
   /** The event(s) a relay sends to end a stream that broke after the commit point. */
   streamErrorEvents(message: string, type?: string, opts?: StreamErrorOptions): SseEvent[];
+  /**
+   * The sentinel that follows the model's finish (Anthropic message_stop, chat `[DONE]`), which a
+   * relay appends when an upstream closed a finished stream without it; empty where the finish is
+   * itself the last event (Responses' response.completed, custom-pass's envelope).
+   */
+  terminalEvents(): SseEvent[];
   /**
    * The error an upstream answered, read from its error body (any status) in this protocol's
    * shape; undefined when the body is not an error. `type`: Anthropic error.type, OpenAI

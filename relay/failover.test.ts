@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { TestClock } from '../lib/clock.js';
 import type { MockFleet } from '../mocks/index.js';
 import { admin, ask, claudeBody, requestLog, sseEvents, startStack, type TestStack } from './testing.js';
+import { HOLD_EVENTS } from './proxy/upstream-attempt.js';
 
 const TOKEN_A = 'sk-ant-api03-token-A-000000000001';
 const TOKEN_B = 'sk-ant-api03-token-B-000000000002';
@@ -265,6 +266,31 @@ describe('streams and the commit point', () => {
     expect(await credentials(stack)).toEqual([TOKEN_A, TOKEN_B]);
     const log = (await requestLog(stack.relay, res))[0];
     expect(log.attempts[0].errorClass).toBe('stream_overloaded');
+  });
+
+  it('start events and pings are held only up to HOLD_EVENTS: an error after that many is past the commit point', async () => {
+    // message_start, content_block_start and ping, then `count` more pings, then overloaded_error (one write).
+    const run = async (count: number) => {
+      stack = await twoTokens();
+      await stack.mocks.control.addRule('claude', {
+        match: { token: TOKEN_A },
+        action: { duplicate: { after: 3, count }, stream_error: { kind: 'overloaded', after: 3 } },
+      });
+      const res = await ask(stack.relay, '/v1/messages', claudeBody({ stream: true }));
+      const out = { events: sseEvents(res.text), tokens: await credentials(stack) };
+      await stack.close();
+      stack = undefined;
+      return out;
+    };
+    const under = await run(HOLD_EVENTS - 10);
+    expect(under.tokens).toEqual([TOKEN_A, TOKEN_B]);
+    expect(under.events.at(-1)?.event).toBe('message_stop');
+    expect(under.events.filter((e) => e.event === 'ping').length).toBe(1);
+
+    const over = await run(HOLD_EVENTS + 10);
+    expect(over.tokens).toEqual([TOKEN_A]);
+    expect(over.events.filter((e) => e.event === 'ping').length).toBe(HOLD_EVENTS + 11);
+    expect(over.events.at(-1)?.event).toBe('error');
   });
 
   it('count_tokens passes through to the Claude endpoint', async () => {

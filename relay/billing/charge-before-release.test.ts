@@ -32,31 +32,56 @@ afterEach(async () => {
   stack = undefined;
 });
 
+/** A Claude upstream streaming 5 tokens 20 ms apart behind a relay charging with `billing`. */
+function streamingStack(billing: Billing): Promise<TestStack> {
+  return startStack({ upstreams: [{ name: 'claude', kind: 'claude', tokens: ['sk-ant-api03-hold-0000001'], output: { tokens: 5 }, stream: { chunk_delay: '20ms' } }] },
+    (m) => ({ channels: [{ name: 'main', endpoints: [{ name: 'A', type: 'claude', base_url: m.get('claude').url, token: 'sk-ant-api03-hold-0000001' }] }] }),
+    { billing, redisUrl: '', mysqlUrl: '' });
+}
+
+/** Streams one answer; `at[i]`: when `marks[i]` first appeared in what the client had read. */
+async function streamTimes(s: TestStack, marks: string[]): Promise<{ text: string; at: number[] }> {
+  const res = await request(`${s.relay.url}/v1/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': CLIENT_KEY, 'anthropic-version': '2023-06-01' },
+    body: JSON.stringify(claudeBody({ stream: true })),
+  });
+  let text = '';
+  const at = marks.map(() => 0);
+  for await (const chunk of res.body) {
+    text += chunk.toString();
+    marks.forEach((m, i) => {
+      if (!at[i] && text.includes(m)) at[i] = Date.now();
+    });
+  }
+  return { text, at };
+}
+
 describe('a complete answer is charged before its end is released', () => {
   it('holds the terminal event of a stream, and only it, until the charge is made', async () => {
     const billing = new SlowChargeBilling();
-    stack = await startStack({ upstreams: [{ name: 'claude', kind: 'claude', tokens: ['sk-ant-api03-hold-0000001'], output: { tokens: 5 }, stream: { chunk_delay: '20ms' } }] },
-      (m) => ({ channels: [{ name: 'main', endpoints: [{ name: 'A', type: 'claude', base_url: m.get('claude').url, token: 'sk-ant-api03-hold-0000001' }] }] }),
-      { billing, redisUrl: '', mysqlUrl: '' });
-    const res = await request(`${stack.relay.url}/v1/messages`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-api-key': CLIENT_KEY, 'anthropic-version': '2023-06-01' },
-      body: JSON.stringify(claudeBody({ stream: true })),
-    });
-    let text = '';
-    let contentAt = 0;
-    let stopAt = 0;
-    for await (const chunk of res.body) {
-      text += chunk.toString();
-      if (!contentAt && text.includes('content_block_delta')) contentAt = Date.now();
-      if (!stopAt && text.includes('event: message_stop')) stopAt = Date.now();
-    }
+    stack = await streamingStack(billing);
+    const { at } = await streamTimes(stack, ['content_block_delta', 'event: message_stop']);
+    const [contentAt, stopAt] = at;
     expect(billing.charged).toHaveLength(1);
     expect(billing.charged[0].outputTokens).toBe(5);
     // The content came at once; message_stop only once the charge was made.
     expect(stopAt).toBeGreaterThanOrEqual(billing.charged[0].at);
     expect(stopAt - contentAt).toBeGreaterThanOrEqual(CHARGE_MS - 50);
     // Charged once: the relay does not settle it again afterwards.
+    expect(billing.settled).toEqual([]);
+  });
+
+  it("holds the relay's own message_stop too, when it completes a finished stream the upstream left without one", async () => {
+    const billing = new SlowChargeBilling();
+    stack = await streamingStack(billing);
+    await stack.mocks.control.addRule('claude', { action: { cut: { after: 'usage', mode: 'end' } } });
+    const { text, at } = await streamTimes(stack, ['event: message_delta', 'event: message_stop']);
+    expect(text.endsWith('event: message_stop\ndata: {"type":"message_stop"}\n\n')).toBe(true);
+    expect(billing.charged).toHaveLength(1);
+    expect(billing.charged[0].outputTokens).toBe(5);
+    expect(at[1]).toBeGreaterThanOrEqual(billing.charged[0].at);
+    expect(at[1] - at[0]).toBeGreaterThanOrEqual(CHARGE_MS - 50);
     expect(billing.settled).toEqual([]);
   });
 

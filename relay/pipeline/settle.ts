@@ -79,7 +79,7 @@ export function settle(rt: RelayRuntime, ex: Exchange, key: KeyModel, loop: Loop
 
 /** The attempts and the request's outcome in the relay's stats (`GET /admin/stats`). */
 export function countAttempts(rt: RelayRuntime, loop: LoopResult, outcome: BillingOutcome): void {
-  for (const a of loop.attempts) rt.stats.recordAttempt(a.endpoint, !a.errorClass && a.status !== undefined && a.status < 400, a.errorClass, a.durationMs);
+  for (const a of loop.attempts) rt.stats.recordAttempt(a.endpoint, !a.errorClass && a.status !== undefined && a.status < 400, a.errorClass, a.durationMs, a);
   rt.stats.recordRequest(outcome);
 }
 

@@ -49,6 +49,10 @@ export interface AttemptResult {
    * (in the trail, within max_attempts), without counting the failure against the credential.
    */
   refreshed?: EndpointModel;
+  /** The model finished but the upstream left out the stream's sentinel: the relay appended it (a success). */
+  repaired?: boolean;
+  /** Bytes of a partial event the upstream left when it stopped, never forwarded (the client's stream stays whole). */
+  partialEventBytes?: number;
 }
 
 export interface LoopDeps {
@@ -120,6 +124,8 @@ export async function runAttemptLoop(
       durationMs: clock.now() - began,
     };
     if (attempts.length === 0 && sticky) record.sticky = sticky;
+    if (result.repaired) record.repaired = true;
+    if (result.partialEventBytes) record.partialEventBytes = result.partialEventBytes;
     attempts.push(record);
     out.last = result;
     out.endpoint = endpoint;

@@ -7,6 +7,10 @@ export interface EndpointStats {
   successes: number;
   errors: number;
   byClass: Record<string, number>;
+  /** Finished streams whose missing sentinel the relay appended (successes). */
+  repaired: number;
+  /** Partial events dropped where an upstream stopped mid-event (the client got whole events only). */
+  partialEventsDropped: number;
   /** Sum and count of attempt durations, and the last one. */
   totalMs: number;
   lastMs: number;
@@ -29,13 +33,15 @@ export class StatsCollector {
     for (const k of Object.keys(this.outcomes)) delete this.outcomes[k];
   }
 
-  recordAttempt(endpoint: string, ok: boolean, errorClass: string | undefined, durationMs: number): void {
+  recordAttempt(endpoint: string, ok: boolean, errorClass: string | undefined, durationMs: number, stream?: { repaired?: boolean; partialEventBytes?: number }): void {
     let s = this.endpoints.get(endpoint);
     if (!s) {
-      s = { requests: 0, successes: 0, errors: 0, byClass: {}, totalMs: 0, lastMs: 0, maxMs: 0 };
+      s = { requests: 0, successes: 0, errors: 0, byClass: {}, repaired: 0, partialEventsDropped: 0, totalMs: 0, lastMs: 0, maxMs: 0 };
       this.endpoints.set(endpoint, s);
     }
     s.requests++;
+    if (stream?.repaired) s.repaired++;
+    if (stream?.partialEventBytes) s.partialEventsDropped++;
     if (ok) s.successes++;
     else {
       s.errors++;

@@ -2,11 +2,12 @@
  * One upstream attempt: send the client's body to one endpoint with that endpoint's own token,
  * then either hand the answer to the client or report why not, for the attempt loop.
  *
- * Streams pass through event by event with backpressure, as the original bytes; the protocol's
- * observer reads usage, terminal and error events on the side. The commit point is the first
- * complete event: before it nothing has reached the client and a failure is retryable (an
- * upstream 200 whose stream dies before its first event included); after it a failure ends the
- * client's stream with the protocol's error event.
+ * Streams pass through as the original bytes, whole events only, with backpressure; the
+ * protocol's observer reads usage, the model's finish, terminal and error events on the side. The
+ * commit point is the first event of the answer (start events and pings are held until it comes):
+ * before it nothing has reached the client and a failure is retryable; after it the stream ends
+ * in one place (endStream): complete, repaired when the model finished but the sentinel is
+ * missing, or with the protocol's error event after the last whole event.
  *
  * A complete answer is charged before its last bytes leave (Exchange.chargeBeforeRelease): the
  * chunk with the terminal event, or the whole JSON body, waits for the charge to be written.
@@ -14,7 +15,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Clock, TimerHandle } from '../../lib/clock.js';
 import { upstreamAuthHeaders } from '../../protocols/auth.js';
-import { encodeSse, encodeSseAll, SseDecoder } from '../../protocols/sse.js';
+import { encodeSse, encodeSseAll, SseDecoder, SseFramer } from '../../protocols/sse.js';
 import type { Protocol, StreamObserver } from '../../protocols/types.js';
 import type { EndpointModel, RelayModel } from '../config/model.js';
 import { upstreamModel } from '../config/model.js';
@@ -24,6 +25,7 @@ import { AttemptSignal } from './attempt-signal.js';
 import type { Exchange } from './exchange.js';
 import { downstreamHeaders, upstreamHeaders, type EndpointHeaders } from './headers.js';
 import type { UpstreamPools } from './pools.js';
+import { streamEnding } from './stream-ending.js';
 import { askStreamUsage, relayAsksStreamUsage } from './stream-usage.js';
 import { isEventStream, requestUpstream, type UpstreamEventStream, type UpstreamResponse } from './upstream-request.js';
 
@@ -239,15 +241,35 @@ async function deliverJson(
   return { kind: 'ok', committed: true, status };
 }
 
-/** The stream ended by its protocol's rules with a usable answer (what finishStream counts as ok). */
+/** The stream ended by its protocol's rules with a usable answer (what endStream counts as ok). */
 function answeredInFull(observer: StreamObserver): boolean {
   return observer.complete && (!observer.error || observer.error.incomplete === true);
 }
 
 /**
+ * Bounds of what is held before the commit point: a stream that sends this many events or bytes
+ * before any content is committed anyway (the client has waited long enough, and the relay's
+ * memory per stream stays small).
+ */
+export const HOLD_EVENTS = 64;
+export const HOLD_BYTES = 64 * 1024;
+
+/**
  * Passes an event stream through as its chunks arrive (callbacks, no async iteration per chunk),
- * pausing the upstream while the client's socket drains. Settles with the attempt's result, or
- * rejects with the upstream's error (the caller turns that into a cut or a retryable failure).
+ * pausing the upstream while the client's socket drains.
+ *
+ * Commit point: the start events (message_start, a role-only chunk, response.created ...) and
+ * pings are held until the first event that carries the answer (content, or its end), within
+ * HOLD_EVENTS / HOLD_BYTES. An error or a cut before it is a failed attempt another endpoint can
+ * retry, and the client never knows.
+ *
+ * Framing: only whole events are written to the client (SseFramer keeps a partial event until
+ * its blank line arrives), so a stream that breaks leaves the client at an event boundary, where
+ * the protocol's error event (or the relay's repair of a finished stream) can follow cleanly.
+ *
+ * Settles with the attempt's result once the client's stream is ended (endStream), or rejects
+ * with the upstream's error before the commit point (the caller turns that into a retryable
+ * failure).
  */
 function deliverStream(
   env: AttemptEnv,
@@ -259,13 +281,17 @@ function deliverStream(
   timer: AttemptTimer,
 ): Promise<AttemptResult> {
   const decoder = new SseDecoder();
+  const framer = new SseFramer();
   const observer = ex.protocol.createObserver();
   ex.observer = observer;
   const res = ex.res;
   const idle = env.config.retry.upstream_timeout;
   // The relay asked for a usage chunk the client did not: events are re-encoded without it.
   const hideUsage = relayAsksStreamUsage(ex);
-  let pending: Array<Buffer | string> | undefined = [];
+  /** Whole events held before the commit point; undefined once committed. */
+  let held: Array<Buffer | string> | undefined = [];
+  let heldBytes = 0;
+  let heldEvents = 0;
   /** The charge that the terminal chunk waits for; the upstream's end waits for it too. */
   let charging: Promise<void> | undefined;
 
@@ -289,14 +315,17 @@ function deliverStream(
     const write = (chunk: Buffer | string) => {
       if (chunk.length > 0 && !res.write(chunk)) resumeWhenDrained();
     };
-    /** Writes a chunk, or, when it completes the answer, charges first and writes it after. */
-    const release = (chunk: Buffer | string) => {
+    /**
+     * Writes a chunk, or, when it completes the answer, charges first and writes it after.
+     * `completes`: the chunk ends a complete answer (the terminal event, or a repair's sentinel).
+     */
+    const release = (chunk: Buffer | string, completes = answeredInFull(observer)) => {
       if (charging) {
         // Whatever follows the held chunk goes out after it, in order.
         charging = charging.then(() => (res.writableEnded || res.destroyed ? undefined : write(chunk)));
         return;
       }
-      if (!ex.chargeBeforeRelease || !answeredInFull(observer)) return write(chunk);
+      if (!ex.chargeBeforeRelease || !completes) return write(chunk);
       // The usage the answer reported is final now: the charge is made from it.
       ex.usage = observer.usage;
       ex.outputText = observer.text;
@@ -306,38 +335,76 @@ function deliverStream(
         body.resume();
       });
     };
+    /** The commit point: the headers and the held events go to the client; nothing is retried after this. */
+    const commit = () => {
+      ex.committed = true;
+      ex.ttfbAt = env.clock.now();
+      res.writeHead(status, downstreamHeaders(respHeaders, ex.requestId));
+      const first = held!.length === 1 ? held![0] : Buffer.concat(held!.map((c) => (typeof c === 'string' ? Buffer.from(c) : c)));
+      held = undefined;
+      release(first);
+    };
     const data = (bytes: Buffer) => {
+      const whole = framer.take(bytes);
       const events = decoder.push(bytes);
-      let chunk: Buffer | string = bytes;
-      if (hideUsage) {
-        chunk = '';
-        for (let i = 0; i < events.length; i++) if (observer.push(events[i]) !== 'usage') chunk += encodeSse(events[i]);
-      } else {
-        for (let i = 0; i < events.length; i++) observer.push(events[i]);
+      // Whether the hold ends within this chunk (committed streams: at once): at the first event
+      // past the start events and pings (content, its end, usage, the terminal, an error), or at
+      // the HOLD_EVENTS-th event held.
+      let commits = false;
+      // An error event while holding: the attempt failed before the commit point.
+      let errorFirst = false;
+      const limit = held ? HOLD_EVENTS - heldEvents : 0;
+      let chunk: Buffer | string = whole;
+      if (hideUsage) chunk = '';
+      for (let i = 0; i < events.length; i++) {
+        const phase = observer.push(events[i]);
+        if (hideUsage && phase !== 'usage') chunk += encodeSse(events[i]);
+        if (commits) continue;
+        if (phase === 'error') errorFirst = true;
+        if ((phase !== 'start' && phase !== 'ping') || i + 1 >= limit) commits = true;
       }
-      if (pending) {
-        pending.push(chunk);
-        if (events.length === 0) return;
-        if (observer.error && !observer.complete) {
-          // An error event before anything reached the client: a failed attempt, retryable.
+      if (events.length > 0) {
+        // The first event ends the first-byte wait; from then on, the inactivity limit.
+        if (held && heldEvents === 0) timer.arm(idle);
+        else timer.extend(idle);
+      }
+      if (held) {
+        if (errorFirst && observer.error && !observer.complete) {
+          // An error event before the answer began: a failed attempt, retryable.
           stop({ kind: 'failed', committed: false, outcome: streamErrorOutcome(observer.error), status, message: observer.error.message });
           return;
         }
-        // Commit point: the first whole event goes to the client.
+        if (chunk.length > 0) held.push(chunk);
+        heldBytes += chunk.length;
+        heldEvents += events.length;
+        if (!commits && heldBytes < HOLD_BYTES) return;
         if (ex.clientGone) return stop({ kind: 'aborted', committed: false });
-        timer.arm(idle);
-        ex.committed = true;
-        ex.ttfbAt = env.clock.now();
-        res.writeHead(status, downstreamHeaders(respHeaders, ex.requestId));
-        const first = pending.length === 1 ? pending[0] : Buffer.concat(pending.map((c) => (typeof c === 'string' ? Buffer.from(c) : c)));
-        pending = undefined;
-        release(first);
+        commit();
       } else {
-        if (events.length > 0) timer.extend(idle);
         release(chunk);
       }
       if (ex.clientGone) stop({ kind: 'aborted', committed: ex.committed });
     };
+    /** The upstream stopped (cleanly, or with `failure`): the client's stream is ended accordingly, once the charge is written. */
+    const ended = (failure: Error | undefined) =>
+      settle(() => {
+        if (held) {
+          // Nothing reached the client: another endpoint may answer.
+          if (failure) return reject(failure);
+          timer.cancel();
+          return resolve({ kind: 'failed', committed: false, outcome: 'stream_truncated', status, message: 'upstream stream ended before the answer began' });
+        }
+        const finish = () => {
+          try {
+            endStream(ex, decoder, observer, failure, status, timer, hideUsage, framer.partialBytes, { release, written: () => charging ?? Promise.resolve() }).then(resolve, reject);
+          } catch (err) {
+            reject(err);
+          }
+        };
+        // The terminal chunk may still be waiting for its charge: it goes out first.
+        if (charging) charging.then(finish, reject);
+        else finish();
+      });
     body.read({
       data: (chunk) => {
         if (settled) return;
@@ -351,63 +418,71 @@ function deliverStream(
           });
         }
       },
-      end: () =>
-        settle(() => {
-          const finish = () => {
-            try {
-              resolve(finishStream(ex, decoder, observer, pending !== undefined, status, timer, hideUsage));
-            } catch (err) {
-              reject(err);
-            }
-          };
-          // The terminal chunk may still be waiting for its charge: it goes out first.
-          if (charging) charging.then(finish, reject);
-          else finish();
-        }),
-      error: (err) => settle(() => reject(err)),
+      end: () => ended(undefined),
+      error: (err) => ended(err),
     });
   });
 }
 
-/** The upstream ended its stream: what the attempt amounts to, and the client's stream ended accordingly. */
-function finishStream(
+/** How endStream writes to the client: in order behind a pending charge (see deliverStream's release). */
+interface ClientWrites {
+  release(chunk: string, completes: boolean): void;
+  /** Settles once everything released so far was written. */
+  written(): Promise<void>;
+}
+
+/**
+ * The one place a committed stream ends: the upstream stopped, cleanly or with `failure` (a
+ * reset, the inactivity limit), and the client's stream stands at an event boundary (a partial
+ * event, `partialBytes` long, was held back and is dropped). What the attempt amounts to follows
+ * from whether the model finished (stream-ending.ts), not from how the connection closed.
+ */
+async function endStream(
   ex: Exchange,
   decoder: SseDecoder,
   observer: StreamObserver,
-  uncommitted: boolean,
+  failure: Error | undefined,
   status: number,
   timer: AttemptTimer,
   reencoded: boolean,
-): AttemptResult {
-  for (const ev of decoder.flush()) {
-    const phase = observer.push(ev);
-    // A re-encoded stream forwards events, not bytes: a last event without its blank line goes out here.
-    if (reencoded && !uncommitted && phase !== 'usage' && !ex.res.writableEnded) ex.res.write(encodeSse(ev));
+  partialBytes: number,
+  client: ClientWrites,
+): Promise<AttemptResult> {
+  const res = ex.res;
+  if (!failure) {
+    for (const ev of decoder.flush()) {
+      const phase = observer.push(ev);
+      // A re-encoded stream forwards events, not bytes: a last event without its blank line goes out here.
+      if (reencoded && phase !== 'usage' && !res.writableEnded) res.write(encodeSse(ev));
+    }
   }
   timer.cancel();
   ex.usage = observer.usage;
   ex.outputText = observer.text;
-  const res = ex.res;
-  if (uncommitted) {
-    // Ended before its first event: nothing was sent, another endpoint may answer.
-    return { kind: 'failed', committed: false, outcome: 'stream_truncated', status, message: 'upstream stream ended before its first event' };
+  const dropped = partialBytes > 0 ? { partialEventBytes: partialBytes } : undefined;
+  if (ex.clientGone) return { kind: 'aborted', committed: true, ...dropped };
+  switch (streamEnding(observer)) {
+    case 'complete':
+      res.end();
+      return { kind: 'ok', committed: true, status, ...dropped };
+    case 'failed':
+      // The upstream's own error event already went to the client.
+      res.end();
+      return { kind: 'failed', committed: true, outcome: streamErrorOutcome(observer.error!), status, message: observer.error!.message, ...dropped };
+    case 'repair':
+      // The model finished; only the sentinel is missing. The relay writes it, after the charge like any terminal event.
+      client.release(encodeSseAll(ex.protocol.terminalEvents()), true);
+      await client.written();
+      if (!res.writableEnded) res.end();
+      return { kind: 'ok', committed: true, status, repaired: true, ...dropped };
+    case 'cut':
+      break;
   }
-  if (observer.complete) {
-    res.end();
-    if (observer.error && !observer.error.incomplete) {
-      return { kind: 'failed', committed: true, outcome: streamErrorOutcome(observer.error), status, message: observer.error.message };
-    }
-    return { kind: 'ok', committed: true, status };
-  }
-  if (observer.error) {
-    // The upstream's own error event already went to the client.
-    res.end();
-    return { kind: 'failed', committed: true, outcome: streamErrorOutcome(observer.error), status, message: observer.error.message };
-  }
-  endBrokenStream(ex, 'upstream stream ended without its terminal event');
-  return { kind: 'failed', committed: true, outcome: 'stream_truncated', status, message: 'stream ended without its terminal event' };
+  const outcome = failure && timer.timedOut ? 'timeout' : 'stream_truncated';
+  const message = failure ? `upstream stream failed: ${failure.message}` : 'upstream stream ended before the model finished';
+  endBrokenStream(ex, message);
+  return { kind: 'failed', committed: true, outcome, status, message, ...dropped };
 }
-
 /** A 4xx whose body names its cause (context length, content policy, an auth failure that is not the credential's) has a row of its own; the rest are their status. */
 function errorOutcome(protocol: Protocol, status: number, body: Buffer): Outcome {
   if (status < 400 || status >= 500 || status === 429 || body.length === 0) return status;

@@ -68,10 +68,12 @@ export const ERROR_TABLE: Readonly<Record<string, ErrorRule>> = Object.freeze({
   // Anthropic's in-stream overloaded_error is a 529 that arrived after the 200: treated like one,
   // or a burst of them would open every breaker and leave nothing to route to.
   stream_overloaded: { class: 'stream_overloaded', action: 'failover', cooldown: { scope: 'endpoint', duration: 'overloaded' }, breaker: false },
-  // A 200 whose stream ended or died without the protocol's terminal event.
+  // A 200 whose stream ended or died before the model finished (a finished stream without its
+  // sentinel is repaired and a success), or before the answer began (retried then).
   stream_truncated: { class: 'stream_truncated', action: 'failover', cooldown: { scope: 'endpoint', duration: 'network' }, breaker: true, channel: true },
-  // A stream request whose connection died (FIN or RST) after it was sent and before its first
-  // event: the upstream accepted the call, so not a connect error, and nothing reached the client.
+  // A stream request whose connection died (FIN or RST) after it was sent and before the commit
+  // point (its first event, or the start events held before the first content): the upstream
+  // accepted the call, so not a connect error, and nothing reached the client.
   stream_cut_before_first_event: {
     class: 'stream_cut_before_first_event',
     action: 'failover',

@@ -148,6 +148,10 @@ export interface AttemptRecord {
   cooldownSetMs?: number;
   cooldownScope?: CooldownScope;
   sticky?: 'hit' | 'miss' | 'rebind' | 'return';
+  /** A finished stream whose missing sentinel the relay appended (message_stop, [DONE]). */
+  repaired?: boolean;
+  /** Bytes of a partial event dropped where the upstream stopped mid-event. */
+  partialEventBytes?: number;
   durationMs: number;
 }
 
