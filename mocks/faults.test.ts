@@ -323,7 +323,10 @@ describe('robustness and pacing', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(85);
     const stats = await fleet.control.stats();
     expect(stats.streamsStarted).toBe(1);
-    expect(stats.pacedWrites).toBeGreaterThanOrEqual(5);
+    // A late timer sends every event already due in one write, so on a busy machine the 10 tokens
+    // leave in fewer writes: the count is bounded, not exact.
+    expect(stats.pacedWrites).toBeGreaterThanOrEqual(1);
+    expect(stats.pacedWrites).toBeLessThanOrEqual(10);
     expect(stats.activeStreams).toBe(0);
   });
 
