@@ -476,6 +476,9 @@ async function endStream(
       if (!res.writableEnded) res.end();
       return { kind: 'ok', committed: true, status, repaired: true, ...dropped };
     case 'cut':
+      // The answer broke off before the model finished (`failure` says how). This is where a
+      // mid-stream continuation would take over instead of the error event: the client's stream
+      // stands at an event boundary, the observer holds what it saw (text, usage, splice).
       break;
   }
   const outcome = failure && timer.timedOut ? 'timeout' : 'stream_truncated';
