@@ -55,6 +55,18 @@ describe('chat streams are billed from the upstream usage chunk', () => {
     expect(row.usage.estimated).toBeUndefined();
   });
 
+  it('hides it when the upstream writes its events split across reads at any byte (the rest goes on as its bytes)', async () => {
+    const s = await start();
+    await s.mocks.control.addRule('openai', { action: { drip: { bytes: 7, every: '1ms' } } });
+    const answer = await ask(s.relay, '/v1/chat/completions', body());
+    const events = sseEvents(answer.text);
+    expect(events.at(-1)?.data).toBe('[DONE]');
+    const chunks = events.slice(0, -1).map((e) => JSON.parse(e.data));
+    expect(chunks.filter((c) => c.usage || c.choices.length === 0)).toEqual([]);
+    expect(chunks.at(-1).choices[0].finish_reason).toBe('stop');
+    expect((await settledRow(s, String(answer.headers['x-request-id']))).usage.outputTokens).toBe(12);
+  });
+
   it('passes the usage chunk to a client that asked for it, body unchanged', async () => {
     const s = await start();
     const asked = body({ stream_options: { include_usage: true } });

@@ -16,7 +16,7 @@ import type { ServerResponse } from 'node:http';
 import type { Clock, TimerHandle } from '../../lib/clock.js';
 import { upstreamAuthHeaders } from '../../protocols/auth.js';
 import { encodeSse, encodeSseAll, SseDecoder, SseFramer } from '../../protocols/sse.js';
-import type { Protocol, StreamObserver } from '../../protocols/types.js';
+import type { Protocol, SseEvent, StreamObserver } from '../../protocols/types.js';
 import type { EndpointModel, RelayModel } from '../config/model.js';
 import { upstreamModel } from '../config/model.js';
 import { parseRetryAfter, refineOutcome, type Outcome } from '../routing/error-classes.js';
@@ -354,15 +354,20 @@ function deliverStream(
       // An error event while holding: the attempt failed before the commit point.
       let errorFirst = false;
       const limit = held ? HOLD_EVENTS - heldEvents : 0;
-      let chunk: Buffer | string = whole;
-      if (hideUsage) chunk = '';
+      /** Events to keep from the client (the relay's usage chunk), by index in `events`. */
+      let hidden: number[] | undefined;
       for (let i = 0; i < events.length; i++) {
         const phase = observer.push(events[i]);
-        if (hideUsage && phase !== 'usage') chunk += encodeSse(events[i]);
+        if (hideUsage && phase === 'usage') (hidden ??= []).push(i);
         if (commits) continue;
         if (phase === 'error') errorFirst = true;
         if ((phase !== 'start' && phase !== 'ping') || i + 1 >= limit) commits = true;
       }
+      let chunk: Buffer | string = whole;
+      // The whole events go on as the upstream's bytes, unless the relay's usage chunk is among
+      // them (or the bytes end on a bare \r, whose event the decoder has not read yet): then the
+      // events are re-encoded without it.
+      if (hideUsage && (hidden || whole[whole.length - 1] === CR)) chunk = encodeWithout(events, hidden);
       if (events.length > 0) {
         // The first event ends the first-byte wait; from then on, the inactivity limit.
         if (held && heldEvents === 0) timer.arm(idle);
@@ -429,6 +434,15 @@ interface ClientWrites {
   release(chunk: string, completes: boolean): void;
   /** Settles once everything released so far was written. */
   written(): Promise<void>;
+}
+
+const CR = 0x0d;
+
+/** The events as SSE, without those at the `skip` indexes. */
+function encodeWithout(events: readonly SseEvent[], skip: readonly number[] | undefined): string {
+  let out = '';
+  for (let i = 0; i < events.length; i++) if (!skip?.includes(i)) out += encodeSse(events[i]);
+  return out;
 }
 
 /**
