@@ -226,7 +226,8 @@ describe(`the compose topology as processes (${backends})`, () => {
         redis.disconnect();
       });
     }
-    const relay = await spawnTsx(['relay/cli.ts'], env, /relay listening on \S+/);
+    // Both lines, in whichever order the relay's buffered log writes them.
+    const relay = await spawnTsx(['relay/cli.ts'], env, /^(?=[\s\S]*relay listening on \S+)(?=[\s\S]*admin API: \S+\/admin\/)/);
     const url = /relay listening on (\S+)/.exec(relay.out())![1];
     const adminUrl = /admin API: (\S+)\/admin\//.exec(relay.out())![1];
 
