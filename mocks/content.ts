@@ -12,7 +12,8 @@ import type { GeneratedContent, ProtocolId, RequestInfo } from '../protocols/typ
 import { mixSeed, seededRandom } from './random.js';
 import { planToolCall, type ToolCallAsk, type ToolCallPolicy } from './tool-calls.js';
 
-const WORDS: readonly string[] = (() => {
+/** Every word a mock answer is made of (tests recognise the mock's text by it). */
+export const MOCK_WORDS: readonly string[] = (() => {
   faker.seed(20_260_101);
   const words = new Set<string>();
   while (words.size < 1500) words.add(faker.word.sample());
@@ -42,7 +43,7 @@ export function generateContent(info: RequestInfo, body: unknown, opts: ContentO
   const count = Math.min(want, limit);
   const tokens = new Array<string>(count);
   for (let i = 0; i < count; i++) {
-    const word = WORDS[Math.floor(random() * WORDS.length)];
+    const word = MOCK_WORDS[Math.floor(random() * MOCK_WORDS.length)];
     tokens[i] = i === 0 ? capitalize(word) : ' ' + word;
   }
   if (count > 0 && count === want && !call) tokens[count - 1] += '.';

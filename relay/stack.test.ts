@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMocks, type MockFleet } from '../mocks/index.js';
 import { startRelay, type RunningRelay } from './server.js';
-import { STACK_MOCKS, stackLayout } from './stack.js';
+import { STACK_MOCKS, agentBanner, agentCommands, stackLayout } from './stack.js';
 import { admin, call, requestLog } from './testing.js';
 
 const KEY = 'rk-stack-test-key-000001';
@@ -114,5 +114,13 @@ describe('pnpm stack layout', () => {
     expect((await admin(relay, 'POST', '/admin/clock/advance', { ms: 5 })).status).toBe(404);
     const stats = (await admin(relay, 'GET', '/admin/stats')).json;
     expect(stats.endpoints['openai-a-1'].requests).toBeGreaterThan(0);
+  });
+
+  it('the banner prints the agent command lines verbatim (the ones agents/agents.test.ts runs), a path with a space quoted', () => {
+    const agents = agentCommands('http://127.0.0.1:1234', 'rk-x', '/tmp/a dir');
+    const banner = agentBanner(agents).join('\n');
+    for (const line of [...agents.claude, ...agents.codex]) expect(banner).toContain(line);
+    expect(agents.codex[0]).toBe(`CODEX_HOME='/tmp/a dir' RELAYLAB_API_KEY=rk-x codex exec --skip-git-repo-check "say hi"`);
+    expect(agents.claude[1]).toBe('ANTHROPIC_BASE_URL=http://127.0.0.1:1234 ANTHROPIC_AUTH_TOKEN=rk-x CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 claude -p --continue "say more"');
   });
 });
