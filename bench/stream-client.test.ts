@@ -124,8 +124,14 @@ describe('StreamLoadWorker', () => {
     expect(r.stream).toMatchObject({ streams: 10, completed: 10, incomplete: 0, stalls: 0, events: journal.reduce((n, e) => n + e.eventsSent, 0) });
     expect(summarize(r.stream.firstEvent).count).toBe(10);
     expect(summarize(r.latency).count).toBe(10);
-    // 20 ms apart on the mock's schedule.
-    expect(summarize(r.stream.gap).p50).toBeGreaterThanOrEqual(15);
+    // The histograms cross the thread boundary with their values: gaps were recorded (at most one
+    // per event after a stream's first), and a stream's total time is at least the mock's
+    // schedule (ten content events 20 ms apart; the mock never sends early, while a loaded
+    // machine can bunch the gaps, so the gaps themselves are not compared to the schedule).
+    const gaps = summarize(r.stream.gap).count;
+    expect(gaps).toBeGreaterThan(0);
+    expect(gaps).toBeLessThanOrEqual(r.stream.events - 10);
+    expect(summarize(r.stream.total).p50).toBeGreaterThanOrEqual(180);
     expect(progress.at(-1)).toBe(1);
   });
 
