@@ -26,7 +26,7 @@ import { DEFAULT_SYNC_EVERY_MS, LedgerFile } from './ledger-file.js';
 import { rowMatches, selectLedgerRows } from './ledger-query.js';
 import type { Micros } from './money.js';
 import { RecentIds } from './recent-ids.js';
-import { countByKey, type UsageTotals } from './stats.js';
+import { countByKey, DAY_MS, dayOf, groupRows, UsageGroups, type UsageGroup, type UsageTotals } from './stats.js';
 
 export const LEDGER_FILE = 'billing-ledger.jsonl';
 export const DEFAULT_RECENT_IDS = 100_000;
@@ -54,6 +54,10 @@ export class EmbeddedLedgerStore implements LedgerStore {
   private readonly memoryRows: Ring<LedgerRow> | undefined;
   /** Running per-key totals of closing rows, rebuilt on replay. */
   private readonly totals: Record<string, UsageTotals> = {};
+  /** Running totals by day, key, model, endpoint and route (statistics), rebuilt on replay. */
+  private readonly groups = new UsageGroups();
+  /** Where in the file each UTC day's first row starts: a `since` inside a day reads that day only. */
+  private readonly dayStarts = new Map<number, number>();
   private nextId = 1;
   /** Open reservations read back from the file: an earlier process made them, and it is gone. */
   private readonly inherited = new Set<string>();
@@ -140,6 +144,32 @@ export class EmbeddedLedgerStore implements LedgerStore {
     return this.accounts.get(keyName);
   }
 
+  async usageGroups(since?: number): Promise<UsageGroup[]> {
+    if (since === undefined) return [...this.groups.from()];
+    const first = dayOf(since);
+    // Whole days from the running totals; a day that `since` cuts, from its own rows.
+    if (since === first * DAY_MS) return [...this.groups.from(first)];
+    return [...this.groups.from(first + 1), ...groupRows(this.rowsOfDay(first, since))];
+  }
+
+  /** The rows of UTC day `day` from time `since` on, read from that day's start in the file. */
+  private *rowsOfDay(day: number, since: number): Generator<LedgerRow> {
+    const inDay = (row: LedgerRow) => dayOf(row.time) === day && row.time >= since;
+    if (!this.file) {
+      yield* this.memoryRows!.toArray().filter(inDay);
+      return;
+    }
+    const start = this.dayStarts.get(day);
+    if (start === undefined) return;
+    for (const { line } of this.file.readLinesAtSync(start)) {
+      const row = parseRow(line);
+      if (!row) continue;
+      // Rows are written in time order: the next day's first row ends this one.
+      if (dayOf(row.time) > day) return;
+      if (inDay(row)) yield row;
+    }
+  }
+
   async ledger(q: LedgerQuery = {}): Promise<LedgerRow[]> {
     if (!this.file) return selectLedgerRows(this.memoryRows!.toArray(), q);
     // Scanned from disk, keeping only the newest `limit` matches in memory.
@@ -161,16 +191,20 @@ export class EmbeddedLedgerStore implements LedgerStore {
   private append(row: NewLedgerRow, pending?: StoredRow['pending']): LedgerRow {
     const stored: StoredRow = { id: this.nextId, ...row, ...(pending ? { pending } : {}) };
     // Written before it counts: if the write throws, memory is unchanged and the caller sees the error.
-    this.file?.append(JSON.stringify(stored));
-    return this.apply(stored);
+    const offset = this.file?.append(JSON.stringify(stored));
+    return this.apply(stored, offset);
   }
 
-  private apply(stored: StoredRow): LedgerRow {
+  /** `offset`: where the row's line starts in the file (for the index of day starts). */
+  private apply(stored: StoredRow, offset?: number): LedgerRow {
     const { pending, ...row } = stored;
     this.nextId = Math.max(this.nextId, row.id + 1);
     this.memoryRows?.push(row);
     this.seen.add(uniq(row.requestId, row.kind));
     countByKey(this.totals, row);
+    this.groups.add(row);
+    const day = dayOf(row.time);
+    if (offset !== undefined && !this.dayStarts.has(day)) this.dayStarts.set(day, offset);
     const balance = this.accounts.get(row.keyName);
     if (row.kind === 'topup') this.accounts.set(row.keyName, (balance ?? 0) - row.amount);
     else if (balance !== undefined) this.accounts.set(row.keyName, balance - row.amount);
@@ -189,9 +223,9 @@ export class EmbeddedLedgerStore implements LedgerStore {
 
   private replay(file: LedgerFile): void {
     // A torn line from a crash mid-append is skipped: that movement never happened.
-    for (const line of file.readLinesSync()) {
+    for (const { line, offset } of file.readLinesAtSync()) {
       const parsed = parseRow(line);
-      if (parsed) this.apply(parsed);
+      if (parsed) this.apply(parsed, offset);
     }
     file.openForAppend(file.endsTorn());
     for (const id of this.open.keys()) this.inherited.add(id);

@@ -32,16 +32,28 @@ export class LedgerFile {
     private readonly onError: (err: Error) => void = () => undefined,
   ) {}
 
+  /** Bytes in the file once it is open for appending: where the next line starts. */
+  size = 0;
+
   /** Every line in the file, oldest first, read in chunks (never the whole file at once). */
   *readLinesSync(): Generator<string> {
+    for (const { line } of this.readLinesAtSync()) yield line;
+  }
+
+  /** The lines from byte `from` on (a line's start), each with the byte offset it starts at. */
+  *readLinesAtSync(from = 0): Generator<{ line: string; offset: number }> {
     if (!existsSync(this.path)) return;
     let tail = '';
-    for (const chunk of readChunks(this.path)) {
+    let offset = from;
+    for (const chunk of readChunks(this.path, from)) {
       const lines = (tail + chunk).split('\n');
       tail = lines.pop() ?? '';
-      for (const line of lines) if (line.trim()) yield line;
+      for (const line of lines) {
+        if (line.trim()) yield { line, offset };
+        offset += Buffer.byteLength(line) + 1;
+      }
     }
-    if (tail.trim()) yield tail;
+    if (tail.trim()) yield { line: tail, offset };
   }
 
   /** The file ends without a newline: a crash in the middle of a write. */
@@ -66,14 +78,17 @@ export class LedgerFile {
   openForAppend(tornTail: boolean): void {
     this.fd = openSync(this.path, 'a');
     if (tornTail) writeSync(this.fd, '\n');
+    this.size = fstatSync(this.fd).size;
   }
 
-  /** One write(); throws (and nothing counts) if the kernel refused it. */
-  append(line: string): void {
+  /** One write(); throws (and nothing counts) if the kernel refused it. Returns the line's offset. */
+  append(line: string): number {
     if (this.fd === undefined) throw new Error(`ledger file ${this.path} is not open`);
-    writeSync(this.fd, line + '\n');
+    const offset = this.size;
+    this.size += writeSync(this.fd, line + '\n');
     this.unsynced++;
     this.syncTimer ??= this.schedule();
+    return offset;
   }
 
   /** Every line, read from disk as it goes (admin queries; never the whole file in memory). */
@@ -126,14 +141,16 @@ export class LedgerFile {
   }
 }
 
-function* readChunks(path: string): Generator<string> {
+function* readChunks(path: string, from = 0): Generator<string> {
   const fd = openSync(path, 'r');
   try {
     const buf = Buffer.alloc(READ_CHUNK_BYTES);
     let carry = Buffer.alloc(0);
+    let position = from;
     for (;;) {
-      const n = readSync(fd, buf, 0, buf.length, null);
+      const n = readSync(fd, buf, 0, buf.length, position);
       if (n === 0) break;
+      position += n;
       // Cut at the last newline so a multi-byte character is never split across chunks.
       const data = carry.length ? Buffer.concat([carry, buf.subarray(0, n)]) : buf.subarray(0, n);
       const cut = data.lastIndexOf(0x0a);

@@ -29,7 +29,7 @@ import type {
 } from './ledger.js';
 import { currentPidSpace, DEFAULT_INSTANCE_LEASE_MS, instancesHere, ownerIsGone, type InstanceRecord, type Self } from './instance-lease.js';
 import type { Micros } from './money.js';
-import { isClosingRow, type UsageTotals } from './stats.js';
+import { DAY_MS, isClosingRow, type UsageGroup, type UsageTotals } from './stats.js';
 
 export interface MysqlLedgerOptions {
   url: string;
@@ -316,6 +316,26 @@ export class MysqlLedgerStore implements LedgerStore {
       };
     }
     return out;
+  }
+
+  async usageGroups(since?: number): Promise<UsageGroup[]> {
+    // Summed by the database: the relay reads one row per group, never the ledger's rows.
+    const [rows] = await this.pool.query<RowDataPacket[]>(
+      `SELECT FLOOR(time / ${DAY_MS}) AS day, key_name, model, endpoint, path, COUNT(*) AS requests,
+          COALESCE(SUM(input_tokens), 0) AS input_tokens, COALESCE(SUM(output_tokens), 0) AS output_tokens,
+          COALESCE(SUM(cache_write_tokens), 0) AS cache_write_tokens, COALESCE(SUM(cache_read_tokens), 0) AS cache_read_tokens,
+          COALESCE(SUM(cost), 0) AS cost
+        FROM ${this.t.ledger} WHERE kind IN ('settle', 'refund', 'charge') ${since !== undefined ? 'AND time >= ?' : ''}
+        GROUP BY day, key_name, model, endpoint, path`,
+      since !== undefined ? [since] : [],
+    );
+    return rows.map((r) => ({
+      day: Number(r.day), keyName: String(r.key_name), model: r.model ?? undefined, endpoint: r.endpoint ?? undefined, path: r.path ?? undefined,
+      totals: {
+        requests: Number(r.requests), inputTokens: Number(r.input_tokens), outputTokens: Number(r.output_tokens),
+        cacheWriteTokens: Number(r.cache_write_tokens), cacheReadTokens: Number(r.cache_read_tokens), cost: Number(r.cost),
+      },
+    }));
   }
 
   async orphaned(unownedBefore: number): Promise<PendingCharge[]> {

@@ -7,7 +7,7 @@ import { createConnection } from 'mysql2/promise';
 import { EmbeddedLedgerStore, LEDGER_FILE } from './ledger-embedded.js';
 import { MysqlLedgerStore } from './ledger-mysql.js';
 import type { LedgerStore, PendingCharge } from './ledger.js';
-import { billingStats } from './stats.js';
+import { billingStats, DAY_MS, statsFromGroups } from './stats.js';
 import { ledgerBackends } from './test-backends.js';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -100,6 +100,33 @@ describe.each(ledgerBackends)('ledger store: $name', (backend) => {
     const again = await reopen();
     expect(await again.totalsByKey()).toEqual(expected);
     expect(await again.pendingCount()).toBe(1);
+  });
+
+  it('sums statistics in the store (by day, key, model, endpoint, route) as the rows say, for any since, across a reopen', async () => {
+    const { store, reopen } = await fresh();
+    await store.ensureAccount('alice', 100_000, T0);
+    const usage = (n: number) => ({ inputTokens: n, outputTokens: 2 * n, cacheWriteTokens: 0, cacheReadTokens: n % 3 });
+    // Three UTC days, several hours apart within each; a refund and charges count as closing rows too.
+    let n = 0;
+    for (const day of [0, 1, 2]) {
+      for (const hour of [1, 9, 17]) {
+        const time = T0 + day * DAY_MS + hour * 3_600_000;
+        const id = `d${day}h${hour}`;
+        n++;
+        await store.reserve({ ...pc(id, n % 2 ? 'alice' : 'bob', 50), time, model: n % 3 ? 'm1' : 'm2' });
+        if (n % 4 === 0) await store.close({ requestId: id, kind: 'refund', cost: 0, time });
+        else await store.close({ requestId: id, kind: 'settle', cost: 10 * n, time, usage: usage(n), endpoint: n % 2 ? 'A' : 'B' });
+        await store.charge({ time, keyName: 'bob', requestId: `c${id}`, kind: 'charge', amount: 3, cost: 3, model: 'm1', path: '/pass/x', usage: usage(1) });
+      }
+    }
+    const rows = await store.ledger();
+    const expected = (since?: number) => billingStats(rows.filter((r) => since === undefined || r.time >= since));
+    const sinces = [undefined, T0, T0 + DAY_MS, T0 + DAY_MS + 9 * 3_600_000, T0 + DAY_MS + 9 * 3_600_000 + 1, T0 + 2 * DAY_MS + 12 * 3_600_000, T0 + 5 * DAY_MS];
+    for (const handle of [store, await reopen()]) {
+      for (const since of sinces) expect(statsFromGroups(await handle.usageGroups(since)), `since ${since}`).toEqual(expected(since));
+    }
+    expect(expected().total.requests).toBe(18);
+    expect(Object.keys(expected().byDay)).toEqual(['2026-01-01', '2026-01-02', '2026-01-03']);
   });
 
   it('refunds idempotently', async () => {

@@ -15,7 +15,7 @@
  */
 import type { Usage } from '../../protocols/types.js';
 import type { Micros } from './money.js';
-import type { UsageTotals } from './stats.js';
+import type { UsageGroup, UsageTotals } from './stats.js';
 
 export type LedgerKind = 'topup' | 'precharge' | 'settle' | 'refund' | 'charge';
 
@@ -110,6 +110,11 @@ export interface LedgerStore {
    * written, so reading them costs the same whatever the ledger's size (metrics scrape it).
    */
   totalsByKey(): Promise<Record<string, UsageTotals>>;
+  /**
+   * The closing rows from `since` on, summed by UTC day, key, model, endpoint and route
+   * (statistics): aggregated by the store, never every row handed over.
+   */
+  usageGroups(since?: number): Promise<UsageGroup[]>;
   /**
    * Reservations whose process is gone (recovery settles or refunds them): embedded, those an
    * earlier process left; MySQL, those of instances whose lease ran out or that unregistered

@@ -10,7 +10,7 @@ import type { LedgerRow, LedgerStore, PendingCharge } from './ledger.js';
 import { formatMoney, type Micros } from './money.js';
 import { billableUsage, ruleFor, type ChargeMode } from './policy.js';
 import { costOf, findPrice, reservationFor, type ModelPrice, type PriceTable } from './prices.js';
-import { billingStats, type BillingStats } from './stats.js';
+import { statsFromGroups, type BillingStats } from './stats.js';
 import type { Billing, Outcome, PrechargeInput, PrechargeResult, SettleInput } from './types.js';
 
 /** What the request log knows about a request that may have completed before a crash. */
@@ -211,7 +211,7 @@ export class LedgerBilling implements Billing {
   }
 
   async stats(since?: number): Promise<BillingStats> {
-    return billingStats(await this.store.ledger({ since, kinds: ['settle', 'refund', 'charge'] }));
+    return statsFromGroups(await this.store.usageGroups(since));
   }
 
   async topup(keyName: string, amount: Micros, requestId: string): Promise<Micros> {
