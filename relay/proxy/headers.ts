@@ -29,6 +29,9 @@ export const CLIENT_HEADERS_BY_TYPE: Readonly<Record<EndpointType, readonly stri
   'custom-pass': COMMON,
 };
 
+/** Hop-by-hop and framing: each side of the relay has its own connection and frames its own body. */
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'content-length'];
+
 /**
  * Set by the relay itself, never by a client or an endpoint's `set_headers`: credentials (the
  * endpoint's `token` and `account_id` say them), the relay's request id, hop-by-hop and framing.
@@ -42,14 +45,7 @@ export const RELAY_OWNED: ReadonlySet<string> = new Set([
   'chatgpt-account-id',
   'x-request-id',
   'host',
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'te',
-  'trailer',
-  'upgrade',
-  'content-length',
+  ...HOP_BY_HOP,
   'expect',
 ]);
 
@@ -72,14 +68,7 @@ export function forwardedHeaderNames(type: EndpointType, extra: readonly string[
 
 /** Never passed back to the client: hop-by-hop and framing (the relay frames its own answer). */
 const DROP_DOWNSTREAM = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'te',
-  'trailer',
-  'upgrade',
-  'content-length',
+  ...HOP_BY_HOP,
   'content-encoding',
   'date',
   'set-cookie',

@@ -14,9 +14,9 @@
  *     rows: { alice: { settle: ">0", refund: 2 } }   # ledger rows per key and kind
  *     balances: { alice: "9.5" }                     # exact balances, decimal dollars
  * ```
+ * The expectation's schema lives with the others in schema.ts (which this file does not feed).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { z } from 'zod';
 import type { JournalEntry } from '../../mocks/journal.js';
 import { parseBillingConfig } from '../../relay/billing/config.js';
 import type { Balance, LedgerRow } from '../../relay/billing/ledger.js';
@@ -24,20 +24,7 @@ import { formatMoney, parseMoney } from '../../relay/billing/money.js';
 import { findPrice } from '../../relay/billing/prices.js';
 import { reconcile } from '../../relay/billing/reconcile.js';
 import { countMatches, type Check } from './expect.js';
-
-const count = z.union([z.number().int().min(0), z.string().regex(/^(>=|<=|>|<|=)?\s*\d+$/, 'expected a number or a comparison like ">0"')]);
-const kind = z.enum(['topup', 'precharge', 'settle', 'refund', 'charge']);
-
-export const billingExpectSchema = z
-  .object({
-    reconcile: z.boolean().optional(),
-    pending: count.optional(),
-    non_negative: z.boolean().optional(),
-    rows: z.record(z.string(), z.partialRecord(kind, count)).optional(),
-    balances: z.record(z.string(), z.union([z.number(), z.string()])).optional(),
-  })
-  .strict();
-export type BillingExpectation = z.infer<typeof billingExpectSchema>;
+import type { BillingExpectation } from './schema.js';
 
 export interface LedgerView {
   ledger: LedgerRow[];

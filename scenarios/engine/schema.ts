@@ -9,7 +9,6 @@ import { z } from 'zod';
 import { durationSchema } from '../../lib/schema.js';
 import { faultRuleSchema, upstreamConfigSchema, type FaultRule, type UpstreamConfig } from '../../mocks/config.js';
 import { relayConfigSchema } from '../../relay/config/schema.js';
-import { billingExpectSchema } from './billing.js';
 import { LEVELS, levelViolations } from './levels.js';
 
 /** What a target must be able to do for a scenario to apply to it. */
@@ -235,6 +234,18 @@ export const countSchema = z.union([
   z.string().regex(/^(>=|<=|>|<|=)?\s*\d+$/, 'expected a number or a comparison like ">0", ">=2", "<5"'),
 ]);
 export type Count = z.infer<typeof countSchema>;
+
+/** `expect.billing` (checked by billing.ts against the relay's ledger and the mocks' journal). */
+export const billingExpectSchema = z
+  .object({
+    reconcile: z.boolean().optional(),
+    pending: countSchema.optional(),
+    non_negative: z.boolean().optional(),
+    rows: z.record(z.string(), z.partialRecord(z.enum(['topup', 'precharge', 'settle', 'refund', 'charge']), countSchema)).optional(),
+    balances: z.record(z.string(), z.union([z.number(), z.string()])).optional(),
+  })
+  .strict();
+export type BillingExpectation = z.infer<typeof billingExpectSchema>;
 
 const usageExpectSchema = z
   .object({
