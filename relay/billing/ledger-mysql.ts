@@ -7,8 +7,9 @@
  *   - closing: `DELETE FROM pending WHERE request_id = ?`: only the transaction that deleted the
  *     row writes the settle/refund row; UNIQUE(request_id, kind) is the last line of defence.
  * Per-key totals of closing rows live in their own table, updated in the closing row's
- * transaction, so metrics read one row per key instead of aggregating the whole ledger.
- * Locks are always taken account row first, then pending row, then totals row, and transactions run READ
+ * transaction, so metrics read one row per key instead of aggregating the whole ledger; so do
+ * the statistics' totals by UTC day, key, model, endpoint and route (`<prefix>billing_usage`).
+ * Locks are always taken account row first, then pending row, then totals row, then usage row, and transactions run READ
  * COMMITTED, so concurrent movements queue on the account row instead of deadlocking; a deadlock
  * that still happens is retried.
  *
@@ -29,7 +30,7 @@ import type {
 } from './ledger.js';
 import { currentPidSpace, DEFAULT_INSTANCE_LEASE_MS, instancesHere, ownerIsGone, type InstanceRecord, type Self } from './instance-lease.js';
 import type { Micros } from './money.js';
-import { DAY_MS, isClosingRow, type UsageGroup, type UsageTotals } from './stats.js';
+import { DAY_MS, dayOf, isClosingRow, type UsageGroup, type UsageTotals } from './stats.js';
 
 export interface MysqlLedgerOptions {
   url: string;
@@ -51,7 +52,7 @@ const RETRYABLE = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
 
 export class MysqlLedgerStore implements LedgerStore {
   private readonly pool: Pool;
-  private readonly t: { accounts: string; ledger: string; pending: string; totals: string; instances: string; completed: string };
+  private readonly t: { accounts: string; ledger: string; pending: string; totals: string; usage: string; instances: string; completed: string };
   /** Completion records waiting for their group's INSERT, and the waiters. */
   private group: Array<{ c: CompletedAnswer; done: () => void; fail: (err: Error) => void }> = [];
   private groupTimer: ReturnType<typeof setTimeout> | undefined;
@@ -75,7 +76,7 @@ export class MysqlLedgerStore implements LedgerStore {
     const prefix = options.prefix ?? 'relay_';
     if (!/^[A-Za-z0-9_]*$/.test(prefix)) throw new Error(`invalid table prefix "${prefix}"`);
     this.t = {
-      accounts: `${prefix}billing_accounts`, ledger: `${prefix}billing_ledger`, pending: `${prefix}billing_pending`, totals: `${prefix}billing_totals`,
+      accounts: `${prefix}billing_accounts`, ledger: `${prefix}billing_ledger`, pending: `${prefix}billing_pending`, totals: `${prefix}billing_totals`, usage: `${prefix}billing_usage`,
       instances: `${prefix}billing_instances`, completed: `${prefix}billing_completed`,
     };
     this.self = { instanceId: randomUUID(), pidSpace: currentPidSpace(), pid: process.pid };
@@ -108,7 +109,18 @@ export class MysqlLedgerStore implements LedgerStore {
       cache_read_tokens BIGINT NULL,
       usage_estimated TINYINT NULL,
       UNIQUE KEY uniq_request_kind (request_id, kind),
-      KEY by_key (key_name, id)) ENGINE=InnoDB`);
+      KEY by_key (key_name, id),
+      KEY by_time (time)) ENGINE=InnoDB`);
+    // Ledgers made before statistics read a part of a day by time.
+    const [timeIndex] = await this.pool.query<RowDataPacket[]>(
+      `SELECT 1 FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name = ? AND index_name = 'by_time'`,
+      [ledger],
+    );
+    if (timeIndex.length === 0) {
+      await this.pool.query(`ALTER TABLE ${ledger} ADD KEY by_time (time)`).catch((err: { code?: string }) => {
+        if (err.code !== 'ER_DUP_KEYNAME') throw err; // another relay migrating at the same moment
+      });
+    }
     await this.pool.query(`CREATE TABLE IF NOT EXISTS ${pending} (
       request_id VARCHAR(191) NOT NULL PRIMARY KEY,
       key_name VARCHAR(191) NOT NULL,
@@ -135,6 +147,28 @@ export class MysqlLedgerStore implements LedgerStore {
         SELECT key_name, COUNT(*), COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0), COALESCE(SUM(cache_write_tokens), 0),
           COALESCE(SUM(cache_read_tokens), 0), COALESCE(SUM(cost), 0)
         FROM ${ledger} WHERE kind IN ('settle', 'refund', 'charge') GROUP BY key_name`);
+    }
+    const [usageExisting] = await this.pool.query<RowDataPacket[]>('SHOW TABLES LIKE ?', [this.t.usage]);
+    await this.pool.query(`CREATE TABLE IF NOT EXISTS ${this.t.usage} (
+      group_id CHAR(64) NOT NULL PRIMARY KEY,
+      day BIGINT NOT NULL,
+      key_name VARCHAR(191) NOT NULL,
+      model VARCHAR(191) NULL,
+      endpoint VARCHAR(191) NULL,
+      path VARCHAR(512) NULL,
+      requests BIGINT NOT NULL,
+      input_tokens BIGINT NOT NULL,
+      output_tokens BIGINT NOT NULL,
+      cache_write_tokens BIGINT NOT NULL,
+      cache_read_tokens BIGINT NOT NULL,
+      cost BIGINT NOT NULL,
+      KEY by_day (day)) ENGINE=InnoDB`);
+    // As for the totals: a ledger from before the usage table is aggregated once.
+    if (usageExisting.length === 0) {
+      await this.pool.query(`INSERT IGNORE INTO ${this.t.usage} (group_id, day, key_name, model, endpoint, path, requests, input_tokens, output_tokens,
+          cache_write_tokens, cache_read_tokens, cost)
+        SELECT ${groupIdSql('FLOOR(time / ' + DAY_MS + ')')}, FLOOR(time / ${DAY_MS}) AS d, key_name, model, endpoint, path, ${SUMS}
+        FROM ${ledger} WHERE kind IN ('settle', 'refund', 'charge') GROUP BY d, key_name, model, endpoint, path`);
     }
     // Tables made before reservations named their instance: rows without one are recovered by age.
     const [cols] = await this.pool.query<RowDataPacket[]>(
@@ -319,17 +353,25 @@ export class MysqlLedgerStore implements LedgerStore {
   }
 
   async usageGroups(since?: number): Promise<UsageGroup[]> {
-    // Summed by the database: the relay reads one row per group, never the ledger's rows.
-    const [rows] = await this.pool.query<RowDataPacket[]>(
-      `SELECT FLOOR(time / ${DAY_MS}) AS day, key_name, model, endpoint, path, COUNT(*) AS requests,
-          COALESCE(SUM(input_tokens), 0) AS input_tokens, COALESCE(SUM(output_tokens), 0) AS output_tokens,
-          COALESCE(SUM(cache_write_tokens), 0) AS cache_write_tokens, COALESCE(SUM(cache_read_tokens), 0) AS cache_read_tokens,
-          COALESCE(SUM(cost), 0) AS cost
-        FROM ${this.t.ledger} WHERE kind IN ('settle', 'refund', 'charge') ${since !== undefined ? 'AND time >= ?' : ''}
-        GROUP BY day, key_name, model, endpoint, path`,
-      since !== undefined ? [since] : [],
+    // Whole days from the running totals (one row per group); a day that `since` cuts, summed by
+    // the database from that day's rows only (by_time). The ledger's rows never reach the relay.
+    const first = since === undefined ? undefined : dayOf(since);
+    const cut = since !== undefined && since !== first! * DAY_MS;
+    const fromDay = first === undefined ? undefined : cut ? first + 1 : first;
+    const [whole] = await this.pool.query<RowDataPacket[]>(
+      `SELECT * FROM ${this.t.usage} ${fromDay !== undefined ? 'WHERE day >= ?' : ''}`,
+      fromDay !== undefined ? [fromDay] : [],
     );
-    return rows.map((r) => ({
+    let part: RowDataPacket[] = [];
+    if (cut) {
+      [part] = await this.pool.query<RowDataPacket[]>(
+        `SELECT FLOOR(time / ${DAY_MS}) AS day, key_name, model, endpoint, path, ${SUMS}
+          FROM ${this.t.ledger} WHERE time >= ? AND time < ? AND kind IN ('settle', 'refund', 'charge')
+          GROUP BY day, key_name, model, endpoint, path`,
+        [since, (first! + 1) * DAY_MS],
+      );
+    }
+    return [...whole, ...part].map((r) => ({
       day: Number(r.day), keyName: String(r.key_name), model: r.model ?? undefined, endpoint: r.endpoint ?? undefined, path: r.path ?? undefined,
       totals: {
         requests: Number(r.requests), inputTokens: Number(r.input_tokens), outputTokens: Number(r.output_tokens),
@@ -398,7 +440,7 @@ export class MysqlLedgerStore implements LedgerStore {
   /** Test helper: drop this store's tables. */
   async dropTables(): Promise<void> {
     await this.pool.query(
-      `DROP TABLE IF EXISTS ${this.t.accounts}, ${this.t.ledger}, ${this.t.pending}, ${this.t.totals}, ${this.t.instances}, ${this.t.completed}`,
+      `DROP TABLE IF EXISTS ${this.t.accounts}, ${this.t.ledger}, ${this.t.pending}, ${this.t.totals}, ${this.t.usage}, ${this.t.instances}, ${this.t.completed}`,
     );
   }
 
@@ -427,16 +469,20 @@ export class MysqlLedgerStore implements LedgerStore {
     }
   }
 
-  /** The closing row's share of its key's totals, in the row's own transaction. */
+  /** The closing row's share of its key's totals and of its usage group, in the row's own transaction. */
   private async addToTotals(c: PoolConnection, r: NewLedgerRow): Promise<void> {
     const u = r.usage;
+    const sums = [u?.inputTokens ?? 0, u?.outputTokens ?? 0, u?.cacheWriteTokens ?? 0, u?.cacheReadTokens ?? 0, r.cost ?? 0];
     await c.execute(
       `INSERT INTO ${this.t.totals} (key_name, requests, input_tokens, output_tokens, cache_write_tokens, cache_read_tokens, cost)
-        VALUES (?, 1, ?, ?, ?, ?, ?)
-        ON DUPLICATE KEY UPDATE requests = requests + 1, input_tokens = input_tokens + VALUES(input_tokens),
-          output_tokens = output_tokens + VALUES(output_tokens), cache_write_tokens = cache_write_tokens + VALUES(cache_write_tokens),
-          cache_read_tokens = cache_read_tokens + VALUES(cache_read_tokens), cost = cost + VALUES(cost)`,
-      [r.keyName, u?.inputTokens ?? 0, u?.outputTokens ?? 0, u?.cacheWriteTokens ?? 0, u?.cacheReadTokens ?? 0, r.cost ?? 0],
+        VALUES (?, 1, ?, ?, ?, ?, ?) ${ADD_ON_DUPLICATE}`,
+      [r.keyName, ...sums],
+    );
+    const group = [dayOf(r.time), r.keyName, r.model ?? null, r.endpoint ?? null, r.path ?? null];
+    await c.execute(
+      `INSERT INTO ${this.t.usage} (group_id, day, key_name, model, endpoint, path, requests, input_tokens, output_tokens, cache_write_tokens, cache_read_tokens, cost)
+        VALUES (${groupIdSql('?', '?', '?', '?', '?')}, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?) ${ADD_ON_DUPLICATE}`,
+      [...group, ...group, ...sums],
     );
   }
 
@@ -458,6 +504,23 @@ export class MysqlLedgerStore implements LedgerStore {
       }
     }
   }
+}
+
+/** Adds a closing row's counts to an existing totals or usage row. */
+const ADD_ON_DUPLICATE = `ON DUPLICATE KEY UPDATE requests = requests + 1, input_tokens = input_tokens + VALUES(input_tokens),
+  output_tokens = output_tokens + VALUES(output_tokens), cache_write_tokens = cache_write_tokens + VALUES(cache_write_tokens),
+  cache_read_tokens = cache_read_tokens + VALUES(cache_read_tokens), cost = cost + VALUES(cost)`;
+
+/** The sums of closing rows, as the totals and usage tables hold them. */
+const SUMS = `COUNT(*) AS requests, COALESCE(SUM(input_tokens), 0) AS input_tokens, COALESCE(SUM(output_tokens), 0) AS output_tokens,
+  COALESCE(SUM(cache_write_tokens), 0) AS cache_write_tokens, COALESCE(SUM(cache_read_tokens), 0) AS cache_read_tokens, COALESCE(SUM(cost), 0) AS cost`;
+
+/**
+ * A usage group's key, computed by the database the same way for a new row and for the
+ * migration's aggregate (NULL written as CHAR(1), which no name contains).
+ */
+function groupIdSql(day: string, key = 'key_name', model = 'model', endpoint = 'endpoint', path = 'path'): string {
+  return `SHA2(CONCAT_WS(CHAR(0), ${day}, ${key}, IFNULL(${model}, CHAR(1)), IFNULL(${endpoint}, CHAR(1)), IFNULL(${path}, CHAR(1))), 256)`;
 }
 
 class Rollback {

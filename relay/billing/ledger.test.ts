@@ -260,4 +260,38 @@ describe.skipIf(!process.env.MYSQL_URL)('mysql ledger totals', () => {
       for (const h of handles) await h.shutdown().catch(() => undefined);
     }
   });
+
+  it('aggregates the usage groups of a ledger written before the usage table and the time index existed, and later rows join the same groups', async () => {
+    const prefix = `t${randomBytes(4).toString('hex')}_`;
+    const url = process.env.MYSQL_URL!;
+    const first = await MysqlLedgerStore.open({ url, prefix });
+    const handles = [first];
+    const settle = async (store: MysqlLedgerStore, id: string, time: number, endpoint?: string) => {
+      await store.reserve({ ...pc(id, 'alice', 100), time });
+      await store.close({ requestId: id, kind: 'settle', cost: 40, time, endpoint, usage: { inputTokens: 10, outputTokens: 1, cacheWriteTokens: 0, cacheReadTokens: 0 } });
+    };
+    try {
+      await first.ensureAccount('alice', 10_000, T0);
+      await settle(first, 'r1', T0 + 1, 'A');
+      await settle(first, 'r2', T0 + DAY_MS + 5, undefined);
+      const conn = await createConnection({ uri: url });
+      await conn.query(`DROP TABLE ${prefix}billing_usage`);
+      await conn.query(`ALTER TABLE ${prefix}billing_ledger DROP KEY by_time`);
+      await conn.end();
+      const upgraded = await MysqlLedgerStore.open({ url, prefix });
+      handles.push(upgraded);
+      // Rows after the upgrade land in the groups the migration made (same day, key, model, endpoint, route).
+      await settle(upgraded, 'r3', T0 + 2, 'A');
+      await settle(upgraded, 'r4', T0 + DAY_MS + 6, undefined);
+      const groups = await upgraded.usageGroups();
+      expect(groups).toHaveLength(2);
+      const rows = await upgraded.ledger();
+      for (const since of [undefined, T0 + 2, T0 + DAY_MS]) {
+        expect(statsFromGroups(await upgraded.usageGroups(since))).toEqual(billingStats(rows.filter((r) => since === undefined || r.time >= since)));
+      }
+    } finally {
+      await first.dropTables();
+      for (const h of handles) await h.shutdown().catch(() => undefined);
+    }
+  });
 });
