@@ -4,6 +4,7 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { countTextTokens } from '../protocols/tokens.js';
 import { startMocks, type MockFleet } from './index.js';
 
 const KEY = 'sk-ant-api03-test-key-A-000000000001';
@@ -125,10 +126,14 @@ describe('claude kind with @anthropic-ai/sdk', () => {
   it('a mid-stream RST surfaces as a stream error', async () => {
     await fleet.control.setRules('claude', [{ action: { cut: { after: 'mid_content', mode: 'rst' } } }]);
     const stream = client.messages.stream(ask);
+    let received = '';
+    stream.on('text', (t) => (received += t));
     await expect(stream.finalMessage()).rejects.toThrow();
     const [entry] = await fleet.control.journal();
     expect(entry.disconnect).toBe('rst');
-    expect(entry.usage?.outputTokens).toBe(6);
+    // Billed by the token rule over the text the client received before the cut.
+    expect(received.length).toBeGreaterThan(0);
+    expect(entry.usage?.outputTokens).toBe(countTextTokens(received));
   });
 
   it('an in-stream overloaded_error event surfaces as the SDK error', async () => {

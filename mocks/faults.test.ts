@@ -1,11 +1,12 @@
 /**
  * Fault rules end to end: counted sequences per credential, seeded probability, stream cuts at
- * every named point (billed = emitted), stalls, hangs, malformed and duplicated events, body
+ * every named point (billed = the token rule over the text emitted), stalls, hangs, malformed and duplicated events, body
  * faults, pacing. Raw fetch + the shared SSE decoder, so every byte on the wire is checked.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { openaiChat } from '../protocols/openai-chat.js';
 import { SseDecoder } from '../protocols/sse.js';
+import { countTextTokens } from '../protocols/tokens.js';
 import type { SseEvent } from '../protocols/types.js';
 import { FaultRules } from './faults.js';
 import { faultRuleSchema, type FaultRule } from './config.js';
@@ -48,6 +49,30 @@ async function call(name: Name, opts: { stream?: boolean; token?: string; signal
 }
 
 /** Reads a stream to its end or its error; returns the events and whether the read failed. */
+/** The output text the content events carried (text and tool-argument deltas), read as a client would. */
+function deliveredText(events: SseEvent[]): string {
+  let text = '';
+  for (const e of events) {
+    let data: { delta?: unknown; choices?: Array<{ delta?: { content?: unknown; tool_calls?: Array<{ function?: { arguments?: unknown } }> } }> };
+    try {
+      data = JSON.parse(e.data);
+    } catch {
+      continue;
+    }
+    const d = data.delta;
+    if (typeof d === 'string') text += d; // Responses *.delta
+    else if (d && typeof d === 'object') {
+      const block = d as { text?: unknown; partial_json?: unknown };
+      if (typeof block.text === 'string') text += block.text;
+      if (typeof block.partial_json === 'string') text += block.partial_json;
+    }
+    const delta = data.choices?.[0]?.delta;
+    if (typeof delta?.content === 'string') text += delta.content;
+    for (const c of delta?.tool_calls ?? []) if (typeof c.function?.arguments === 'string') text += c.function.arguments;
+  }
+  return text;
+}
+
 async function readEvents(res: Response): Promise<{ events: SseEvent[]; failed: boolean; raw: string }> {
   const decoder = new SseDecoder();
   const events: SseEvent[] = [];
@@ -146,15 +171,18 @@ describe('rule sequences and counting', () => {
 });
 
 describe.each(['claude', 'chat', 'resp'] as const)('stream faults on %s', (name) => {
-  it.each(['start', 'first_content', 'mid_content', 'last_content', 'usage'] as const)('cut after %s: billed usage = tokens emitted', async (point) => {
+  it.each(['start', 'first_content', 'mid_content', 'last_content', 'usage'] as const)('cut after %s: billed usage = the token rule over the text emitted', async (point) => {
     await fleet.control.setRules(name, [{ action: { cut: { after: point, mode: 'fin' } } }]);
     const { events, failed } = await readEvents(await call(name, { stream: true }));
     expect(failed).toBe(true);
     const entry = await lastEntry(name);
     expect(entry.disconnect).toBe('fin');
     expect(entry.eventsSent).toBe(events.length);
-    const expected = { start: 0, first_content: 1, mid_content: 5, last_content: 10, usage: 10 }[point];
-    expect(entry.usage?.outputTokens).toBe(expected);
+    const contentEvents = { start: 0, first_content: 1, mid_content: 5, last_content: 10, usage: 10 }[point];
+    const text = deliveredText(events);
+    expect(text.split(' ').filter(Boolean)).toHaveLength(contentEvents);
+    // Nobody reports a cut stream's output: it is billed by the one estimate, from the text sent.
+    expect(entry.usage?.outputTokens).toBe(countTextTokens(text));
     // The terminal event never went out.
     const terminal = { claude: 'message_stop', chat: '[DONE]', resp: 'response.completed' }[name];
     expect(events.some((e) => e.event === terminal || e.data === terminal)).toBe(false);
@@ -169,8 +197,9 @@ describe.each(['claude', 'chat', 'resp'] as const)('stream faults on %s', (name)
     const whole = raw.lastIndexOf('\n\n') + 2;
     expect(raw.length - whole).toBe(12);
     expect(raw.slice(whole)).not.toContain('\n\n');
-    // The half event delivered nothing: billed as the whole events before it.
-    expect(entry.usage?.outputTokens).toBe(1);
+    // The half event delivered nothing: billed as the whole events before it (one word).
+    expect(deliveredText(events).split(' ').filter(Boolean)).toHaveLength(1);
+    expect(entry.usage?.outputTokens).toBe(countTextTokens(deliveredText(events)));
     // A `within` longer than the event still leaves its last byte unsent.
     await fleet.control.setRules(name, [{ action: { cut: { after: 0, mode: 'end', within: 100_000 } } }]);
     const long = await readEvents(await call(name, { stream: true }));

@@ -4,6 +4,7 @@
  */
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { countTextTokens } from '../protocols/tokens.js';
 import { startMocks, type MockFleet } from './index.js';
 
 const KEY = 'sk-proj-test-openai-key-0001';
@@ -96,15 +97,17 @@ describe.each(['openai', 'responses'])('%s kind with the openai SDK', (name) => 
   it('a mid-stream FIN surfaces as a stream error', async () => {
     await fleet.control.setRules(name, [{ action: { cut: { after: 5, mode: 'fin' } } }]);
     const stream = await clientFor(name).chat.completions.create({ ...chatAsk, stream: true });
+    let received = '';
     const consume = async () => {
-      for await (const _ of stream) void _;
+      for await (const chunk of stream) received += chunk.choices[0]?.delta?.content ?? '';
     };
     await expect(consume()).rejects.toThrow();
     const [entry] = await fleet.control.journal({ upstream: name });
     expect(entry.eventsSent).toBe(5);
     expect(entry.disconnect).toBe('fin');
-    // role chunk + 4 content chunks
-    expect(entry.usage?.outputTokens).toBe(4);
+    // role chunk + 4 content chunks, billed by the token rule over their text
+    expect(received.split(' ').filter(Boolean)).toHaveLength(4);
+    expect(entry.usage?.outputTokens).toBe(countTextTokens(received));
   });
 });
 
@@ -115,14 +118,18 @@ describe('Responses in-stream errors', () => {
     const events: string[] = [];
     const stream = await client.responses.create({ model: 'gpt-5', input: 'Write a line', stream: true });
     let usage: OpenAI.Responses.ResponseUsage | undefined;
+    let received = '';
     for await (const e of stream) {
       events.push(e.type);
+      if (e.type === 'response.output_text.delta') received += e.delta;
       if (e.type === 'response.incomplete') usage = e.response.usage ?? undefined;
     }
     expect(events.at(-1)).toBe('response.incomplete');
-    expect(usage?.output_tokens).toBe(5);
+    // Five words emitted, reported and billed by the token rule over their text.
+    expect(received.split(' ').filter(Boolean)).toHaveLength(5);
+    expect(usage?.output_tokens).toBe(countTextTokens(received));
     const [entry] = await fleet.control.journal({ upstream: 'responses' });
-    expect(entry.usage?.outputTokens).toBe(5);
+    expect(entry.usage?.outputTokens).toBe(countTextTokens(received));
   });
 
   it('response.failed ends the stream with an error the SDK reports', async () => {

@@ -10,6 +10,7 @@
  */
 import type { LabeledEvent, Usage } from '../protocols/types.js';
 import { encodeSse } from '../protocols/sse.js';
+import { tokensForChars } from '../protocols/tokens.js';
 import type { FaultAction, StreamPoint } from './config.js';
 import type { Exchange } from './exchange.js';
 import type { Pacer } from './pacer.js';
@@ -70,7 +71,8 @@ export function schedule(events: readonly LabeledEvent[], pacing: Pacing): Float
     const e = events[i];
     if (e.phase === 'content') {
       if (!seenContent) t += pacing.ttft;
-      else t += pacing.tokensPerSecond ? ((e.tokens ?? 1) * 1000) / pacing.tokensPerSecond : pacing.chunkDelay;
+      // A content event is one generated token: tokens_per_second paces the events.
+      else t += pacing.tokensPerSecond ? 1000 / pacing.tokensPerSecond : pacing.chunkDelay;
       seenContent = true;
     }
     out[i] = t;
@@ -92,7 +94,7 @@ export interface EncodedStream {
   bytes: Buffer;
   /** starts[i] = byte offset of event i; starts[n] = bytes.length. */
   starts: Uint32Array;
-  /** tokensBefore[i] = output tokens carried by the content events before event i. */
+  /** tokensBefore[i] = output tokens delivered by the content events before event i: tokensForChars of their characters (a cut stream's bill). */
   tokensBefore: Uint32Array;
 }
 
@@ -102,18 +104,18 @@ export function encodeStream(events: readonly LabeledEvent[]): EncodedStream {
   const tokensBefore = new Uint32Array(n + 1);
   let text = '';
   let offset = 0;
-  let tokens = 0;
+  let chars = 0;
   for (let i = 0; i < n; i++) {
     const e = events[i];
     const piece = encodeSse(e);
     starts[i] = offset;
-    tokensBefore[i] = tokens;
+    tokensBefore[i] = tokensForChars(chars);
     offset += Buffer.byteLength(piece);
-    if (e.phase === 'content') tokens += e.tokens ?? 0;
+    if (e.phase === 'content') chars += e.chars ?? 0;
     text += piece;
   }
   starts[n] = offset;
-  tokensBefore[n] = tokens;
+  tokensBefore[n] = tokensForChars(chars);
   return { bytes: Buffer.from(text), starts, tokensBefore };
 }
 

@@ -9,7 +9,7 @@
  *   message_delta {delta:{stop_reason, stop_sequence}, usage:{output_tokens}} · message_stop
  * Errors mid-stream: `event: error` data {type:'error', error:{type:'overloaded_error', ...}}.
  */
-import { estimateInputTokens } from './tokens.js';
+import { estimateInputTokens, tokensForChars } from './tokens.js';
 import type {
   ErrorOptions,
   ErrorReply,
@@ -200,9 +200,9 @@ function buildResponse(req: RequestInfo, body: unknown, content: GeneratedConten
   };
 }
 
-function ev(event: string, data: Json, phase: StreamPhase, tokens?: number): LabeledEvent {
+function ev(event: string, data: Json, phase: StreamPhase, chars?: number): LabeledEvent {
   const out: LabeledEvent = { event, data: JSON.stringify(data), phase };
-  if (tokens !== undefined) out.tokens = tokens;
+  if (chars !== undefined) out.chars = chars;
   return out;
 }
 
@@ -239,7 +239,7 @@ function buildStream(req: RequestInfo, body: unknown, content: GeneratedContent,
     events.push(ev('content_block_start', { type: 'content_block_start', index, content_block: { type: 'text', text: '' } }, 'start'));
     ping();
     for (const t of content.tokens) {
-      events.push(ev('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'text_delta', text: t } }, 'content', 1));
+      events.push(ev('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'text_delta', text: t } }, 'content', t.length));
     }
     events.push(ev('content_block_stop', { type: 'content_block_stop', index }, 'content_end'));
     index++;
@@ -256,7 +256,7 @@ function buildStream(req: RequestInfo, body: unknown, content: GeneratedContent,
     ping();
     for (const piece of c.argumentChunks) {
       events.push(
-        ev('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: piece } }, 'content', 1),
+        ev('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: piece } }, 'content', piece.length),
       );
     }
     events.push(ev('content_block_stop', { type: 'content_block_stop', index }, 'content_end'));
@@ -282,6 +282,15 @@ function buildStreamError(kind: 'overloaded' | 'failed' | 'incomplete'): Labeled
   return [{ ...e, phase: 'error' }];
 }
 
+/** Output characters a content_block_delta carries: text, thinking, or a piece of tool input JSON. */
+function deltaChars(d: Json): number {
+  for (const field of ['text', 'thinking', 'partial_json']) {
+    const v = d[field];
+    if (typeof v === 'string') return v.length;
+  }
+  return 0;
+}
+
 class AnthropicObserver implements StreamObserver {
   usage: Usage | undefined = undefined;
   text = '';
@@ -289,9 +298,14 @@ class AnthropicObserver implements StreamObserver {
   finished = false;
   error: { type: string; message: string } | undefined = undefined;
   contentEvents = 0;
-  contentTokens = 0;
+  /** Characters of text, thinking and tool input the content deltas carried. */
+  private outputChars = 0;
   malformed = 0;
   readonly splice: StreamErrorOptions = {};
+
+  get contentTokens(): number {
+    return tokensForChars(this.outputChars);
+  }
 
   push(event: SseEvent): StreamPhase {
     // Ping carries nothing: classify it without parsing.
@@ -306,8 +320,8 @@ class AnthropicObserver implements StreamObserver {
       case 'content_block_delta': {
         const d = data.delta;
         if (isObject(d) && d.type === 'text_delta' && typeof d.text === 'string') this.text += d.text;
+        if (isObject(d)) this.outputChars += deltaChars(d);
         this.contentEvents++;
-        this.contentTokens++;
         return 'content';
       }
       case 'message_start':

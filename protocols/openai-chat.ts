@@ -11,7 +11,7 @@
  */
 import { openAiErrorFromBody, openAiErrorObject, openAiErrorReply } from './openai-shared.js';
 import { DONE_DATA } from './sse.js';
-import { estimateInputTokens } from './tokens.js';
+import { estimateInputTokens, tokensForChars } from './tokens.js';
 import type {
   ErrorReply,
   GeneratedContent,
@@ -180,22 +180,22 @@ function buildResponse(req: RequestInfo, body: unknown, content: GeneratedConten
 
 function buildStream(req: RequestInfo, body: unknown, content: GeneratedContent, usage: Usage, ids: ResponseIds): LabeledEvent[] {
   const envelope = chunkEnvelope(prefixed('chatcmpl-', ids.id), ids.created, modelOf(req, body), req.includeUsage);
-  const chunk = (choices: string, phase: StreamPhase, tokens?: number, usageValue?: Json): LabeledEvent => {
+  const chunk = (choices: string, phase: StreamPhase, chars?: number, usageValue?: Json): LabeledEvent => {
     const out: LabeledEvent = { data: envelope(choices, usageValue), phase };
-    if (tokens !== undefined) out.tokens = tokens;
+    if (chars !== undefined) out.chars = chars;
     return out;
   };
   const choice = (delta: Json, finish: string | null = null): string => JSON.stringify([{ index: 0, delta, logprobs: null, finish_reason: finish }]);
 
   const events: LabeledEvent[] = [chunk(choice({ role: 'assistant', content: '', refusal: null }), 'start')];
-  for (const t of content.tokens) events.push(chunk(textChoice(t), 'content', 1));
+  for (const t of content.tokens) events.push(chunk(textChoice(t), 'content', t.length));
   if (content.toolCall) {
     const c = content.toolCall;
     events.push(
       chunk(choice({ tool_calls: [{ index: 0, id: callId(c.id), type: 'function', function: { name: c.name, arguments: '' } }] }), 'start'),
     );
     for (const piece of c.argumentChunks) {
-      events.push(chunk(choice({ tool_calls: [{ index: 0, function: { arguments: piece } }] }), 'content', 1));
+      events.push(chunk(choice({ tool_calls: [{ index: 0, function: { arguments: piece } }] }), 'content', piece.length));
     }
   }
   events.push(chunk(choice({}, finishReason(content.stopReason)), 'content_end'));
@@ -243,9 +243,14 @@ class ChatObserver implements StreamObserver {
   private finishedChoices = 0;
   error: { type: string; message: string } | undefined = undefined;
   contentEvents = 0;
-  contentTokens = 0;
+  /** Characters of content, refusal and tool arguments the deltas carried. */
+  private outputChars = 0;
   malformed = 0;
   readonly splice: StreamErrorOptions = {};
+
+  get contentTokens(): number {
+    return tokensForChars(this.outputChars);
+  }
 
   push(event: SseEvent): StreamPhase {
     if (event.data === DONE_DATA) {
@@ -276,12 +281,17 @@ class ChatObserver implements StreamObserver {
     if (delta) {
       if (typeof delta.content === 'string' && delta.content.length > 0) {
         this.text += delta.content;
+        this.outputChars += delta.content.length;
         delivered = true;
       }
-      if (typeof delta.refusal === 'string' && delta.refusal.length > 0) delivered = true;
+      if (typeof delta.refusal === 'string' && delta.refusal.length > 0) {
+        this.outputChars += delta.refusal.length;
+        delivered = true;
+      }
       if (Array.isArray(delta.tool_calls)) {
         for (const call of delta.tool_calls) {
           if (isObject(call) && isObject(call.function) && typeof call.function.arguments === 'string' && call.function.arguments.length > 0) {
+            this.outputChars += call.function.arguments.length;
             delivered = true;
           }
         }
@@ -289,7 +299,6 @@ class ChatObserver implements StreamObserver {
     }
     if (delivered) {
       this.contentEvents++;
-      this.contentTokens++;
       return 'content';
     }
     return finish ? 'content_end' : 'start';

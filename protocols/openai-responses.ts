@@ -15,7 +15,7 @@
  * bare `error` event {type:'error', code, message, param}.
  */
 import { openAiErrorFromBody, openAiErrorReply } from './openai-shared.js';
-import { estimateInputTokens } from './tokens.js';
+import { estimateInputTokens, tokensForChars } from './tokens.js';
 import type {
   ErrorReply,
   GeneratedContent,
@@ -219,9 +219,9 @@ function buildResponse(req: RequestInfo, body: unknown, content: GeneratedConten
 /** Numbers events as the API does: one counter over the whole stream. */
 class Sequencer {
   constructor(private next = 0) {}
-  ev(type: string, fields: Json, phase: StreamPhase, tokens?: number): LabeledEvent {
+  ev(type: string, fields: Json, phase: StreamPhase, chars?: number): LabeledEvent {
     const out: LabeledEvent = { event: type, data: JSON.stringify({ type, sequence_number: this.next++, ...fields }), phase };
-    if (tokens !== undefined) out.tokens = tokens;
+    if (chars !== undefined) out.chars = chars;
     return out;
   }
 }
@@ -241,7 +241,7 @@ function buildStream(req: RequestInfo, body: unknown, content: GeneratedContent,
     const at = { item_id: i.message, output_index: outputIndex, content_index: 0 };
     events.push(s.ev('response.output_item.added', { output_index: outputIndex, item: messageItem(i.message, 'in_progress', []) }, 'start'));
     events.push(s.ev('response.content_part.added', { ...at, part: outputText('') }, 'start'));
-    for (const t of content.tokens) events.push(s.ev('response.output_text.delta', { ...at, delta: t, logprobs: [] }, 'content', 1));
+    for (const t of content.tokens) events.push(s.ev('response.output_text.delta', { ...at, delta: t, logprobs: [] }, 'content', t.length));
     events.push(s.ev('response.output_text.done', { ...at, text, logprobs: [] }, 'content_end'));
     events.push(s.ev('response.content_part.done', { ...at, part: outputText(text) }, 'content_end'));
     events.push(
@@ -260,7 +260,7 @@ function buildStream(req: RequestInfo, body: unknown, content: GeneratedContent,
     events.push(
       s.ev('response.output_item.added', { output_index: outputIndex, item: functionCallItem(i.functionCall, 'in_progress', '', i.callId, c.name) }, 'start'),
     );
-    for (const piece of c.argumentChunks) events.push(s.ev('response.function_call_arguments.delta', { ...at, delta: piece }, 'content', 1));
+    for (const piece of c.argumentChunks) events.push(s.ev('response.function_call_arguments.delta', { ...at, delta: piece }, 'content', piece.length));
     events.push(s.ev('response.function_call_arguments.done', { ...at, name: c.name, arguments: args }, 'content_end'));
     events.push(
       s.ev('response.output_item.done', { output_index: outputIndex, item: functionCallItem(i.functionCall, 'completed', args, i.callId, c.name) }, 'content_end'),
@@ -357,8 +357,14 @@ class ResponsesObserver implements StreamObserver {
   }
   error: { type: string; message: string; incomplete?: boolean } | undefined = undefined;
   contentEvents = 0;
-  contentTokens = 0;
+  /** Characters of the deltas (text, refusal, reasoning, tool arguments) the content events carried. */
+  private outputChars = 0;
   malformed = 0;
+
+  get contentTokens(): number {
+    return tokensForChars(this.outputChars);
+  }
+
   /** Highest sequence_number seen, so a relay can splice response.failed after it. */
   lastSequence = -1;
   private responseId: string | undefined;
@@ -384,8 +390,8 @@ class ResponsesObserver implements StreamObserver {
     const type = str(data.type) ?? event.event ?? '';
     if (CONTENT_DELTAS.has(type)) {
       if (type === 'response.output_text.delta' && typeof data.delta === 'string') this.text += data.delta;
+      if (typeof data.delta === 'string') this.outputChars += data.delta.length;
       this.contentEvents++;
-      this.contentTokens++;
       return 'content';
     }
     const response = isObject(data.response) ? data.response : undefined;

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { protocolFor } from './index.js';
 import { encodeSseAll, SseDecoder } from './sse.js';
-import { generatedOutputTokens } from './tokens.js';
+import { countTextTokens, generatedOutputTokens } from './tokens.js';
 import { IDS, TEXT, TOOL, TOOLS_ANTHROPIC, TOOLS_OPENAI, TOOLS_RESPONSES, USAGE } from './test-fixtures.js';
 import type { GeneratedContent, LabeledEvent, ProtocolId, SseEvent, StreamObserver } from './types.js';
 
@@ -62,9 +62,11 @@ describe.each(Object.keys(BODIES) as Array<keyof typeof BODIES>)('%s stream roun
       expect(obs.error).toBeUndefined();
       expect(obs.malformed).toBe(0);
       expect(obs.contentEvents).toBe(generatedOutputTokens(content));
-      // Content events carry one token each: their sum is the billed output.
-      expect(built.reduce((n, e) => n + (e.tokens ?? 0), 0)).toBe(usage.outputTokens);
-      expect(obs.contentTokens).toBe(usage.outputTokens);
+      // Content events are labelled with the output characters they carry, and the observer
+      // counts the same characters: both estimate a cut stream with the one rule (tokensForChars).
+      const delivered = content.tokens.join('') + (content.toolCall?.argumentChunks.join('') ?? '');
+      expect(built.reduce((n, e) => n + (e.chars ?? 0), 0)).toBe(delivered.length);
+      expect(obs.contentTokens).toBe(countTextTokens(delivered));
       expect(built.at(-1)!.phase).toBe('terminal');
     });
   }

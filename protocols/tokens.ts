@@ -3,6 +3,7 @@
  * predict with it, so all three agree to the token.
  *
  *   countTextTokens(text)  = ceil(text.length / 4)        (UTF-16 code units; '' -> 0)
+ *     the one estimate of tokens from text: tokensForChars(n) is the same rule for n characters
  *   estimateInputTokens(p, body) = max(1, ceil(C / 4)) where C is the number of characters of all
  *     text the request carries, summed per protocol:
  *       anthropic        system (string or text blocks) + every message's content (string, text
@@ -13,14 +14,22 @@
  *                        function_call arguments, function_call_output output) + JSON of `tools`
  *       custom-pass      JSON of the whole request body (it has no known text fields)
  *     Summing characters (not per-part ceil) keeps the rule independent of how text is chunked.
- *   Output tokens are not estimated from text: a generated token is one token; a stream cut
- *   mid-way is billed by the content events emitted (LabeledEvent.tokens).
+ *   Output tokens that an upstream reports are what it reports (the mocks: a generated token is
+ *   one token). Only what no upstream reported is estimated, from the text that was delivered:
+ *   a stream cut mid-way is billed tokensForChars(characters of the text, refusal and tool
+ *   arguments its content events carried), by the mocks (LabeledEvent.chars) and by the relay
+ *   (StreamObserver.contentTokens) alike.
  */
 import type { GeneratedContent, ProtocolId } from './types.js';
 import { contentText, isObject } from './util.js';
 
 export function countTextTokens(text: string): number {
-  return Math.ceil(text.length / 4);
+  return tokensForChars(text.length);
+}
+
+/** countTextTokens for a text of `chars` characters (what a stream's observer counts as it goes). */
+export function tokensForChars(chars: number): number {
+  return Math.ceil(chars / 4);
 }
 
 export function estimateInputTokens(protocol: ProtocolId, body: unknown): number {

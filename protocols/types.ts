@@ -37,7 +37,7 @@ export interface SseEvent {
  * ("cut after the first content event", "after usage but before terminal") for every protocol.
  *   start    - message_start / role chunk / response.created, in_progress, output_item.added ...
  *   ping     - keep-alives (Anthropic ping)
- *   content  - text or tool-argument deltas (each carries `tokens` output tokens)
+ *   content  - text or tool-argument deltas (each labelled with the `chars` of output it carries)
  *   content_end - content_block_stop / finish_reason chunk / output_text.done, output_item.done
  *   usage    - the event that carries final usage when it is not the terminal one
  *              (Anthropic message_delta, OpenAI's usage chunk)
@@ -49,8 +49,11 @@ export type StreamPhase = 'start' | 'ping' | 'content' | 'content_end' | 'usage'
 
 export interface LabeledEvent extends SseEvent {
   phase: StreamPhase;
-  /** Output tokens this event delivers (content events); ground truth for billing a cut stream. */
-  tokens?: number;
+  /**
+   * Characters of output (text, refusal, tool arguments) this event delivers (content events):
+   * a cut stream is billed tokensForChars of those sent (protocols/tokens.ts).
+   */
+  chars?: number;
 }
 
 /** What the mock decided to answer, before faults and pacing are applied. */
@@ -138,7 +141,10 @@ export interface StreamObserver {
   readonly error: { type: string; message: string; incomplete?: boolean } | undefined;
   /** Number of content events seen (0 = nothing delivered yet). */
   readonly contentEvents: number;
-  /** Output tokens delivered by content events (one per text/argument delta). */
+  /**
+   * Output tokens delivered by content events, estimated from the characters of text, refusal
+   * and tool arguments they carried (tokensForChars): what a cut stream is billed.
+   */
   readonly contentTokens: number;
   /** Events whose data was not valid JSON for the protocol (classified as 'content', not thrown). */
   readonly malformed: number;

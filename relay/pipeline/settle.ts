@@ -85,8 +85,9 @@ export function countAttempts(rt: RelayRuntime, loop: LoopResult, outcome: Billi
 
 /**
  * What the client received. A finished answer: the upstream's usage, else an estimate marked as
- * such. A stream that broke after the commit point: what was delivered (one output token per
- * content event, the protocol's token rule), with the input the stream reported.
+ * such. A stream that broke after the commit point: the input and cache tokens the stream
+ * reported, and for output, which no upstream reports for a cut stream, the estimate from the
+ * text delivered (tokensForChars of its characters, protocols/tokens.ts), marked as estimated.
  */
 function deliveredUsage(ex: Exchange, complete: boolean): Usage {
   const observer = ex.observer;
@@ -97,7 +98,7 @@ function deliveredUsage(ex: Exchange, complete: boolean): Usage {
       outputTokens: Math.max(observer.contentTokens, 0),
       cacheWriteTokens: seen?.cacheWriteTokens ?? 0,
       cacheReadTokens: seen?.cacheReadTokens ?? 0,
-      ...(seen ? {} : { estimated: true }),
+      estimated: true,
     };
   }
   if (ex.usage) return ex.usage;
