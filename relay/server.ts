@@ -24,6 +24,7 @@ import { createTokenRefresher } from './proxy/oauth-refresh.js';
 import { UpstreamPools } from './proxy/pools.js';
 import { StatsCollector } from './proxy/stats.js';
 import { RelayService, SERVICE_PATHS, type ServiceLimits } from './service/index.js';
+import { plainSecretsWarning } from './service/encrypted-records.js';
 import { openLiveState, openRecordStore } from './state/index.js';
 
 /** How often a relay on shared MySQL looks for admin edits made through another relay. */
@@ -100,7 +101,13 @@ export async function startRelay(opts: StartRelayOptions): Promise<RunningRelay>
           throw err;
         })
       : undefined;
-  const holder = await ConfigHolder.open(parsed, records, clock);
+  const holder = await ConfigHolder.open(parsed, records, clock, logger.child({ part: 'config' }));
+  const plain = plainSecretsWarning({
+    persistsTo: opts.mysqlUrl ? 'MySQL' : opts.dataDir,
+    encrypted: service.encryptsAtRest,
+    oauthEndpoints: [...holder.current.endpoints.values()].filter((e) => e.refreshToken).length,
+  });
+  if (plain) logger.warn({ secretKey: 'missing' }, plain);
   // Billing and custom-pass start from the layout in force (the file, or the last admin PUT, which
   // a restart keeps), and follow every later PUT.
   const effective = holder.current.source;

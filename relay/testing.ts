@@ -84,8 +84,8 @@ export function ask(relay: RunningRelay, path: string, body: unknown, headers: R
   return call(relay.url, 'POST', path, body, { ...auth, ...headers });
 }
 
-export function admin(relay: RunningRelay, method: string, path: string, body?: unknown): Promise<HttpAnswer> {
-  return call(relay.adminUrl, method, path, body, { authorization: `Bearer ${relay.adminToken}` });
+export function admin(relay: RunningRelay, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpAnswer> {
+  return call(relay.adminUrl, method, path, body, { authorization: `Bearer ${relay.adminToken}`, ...headers });
 }
 
 /**

@@ -2,12 +2,19 @@
  * The admin API (fastify), behind its own Bearer token, separate from client keys. Every answer
  * masks tokens. Layout edits go through the ConfigHolder, so they take effect on the next
  * request and survive a restart.
+ *
+ * Versions: GET /admin/config answers the layout's version (body and ETag), and every edit
+ * answers the version it made. An edit that names the version it was made against (`If-Match:
+ * <version>`, or `version` beside `config` in PUT /admin/config) is refused with 409 and the
+ * current version when the layout has moved on since, through this relay or another one sharing
+ * its records. An edit without one applies to the latest layout.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { TestClock } from '../../lib/clock.js';
 import { parseDuration } from '../../lib/duration.js';
 import { maskToken } from '../../lib/mask.js';
 import { ConfigError } from '../../lib/yaml-config.js';
+import { StaleEditError } from '../config/holder.js';
 import type { ParsedRelayConfig } from '../config/schema.js';
 import type { RelayRuntime } from '../pipeline/runtime.js';
 import { orderChannels } from '../routing/planner.js';
@@ -43,6 +50,14 @@ async function readAll(rt: RelayRuntime): Promise<Map<string, EndpointLiveState>
   return new Map(states.map((s) => [s.endpoint, s]));
 }
 
+/** The version an edit was made against: `If-Match: "7"` (or 7, W/"7"), or a body's `version`; undefined when none is given. */
+function expectedVersion(value: unknown): number | undefined {
+  if (value === undefined || value === null || value === '*') return undefined;
+  const text = typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim().replace(/^W\//, '').replace(/^"(.*)"$/, '$1') : '';
+  if (!/^\d+$/.test(text)) throw new edits.AdminError(400, `a layout version is a whole number, as GET /admin/config answers it (got ${JSON.stringify(value)})`);
+  return Number(text);
+}
+
 export async function adminRoutes(app: FastifyInstance, opts: AdminOptions): Promise<void> {
   const { rt, adminToken } = opts;
   const holder = rt.holder;
@@ -66,6 +81,7 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminOptions): Pro
   });
 
   app.setErrorHandler((err: Error & { statusCode?: number }, _req, reply) => {
+    if (err instanceof StaleEditError) return reply.code(409).header('etag', `"${err.current}"`).send({ error: err.message, version: err.current });
     if (err instanceof edits.AdminError) return reply.code(err.status).send({ error: err.message });
     if (err instanceof ConfigError) return reply.code(400).send({ error: err.message, issues: err.issues });
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
@@ -77,31 +93,37 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminOptions): Pro
     return name;
   };
 
-  const edit = async (fn: (draft: ParsedRelayConfig) => void, kind: 'layout' | 'pause' = 'layout') => {
-    const model = await holder.update(fn, kind);
+  const edit = async (req: FastifyRequest, fn: (draft: ParsedRelayConfig) => void, kind: 'layout' | 'pause' = 'layout') => {
+    const model = await holder.update(fn, kind, expectedVersion(req.headers['if-match']));
     return { version: model.version };
   };
 
-  app.get('/admin/config', async () => ({ version: holder.current.version, config: edits.maskedConfig(holder.current.source) }));
+  // The layout as admins edit it (refreshed OAuth credentials are credential state, not part of it).
+  app.get('/admin/config', async (_req, reply) => {
+    reply.header('etag', `"${holder.current.version}"`);
+    return { version: holder.current.version, config: edits.maskedConfig(holder.editableLayout) };
+  });
   app.put('/admin/config', async (req) => {
     const body = edits.requireObject(req.body);
-    // Accept both the bare layout and the { config } envelope GET answers with.
-    const layout = edits.requireObject('config' in body && typeof body.config === 'object' ? body.config : body);
+    // Accept both the bare layout and the { version, config } envelope GET answers with.
+    const envelope = 'config' in body && typeof body.config === 'object';
+    const layout = edits.requireObject(envelope ? body.config : body);
     const refused = opts.refuseLayout?.(layout);
     if (refused) throw new edits.AdminError(409, refused);
-    const model = await holder.replace(edits.unmaskSecrets(layout, holder.current.source));
+    const version = expectedVersion(req.headers['if-match']) ?? (envelope ? expectedVersion(body.version) : undefined);
+    const model = await holder.replace(edits.unmaskSecrets(layout, holder.editableLayout), version);
     return { version: model.version };
   });
 
   app.post('/admin/channels', async (req, reply) => {
-    const result = await edit((d) => edits.addChannel(d, req.body));
+    const result = await edit(req, (d) => edits.addChannel(d, req.body));
     return reply.code(201).send(result);
   });
-  app.patch<{ Params: { name: string } }>('/admin/channels/:name', async (req) => edit((d) => edits.patchChannel(d, req.params.name, req.body)));
-  app.delete<{ Params: { name: string } }>('/admin/channels/:name', async (req) => edit((d) => edits.deleteChannel(d, req.params.name)));
+  app.patch<{ Params: { name: string } }>('/admin/channels/:name', async (req) => edit(req, (d) => edits.patchChannel(d, req.params.name, req.body)));
+  app.delete<{ Params: { name: string } }>('/admin/channels/:name', async (req) => edit(req, (d) => edits.deleteChannel(d, req.params.name)));
   for (const action of ['pause', 'resume'] as const) {
     app.post<{ Params: { name: string } }>(`/admin/channels/:name/${action}`, async (req) => {
-      const result = await edit((d) => edits.setPaused(d, req.params.name, action === 'pause'), 'pause');
+      const result = await edit(req, (d) => edits.setPaused(d, req.params.name, action === 'pause'), 'pause');
       const activeChannel = await activeChannelName(rt);
       return {
         ...result,
@@ -133,16 +155,16 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminOptions): Pro
     return { channel, cleared: true, activeChannel: await activeChannelName(rt) };
   });
   app.post<{ Params: { name: string } }>('/admin/channels/:name/endpoints', async (req, reply) => {
-    const result = await edit((d) => edits.addEndpoint(d, req.params.name, req.body));
+    const result = await edit(req, (d) => edits.addEndpoint(d, req.params.name, req.body));
     return reply.code(201).send(result);
   });
-  app.patch<{ Params: { name: string } }>('/admin/endpoints/:name', async (req) => edit((d) => edits.patchEndpoint(d, req.params.name, req.body)));
-  app.delete<{ Params: { name: string } }>('/admin/endpoints/:name', async (req) => edit((d) => edits.deleteEndpoint(d, req.params.name)));
+  app.patch<{ Params: { name: string } }>('/admin/endpoints/:name', async (req) => edit(req, (d) => edits.patchEndpoint(d, req.params.name, req.body)));
+  app.delete<{ Params: { name: string } }>('/admin/endpoints/:name', async (req) => edit(req, (d) => edits.deleteEndpoint(d, req.params.name)));
   app.post('/admin/keys', async (req, reply) => {
-    const result = await edit((d) => edits.addKey(d, req.body));
+    const result = await edit(req, (d) => edits.addKey(d, req.body));
     return reply.code(201).send(result);
   });
-  app.delete<{ Params: { name: string } }>('/admin/keys/:name', async (req) => edit((d) => edits.deleteKey(d, req.params.name)));
+  app.delete<{ Params: { name: string } }>('/admin/keys/:name', async (req) => edit(req, (d) => edits.deleteKey(d, req.params.name)));
 
   app.get('/admin/state', async () => {
     const config = holder.current;

@@ -1,12 +1,13 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { TestClock } from '../../lib/clock.js';
 import { ConfigError } from '../../lib/yaml-config.js';
+import { EmbeddedRecordStore, storedRevision } from '../state/embedded.js';
 import type { ConfigOverrides, RecordStore } from '../state/types.js';
-import { ConfigHolder } from './holder.js';
+import { ConfigHolder, StaleEditError } from './holder.js';
 import { loadRelayConfig, parseRelayConfig } from './load.js';
 
 const EXAMPLE = join(dirname(fileURLToPath(import.meta.url)), '..', 'examples', 'relay.yaml');
@@ -15,9 +16,24 @@ function memoryStore(initial?: ConfigOverrides) {
   let saved = initial;
   const store = {
     loadOverrides: async () => saved,
-    saveOverrides: async (o: ConfigOverrides) => void (saved = structuredClone(o)),
+    saveOverrides: async (o: ConfigOverrides, expected?: number) => {
+      if (expected !== undefined && storedRevision(saved) !== expected) return false;
+      saved = structuredClone(o);
+      return true;
+    },
   } as unknown as RecordStore;
   return { store, saved: () => saved };
+}
+
+function recordingLog() {
+  const lines: Array<{ level: string; obj: Record<string, unknown>; msg: string }> = [];
+  return {
+    lines,
+    log: {
+      warn: (obj: object, msg: string) => lines.push({ level: 'warn', obj: obj as Record<string, unknown>, msg }),
+      error: (obj: object, msg: string) => lines.push({ level: 'error', obj: obj as Record<string, unknown>, msg }),
+    },
+  };
 }
 
 const layout = {
@@ -120,6 +136,75 @@ describe('relay config', () => {
     expect(two.current.channels[0].paused).toBe(false);
     await one.refresh();
     expect(one.current.endpoints.get('B')?.token).toBe('sk-ant-from-process-2');
+  });
+
+  it('holder: a saved layout that no longer validates is logged and kept aside beside the data, and the relay runs on the file with the saved pause flags', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'relay-holder-'));
+    try {
+      const store = await EmbeddedRecordStore.open({ dataDir: dir });
+      const bad = { layout: { ...layout, channels: [{ name: 'a', endpoints: [{ name: 'A', type: 'claude', base_url: 'not a url', token: 'sk-ant-x' }] }] }, pausedChannels: ['b'], updatedAt: 5, revision: 7, version: 6 };
+      await store.saveOverrides(bad);
+      const { lines, log } = recordingLog();
+      const holder = await ConfigHolder.open(parseRelayConfig(layout), store, new TestClock(), log);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(holder.current.endpoints.get('A')?.baseUrl).toBe('http://127.0.0.1:1');
+      expect(holder.current.channels.map((c) => c.paused)).toEqual([false, true]);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatchObject({ level: 'error', obj: { keptAt: join(dir, 'overrides.rejected-7.json'), version: 6 } });
+      expect(String(lines[0].obj.reason)).toMatch(/base_url/);
+      const kept = JSON.parse(readFileSync(join(dir, 'overrides.rejected-7.json'), 'utf8'));
+      expect(kept.overrides).toEqual(bad);
+      // The next admin edit saves a valid layout over it; the copy stays.
+      await holder.update((d) => void (d.strategy = 'fastest'));
+      expect((await store.loadOverrides())?.layout).toMatchObject({ strategy: 'fastest' });
+      expect(existsSync(join(dir, 'overrides.rejected-7.json'))).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('holder: an edit made against an older version is refused with the current one; an edit without a version applies on the latest layout, never over it', async () => {
+    const { store } = memoryStore();
+    const clock = new TestClock();
+    const one = await ConfigHolder.open(parseRelayConfig(layout), store, clock);
+    const two = await ConfigHolder.open(parseRelayConfig(layout), store, clock);
+    expect((await one.update((d) => void (d.strategy = 'fastest'), 'layout', 1)).version).toBe(2);
+    // Process two never synced: its edit against version 1 is stale.
+    const stale = await two.update((d) => void (d.strategy = 'priority'), 'layout', 1).catch((e: unknown) => e);
+    expect(stale).toBeInstanceOf(StaleEditError);
+    expect(stale).toMatchObject({ expected: 1, current: 2 });
+    expect(one.current.strategy).toBe('fastest');
+    // Without a version: the save loses the compare-and-set, reloads and applies the edit on top.
+    await two.update((d) => void (d.channels[1].endpoints[0].token = 'sk-ant-from-two'));
+    expect(two.current.version).toBe(3);
+    expect(two.current.strategy).toBe('fastest');
+    expect(two.current.endpoints.get('B')?.token).toBe('sk-ant-from-two');
+    await one.refresh();
+    expect(one.current.version).toBe(3);
+    expect(one.current.endpoints.get('B')?.token).toBe('sk-ant-from-two');
+  });
+
+  it('holder: a refreshed OAuth credential is credential state: the layout stays the file\'s, the version does not move, a restart uses it, a new refresh token in the file wins', async () => {
+    const oauth = { ...layout, channels: [...layout.channels, { name: 'o', endpoints: [{ name: 'O', type: 'chatgpt-oauth', base_url: 'http://127.0.0.1:3', token: 'at-old-1', refresh_token: 'rt-file-1', account_id: 'acct' }] }] };
+    const { store, saved } = memoryStore();
+    const clock = new TestClock();
+    const holder = await ConfigHolder.open(parseRelayConfig(oauth), store, clock);
+    const model = await holder.storeCredential('O', 'at-new-2', 'rt-new-2');
+    expect(model?.endpoints.get('O')).toMatchObject({ token: 'at-new-2', refreshToken: 'rt-new-2' });
+    expect(holder.current.version).toBe(1);
+    expect(saved()?.layout).toBeUndefined();
+    expect(saved()?.credentials?.O).toMatchObject({ token: 'at-new-2', refresh_token: 'rt-new-2' });
+    // The admin view is the layout, not the refreshed credential.
+    expect(holder.editableLayout.channels[2].endpoints[0].token).toBe('at-old-1');
+    // A file edit after the refresh still applies (nothing shadows the file).
+    const edited = { ...oauth, strategy: 'fastest' };
+    const restarted = await ConfigHolder.open(parseRelayConfig(edited), store, clock);
+    expect(restarted.current.strategy).toBe('fastest');
+    expect(restarted.current.endpoints.get('O')?.token).toBe('at-new-2');
+    // A new refresh token written in the file: the stored credential came from the old one, the file wins.
+    const rotated = { ...oauth, channels: [...layout.channels, { name: 'o', endpoints: [{ ...oauth.channels[2].endpoints[0], token: 'at-file-3', refresh_token: 'rt-file-3' }] }] };
+    const again = await ConfigHolder.open(parseRelayConfig(rotated), store, clock);
+    expect(again.current.endpoints.get('O')).toMatchObject({ token: 'at-file-3', refreshToken: 'rt-file-3' });
   });
 
   it('holder: pause-only overrides keep later file edits', async () => {

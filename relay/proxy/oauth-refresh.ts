@@ -1,7 +1,10 @@
 /**
  * chatgpt-oauth endpoints: after a 401, trade the configured refresh token for a new access token
- * at the upstream's /oauth/token, store it through the config holder (so every later request and
- * a restart use it), and let the caller retry once. Concurrent 401s share one refresh.
+ * at the upstream's /oauth/token, store it through the config holder as credential state (so every
+ * later request, a restart and the relays sharing the records use it, and the layout and its
+ * config file stay as they were), and let the caller retry once. Concurrent 401s share one
+ * refresh; a relay sharing the records that refreshed first is found before asking again
+ * (a refresh token may be good for one use only).
  */
 import type { ConfigHolder } from '../config/holder.js';
 import type { EndpointModel } from '../config/model.js';
@@ -19,7 +22,7 @@ export function createTokenRefresher(
   const inFlight = new Map<string, Promise<EndpointModel | undefined>>();
 
   async function refresh(ep: EndpointModel): Promise<EndpointModel | undefined> {
-    const current = holder.current.endpoints.get(ep.name);
+    const current = (await holder.reload()).endpoints.get(ep.name);
     if (!current) return undefined;
     // Someone refreshed (or an admin changed the token) since this attempt started.
     if (current.token !== ep.token) return current;
@@ -44,17 +47,9 @@ export function createTokenRefresher(
     if (typeof data.access_token !== 'string' || data.access_token === '') return undefined;
     const access = data.access_token;
     const nextRefresh = typeof data.refresh_token === 'string' && data.refresh_token ? data.refresh_token : current.refreshToken;
-    const model = await holder.update((draft) => {
-      for (const c of draft.channels) {
-        for (const e of c.endpoints) {
-          if (e.name !== ep.name) continue;
-          e.token = access;
-          e.refresh_token = nextRefresh;
-        }
-      }
-    });
+    const model = await holder.storeCredential(ep.name, access, nextRefresh);
     logger.info({ endpoint: ep.name }, 'oauth access token refreshed');
-    return model.endpoints.get(ep.name);
+    return model?.endpoints.get(ep.name);
   }
 
   return (ep) => {

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MysqlRecordStore } from '../state/mysql.js';
 import { recordStoreBackends, uniquePrefix } from '../state/test-backends.js';
 import type { RecordStore } from '../state/types.js';
-import { EncryptedRecordStore } from './encrypted-records.js';
+import { EncryptedRecordStore, plainSecretsWarning } from './encrypted-records.js';
 import { SecretBox, isSealed, parseSecretKey } from './secret-box.js';
 
 const KEY = 'a'.repeat(64);
@@ -37,11 +37,34 @@ describe('SecretBox', () => {
   });
 });
 
+describe('plainSecretsWarning', () => {
+  it('warns when tokens would be persisted without RELAY_SECRET_KEY, and only then', () => {
+    expect(plainSecretsWarning({ persistsTo: '/data', encrypted: false, oauthEndpoints: 2 })).toMatch(/RELAY_SECRET_KEY is not set: .*2 OAuth endpoint.*\/data in plain text/);
+    expect(plainSecretsWarning({ persistsTo: 'MySQL', encrypted: false, oauthEndpoints: 0 })).toMatch(/admin edits of tokens and keys are written to MySQL in plain text/);
+    expect(plainSecretsWarning({ persistsTo: 'MySQL', encrypted: true, oauthEndpoints: 2 })).toBeUndefined();
+    expect(plainSecretsWarning({ persistsTo: undefined, encrypted: false, oauthEndpoints: 2 })).toBeUndefined();
+  });
+});
+
 describe.each(recordStoreBackends())('EncryptedRecordStore over $name', (backend) => {
   let disposers: Array<() => Promise<void>> = [];
   afterEach(async () => {
     for (const d of disposers) await d();
     disposers = [];
+  });
+
+  it('seals refreshed credentials and a layout kept aside as it seals the saved layout', async () => {
+    const opened = await backend.open();
+    disposers.push(opened.dispose);
+    const store = new EncryptedRecordStore(opened.store, new SecretBox(KEY));
+    const credentials = { O: { token: UPSTREAM_TOKEN, refresh_token: 'rt-SECRET-refresh', from: 'abc', updatedAt: 1 } };
+    expect(await store.saveOverrides({ pausedChannels: [], updatedAt: 1, revision: 1, credentials }, 0)).toBe(true);
+    const raw = await opened.store.loadOverrides();
+    expect(isSealed(raw?.credentials)).toBe(true);
+    expect(JSON.stringify(raw)).not.toContain('SECRET');
+    expect((await store.loadOverrides())?.credentials).toEqual(credentials);
+    await store.keepAside({ layout, pausedChannels: [], updatedAt: 2, revision: 2 }, 'test');
+    expect(JSON.stringify(await opened.store.loadOverrides())).not.toContain('SECRET');
   });
 
   it('stores the saved layout sealed and gives it back in plain form', async () => {

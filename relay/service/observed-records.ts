@@ -22,8 +22,12 @@ export class ObservedRecordStore implements RecordStore {
   loadOverrides(): Promise<ConfigOverrides | undefined> {
     return this.inner.loadOverrides();
   }
-  saveOverrides(overrides: ConfigOverrides): Promise<void> {
-    return this.inner.saveOverrides(overrides);
+  saveOverrides(overrides: ConfigOverrides, expectedRevision?: number): Promise<boolean> {
+    return this.inner.saveOverrides(overrides, expectedRevision);
+  }
+  keepAside(overrides: ConfigOverrides, reason: string): Promise<string> {
+    if (!this.inner.keepAside) return Promise.reject(new Error('this record store cannot keep a layout aside'));
+    return this.inner.keepAside(overrides, reason);
   }
   flush(): Promise<void> {
     return this.inner.flush();

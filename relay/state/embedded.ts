@@ -83,15 +83,28 @@ export class EmbeddedRecordStore implements RecordStore {
     return this.overrides && structuredClone(this.overrides);
   }
 
-  async saveOverrides(overrides: ConfigOverrides): Promise<void> {
+  async saveOverrides(overrides: ConfigOverrides, expectedRevision?: number): Promise<boolean> {
+    // One process per data dir: the document in memory is the stored one, checked and replaced
+    // in one synchronous stretch.
+    if (expectedRevision !== undefined && storedRevision(this.overrides) !== expectedRevision) return false;
     this.overrides = structuredClone(overrides);
-    if (!this.dataDir) return;
+    if (!this.dataDir) return true;
     const text = JSON.stringify(overrides, null, 2);
     const dir = this.dataDir;
     const write = this.overrideWrites.then(() => writeAtomically(join(dir, OVERRIDES_FILE), text));
     // A failed write must not poison the next one; the caller still sees this one's error.
     this.overrideWrites = write.catch(() => undefined);
     await write;
+    return true;
+  }
+
+  /** A document whose layout no longer validates: `overrides.rejected-<revision>.json` beside the data (in memory only without a data dir). */
+  async keepAside(overrides: ConfigOverrides, reason: string): Promise<string> {
+    const name = `overrides.rejected-${storedRevision(overrides)}.json`;
+    if (!this.dataDir) return `memory (no data dir): ${name}`;
+    const file = join(this.dataDir, name);
+    await writeAtomically(file, JSON.stringify({ reason, keptAt: new Date().toISOString(), overrides }, null, 2));
+    return file;
   }
 
   appendRequestLog(entry: RequestLogEntry): void {
@@ -157,6 +170,11 @@ export class EmbeddedRecordStore implements RecordStore {
     for (const line of tail.lines) this.ring.push(line);
     this.tornTail = tail.torn;
   }
+}
+
+/** The revision of a stored document (0 = none; a document from before revisions = 1). */
+export function storedRevision(overrides: ConfigOverrides | undefined): number {
+  return overrides ? (overrides.revision ?? 1) : 0;
 }
 
 async function writeAtomically(file: string, text: string): Promise<void> {

@@ -1,7 +1,9 @@
 /**
  * RecordStore on MySQL/MariaDB, shared by every relay process that uses the same database.
  *
- *   <prefix>relay_overrides  one row (id 1): the overrides document as JSON, with updated_at
+ *   <prefix>relay_overrides  one row (id 1): the overrides document as JSON, with updated_at and
+ *                            its revision (saves are a compare-and-set on it)
+ *   <prefix>relay_overrides_rejected  saved documents whose layout stopped validating, by revision
  *   <prefix>relay_requests   one row per client request: indexed columns to filter on and the
  *                            whole entry as JSON
  *
@@ -34,6 +36,7 @@ const SEP = '\n';
 
 export class MysqlRecordStore implements RecordStore {
   private readonly overridesTable: string;
+  private readonly rejectedTable: string;
   private readonly requestsTable: string;
   private readonly flushEveryMs: number;
   private readonly flushRows: number;
@@ -67,6 +70,7 @@ export class MysqlRecordStore implements RecordStore {
   ) {
     const prefix = checkPrefix(options.prefix ?? '');
     this.overridesTable = `\`${prefix}relay_overrides\``;
+    this.rejectedTable = `\`${prefix}relay_overrides_rejected\``;
     this.requestsTable = `\`${prefix}relay_requests\``;
     this.flushEveryMs = options.flushEveryMs ?? 200;
     this.flushRows = options.flushRows ?? 200;
@@ -79,7 +83,26 @@ export class MysqlRecordStore implements RecordStore {
       `CREATE TABLE IF NOT EXISTS ${this.overridesTable} (
         id TINYINT NOT NULL PRIMARY KEY,
         doc LONGTEXT NOT NULL,
-        updated_at BIGINT NOT NULL
+        updated_at BIGINT NOT NULL,
+        revision BIGINT NOT NULL DEFAULT 1
+      ) DEFAULT CHARSET=utf8mb4`,
+    );
+    // A table from before revisions: its row counts as revision 1, as the document does.
+    const [cols] = await this.pool.query<RowDataPacket[]>(
+      `SELECT 1 FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? AND column_name = 'revision'`,
+      [this.overridesTable.slice(1, -1)],
+    );
+    if (cols.length === 0) {
+      await this.pool.query(`ALTER TABLE ${this.overridesTable} ADD COLUMN revision BIGINT NOT NULL DEFAULT 1`).catch((err: { code?: string }) => {
+        if (err.code !== 'ER_DUP_FIELDNAME') throw err; // another relay migrating at the same moment
+      });
+    }
+    await this.pool.query(
+      `CREATE TABLE IF NOT EXISTS ${this.rejectedTable} (
+        revision BIGINT NOT NULL PRIMARY KEY,
+        doc LONGTEXT NOT NULL,
+        reason TEXT NOT NULL,
+        kept_at BIGINT NOT NULL
       ) DEFAULT CHARSET=utf8mb4`,
     );
     await this.pool.query(
@@ -101,12 +124,33 @@ export class MysqlRecordStore implements RecordStore {
     return rows.length ? (JSON.parse(rows[0].doc as string) as ConfigOverrides) : undefined;
   }
 
-  async saveOverrides(overrides: ConfigOverrides): Promise<void> {
-    await this.pool.query(
-      `INSERT INTO ${this.overridesTable} (id, doc, updated_at) VALUES (1, ?, ?)
-       ON DUPLICATE KEY UPDATE doc = VALUES(doc), updated_at = VALUES(updated_at)`,
-      [JSON.stringify(overrides), overrides.updatedAt],
-    );
+  async saveOverrides(overrides: ConfigOverrides, expectedRevision?: number): Promise<boolean> {
+    const doc = JSON.stringify(overrides);
+    const revision = overrides.revision ?? 1;
+    if (expectedRevision === undefined) {
+      await this.pool.query(
+        `INSERT INTO ${this.overridesTable} (id, doc, updated_at, revision) VALUES (1, ?, ?, ?)
+         ON DUPLICATE KEY UPDATE doc = VALUES(doc), updated_at = VALUES(updated_at), revision = VALUES(revision)`,
+        [doc, overrides.updatedAt, revision],
+      );
+      return true;
+    }
+    // Compare-and-set: the first document only if none exists, a later one only over the revision it was made from.
+    const [res] =
+      expectedRevision === 0
+        ? await this.pool.query<ResultSetHeader>(`INSERT IGNORE INTO ${this.overridesTable} (id, doc, updated_at, revision) VALUES (1, ?, ?, ?)`, [doc, overrides.updatedAt, revision])
+        : await this.pool.query<ResultSetHeader>(`UPDATE ${this.overridesTable} SET doc = ?, updated_at = ?, revision = ? WHERE id = 1 AND revision = ?`, [
+            doc, overrides.updatedAt, revision, expectedRevision,
+          ]);
+    return res.affectedRows === 1;
+  }
+
+  async keepAside(overrides: ConfigOverrides, reason: string): Promise<string> {
+    const revision = overrides.revision ?? 1;
+    await this.pool.query(`INSERT IGNORE INTO ${this.rejectedTable} (revision, doc, reason, kept_at) VALUES (?, ?, ?, ?)`, [
+      revision, JSON.stringify(overrides), reason, Date.now(),
+    ]);
+    return `MySQL table ${this.rejectedTable.slice(1, -1)}, revision ${revision}`;
   }
 
   appendRequestLog(entry: RequestLogEntry): void {
@@ -154,7 +198,7 @@ export class MysqlRecordStore implements RecordStore {
 
   /** Drops this store's tables (tests). */
   async dropTables(): Promise<void> {
-    await this.pool.query(`DROP TABLE IF EXISTS ${this.overridesTable}, ${this.requestsTable}`);
+    await this.pool.query(`DROP TABLE IF EXISTS ${this.overridesTable}, ${this.rejectedTable}, ${this.requestsTable}`);
   }
 
   private writeBatch(): void {

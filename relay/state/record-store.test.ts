@@ -49,6 +49,29 @@ describe.each(recordStoreBackends())('RecordStore: $name', (backend) => {
     expect(await again.loadOverrides()).toEqual({ layout, pausedChannels: ['backup', 'third'], updatedAt: T0 + 1 });
   });
 
+  it('saves with a compare-and-set on the revision: the first save only over nothing, a later one only over the revision it was made from, also from another handle', async () => {
+    const { store, reopen } = await open();
+    const doc = (revision: number, paused: string[]) => ({ pausedChannels: paused, updatedAt: T0 + revision, revision, version: revision + 1 });
+    expect(await store.saveOverrides(doc(1, ['a']), 0)).toBe(true);
+    expect(await store.saveOverrides(doc(1, ['lost']), 0)).toBe(false);
+    // Another process (MySQL) or the same store after a restart (embedded) sees revision 1.
+    const other = backend.name === 'mysql' ? await reopen() : store;
+    expect(await other.saveOverrides(doc(2, ['b']), 1)).toBe(true);
+    expect(await store.saveOverrides(doc(2, ['stale']), 1)).toBe(false);
+    expect((await store.loadOverrides())?.pausedChannels).toEqual(['b']);
+    expect((await other.loadOverrides())?.revision).toBe(2);
+  });
+
+  it('keeps a document aside (an invalid layout), once per revision', async () => {
+    const { store } = await open();
+    const doc = { layout: { channels: 'not a list' }, pausedChannels: [], updatedAt: T0, revision: 4, version: 3 };
+    const where = await store.keepAside!(doc, 'channels: expected array');
+    expect(where).toMatch(/4/);
+    expect(await store.keepAside!(doc, 'channels: expected array')).toBe(where);
+    // The active document is not touched by keeping a copy aside.
+    expect(await store.loadOverrides()).toBeUndefined();
+  });
+
   it('returns what it was given, not a shared reference', async () => {
     const { store } = await open();
     const saved = { pausedChannels: ['x'], updatedAt: T0 };

@@ -186,11 +186,35 @@ export interface ConfigOverrides {
   layout?: unknown;
   pausedChannels: string[];
   updatedAt: number;
+  /** The layout's version as admins see it (1 = the file alone); absent in documents from before versions. */
+  version?: number;
+  /** Bumped by every save, layout or credential (the compare-and-set key); absent = 1. */
+  revision?: number;
+  /** Refreshed OAuth credentials by endpoint name: credential state, not a layout edit. */
+  credentials?: Record<string, StoredCredential>;
+}
+
+/** A credential an upstream handed out (OAuth refresh), kept apart from the layout. */
+export interface StoredCredential {
+  token: string;
+  refresh_token?: string;
+  /** Fingerprint of the layout's refresh token it was obtained from: applies only while the layout holds that one. */
+  from: string;
+  updatedAt: number;
 }
 
 export interface RecordStore {
   loadOverrides(): Promise<ConfigOverrides | undefined>;
-  saveOverrides(overrides: ConfigOverrides): Promise<void>;
+  /**
+   * Saves the document. With `expectedRevision`, only if the stored one is still at that
+   * revision (0 = none stored): false when another process saved first, nothing written.
+   */
+  saveOverrides(overrides: ConfigOverrides, expectedRevision?: number): Promise<boolean>;
+  /**
+   * Keeps a saved document whose layout no longer validates where an operator can find it
+   * (a file beside the data, a table row); returns where. Keeping one twice keeps one copy.
+   */
+  keepAside?(overrides: ConfigOverrides, reason: string): Promise<string>;
 
   /** Fire-and-forget from the hot path: implementations batch and never block the caller. */
   appendRequestLog(entry: RequestLogEntry): void;
