@@ -37,7 +37,7 @@ describe('bare server', () => {
   });
 
   it("streams as many chat events as the mock: role chunk, one per token, finish, usage, [DONE]", async () => {
-    const r = await runStreamLoad({ origin: url, request: buildRequest('chat-stream', { credential: 'x', maxTokens: 64 }), streams: 10, terminalMarkers: TERMINAL_MARKERS['openai-chat'] });
+    const r = await runStreamLoad({ origin: url, request: buildRequest('chat-stream', { credential: 'x', maxTokens: 64 }), streams: 10, terminalMarkers: TERMINAL_MARKERS['openai-chat'], contentProtocol: 'openai-chat' });
     expect(r.stream).toMatchObject({ completed: 10, incomplete: 0, stalls: 0, events: 10 * (1 + 10 + 3) });
     const gap = summarize(r.stream.gap);
     expect(gap.p50).toBeGreaterThan(15);
@@ -46,7 +46,7 @@ describe('bare server', () => {
 
   it('sends the closing events with the last content event, not a chunk delay later', async () => {
     const slow = await bare({ ttft: 0, chunkDelay: 300, tokens: 2 });
-    const r = await runStreamLoad({ origin: slow, request: buildRequest('chat-stream', { credential: 'x', maxTokens: 64 }), streams: 2, terminalMarkers: TERMINAL_MARKERS['openai-chat'] });
+    const r = await runStreamLoad({ origin: slow, request: buildRequest('chat-stream', { credential: 'x', maxTokens: 64 }), streams: 2, terminalMarkers: TERMINAL_MARKERS['openai-chat'], contentProtocol: 'openai-chat' });
     expect(r.stream.completed).toBe(2);
     // The second token is due 300 ms in and [DONE] leaves with it; a tail paced on its own would end at 600 ms.
     expect(summarize(r.stream.total).min).toBeGreaterThanOrEqual(295);
@@ -54,14 +54,14 @@ describe('bare server', () => {
   });
 
   it('emits no more content events than max_tokens asks for, and ends whatever max_tokens says', async () => {
-    const r = await runStreamLoad({ origin: url, request: buildRequest('chat-stream', { credential: 'x', maxTokens: 3 }), streams: 2, terminalMarkers: TERMINAL_MARKERS['openai-chat'] });
+    const r = await runStreamLoad({ origin: url, request: buildRequest('chat-stream', { credential: 'x', maxTokens: 3 }), streams: 2, terminalMarkers: TERMINAL_MARKERS['openai-chat'], contentProtocol: 'openai-chat' });
     expect(r.stream).toMatchObject({ completed: 2, events: 2 * (1 + 3 + 3) });
     const body = (max: unknown) => Buffer.from(JSON.stringify({ stream: true, max_tokens: max }));
     expect(streamTokens(body(2.5), 10)).toBe(2);
     expect(streamTokens(body(-1), 10)).toBe(10);
     expect(streamTokens(body(0), 10)).toBe(0);
     expect(streamTokens(Buffer.from('{"stream":true'), 10)).toBe(10);
-    const none = await runStreamLoad({ origin: url, request: buildRequest('chat-stream', { credential: 'x', maxTokens: 0 }), streams: 1, terminalMarkers: TERMINAL_MARKERS['openai-chat'] });
+    const none = await runStreamLoad({ origin: url, request: buildRequest('chat-stream', { credential: 'x', maxTokens: 0 }), streams: 1, terminalMarkers: TERMINAL_MARKERS['openai-chat'], contentProtocol: 'openai-chat' });
     expect(none.stream).toMatchObject({ completed: 1, events: 1 + 3 });
   });
 
@@ -92,7 +92,7 @@ describe('bare server', () => {
 
   it('reports its streams and timed writes like the mock, and resets on DELETE', async () => {
     await fetch(url + '/__mock/stats', { method: 'DELETE' });
-    await runStreamLoad({ origin: url, request: buildRequest('chat-stream', { credential: 'x', maxTokens: 4 }), streams: 3, terminalMarkers: TERMINAL_MARKERS['openai-chat'] });
+    await runStreamLoad({ origin: url, request: buildRequest('chat-stream', { credential: 'x', maxTokens: 4 }), streams: 3, terminalMarkers: TERMINAL_MARKERS['openai-chat'], contentProtocol: 'openai-chat' });
     const s = await stats(url);
     expect(s).toMatchObject({ streamsStarted: 3, activeStreams: 0 });
     expect(s.pacedWrites).toBeGreaterThanOrEqual(3);
@@ -102,7 +102,7 @@ describe('bare server', () => {
   });
 
   it('streams Anthropic events to message_stop on /v1/messages, as many as the mock', async () => {
-    const r = await runStreamLoad({ origin: url, request: buildRequest('messages-stream', { credential: 'x', maxTokens: 64 }), streams: 3, terminalMarkers: TERMINAL_MARKERS.anthropic });
+    const r = await runStreamLoad({ origin: url, request: buildRequest('messages-stream', { credential: 'x', maxTokens: 64 }), streams: 3, terminalMarkers: TERMINAL_MARKERS.anthropic, contentProtocol: 'anthropic' });
     expect(r.stream).toMatchObject({ completed: 3, incomplete: 0, events: 3 * (3 + 10 + 3) });
   });
 });

@@ -1,7 +1,7 @@
 /**
  * Compares two benchmark results metric by metric: change in per cent and a verdict from
  * Welch's t-test over the measured rounds plus a minimum effect (stats.ts). Gated metrics
- * (the relay's throughput, p50, p99, first event, gap) decide the outcome; the rest are shown.
+ * (the relay's throughput, p50, p99, first content, gap) decide the outcome; the rest are shown.
  */
 import { machinesDiffer } from './calibration.js';
 import { deriveMetrics, type BenchResult, type Metric } from './results.js';
@@ -91,6 +91,11 @@ export function compareResults(base: BenchResult, head: BenchResult, opts: Compa
       (m) =>
         `baseline ${m.name} moved ${signed(m.changePct)}% between the runs: the machine was not the same (load, other processes); absolute figures are not comparable, relative ones (ratios, added latency) are what gates`,
     );
+  const untimed = baseMetrics.some((m) => /\/first_event_p50_ms$/.test(m.name)) && !baseMetrics.some((m) => /\/first_content_p50_ms$/.test(m.name));
+  if (untimed && headMetrics.some((m) => /\/first_content_p50_ms$/.test(m.name)))
+    warnings.push(
+      'the base result timed streams to their first event only (from before first content was timed): the first-content metrics, which streams are judged by, are in the head alone; first_event_* are compared but do not gate (a relay that holds the start events until the answer begins delays its first event by design)',
+    );
   const differ = machinesDiffer(base.environment.calibration, head.environment.calibration);
   if (differ) warnings.unshift(`the runs were not on comparable machines (${differ}): even relative figures move with the price of a system call; compare two builds measured on one machine`);
   return {
@@ -115,6 +120,7 @@ const BASELINE_OF: Record<string, string> = {
   added_p99_ms: 'p99_ms',
   added_max_ms: 'max_ms',
   first_event_added_p50_ms: 'first_event_p50_ms',
+  first_content_added_p50_ms: 'first_content_p50_ms',
   ttfb_added_p50_ms: 'ttfb_p50_ms',
   gap_added_p99_ms: 'gap_p99_ms',
 };
@@ -125,6 +131,7 @@ const CEILING_OF: Record<string, string> = {
   added_p50_vs_ceiling: 'added_p50_ms',
   added_p99_vs_ceiling: 'added_p99_ms',
   first_event_added_p50_vs_ceiling: 'first_event_added_p50_ms',
+  first_content_added_p50_vs_ceiling: 'first_content_added_p50_ms',
   gap_added_p99_vs_ceiling: 'gap_added_p99_ms',
   cpu_per_req_vs_ceiling: 'cpu_ms_per_req',
 };

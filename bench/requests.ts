@@ -5,6 +5,7 @@
  * the credential, so the measured difference is the relay.
  */
 import type { ProtocolId, UpstreamKind } from '../protocols/types.js';
+import type { ContentProtocol } from './first-content.js';
 
 export type RequestName = 'chat' | 'chat-stream' | 'messages' | 'messages-stream';
 
@@ -18,7 +19,7 @@ export interface HttpRequestSpec {
 export interface RequestShape {
   /** The mock upstream kind that serves it directly. */
   upstreamKind: UpstreamKind;
-  protocol: ProtocolId;
+  protocol: ContentProtocol;
   stream: boolean;
 }
 

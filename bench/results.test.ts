@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeHistogram, encodeHistogram, newHistogram, recordMs, summarize } from './histogram.js';
-import { cpuPerRequestRows, deriveMetrics, evaluateChecks, githubBenchmarkFiles, runMetrics, targetLabel, toGithubBenchmark, withRounds, type RunRecord } from './results.js';
+import { compareResults } from './compare.js';
+import { RESULT_SCHEMA, cpuPerRequestRows, deriveMetrics, evaluateChecks, githubBenchmarkFiles, runMetrics, targetLabel, toGithubBenchmark, withRounds, type BenchResult, type RunRecord } from './results.js';
 
 function run(target: string, round: number, rps: number, p50: number, p99: number): RunRecord {
   const h = newHistogram();
@@ -167,6 +168,71 @@ describe('stream runs', () => {
 
   it('read the lateness of results written before the bare server streamed (the mock\'s)', () => {
     expect(runMetrics(streamRun({ mockLateMs: { p50: 1, p99: 4, max: 9 } }))).toMatchObject({ upstream_late_p99_ms: 4 });
+  });
+});
+
+describe('first content', () => {
+  const at = (ms: number) => ({ count: 10, mean: ms, stddev: 0, min: ms, p50: ms, p90: ms, p99: ms, p999: ms, max: ms });
+  /** A stream run whose first event and first content came `event` and `content` ms after the send. */
+  const streamRun = (target: string, round: number, event: number, content: number | undefined): RunRecord => ({
+    ...run(target, round, 100, 1, 2),
+    phase: 'streams',
+    load: 'stream',
+    request: 'chat-stream',
+    ceiling: target === 'relay' ? 'proxy' : undefined,
+    stream: {
+      streams: 10,
+      completed: 10,
+      incomplete: 0,
+      stalls: 0,
+      events: 400,
+      eventsPerSecond: 200,
+      ttfb: at(1),
+      firstEvent: at(event),
+      ...(content === undefined ? {} : { firstContent: at(content) }),
+      gap: at(50),
+      total: at(2000),
+      histograms: { ttfb: '', firstEvent: '', gap: '', total: '' },
+      eventsTimeline: [],
+    },
+  });
+  // The upstream sends the start events at once and the content 50 ms later; the proxy forwards
+  // the start events at once, the relay holds them until the content.
+  const timed = [0, 1].flatMap((r) => [streamRun('direct', r, 1, 51), streamRun('proxy', r, 2, 53), streamRun('relay', r, 54, 54)]);
+  const metric = (runs: RunRecord[], name: string) => deriveMetrics(runs).find((m) => m.name === `streams/${name}`);
+
+  it("judge a stream target by what it adds to the first content, not to the first event, against the ceiling's", () => {
+    expect(metric(timed, 'relay/first_content_added_p50_ms')).toMatchObject({ values: [3, 3], gate: true });
+    expect(metric(timed, 'relay/first_content_added_p50_vs_ceiling')!.values).toEqual([1.5, 1.5]);
+    // The held start events make the first event 53 ms later than direct's: shown, not gated, no ratio.
+    expect(metric(timed, 'relay/first_event_added_p50_ms')).toMatchObject({ values: [53, 53], gate: false });
+    expect(metric(timed, 'relay/first_event_added_p50_vs_ceiling')).toBeUndefined();
+  });
+
+  it('read results from before first content was timed without inventing it, and say so in a comparison', () => {
+    const old = [0, 1].flatMap((r) => [streamRun('direct', r, 1, undefined), streamRun('proxy', r, 2, undefined), streamRun('relay', r, 3, undefined)]);
+    expect(metric(old, 'relay/first_content_added_p50_ms')).toBeUndefined();
+    expect(metric(old, 'relay/first_event_added_p50_ms')!.values).toEqual([2, 2]);
+    const result = (runs: RunRecord[]): BenchResult => ({
+      schema: RESULT_SCHEMA,
+      benchmark: 'streaming',
+      description: '',
+      startedAt: '2026-01-01T00:00:00Z',
+      finishedAt: '2026-01-01T00:01:00Z',
+      environment: { node: 'v20', platform: 'linux', arch: 'x64', cpuModel: 'cpu', cores: 2, totalMemoryMb: 1, loadAverage: { start: 0 }, git: { commit: 'abc', dirty: false } },
+      config: {},
+      targets: [],
+      runs,
+      metrics: [],
+      checks: [],
+      thresholds: {},
+      notes: [],
+    });
+    const c = compareResults(result(old), result(timed));
+    expect(c.onlyInHead).toContain('streams/relay/first_content_added_p50_ms');
+    expect(c.warnings.join('\n')).toMatch(/first event only/);
+    // The first event moved 3 -> 54 ms by design (the hold): not a regression.
+    expect(c.metrics.find((m) => m.name === 'streams/relay/first_event_added_p50_ms')!.gate).toBe(false);
   });
 });
 

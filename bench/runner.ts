@@ -134,6 +134,7 @@ async function runLoad(
         rampMs: phase.ramp,
         stallMs: phase.stall,
         terminalMarkers: TERMINAL_MARKERS[REQUEST_SHAPES[instance.request].protocol],
+        contentProtocol: REQUEST_SHAPES[instance.request].protocol,
         onProgress: onFraction,
       });
     }
@@ -176,9 +177,10 @@ function toRecord(instance: PhaseInstance, target: ResolvedTarget, baseline: str
       eventsPerSecond: s.eventsPerSecond,
       ttfb: summarize(s.ttfb),
       firstEvent: summarize(s.firstEvent),
+      firstContent: summarize(s.firstContent),
       gap: summarize(s.gap),
       total: summarize(s.total),
-      histograms: { ttfb: encodeHistogram(s.ttfb), firstEvent: encodeHistogram(s.firstEvent), gap: encodeHistogram(s.gap), total: encodeHistogram(s.total) },
+      histograms: { ttfb: encodeHistogram(s.ttfb), firstEvent: encodeHistogram(s.firstEvent), firstContent: encodeHistogram(s.firstContent), gap: encodeHistogram(s.gap), total: encodeHistogram(s.total) },
       eventsTimeline: s.eventsTimeline,
       expectedGapMs: instance.phase.expected_gap,
       clientDelayMs: s.loopDelay,
@@ -345,7 +347,8 @@ export function summaryLine(r: RunRecord): string {
     const s = r.stream;
     const who = [s.upstreamLateMs ? `${upstream} late p99 ${s.upstreamLateMs.p99} ms` : '', s.clientDelayMs ? `client loop delay p99 ${s.clientDelayMs.p99} ms` : ''].filter(Boolean);
     const late = who.length ? ` (${who.join(', ')})` : '';
-    return `${s.completed}/${s.streams} streams, first event p50 ${s.firstEvent.p50.toFixed(2)} ms, gap p99 ${s.gap.p99.toFixed(2)} ms${late}, ${Math.round(s.eventsPerSecond)} events/s, ${s.stalls} stalls, ${s.startTimeouts} without a first event in time${cpu}${probe}`;
+    const content = s.firstContent ? `first content p50 ${s.firstContent.p50.toFixed(2)} ms (first event ${s.firstEvent.p50.toFixed(2)})` : `first event p50 ${s.firstEvent.p50.toFixed(2)} ms`;
+    return `${s.completed}/${s.streams} streams, ${content}, gap p99 ${s.gap.p99.toFixed(2)} ms${late}, ${Math.round(s.eventsPerSecond)} events/s, ${s.stalls} stalls, ${s.startTimeouts} without a first event in time${cpu}${probe}`;
   }
   const perReq = runMetrics(r).cpu_ms_per_req;
   const cpuPerReq = perReq === undefined ? '' : `, ${Math.round(perReq * 1000)} µs CPU/req`;

@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startMocks, type MockFleet } from '../mocks/index.js';
+import { startBareServer } from './bare-server.js';
 import { summarize } from './histogram.js';
 import { buildRequest, TERMINAL_MARKERS } from './requests.js';
 import { lateMs, runStreamLoad } from './stream-client.js';
@@ -28,7 +29,7 @@ const chat = () => buildRequest('chat-stream', { credential: OPENAI_KEY, maxToke
 
 describe('runStreamLoad', () => {
   it('counts every event the mock sent and times the paced gaps', async () => {
-    const r = await runStreamLoad({ origin: fleet.get('openai').url, request: chat(), streams: 20, rampMs: 100, terminalMarkers: TERMINAL_MARKERS['openai-chat'] });
+    const r = await runStreamLoad({ origin: fleet.get('openai').url, request: chat(), streams: 20, rampMs: 100, terminalMarkers: TERMINAL_MARKERS['openai-chat'], contentProtocol: 'openai-chat' });
     const journal = await fleet.control.journal({ upstream: 'openai' });
     expect(journal).toHaveLength(20);
     const sent = journal.reduce((n, e) => n + e.eventsSent, 0);
@@ -45,12 +46,31 @@ describe('runStreamLoad', () => {
     expect(summarize(r.stream.total).p50).toBeGreaterThanOrEqual(200);
   });
 
+  it('times the first content apart from the first event: the start events go with the headers, the content after ttft', async () => {
+    // The bare server sends the start events (a role chunk; message_start, content_block_start,
+    // ping) with the headers and the first content 150 ms later: a client that timed the first
+    // event would credit a relay that holds the start events with 150 ms it does not add.
+    const { server, url } = await startBareServer(0, '127.0.0.1', { ttft: 150, chunkDelay: 10, tokens: 3 });
+    try {
+      for (const [name, protocol] of [['chat-stream', 'openai-chat'], ['messages-stream', 'anthropic']] as const) {
+        const r = await runStreamLoad({ origin: url, request: buildRequest(name, { credential: 'x', maxTokens: 64 }), streams: 4, terminalMarkers: TERMINAL_MARKERS[protocol], contentProtocol: protocol });
+        const first = summarize(r.stream.firstEvent);
+        const content = summarize(r.stream.firstContent);
+        expect(content.count, name).toBe(4);
+        expect(content.min, name).toBeGreaterThanOrEqual(145);
+        expect(first.max, name).toBeLessThan(content.min);
+      }
+    } finally {
+      await new Promise<void>((done) => server.close(() => done()));
+    }
+  });
+
   it('recognises the Anthropic terminal event', async () => {
     const r = await runStreamLoad({
       origin: fleet.get('claude').url,
       request: buildRequest('messages-stream', { credential: CLAUDE_KEY, maxTokens: 64 }),
       streams: 5,
-      terminalMarkers: TERMINAL_MARKERS.anthropic,
+      terminalMarkers: TERMINAL_MARKERS.anthropic, contentProtocol: 'anthropic',
     });
     expect(r.stream).toMatchObject({ completed: 5, incomplete: 0 });
     const journal = await fleet.control.journal({ upstream: 'claude' });
@@ -59,7 +79,7 @@ describe('runStreamLoad', () => {
 
   it('a stream cut before its terminal event is incomplete, not complete', async () => {
     await fleet.control.setRules('openai', [{ action: { cut: { after: 'mid_content', mode: 'fin' } } }]);
-    const r = await runStreamLoad({ origin: fleet.get('openai').url, request: chat(), streams: 3, terminalMarkers: TERMINAL_MARKERS['openai-chat'] });
+    const r = await runStreamLoad({ origin: fleet.get('openai').url, request: chat(), streams: 3, terminalMarkers: TERMINAL_MARKERS['openai-chat'], contentProtocol: 'openai-chat' });
     expect(r.stream).toMatchObject({ completed: 0, incomplete: 3, stalls: 0 });
     expect(r.ok).toBe(0);
   });
@@ -69,7 +89,7 @@ describe('runStreamLoad', () => {
       { match: { nth: 1 }, action: { stall: { after: 'first_content' } } },
       { match: { nth: 2 }, action: { hang: 'headers' } },
     ]);
-    const r = await runStreamLoad({ origin: fleet.get('openai').url, request: chat(), streams: 3, rampMs: 50, stallMs: 300, terminalMarkers: TERMINAL_MARKERS['openai-chat'] });
+    const r = await runStreamLoad({ origin: fleet.get('openai').url, request: chat(), streams: 3, rampMs: 50, stallMs: 300, terminalMarkers: TERMINAL_MARKERS['openai-chat'], contentProtocol: 'openai-chat' });
     expect(r.stream).toMatchObject({ completed: 1, incomplete: 2, stalls: 1, startTimeouts: 1 });
     expect(r.statusCounts).toMatchObject({ stalled: 1, 'no-first-event': 1, 200: 1 });
   });
@@ -82,7 +102,7 @@ describe('runStreamLoad', () => {
       const until = performance.now() + 80;
       while (performance.now() < until);
     }, 60);
-    const r = await runStreamLoad({ origin: fleet.get('openai').url, request: chat(), streams: 5, terminalMarkers: TERMINAL_MARKERS['openai-chat'] });
+    const r = await runStreamLoad({ origin: fleet.get('openai').url, request: chat(), streams: 5, terminalMarkers: TERMINAL_MARKERS['openai-chat'], contentProtocol: 'openai-chat' });
     clearTimeout(block);
     expect(r.stream.loopDelay.max).toBeGreaterThanOrEqual(70);
     expect(Math.max(summarize(r.stream.gap).max, summarize(r.stream.firstEvent).max)).toBeGreaterThanOrEqual(70);
@@ -99,7 +119,7 @@ describe('runStreamLoad', () => {
 
   it('an error status is counted by its code', async () => {
     await fleet.control.setRules('openai', [{ action: { status: 429 } }]);
-    const r = await runStreamLoad({ origin: fleet.get('openai').url, request: chat(), streams: 2, terminalMarkers: TERMINAL_MARKERS['openai-chat'] });
+    const r = await runStreamLoad({ origin: fleet.get('openai').url, request: chat(), streams: 2, terminalMarkers: TERMINAL_MARKERS['openai-chat'], contentProtocol: 'openai-chat' });
     expect(r.statusCounts).toEqual({ 429: 2 });
     expect(r.stream.completed).toBe(0);
   });
@@ -119,7 +139,7 @@ describe('StreamLoadWorker', () => {
       request: chat(),
       streams: 10,
       rampMs: 50,
-      terminalMarkers: TERMINAL_MARKERS['openai-chat'],
+      terminalMarkers: TERMINAL_MARKERS['openai-chat'], contentProtocol: 'openai-chat',
       onProgress: (f) => progress.push(f),
     });
     const journal = await fleet.control.journal({ upstream: 'openai' });
@@ -138,8 +158,8 @@ describe('StreamLoadWorker', () => {
   });
 
   it('reports a failure of the load itself as an error, not a hang, and takes the next load', async () => {
-    await expect(worker.run({ origin: 'not a url', request: chat(), streams: 1, terminalMarkers: [] })).rejects.toThrow(/stream load worker/);
-    const r = await worker.run({ origin: fleet.get('openai').url, request: chat(), streams: 2, terminalMarkers: TERMINAL_MARKERS['openai-chat'] });
+    await expect(worker.run({ origin: 'not a url', request: chat(), streams: 1, terminalMarkers: [], contentProtocol: 'openai-chat' })).rejects.toThrow(/stream load worker/);
+    const r = await worker.run({ origin: fleet.get('openai').url, request: chat(), streams: 2, terminalMarkers: TERMINAL_MARKERS['openai-chat'], contentProtocol: 'openai-chat' });
     expect(r.stream.completed).toBe(2);
   });
 });

@@ -1,11 +1,13 @@
 /**
  * The streaming load client (autocannon cannot parse SSE): N concurrent streams on undici,
- * each timestamped at send, headers, first event, every chunk of events and the terminal event.
- * Protocol knowledge stays out: the caller says which bytes mark the terminal event.
+ * each timestamped at send, headers, first event, first content event, every chunk of events and
+ * the terminal event. Protocol knowledge stays out: the caller says which bytes mark the terminal
+ * event and which protocol's content events to look for (first-content.ts).
  */
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Pool, type Dispatcher } from 'undici';
 import { newHistogram, recordMs, type Histogram } from './histogram.js';
+import { CONTENT_TESTS, FirstContentDetector, type ContentProtocol } from './first-content.js';
 import { TimelineRecorder, type LoadRunResult } from './load-result.js';
 import type { HttpRequestSpec } from './requests.js';
 import { SseEventCounter } from './sse-counter.js';
@@ -20,6 +22,8 @@ export interface StreamLoadOptions {
   stallMs?: number;
   /** Bytes only the protocol's terminal event carries (e.g. `data: [DONE]`); any one ends a stream. */
   terminalMarkers: readonly string[];
+  /** Whose content events end the wait for the first content (a name: the options cross to a worker thread). */
+  contentProtocol: ContentProtocol;
   onProgress?: (fraction: number) => void;
 }
 
@@ -36,8 +40,13 @@ export interface StreamStats {
   eventsPerSecond: number;
   /** From send to response headers. */
   ttfb: Histogram;
-  /** From send to the first complete event. */
+  /** From send to the first complete event (a start event or a ping, for most upstreams). */
   firstEvent: Histogram;
+  /**
+   * From send to the first complete content event: what the user waits for, and the figure to
+   * compare a relay that holds the start events (until the answer begins) with one that does not.
+   */
+  firstContent: Histogram;
   /** Between successive reads that completed at least one event (the inter-chunk gap). */
   gap: Histogram;
   /** From send to the terminal event. */
@@ -68,6 +77,8 @@ export async function runStreamLoad(opts: StreamLoadOptions): Promise<StreamRunR
   const stallMs = opts.stallMs ?? 5000;
   const ttfb = newHistogram();
   const firstEvent = newHistogram();
+  const firstContent = newHistogram();
+  const isContent = CONTENT_TESTS[opts.contentProtocol];
   const gap = newHistogram();
   const total = newHistogram();
   const statusCounts: Record<string, number> = {};
@@ -92,6 +103,7 @@ export async function runStreamLoad(opts: StreamLoadOptions): Promise<StreamRunR
     new Promise((resolve) => {
       const sentAt = performance.now();
       const counter = new SseEventCounter(opts.terminalMarkers);
+      const content = new FirstContentDetector(isContent);
       let controller: Dispatcher.DispatchController | undefined;
       let status = 0;
       let eventsSeen = 0;
@@ -134,9 +146,12 @@ export async function runStreamLoad(opts: StreamLoadOptions): Promise<StreamRunR
           onResponseData(_c, chunk) {
             if (status < 200 || status >= 300) return;
             const n = counter.push(chunk);
+            // Every chunk, also one that completes no event: the detector keeps the partial event.
+            const contentNow = !content.found && content.push(chunk);
             if (n === 0) return;
             const now = performance.now();
             arm();
+            if (contentNow) recordMs(firstContent, now - sentAt);
             if (eventsSeen === 0) recordMs(firstEvent, now - sentAt);
             else recordMs(gap, now - lastRead);
             lastRead = now;
@@ -194,6 +209,7 @@ export async function runStreamLoad(opts: StreamLoadOptions): Promise<StreamRunR
       eventsPerSecond: events / (durationMs / 1000),
       ttfb,
       firstEvent,
+      firstContent,
       gap,
       total,
       eventsTimeline,

@@ -37,7 +37,7 @@ type ToMain = { progress: number } | { result: EncodedResult } | { error: string
 /** A StreamRunResult with its histograms encoded (they are class instances, not plain data). */
 interface EncodedResult {
   result: StreamRunResult;
-  histograms: { latency: string; ttfb: string; firstEvent: string; gap: string; total: string };
+  histograms: { latency: string; ttfb: string; firstEvent: string; firstContent: string; gap: string; total: string };
 }
 
 /**
@@ -101,6 +101,7 @@ function encode(r: StreamRunResult): EncodedResult {
       latency: encodeHistogram(r.latency),
       ttfb: encodeHistogram(s.ttfb),
       firstEvent: encodeHistogram(s.firstEvent),
+      firstContent: encodeHistogram(s.firstContent),
       gap: encodeHistogram(s.gap),
       total: encodeHistogram(s.total),
     },
@@ -112,14 +113,14 @@ function decode(e: EncodedResult): StreamRunResult {
   return {
     ...e.result,
     latency: decodeHistogram(h.latency),
-    stream: { ...e.result.stream, ttfb: decodeHistogram(h.ttfb), firstEvent: decodeHistogram(h.firstEvent), gap: decodeHistogram(h.gap), total: decodeHistogram(h.total) },
+    stream: { ...e.result.stream, ttfb: decodeHistogram(h.ttfb), firstEvent: decodeHistogram(h.firstEvent), firstContent: decodeHistogram(h.firstContent), gap: decodeHistogram(h.gap), total: decodeHistogram(h.total) },
   };
 }
 
 /** Plain data only: what structured cloning keeps of the result besides the histograms. */
 function plain(r: StreamRunResult): StreamRunResult {
   const { latency: _l, stream, ...rest } = r;
-  const { ttfb: _t, firstEvent: _f, gap: _g, total: _o, ...streamRest } = stream;
+  const { ttfb: _t, firstEvent: _f, firstContent: _c, gap: _g, total: _o, ...streamRest } = stream;
   return { ...rest, stream: streamRest } as unknown as StreamRunResult;
 }
 
