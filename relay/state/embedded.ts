@@ -1,9 +1,9 @@
 /**
  * RecordStore without a database. Always keeps the newest request-log entries in a ring in
- * memory, each as its JSON line: one flat string per request rather than a tree of objects, so
- * the 10,000 entries a busy relay keeps cost its young collections nothing to trace and the
- * line is serialised once, when the request ends, not in a burst of 500 when a batch is written
- * (a query decodes only the entries it looks at). With a `dataDir` it also persists:
+ * memory, each as its JSON line, serialised once when the request ends, not in a burst of 500
+ * when a batch is written (a query decodes only the entries it looks at). The lines live in one
+ * buffer outside the JavaScript heap (line-ring.ts): no object per entry for the collector to
+ * trace, copy or promote, and the bytes of a batch are the ring's own. With a `dataDir` it also persists:
  *   overrides.json  - written whole, atomically (temp file + rename), so a crash never leaves half
  *   requests.jsonl  - one entry per line, appended in batches off the hot path
  * and reloads both on open, so pause flags and admin edits survive a restart.
@@ -15,14 +15,16 @@ import { randomBytes } from 'node:crypto';
 import { appendFile, mkdir, open as openFile, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SystemClock, type Clock, type TimerHandle } from '../../lib/clock.js';
-import { Ring } from './ring.js';
+import { LineRing } from './line-ring.js';
 import { selectNewest } from './request-log.js';
 import type { ConfigOverrides, RecordStore, RequestLogEntry, RequestLogQuery } from './types.js';
 
 export interface EmbeddedRecordStoreOptions {
   dataDir?: string;
-  /** Request-log entries kept in memory for queries. */
+  /** Request-log entries kept in memory for queries... */
   ringSize?: number;
+  /** ...in at most this many bytes of JSON lines (default 8 MiB: 10,000 entries of up to ~800 bytes). */
+  ringBytes?: number;
   /** A batch is written at most this long after its first entry... */
   flushEveryMs?: number;
   /** ...or as soon as it has this many entries. */
@@ -42,15 +44,14 @@ export const REQUEST_LOG_FILE = 'requests.jsonl';
 const MAX_TAIL_BYTES = 64 * 1024 * 1024;
 
 export class EmbeddedRecordStore implements RecordStore {
-  /** JSON lines, oldest first. */
-  private readonly ring: Ring<string>;
+  /** JSON lines, oldest first; the newest not yet written to disk are its unsaved ones. */
+  private readonly ring: LineRing;
   private readonly dataDir: string | undefined;
   private readonly flushEveryMs: number;
   private readonly flushRows: number;
   private readonly onError: (err: Error) => void;
   private readonly ioClock: Clock = new SystemClock();
   private overrides: ConfigOverrides | undefined;
-  private pending: string[] = [];
   private readonly maxQueuedBytes: number;
   private queuedBytes = 0;
   /** Entries not persisted because the write queue was full (see maxQueuedBytes). */
@@ -71,7 +72,7 @@ export class EmbeddedRecordStore implements RecordStore {
   }
 
   constructor(options: EmbeddedRecordStoreOptions = {}) {
-    this.ring = new Ring(options.ringSize ?? 10_000);
+    this.ring = new LineRing(options.ringSize ?? 10_000, options.ringBytes);
     this.dataDir = options.dataDir;
     this.flushEveryMs = options.flushEveryMs ?? 200;
     this.flushRows = options.flushRows ?? 500;
@@ -109,11 +110,10 @@ export class EmbeddedRecordStore implements RecordStore {
 
   appendRequestLog(entry: RequestLogEntry): void {
     if (this.closed) return;
-    const line = JSON.stringify(entry);
-    this.ring.push(line);
+    // Without a data dir nothing is written: every line counts as saved.
+    this.ring.push(JSON.stringify(entry), !this.dataDir);
     if (!this.dataDir) return;
-    this.pending.push(line);
-    if (this.pending.length >= this.flushRows) this.writeBatch();
+    if (this.ring.unsavedEntries >= this.flushRows) this.writeBatch();
     else this.batchTimer ??= this.ioClock.setTimeout(() => this.writeBatch(), this.flushEveryMs);
   }
 
@@ -135,10 +135,11 @@ export class EmbeddedRecordStore implements RecordStore {
   private writeBatch(): void {
     this.batchTimer?.cancel();
     this.batchTimer = undefined;
-    if (!this.dataDir || this.pending.length === 0) return;
-    const count = this.pending.length;
-    const lines = (this.tornTail ? '\n' : '') + this.pending.join('\n') + '\n';
-    this.pending = [];
+    if (!this.dataDir) return;
+    const count = this.ring.unsavedEntries;
+    const batch = this.ring.takeUnsaved();
+    if (!batch) return;
+    const lines = this.tornTail ? Buffer.concat([Buffer.from('\n'), batch]) : batch;
     if (this.queuedBytes + lines.length > this.maxQueuedBytes) {
       if (this.droppedEntries === 0) this.onError(new Error(`request log writes are more than ${this.maxQueuedBytes} bytes behind: dropping batches until the disk catches up (counted in droppedEntries)`));
       this.droppedEntries += count;
@@ -167,7 +168,7 @@ export class EmbeddedRecordStore implements RecordStore {
       }
     }
     const tail = await readLogTail(join(this.dataDir, REQUEST_LOG_FILE), this.ring.capacity);
-    for (const line of tail.lines) this.ring.push(line);
+    for (const line of tail.lines) this.ring.push(line, true);
     this.tornTail = tail.torn;
   }
 }
