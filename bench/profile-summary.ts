@@ -83,11 +83,13 @@ export function summarizeProfile(profile: CpuProfile): { functions: ProfileRow[]
 /** Coarse buckets for self time: how much is the relay's own code vs the cost of an HTTP hop. */
 export function categoryOf(file: string): string {
   if (/idle\)|program\)/.test(file)) return 'idle';
-  if (/undici/.test(file)) return 'undici (upstream client)';
+  // undici's HTTP parser is llhttp compiled to WebAssembly: request work, not module loading.
+  if (/undici|^wasm:/.test(file)) return 'undici (upstream client)';
   if (/garbage/.test(file)) return 'garbage collector';
   if (/^\((writev|writeBuffer|writeUtf8String|close|read|shutdown)\)/.test(file)) return 'socket syscalls';
-  if (/tsx|esm|cjs|realm|compile|module|wasm|source_map|async_hooks|startThread|natives|pre_execution|node:fs|node:path|primordials|validators|worker/.test(file)) return 'startup (tsx, module loading)';
-  if (/^relay\//.test(file)) return 'relay code';
+  if (/tsx|esm|cjs|realm|compile|module|source_map|async_hooks|startThread|natives|pre_execution|node:fs|node:path|primordials|validators|worker/.test(file)) return 'startup (tsx, module loading)';
+  // The production build bundles relay/, protocols/ and lib/ into dist/ (dependencies stay in node_modules).
+  if (/^relay\//.test(file) || /^dist\//.test(file)) return 'relay code';
   if (/^(protocols|lib)\//.test(file)) return 'protocols/ + lib/';
   if (/crypto/.test(file)) return 'crypto (hashing)';
   if (/node:|\(runMicrotasks\)/.test(file)) return 'node http server, net, streams, events';
