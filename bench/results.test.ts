@@ -86,6 +86,14 @@ describe('metrics', () => {
     expect(check).toMatchObject({ ok: true, target: 'relay', variant: 'as shipped', rounds: [0.9, 0.1, 0.9] });
     expect(check.actual).toBeCloseTo(0.9, 9);
     expect(withRounds(check.actual!, check.rounds)).toBe('median 0.900 (rounds 0.900, 0.100, 0.900)');
+    // Failures are judged by the worst round: errors in one round of three are not "zero errors".
+    const failing = [0, 1, 2].flatMap((round) => [
+      { ...run('direct', round, 10_000, 1, 4) },
+      { ...run('relay', round, 3_000, 1.3, 6), errors: round === 2 ? 2_000 : 0, kind: 'relay' as const },
+    ]);
+    const [errors] = evaluateChecks([{ metric: 'closed-50/relay/error_pct', op: '<=', value: 0 }], deriveMetrics(failing), ['relay']);
+    expect(errors).toMatchObject({ ok: false, judgedBy: 'worst round', rounds: [0, 0, 40] });
+    expect(withRounds(errors.actual!, errors.rounds, 1, errors.judgedBy)).toBe('worst round 40.0 (rounds 0.0, 0.0, 40.0)');
     expect(targetLabel('relay', 'as shipped')).toBe('relay (as shipped)');
     expect(targetLabel('proxy', 'ceiling')).toBe('proxy (ceiling)');
     expect(targetLabel('mine', undefined)).toBe('mine');

@@ -136,8 +136,10 @@ export interface CheckResult {
   /** The target the metric is of, and what it stands for (`relay`, as shipped). */
   target?: string;
   variant?: Variant;
-  /** The rounds' values: `actual` is their median. */
+  /** The rounds' values: `actual` is their median, or their worst for failures (`judgedBy`). */
   rounds?: number[];
+  /** Older results: absent (the median). */
+  judgedBy?: 'median' | 'worst round';
   op: '<' | '<=' | '>' | '>=';
   value: number;
   actual: number | null;
@@ -396,6 +398,14 @@ export function deriveMetrics(runs: readonly RunRecord[]): Metric[] {
  * metric's rounds (each round's value is already relative to that round's baseline and ceiling):
  * on a shared machine one starved round moves a mean far more than the median.
  */
+/**
+ * Failures (errors, stalls, streams cut or never started) are judged by the worst round, not the
+ * median: a target that failed 40% of one round's requests did not run "with zero errors", and a
+ * median of three rounds would hide it. Latency and throughput keep the median (one starved round
+ * on shared cores says nothing about the target).
+ */
+const JUDGED_BY_WORST_ROUND = new Set(['error_pct', 'stalls', 'start_timeouts', 'incomplete_pct']);
+
 export function evaluateChecks(
   checks: ReadonlyArray<{ metric: string; op: CheckResult['op']; value: number; label?: string }>,
   metrics: readonly Metric[],
@@ -408,10 +418,12 @@ export function evaluateChecks(
     const names = parts[1] === 'relay' ? relayNames.map((r) => [parts[0], r, ...parts.slice(2)].join('/')) : [c.metric];
     for (const metric of names) {
       const found = metrics.find((m) => m.name === metric);
-      const actual = found ? (found.median ?? median(found.values)) : null;
+      const worst = JUDGED_BY_WORST_ROUND.has(metric.split('/')[2] ?? '');
+      const worstOf = (m: Metric) => (m.better === 'smaller' ? Math.max(...m.values) : Math.min(...m.values));
+      const actual = found ? (worst ? worstOf(found) : (found.median ?? median(found.values))) : null;
       const ok = actual === null ? null : compareOp(actual, c.op, c.value);
       const target = metric.split('/')[1];
-      out.push({ label: c.label ?? `${metric} ${c.op} ${c.value}`, metric, target, variant: variants.get(target), rounds: found?.values, op: c.op, value: c.value, actual, ok });
+      out.push({ label: c.label ?? `${metric} ${c.op} ${c.value}`, metric, target, variant: variants.get(target), rounds: found?.values, judgedBy: worst ? 'worst round' : 'median', op: c.op, value: c.value, actual, ok });
     }
   }
   return out;
@@ -451,9 +463,9 @@ export function cpuPerRequestRows(metrics: readonly Metric[], targets: readonly 
 }
 
 /** `0.949 (rounds 0.91, 0.95, 1.02)`: a median with every round's value beside it. */
-export function withRounds(median: number, rounds: readonly number[] | undefined, digits = 3): string {
+export function withRounds(median: number, rounds: readonly number[] | undefined, digits = 3, judgedBy: CheckResult['judgedBy'] = 'median'): string {
   const fmt = (v: number) => (Number.isFinite(v) ? v.toFixed(digits) : String(v));
-  return rounds && rounds.length > 1 ? `median ${fmt(median)} (rounds ${rounds.map(fmt).join(', ')})` : fmt(median);
+  return rounds && rounds.length > 1 ? `${judgedBy} ${fmt(median)} (rounds ${rounds.map(fmt).join(', ')})` : fmt(median);
 }
 
 export function compareOp(actual: number, op: CheckResult['op'], value: number): boolean {
