@@ -195,6 +195,13 @@ export const upstreamConfigSchema = z
       .object({ probability: z.number().min(0).max(1).default(0), name: z.string().min(1).optional() })
       .strict()
       .prefault({}),
+    /**
+     * Whether a request ending with an assistant prefill (Anthropic: a trailing assistant message;
+     * chat: one with `prefix: true`) is continued. false: refused with a 400 in the real API's
+     * words ("This model does not support assistant message prefill. ..."), as models without
+     * prefill answer.
+     */
+    prefill: z.boolean().default(true),
     rules: z.array(faultRuleSchema).default([]),
     custom_pass: customPassSchema.prefault({}),
     chatgpt: chatgptOAuthSchema.prefault({}),

@@ -4,6 +4,7 @@
  * microseconds where seeding faker per request would cost a benchmark its ceiling.
  *
  * One token = one word (with its leading space), so output_tokens === tokens.length, exactly.
+ * After an assistant prefill the answer continues it mid-sentence.
  * The answer is text that ends the turn; a tool call (a short lead-in text, then the call, stop
  * reason tool_use) only when `tool-calls.ts` decides one was asked for.
  */
@@ -31,6 +32,11 @@ export interface ContentOptions {
   toolCalls?: ToolCallPolicy;
   /** A rule's `respond.tool_call`. */
   ask?: ToolCallAsk;
+  /**
+   * The request ends with an assistant prefill: the answer goes on from it mid-sentence (its first
+   * word lower-case, after a space), so prefill + answer read as one text.
+   */
+  continues?: boolean;
 }
 
 export function generateContent(info: RequestInfo, body: unknown, opts: ContentOptions): GeneratedContent {
@@ -44,7 +50,7 @@ export function generateContent(info: RequestInfo, body: unknown, opts: ContentO
   const tokens = new Array<string>(count);
   for (let i = 0; i < count; i++) {
     const word = MOCK_WORDS[Math.floor(random() * MOCK_WORDS.length)];
-    tokens[i] = i === 0 ? capitalize(word) : ' ' + word;
+    tokens[i] = i === 0 && !opts.continues ? capitalize(word) : ' ' + word;
   }
   if (count > 0 && count === want && !call) tokens[count - 1] += '.';
   if (call && count === want) {

@@ -16,6 +16,12 @@ export class Exchange {
   bytesSent = 0;
   disconnect: 'fin' | 'rst' | null = null;
   usage: Usage | null = null;
+  /** The generated answer's text tokens (one per content event, text first), when there is one. */
+  textTokens: readonly string[] | undefined = undefined;
+  /** Output tokens of the content events written so far (streams; a whole body: all of them). */
+  contentTokensSent = 0;
+  /** The assistant prefill the request ended with, or null. */
+  prefill: string | null = null;
   /** The response reached its planned end (or a planned cut). */
   done = false;
   clientAborted = false;
@@ -113,6 +119,12 @@ export class Exchange {
   /** Runs once when the response is over (finished by the mock or abandoned by the client). */
   onCleanup(fn: () => void): void {
     this.cleanups.push(fn);
+  }
+
+  /** The text of the content written so far (what the client could read of the answer). */
+  get textSent(): string | null {
+    if (!this.textTokens) return null;
+    return this.textTokens.slice(0, Math.min(this.contentTokensSent, this.textTokens.length)).join('');
   }
 
   /** Called when the response closed, whichever way. */

@@ -21,11 +21,20 @@ export function generate(ctx: Ctx, action: FaultAction | undefined): void {
     reply(ctx, protocol.errorReply(404, `model: ${info.model} does not exist or you do not have access to it`, { requestId: ctx.requestId, code: 'model_not_found' }));
     return;
   }
+  const prefill = protocol.continuation?.prefillOf(ctx.body);
+  if (prefill !== undefined) {
+    ctx.ex.prefill = prefill;
+    if (!up.config.prefill) {
+      // What models without prefill answer (Anthropic's words; OpenAI-compatible fronts of such models pass them on).
+      reply(ctx, protocol.errorReply(400, PREFILL_REFUSED, { requestId: ctx.requestId, type: 'invalid_request_error' }));
+      return;
+    }
+  }
   const n = ++up.requestCount;
   const variant = contentVariant(up.seed, n);
   const outputTokens = action?.output_tokens ?? up.settings.outputTokens;
   const created = Math.floor(ctx.deps.clock.now() / 1000);
-  if (!info.stream && !action && ctx.rawText !== undefined) {
+  if (!info.stream && !action && ctx.rawText !== undefined && prefill === undefined) {
     sendTemplated(ctx, variant, outputTokens, responseId(up.seed, n), created);
     return;
   }
@@ -36,12 +45,17 @@ export function generate(ctx: Ctx, action: FaultAction | undefined): void {
     protocol: protocol.id,
     toolCalls: up.settings.toolCalls,
     ask: action?.respond?.tool_call,
+    continues: prefill !== undefined,
   });
+  ctx.ex.textTokens = content.tokens;
   const usage = billUsage(protocol.id, ctx.body, info, generatedOutputTokens(content), ctx.credential, up.cache);
   const ids = { id: responseId(up.seed, n), created };
   if (!info.stream) {
     const body = protocol.buildResponse(info, ctx.body, content, usage, ids);
-    if (!action?.empty && !action?.hang) ctx.ex.usage = usage;
+    if (!action?.empty && !action?.hang) {
+      ctx.ex.usage = usage;
+      ctx.ex.contentTokensSent = usage.outputTokens;
+    }
     sendJson(ctx, 200, body, action);
     return;
   }
@@ -52,6 +66,7 @@ export function generate(ctx: Ctx, action: FaultAction | undefined): void {
     if (action.drip) {
       for (const e of events) text += encodeSse(e);
       ctx.ex.eventsSent = events.length;
+      ctx.ex.contentTokensSent = usage.outputTokens;
       ctx.ex.usage = usage;
     }
     writeBody(ctx.ex, 200, headers, text, action);
@@ -74,6 +89,9 @@ export function generate(ctx: Ctx, action: FaultAction | undefined): void {
       protocol.buildStreamError(kind, usageSoFar, ids, { sequenceNumber: ctx.ex.eventsSent, model: info.model }),
   });
 }
+
+/** The 400 of a model that does not take an assistant prefill (api.anthropic.com's words). */
+export const PREFILL_REFUSED = 'This model does not support assistant message prefill. The conversation must end with a user message.';
 
 function streamHeaders(ctx: Ctx): Record<string, string> {
   return {

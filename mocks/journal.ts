@@ -50,6 +50,10 @@ export interface JournalEntry {
   clientAborted: boolean;
   /** The usage the upstream "billed": for a cut stream only what was emitted. Null when nothing is billed. */
   usage: Usage | null;
+  /** The assistant prefill the request ended with (the answer it was asked to continue), or null. */
+  prefill?: string | null;
+  /** The text of the answer's content that was sent (up to a cut or stall), or null when no answer was generated. */
+  text?: string | null;
   /** Time until the response was finished (or abandoned). */
   durationMs: number;
 }

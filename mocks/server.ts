@@ -147,6 +147,8 @@ function serve(up: MockUpstream, deps: ServerDeps, req: IncomingMessage, res: Se
       disconnect: ex.disconnect,
       clientAborted: ex.clientAborted,
       usage: ex.usage,
+      prefill: ex.prefill,
+      text: ex.textSent,
       durationMs: deps.clock.now() - time,
     }, ctx.rawText ?? (raw.length > 0 ? raw.toString('utf8') : undefined), ctx.info ? sessionKeysOf(ctx.protocol, req.headers, ctx.session) : undefined);
   };

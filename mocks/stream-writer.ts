@@ -261,6 +261,7 @@ export function writeStream(ex: Exchange, plan: StreamPlan): void {
       }
       ex.eventsSent++;
       i++;
+      ex.contentTokensSent = tokensBefore[i];
     }
     ex.usage = fullUsage;
     ex.end(takePending());

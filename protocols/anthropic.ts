@@ -25,6 +25,8 @@ import type {
   StreamPhase,
   UpstreamError,
   Usage,
+  ContinuationCodec,
+  ContinuationTrack,
 } from './types.js';
 import {
   contentText,
@@ -398,6 +400,142 @@ function sessionKey(headers: Headers, body: unknown): SessionKey | undefined {
   return hashedKey('first-message', firstMessageText(body));
 }
 
+/**
+ * Assistant prefill: a trailing assistant message is the start of the answer, and the model goes
+ * on from its last character (the answer's content does not repeat it). The API refuses a prefill
+ * that ends in whitespace ("final assistant content cannot end with trailing whitespace"), so the
+ * prefill leaves it out and the continuation's own leading whitespace is dropped in its place.
+ */
+function prefillOf(body: unknown): string | undefined {
+  if (!isObject(body) || !Array.isArray(body.messages) || body.messages.length === 0) return undefined;
+  const last = body.messages[body.messages.length - 1];
+  if (!isObject(last) || last.role !== 'assistant') return undefined;
+  return contentText(last.content);
+}
+
+function withPrefill(body: unknown, text: string): unknown {
+  if (!isObject(body) || !Array.isArray(body.messages)) return body;
+  const messages = [...body.messages];
+  const last = messages[messages.length - 1];
+  if (isObject(last) && last.role === 'assistant') {
+    // The client's own prefill: the answer so far goes on after it, in the same turn.
+    const content = typeof last.content === 'string' ? last.content + text : [...(Array.isArray(last.content) ? last.content : []), { type: 'text', text }];
+    messages[messages.length - 1] = { ...last, content: trimEndContent(content) };
+  } else {
+    messages.push({ role: 'assistant', content: text.trimEnd() });
+  }
+  return { ...body, messages };
+}
+
+function trimEndContent(content: string | unknown[]): string | unknown[] {
+  if (typeof content === 'string') return content.trimEnd();
+  const out = [...content];
+  const last = out[out.length - 1];
+  if (isObject(last) && typeof last.text === 'string') out[out.length - 1] = { ...last, text: last.text.trimEnd() };
+  return out;
+}
+
+/**
+ * Follows the client's stream: the message id, the blocks and whether one is open, the text.
+ * Any block other than text (tool_use, thinking, server tools) makes the answer one that is
+ * never continued as prose.
+ */
+class AnthropicTrack implements ContinuationTrack {
+  text = '';
+  private reason: string | undefined;
+  /** Index of the open block (undefined between blocks), and the highest index seen (-1: none). */
+  private open: number | undefined;
+  private last = -1;
+
+  get blocked(): string | undefined {
+    return this.reason ?? (this.text.trim() === '' ? 'no text was delivered yet' : undefined);
+  }
+
+  push(event: SseEvent): void {
+    if (event.event === 'ping') return;
+    const data = tryParse(event.data);
+    if (!isObject(data)) return;
+    switch (data.type) {
+      case 'content_block_start': {
+        const index = num(data.index) ?? this.last + 1;
+        const type = isObject(data.content_block) ? str(data.content_block.type) : undefined;
+        if (type !== 'text') this.reason ??= `the answer has a ${type ?? 'non-text'} block`;
+        this.open = index;
+        this.last = Math.max(this.last, index);
+        return;
+      }
+      case 'content_block_delta':
+        if (isObject(data.delta) && data.delta.type === 'text_delta' && typeof data.delta.text === 'string') this.text += data.delta.text;
+        return;
+      case 'content_block_stop':
+        this.open = undefined;
+        return;
+    }
+  }
+
+  splicer(before: Usage): (event: SseEvent) => SseEvent[] {
+    // The continuation's block 0 is the client's open text block, or the next one when none is open.
+    const base = this.open ?? this.last + 1;
+    const continuesOpen = this.open !== undefined;
+    let trimLead = this.text.trimEnd() !== this.text;
+    /** The continuation's own input usage, from its message_start (a message_delta may repeat it). */
+    let start: Usage | undefined;
+    return (event) => {
+      if (event.event === 'ping') return [event];
+      const data = tryParse(event.data);
+      if (!isObject(data)) return [event];
+      switch (data.type) {
+        case 'message_start':
+          // The client has its message_start (its id, its input usage).
+          if (isObject(data.message)) start = readUsage(data.message.usage);
+          return [];
+        case 'content_block_start': {
+          const index = num(data.index) ?? 0;
+          if (index === 0 && continuesOpen) return [];
+          return [reindexed(event, data, base + index)];
+        }
+        case 'content_block_delta': {
+          const index = num(data.index) ?? 0;
+          const d = data.delta;
+          if (trimLead && isObject(d) && d.type === 'text_delta' && typeof d.text === 'string') {
+            trimLead = false;
+            const text = d.text.trimStart();
+            if (text === '') return [];
+            return [reindexed(event, { ...data, delta: { ...d, text } }, base + index)];
+          }
+          trimLead = false;
+          return [reindexed(event, data, base + index)];
+        }
+        case 'content_block_stop':
+          return [reindexed(event, data, base + (num(data.index) ?? 0))];
+        case 'message_delta': {
+          const u = isObject(data.usage) ? data.usage : {};
+          const sum: Json = {
+            ...u,
+            input_tokens: before.inputTokens + (num(u.input_tokens) ?? start?.inputTokens ?? 0),
+            cache_creation_input_tokens: before.cacheWriteTokens + (num(u.cache_creation_input_tokens) ?? start?.cacheWriteTokens ?? 0),
+            cache_read_input_tokens: before.cacheReadTokens + (num(u.cache_read_input_tokens) ?? start?.cacheReadTokens ?? 0),
+            output_tokens: before.outputTokens + (num(u.output_tokens) ?? 0),
+          };
+          return [{ event: 'message_delta', data: JSON.stringify({ ...data, usage: sum }) }];
+        }
+        default:
+          return [event];
+      }
+    };
+  }
+}
+
+function reindexed(event: SseEvent, data: Json, index: number): SseEvent {
+  return { event: event.event, data: JSON.stringify({ ...data, index }) };
+}
+
+export const anthropicContinuation: ContinuationCodec = {
+  prefillOf,
+  withPrefill,
+  track: () => new AnthropicTrack(),
+};
+
 export const anthropic: Protocol = {
   id: 'anthropic',
   requestInfo,
@@ -414,4 +552,5 @@ export const anthropic: Protocol = {
   buildResponse,
   buildStream,
   buildStreamError,
+  continuation: anthropicContinuation,
 };

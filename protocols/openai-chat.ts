@@ -25,6 +25,8 @@ import type {
   StreamObserver,
   StreamPhase,
   Usage,
+  ContinuationCodec,
+  ContinuationTrack,
 } from './types.js';
 import { contentText, hashedKey, header, isObject, num, prefixed, replaceModel, str, tryParse, type Headers, type Json } from './util.js';
 
@@ -326,6 +328,108 @@ function sessionKey(headers: Headers, body: unknown): SessionKey | undefined {
   return hashedKey('first-message', firstMessageText(body));
 }
 
+/**
+ * Assistant prefill in Chat Completions: the API itself has none (a trailing assistant message
+ * starts a new answer), so the form is the one the compatible upstreams that have it share
+ * (DeepSeek's chat prefix completion, Mistral): a trailing assistant message with `prefix: true`,
+ * the answer going on from its last character. Endpoints must declare that they support it.
+ */
+function chatPrefillOf(body: unknown): string | undefined {
+  if (!isObject(body) || !Array.isArray(body.messages) || body.messages.length === 0) return undefined;
+  const last = body.messages[body.messages.length - 1];
+  if (!isObject(last) || last.role !== 'assistant' || last.prefix !== true) return undefined;
+  return contentText(last.content);
+}
+
+function chatWithPrefill(body: unknown, text: string): unknown {
+  if (!isObject(body) || !Array.isArray(body.messages)) return body;
+  const messages = [...body.messages];
+  const last = messages[messages.length - 1];
+  if (isObject(last) && last.role === 'assistant' && last.prefix === true) {
+    messages[messages.length - 1] = { ...last, content: contentText(last.content) + text };
+  } else {
+    messages.push({ role: 'assistant', content: text, prefix: true });
+  }
+  return { ...body, messages };
+}
+
+/**
+ * Follows the client's chunks: the completion's id, created and model, the text. Tool calls,
+ * reasoning, refusals and more than one choice are never continued as text.
+ */
+class ChatTrack implements ContinuationTrack {
+  text = '';
+  private reason: string | undefined;
+  private head: { id?: string; created?: number; model?: string } | undefined;
+
+  get blocked(): string | undefined {
+    return this.reason ?? (this.text.trim() === '' ? 'no text was delivered yet' : undefined);
+  }
+
+  push(event: SseEvent): void {
+    if (event.data === DONE_DATA) return;
+    const data = tryParse(event.data);
+    if (!isObject(data) || !Array.isArray(data.choices)) return;
+    this.head ??= { id: str(data.id), created: num(data.created), model: str(data.model) };
+    for (const c of data.choices) {
+      if (!isObject(c)) continue;
+      if (typeof c.index === 'number' && c.index > 0) this.reason ??= 'the answer has several choices';
+      const d = isObject(c.delta) ? c.delta : undefined;
+      if (!d) continue;
+      if (Array.isArray(d.tool_calls) && d.tool_calls.length > 0) this.reason ??= 'the answer has a function call';
+      if ((typeof d.reasoning_content === 'string' && d.reasoning_content !== '') || (typeof d.reasoning === 'string' && d.reasoning !== '')) {
+        this.reason ??= 'the answer has reasoning';
+      }
+      if (typeof d.refusal === 'string' && d.refusal !== '') this.reason ??= 'the answer is a refusal';
+      if (typeof d.content === 'string') this.text += d.content;
+    }
+  }
+
+  splicer(before: Usage): (event: SseEvent) => SseEvent[] {
+    const head = this.head ?? {};
+    return (event) => {
+      if (event.data === DONE_DATA) return [event];
+      const data = tryParse(event.data);
+      if (!isObject(data)) return [event];
+      if (isObject(data.error)) return [event];
+      const out: Json = { ...data };
+      // The same completion: its id, created and model, whoever writes the rest.
+      if (head.id !== undefined) out.id = head.id;
+      if (head.created !== undefined) out.created = head.created;
+      if (head.model !== undefined) out.model = head.model;
+      if (Array.isArray(data.choices) && data.choices.length === 1 && isOnlyRole(data.choices[0])) return [];
+      if (isObject(data.usage)) {
+        const u = readChatUsage(data.usage);
+        if (u) {
+          out.usage = {
+            ...data.usage,
+            ...chatUsage({
+              inputTokens: before.inputTokens + u.inputTokens,
+              outputTokens: before.outputTokens + u.outputTokens,
+              cacheWriteTokens: before.cacheWriteTokens + u.cacheWriteTokens,
+              cacheReadTokens: before.cacheReadTokens + u.cacheReadTokens,
+            }),
+          };
+        }
+      }
+      return [{ ...event, data: JSON.stringify(out) }];
+    };
+  }
+}
+
+/** The role chunk that opens a completion: the client has it already. */
+function isOnlyRole(choice: unknown): boolean {
+  if (!isObject(choice) || !isObject(choice.delta) || (choice.finish_reason !== null && choice.finish_reason !== undefined)) return false;
+  const d = choice.delta;
+  return typeof d.role === 'string' && (d.content === undefined || d.content === '' || d.content === null) && d.tool_calls === undefined;
+}
+
+export const chatContinuation: ContinuationCodec = {
+  prefillOf: chatPrefillOf,
+  withPrefill: chatWithPrefill,
+  track: () => new ChatTrack(),
+};
+
 export const openaiChat: Protocol = {
   id: 'openai-chat',
   requestInfo,
@@ -342,4 +446,5 @@ export const openaiChat: Protocol = {
   buildResponse,
   buildStream,
   buildStreamError,
+  continuation: chatContinuation,
 };

@@ -20,8 +20,20 @@
  *   arguments its content events carried), by the mocks (LabeledEvent.chars) and by the relay
  *   (StreamObserver.contentTokens) alike.
  */
-import type { GeneratedContent, ProtocolId } from './types.js';
+import type { GeneratedContent, ProtocolId, Usage } from './types.js';
 import { contentText, isObject } from './util.js';
+
+/** Two usages summed, field by field (an answer that two upstreams wrote, a request's upstream calls). */
+export function addUsage(a: Usage, b: Usage): Usage {
+  const sum: Usage = {
+    inputTokens: a.inputTokens + b.inputTokens,
+    outputTokens: a.outputTokens + b.outputTokens,
+    cacheWriteTokens: a.cacheWriteTokens + b.cacheWriteTokens,
+    cacheReadTokens: a.cacheReadTokens + b.cacheReadTokens,
+  };
+  if (a.estimated || b.estimated) sum.estimated = true;
+  return sum;
+}
 
 export function countTextTokens(text: string): number {
   return tokensForChars(text.length);

@@ -198,6 +198,12 @@ export interface Protocol {
   sessionKey(headers: Record<string, string | string[] | undefined>, body: unknown): SessionKey | undefined;
   /** Returns a copy of the body with `model` replaced (model mapping); other fields untouched. */
   withModel(body: unknown, model: string): unknown;
+  /**
+   * Assistant prefill, where the protocol has it (Anthropic, chat): how a request carries the
+   * start of the assistant's answer for the model to continue, and how a broken stream is
+   * continued on another upstream (relay/proxy/continuation.ts). Undefined: no continuation.
+   */
+  continuation?: ContinuationCodec;
 
   // --- mock side: building faithful answers ---
   /** Non-stream JSON response for a request and generated content. */
@@ -217,4 +223,39 @@ export interface Protocol {
 export interface ResponseIds {
   id: string;
   created: number;
+}
+
+/**
+ * Continuing an answer that broke mid-stream: the partial assistant text goes to another upstream
+ * as a prefill, and that upstream's stream is spliced into the client's as the same message.
+ */
+export interface ContinuationCodec {
+  /** The assistant prefill a request ends with (its text), or undefined when it has none. */
+  prefillOf(body: unknown): string | undefined;
+  /**
+   * The request with `text` appended to the assistant's answer as its prefill (a trailing assistant
+   * message, or the client's own trailing prefill extended). Nothing else changes: no prompt text.
+   */
+  withPrefill(body: unknown, text: string): unknown;
+  /** A tracker of the client's stream, fed every event the client receives. */
+  track(): ContinuationTrack;
+}
+
+/** What the client's stream holds so far, as far as continuing it goes. */
+export interface ContinuationTrack {
+  push(event: SseEvent): void;
+  /**
+   * Why the answer cannot go on as text, or undefined when it can: a tool call or a thinking block
+   * is never continued as prose, and neither is an answer with several choices or no text yet.
+   */
+  readonly blocked: string | undefined;
+  /** The assistant text the client received (what the prefill carries). */
+  readonly text: string;
+  /**
+   * Maps the events of a continuation's stream onto the client's: the same message (id), the open
+   * text block goes on (no second start for it), later blocks numbered after the client's, the
+   * final usage the sum of `before` (what the earlier upstream billed) and the continuation's.
+   * Returns the events to write for one upstream event (none for those the client already had).
+   */
+  splicer(before: Usage): (event: SseEvent) => SseEvent[];
 }

@@ -9,6 +9,7 @@
  * and per key: totals side by side, requests settled more than once, reservations still pending,
  * and balance == start (topups) - ledger total.
  */
+import { addUsage } from '../../protocols/tokens.js';
 import type { Usage } from '../../protocols/types.js';
 import type { Balance, LedgerRow } from './ledger.js';
 import type { Micros } from './money.js';
@@ -45,15 +46,6 @@ export interface Reconciliation {
 }
 
 const CLOSING = new Set(['settle', 'refund', 'charge']);
-
-function addUsage(a: Usage, b: Usage): Usage {
-  return {
-    inputTokens: a.inputTokens + b.inputTokens,
-    outputTokens: a.outputTokens + b.outputTokens,
-    cacheWriteTokens: a.cacheWriteTokens + b.cacheWriteTokens,
-    cacheReadTokens: a.cacheReadTokens + b.cacheReadTokens,
-  };
-}
 
 const ZERO: Usage = { inputTokens: 0, outputTokens: 0, cacheWriteTokens: 0, cacheReadTokens: 0 };
 
