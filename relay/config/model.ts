@@ -31,6 +31,10 @@ export interface EndpointModel {
   modelMap: ReadonlyMap<string, string>;
   /** Context window: for every model, or per upstream model name (undefined = not declared). */
   contextWindow: number | ReadonlyMap<string, number> | undefined;
+  /** `prefill`: for every model, or per upstream model name (undefined = the type's default, `prefillOf`). */
+  prefill: boolean | ReadonlyMap<string, boolean> | undefined;
+  /** The channel's `continuation` (copied here: the attempt that breaks reads it from its endpoint). */
+  continuation: 'off' | 'prefill';
   /** Client header names passed upstream: the type's allowlist plus `forward_headers`. */
   forwardHeaders: ReadonlySet<string>;
   /** `set_headers`, names lower-case. */
@@ -53,6 +57,7 @@ export interface KeyModel {
   name: string;
   models: ReadonlySet<string> | undefined;
   rateLimit?: { requests: number; perMs: number };
+  continuation?: 'off' | 'prefill';
 }
 
 export interface RelayModel {
@@ -109,6 +114,8 @@ export function compileConfig(cfg: ParsedRelayConfig, version: number): RelayMod
         models: e.models.length > 0 ? new Set(e.models) : undefined,
         modelMap: new Map(Object.entries(e.model_map)),
         contextWindow: typeof e.context_window === 'object' ? new Map(Object.entries(e.context_window)) : e.context_window,
+        prefill: typeof e.prefill === 'object' ? new Map(Object.entries(e.prefill)) : e.prefill,
+        continuation: c.continuation,
         forwardHeaders: forwardedHeaderNames(e.type, e.forward_headers),
         setHeaders: Object.fromEntries(Object.entries(e.set_headers).map(([k, v]) => [k.toLowerCase(), v])),
         order: order++,
@@ -127,6 +134,7 @@ export function compileConfig(cfg: ParsedRelayConfig, version: number): RelayMod
       name: k.name,
       models: k.models.length > 0 ? new Set(k.models) : undefined,
       rateLimit: k.rate_limit ? { requests: k.rate_limit.requests, perMs: k.rate_limit.per } : undefined,
+      continuation: k.continuation,
     });
   }
   return {
@@ -158,6 +166,19 @@ export function contextWindowOf(ep: EndpointModel, model: string | undefined): n
   if (w === undefined || typeof w === 'number') return w;
   if (model === undefined) return undefined;
   return w.get(upstreamModel(ep, model)) ?? w.get(model);
+}
+
+/**
+ * Whether an endpoint takes an assistant prefill for a client's model: what it declares (for the
+ * model, else for every model), else its type's default (claude yes; openai chat no, the OpenAI
+ * API has none; the other types have no continuation at all).
+ */
+export function prefillOf(ep: EndpointModel, model: string | undefined): boolean {
+  if (ep.type !== 'claude' && ep.type !== 'openai') return false;
+  const p = ep.prefill;
+  if (typeof p === 'boolean') return p;
+  const declared = p && model !== undefined ? (p.get(upstreamModel(ep, model)) ?? p.get(model)) : undefined;
+  return declared ?? ep.type === 'claude';
 }
 
 /** The model name an endpoint is asked for (model_map applied). */

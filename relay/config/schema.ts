@@ -50,6 +50,14 @@ export const endpointConfigSchema = z.object({
    * only to an endpoint with a larger window; without a window it is returned to the client.
    */
   context_window: z.union([z.number().int().positive(), z.record(z.string(), z.number().int().positive())]).optional(),
+  /**
+   * Whether the endpoint takes an assistant prefill, for every model or per model (the name the
+   * upstream is asked for, after model_map): only such endpoints continue a broken answer
+   * (`continuation: prefill`). Unset: claude endpoints do, openai (chat) endpoints do not (the
+   * OpenAI API has no prefill; compatible upstreams with `prefix: true` must say so), and the
+   * other types never continue.
+   */
+  prefill: z.union([z.boolean(), z.record(z.string(), z.boolean())]).optional(),
   /** Client headers to pass on beyond what the endpoint type's API understands (relay/proxy/headers). */
   forward_headers: z
     .array(
@@ -71,11 +79,20 @@ export const endpointConfigSchema = z.object({
     }),
 });
 
+/** Mid-stream continuation (relay/proxy/continuation.ts). */
+export const continuationSchema = z.enum(['off', 'prefill']);
+
 export const channelConfigSchema = z.object({
   name,
   priority: z.number().int().default(1),
   paused: z.boolean().default(false),
   cross_channel: z.boolean().default(true),
+  /**
+   * `prefill`: a stream of this channel that breaks after the commit point (cut, or stalled past
+   * upstream_timeout) is continued on another endpoint that takes an assistant prefill, spliced
+   * into the same client stream. `off` (default): it ends with the protocol's error event.
+   */
+  continuation: continuationSchema.default('off'),
   endpoints: z.array(endpointConfigSchema).default([]),
 });
 
@@ -84,6 +101,8 @@ export const keyConfigSchema = z.object({
   name,
   models: z.array(z.string()).default([]),
   rate_limit: z.object({ requests: z.number().int().positive(), per: duration }).optional(),
+  /** Mid-stream continuation for this key's requests, over the channels' setting (unset: the channel decides). */
+  continuation: continuationSchema.optional(),
 });
 
 export const relayConfigSchema = z
@@ -110,6 +129,8 @@ export const relayConfigSchema = z
         same_endpoint_max_wait: duration.default(1_000),
         /** Wait before a same-endpoint retry without Retry-After, doubled per retry, capped by max_wait. */
         same_endpoint_backoff: duration.default(0),
+        /** Continuations of one broken answer (`continuation: prefill`), each one attempt within max_attempts. */
+        max_continuations: z.number().int().nonnegative().default(1),
       })
       .prefault({}),
     breaker: z

@@ -5,18 +5,24 @@
  * endpoint with the new token as one more attempt.
  */
 import type { Clock } from '../../lib/clock.js';
-import type { EndpointModel, RelayModel } from '../config/model.js';
+import type { EndpointModel, KeyModel, RelayModel } from '../config/model.js';
 import { runAttemptLoop, type AttemptResult, type LoopDeps, type LoopResult } from '../proxy/attempt-loop.js';
+import { canContinueOn, continuationFor } from '../proxy/continuation.js';
 import type { Exchange } from '../proxy/exchange.js';
 import type { UpstreamPools } from '../proxy/pools.js';
-import { attemptUpstream, type AttemptEnv } from '../proxy/upstream-attempt.js';
+import { attemptUpstream, endBrokenStream, type AttemptEnv } from '../proxy/upstream-attempt.js';
 import type { EndpointLiveState, LiveState } from '../state/types.js';
 import type { Planned } from './plan.js';
 import type { RelayRuntime } from './runtime.js';
 
-export function runAttempts(rt: RelayRuntime, config: RelayModel, ex: Exchange, planned: Planned, hasSession: boolean): Promise<LoopResult> {
+export async function runAttempts(rt: RelayRuntime, config: RelayModel, key: KeyModel, ex: Exchange, planned: Planned, hasSession: boolean): Promise<LoopResult> {
   const p = planned.plan;
-  return runAttemptLoop(p.candidates, new ExchangeLoop(rt, config, planned.states, ex), ex.startedAt, hasSession ? p.sticky : undefined);
+  if (ex.info.stream) ex.continuation = continuationFor(config, key, ex.protocol);
+  const loop = await runAttemptLoop(p.candidates, new ExchangeLoop(rt, config, planned.states, ex), ex.startedAt, hasSession ? p.sticky : undefined);
+  // A broken stream that no candidate continued ends here, with its own cause.
+  const pending = ex.continuation?.pending;
+  if (pending && !ex.clientGone) endBrokenStream(ex, pending.message);
+  return loop;
 }
 
 /**
@@ -49,6 +55,10 @@ class ExchangeLoop implements LoopDeps, AttemptEnv {
     this.refreshed = true;
     const fresh = await this.rt.refreshToken(ep).catch(() => undefined);
     return fresh && !this.ex.clientGone ? { ...result, refreshed: fresh } : result;
+  }
+
+  canContinue(ep: EndpointModel): boolean {
+    return canContinueOn(ep, this.ex.model);
   }
 
   onBackgroundError(err: unknown): void {

@@ -98,7 +98,7 @@ async function serve(rt: RelayRuntime, config: RelayModel, key: KeyModel, ex: Ex
   let loop: LoopResult | undefined;
   try {
     planned = await planRequest(rt, config, types, ex.model, ex.startedAt, session?.stickyKey);
-    if (planned.plan.candidates.length > 0 && !ex.clientGone) loop = await runAttempts(rt, config, ex, planned, session !== undefined);
+    if (planned.plan.candidates.length > 0 && !ex.clientGone) loop = await runAttempts(rt, config, key, ex, planned, session !== undefined);
     if (!ex.committed && !ex.clientGone) answerFailure(ex, loop ?? noAttempts(), planned.plan, rt.clock.now());
   } catch (err) {
     // A state backend that fails (Redis down) must cost the client one clear error, never a hang,

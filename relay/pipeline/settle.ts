@@ -6,12 +6,13 @@
  * `settle` (after the answer, never awaited by the client) charges any other ending by what the
  * client received, once, and counts the attempts in the relay's stats.
  */
-import { countTextTokens } from '../../protocols/tokens.js';
+import { addUsage, countTextTokens } from '../../protocols/tokens.js';
 import type { Usage } from '../../protocols/types.js';
 import type { Outcome as BillingOutcome } from '../billing/types.js';
 import type { KeyModel } from '../config/model.js';
 import { HttpError } from '../http/reply.js';
 import type { AttemptResult, LoopResult } from '../proxy/attempt-loop.js';
+import { billedSoFar } from '../proxy/continuation.js';
 import type { Exchange } from '../proxy/exchange.js';
 import type { RelayRuntime } from './runtime.js';
 
@@ -90,17 +91,16 @@ export function countAttempts(rt: RelayRuntime, loop: LoopResult, outcome: Billi
  * text delivered (tokensForChars of its characters, protocols/tokens.ts), marked as estimated.
  */
 function deliveredUsage(ex: Exchange, complete: boolean): Usage {
+  const own = attemptUsage(ex, complete);
+  // A continued answer: what the upstreams before the one that finished it billed, too.
+  const prior = ex.continuation?.prior;
+  return prior ? addUsage(prior, own) : own;
+}
+
+/** What the upstream whose stream the client received last billed for its part. */
+function attemptUsage(ex: Exchange, complete: boolean): Usage {
   const observer = ex.observer;
-  if (!complete && observer) {
-    const seen = observer.usage;
-    return {
-      inputTokens: seen?.inputTokens ?? ex.info.estimatedInputTokens,
-      outputTokens: Math.max(observer.contentTokens, 0),
-      cacheWriteTokens: seen?.cacheWriteTokens ?? 0,
-      cacheReadTokens: seen?.cacheReadTokens ?? 0,
-      estimated: true,
-    };
-  }
+  if (!complete && observer) return billedSoFar(observer, ex.info.estimatedInputTokens);
   if (ex.usage) return ex.usage;
   return {
     inputTokens: ex.info.estimatedInputTokens,

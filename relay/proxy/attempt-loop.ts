@@ -14,6 +14,10 @@
  * no state, the rule applies once the endpoint is given up), or a move only to larger context
  * windows (`larger_window`). Attempts made to rescue a request that way are never the answer
  * when they fail too: the client gets the error that started the rescue.
+ *
+ * Past the commit point one thing goes on: a stream that broke and was held for a continuation
+ * (`continuable`, relay/proxy/continuation.ts) moves on to the later candidates that can continue
+ * it (`canContinue`), within the same bounds; if none does, its own failure is the result.
  */
 import type { Clock } from '../../lib/clock.js';
 import { maskToken } from '../../lib/mask.js';
@@ -53,6 +57,11 @@ export interface AttemptResult {
   repaired?: boolean;
   /** Bytes of a partial event the upstream left when it stopped, never forwarded (the client's stream stays whole). */
   partialEventBytes?: number;
+  /**
+   * A committed stream broke and the client's stream was left open for a continuation
+   * (relay/proxy/continuation.ts): the loop goes on with the candidates that can continue it.
+   */
+  continuable?: boolean;
 }
 
 export interface LoopDeps {
@@ -62,6 +71,8 @@ export interface LoopDeps {
   /** Live state read for planning, to avoid writes that change nothing (closing a closed breaker). */
   states: ReadonlyMap<string, EndpointLiveState>;
   attempt: (endpoint: EndpointModel, index: number) => Promise<AttemptResult>;
+  /** Whether an endpoint may continue a broken stream of this request (it takes an assistant prefill). */
+  canContinue?: (endpoint: EndpointModel) => boolean;
   /** Errors of background state writes (logged, never thrown). */
   onBackgroundError?: (err: unknown) => void;
   /** State changes worth a log line (breaker opened/closed, credential disabled), not every attempt. */
@@ -98,19 +109,25 @@ export async function runAttemptLoop(
   // After a context_length_exceeded: only windows larger than this are tried, and the answer that
   // started the move is what the client gets if none of them serves.
   let windowFloor = 0;
-  let rescued: { result: AttemptResult; endpoint: EndpointModel; reply: UpstreamReply | undefined } | undefined;
+  let rescued: Rescue | undefined;
   // Same-endpoint retries so far in this request (`same_endpoint_retries` bounds them per request).
   let retries = 0;
+  // A committed stream that broke and waits for a continuation: only candidates that can continue
+  // it are tried, and if none does, this is the request's result (the client's error event says why).
+  let continuing: Rescue | undefined;
+  /** The failure the client gets when the loop ends without an answer: a broken stream's, else a rescue's origin. */
+  const original = () => continuing ?? rescued;
 
   // The candidate's endpoint again, with a refreshed credential (see AttemptResult.refreshed).
   let retryWith: EndpointModel | undefined;
 
   for (let i = 0; i < candidates.length; i++) {
-    if (attempts.length >= config.retry.max_attempts) return stop(out, 'max_attempts', rescued);
-    if (attempts.length > 0 && clock.now() >= deadline) return stop(out, 'deadline', rescued);
+    if (attempts.length >= config.retry.max_attempts) return stop(out, 'max_attempts', original());
+    if (attempts.length > 0 && clock.now() >= deadline) return stop(out, 'deadline', original());
     const endpoint = retryWith ?? candidates[i].endpoint;
     const halfOpen = retryWith === undefined && candidates[i].halfOpen;
     if (retryWith === undefined && rescued && !((candidates[i].contextWindow ?? 0) > windowFloor)) continue;
+    if (retryWith === undefined && continuing && deps.canContinue?.(endpoint) !== true) continue;
     retryWith = undefined;
     if (halfOpen && !(await live.tryAcquireHalfOpenProbe(endpoint.name, clock.now(), config.breaker))) continue;
 
@@ -129,7 +146,7 @@ export async function runAttemptLoop(
     attempts.push(record);
     out.last = result;
     out.endpoint = endpoint;
-    if (result.reply && !rescued) out.lastReply = result.reply;
+    if (result.reply && !rescued && !continuing) out.lastReply = result.reply;
 
     if (result.kind === 'aborted') return out;
     if (result.refreshed && result.kind === 'failed' && !result.committed) {
@@ -180,23 +197,35 @@ export async function runAttemptLoop(
       if (left === 0 && [...channelLeft.values()].some((n) => n > 0)) await coolChannel(endpoint.channel, deps);
     }
 
-    if (result.committed) return out;
-    if (rule.action === 'return') return stop(out, 'returned', rescued);
-    if (rule.action === 'larger_window') {
+    if (result.committed) {
+      if (!result.continuable) return out;
+      continuing ??= { result, endpoint, reply: undefined };
+      continue;
+    }
+    if (rule.action === 'return') return stop(out, 'returned', original());
+    if (rule.action === 'larger_window' && !continuing) {
       const window = candidates[i].contextWindow;
       // No declared window, nothing is known to be larger: the answer goes back as it is.
       if (window === undefined) return stop(out, 'returned', rescued);
       windowFloor = Math.max(windowFloor, window);
       rescued ??= { result, endpoint, reply: result.reply };
     }
-    if (rule.auth && ++rotations > config.retry.max_credential_rotations) return stop(out, 'max_credential_rotations', rescued);
+    if (rule.auth && ++rotations > config.retry.max_credential_rotations) return stop(out, 'max_credential_rotations', original());
   }
+  if (continuing) return stop(out, 'exhausted', continuing);
   if (rescued) return stop(out, 'returned', rescued);
   return stop(out, attempts.length === 0 ? 'no_candidates' : 'exhausted');
 }
 
-/** Ends the loop; after a failed rescue the answer is the one that started it, not the rescue's. */
-function stop(out: LoopResult, stopped: LoopResult['stopped'], rescued?: { result: AttemptResult; endpoint: EndpointModel; reply: UpstreamReply | undefined }): LoopResult {
+/** An attempt whose failure is the request's if the attempts made to rescue it fail too. */
+interface Rescue {
+  result: AttemptResult;
+  endpoint: EndpointModel;
+  reply: UpstreamReply | undefined;
+}
+
+/** Ends the loop; after a failed rescue (or continuation) the answer is the one that started it, not the rescue's. */
+function stop(out: LoopResult, stopped: LoopResult['stopped'], rescued?: Rescue): LoopResult {
   out.stopped = stopped;
   if (rescued && out.last?.kind !== 'ok') {
     out.last = rescued.result;

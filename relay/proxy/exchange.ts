@@ -7,6 +7,7 @@ import type { Protocol, RequestInfo, StreamObserver, Usage } from '../../protoco
 import type { EndpointType } from '../config/schema.js';
 import type { Route } from '../http/classify.js';
 import type { AttemptSignal } from './attempt-signal.js';
+import type { Continuation } from './continuation.js';
 
 export interface Exchange {
   req: IncomingMessage;
@@ -41,6 +42,8 @@ export interface Exchange {
    * killed at any moment has charged every answer a client received whole.
    */
   chargeBeforeRelease?: (endpoint: string) => Promise<void>;
+  /** Mid-stream continuation of this request's stream, when its key or a channel turns it on. */
+  continuation?: Continuation;
   /** What the request was charged, once it was (by chargeBeforeRelease or at the end). */
   settled?: { outcome: 'success' | 'upstream_error' | 'stream_cut' | 'client_abort' | 'empty'; usage: Usage | undefined };
 }

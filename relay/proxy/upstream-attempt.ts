@@ -25,6 +25,7 @@ import { AttemptSignal } from './attempt-signal.js';
 import type { Exchange } from './exchange.js';
 import { downstreamHeaders, upstreamHeaders, type EndpointHeaders } from './headers.js';
 import type { UpstreamPools } from './pools.js';
+import { isPrefillRejection } from './continuation.js';
 import { streamEnding } from './stream-ending.js';
 import { askStreamUsage, relayAsksStreamUsage } from './stream-usage.js';
 import { isEventStream, requestUpstream, type UpstreamEventStream, type UpstreamResponse } from './upstream-request.js';
@@ -62,13 +63,17 @@ export function upstreamPath(ep: EndpointModel, ex: Exchange): string {
   return prefix + path + ex.query;
 }
 
-/** The body for an endpoint: the client's bytes unless the model must be renamed or stream usage asked for. */
-function bodyFor(ep: EndpointModel, ex: Exchange): Buffer | string {
+/**
+ * The body for an endpoint: the client's bytes unless the model must be renamed, stream usage
+ * asked for, or the answer so far added as a prefill (`prefill`, a continuation).
+ */
+function bodyFor(ep: EndpointModel, ex: Exchange, prefill?: (body: unknown) => unknown): Buffer | string {
   const target = ex.model === undefined ? undefined : upstreamModel(ep, ex.model);
   const renamed = target !== undefined && (target !== ex.model || ex.forcedType !== undefined);
   const askUsage = relayAsksStreamUsage(ex);
-  if (!renamed && !askUsage) return ex.rawBody;
-  return JSON.stringify(askStreamUsage(ex, renamed ? ex.protocol.withModel(ex.body, target!) : ex.body));
+  if (!renamed && !askUsage && !prefill) return ex.rawBody;
+  const body = askStreamUsage(ex, renamed ? ex.protocol.withModel(ex.body, target!) : ex.body);
+  return JSON.stringify(prefill ? prefill(body) : body);
 }
 
 function waitDrain(res: ServerResponse): Promise<void> {
@@ -156,13 +161,33 @@ export function upstreamErrorResult(protocol: Protocol, status: number, headers:
   };
 }
 
+/** A continuation's answer that is not a stream: never the client's (the original failure is); a 400 refusing the prefill has its own class. */
+function continuationRefused(protocol: Protocol, failed: AttemptResult, body: Buffer): AttemptResult {
+  let error;
+  try {
+    error = protocol.errorFromBody(JSON.parse(body.toString('utf8')));
+  } catch {
+    error = undefined;
+  }
+  const outcome = isPrefillRejection(failed.status ?? 0, error) ? 'prefill_rejected' : failed.outcome;
+  return { ...failed, outcome, reply: undefined, message: error?.message ?? failed.message };
+}
+
 export async function attemptUpstream(env: AttemptEnv, ex: Exchange, ep: EndpointModel): Promise<AttemptResult> {
   if (ex.clientGone) return { kind: 'aborted', committed: false };
   const { config, clock } = env;
   const ac = new AttemptSignal();
   ex.current = ac;
   const timer = new AttemptTimer(clock, ac);
-  const body = bodyFor(ep, ex);
+  // A continuation: the stream the client is reading broke and waits (relay/proxy/continuation.ts).
+  let splice: Splice | undefined;
+  const body = bodyFor(ep, ex, ex.continuation?.pending ? (b) => {
+    const begun = ex.continuation!.begin(b);
+    splice = begun.splice;
+    return begun.body;
+  } : undefined);
+  /** Whether this attempt reached the client (its own commit point; a continuation's is its splice). */
+  const delivery = { committed: false };
   const length = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
   const headers = upstreamHeaders(ex.req.headers, endpointHeaders(ep), ex.requestId, length);
   // Anthropic requires a version header; clients on Bearer / OpenAI-style stacks may not send one.
@@ -187,17 +212,22 @@ export async function attemptUpstream(env: AttemptEnv, ex: Exchange, ep: Endpoin
       // Never a stream (only a 2xx is), and at most MAX_ERROR_BODY bytes: requestUpstream cuts the rest.
       const errBody = await (resp.body as Promise<Buffer>);
       timer.cancel();
-      return upstreamErrorResult(ex.protocol, status, resp.headers, errBody, clock.now());
+      const failed = upstreamErrorResult(ex.protocol, status, resp.headers, errBody, clock.now());
+      return splice ? continuationRefused(ex.protocol, failed, errBody) : failed;
     }
-    if (resp.body) return await deliverJson(env, ex, ep, resp.body, resp.headers, status, timer);
-    return await deliverStream(env, ex, ep, resp.stream, resp.headers, status, timer);
+    if (resp.body) {
+      // A continuation is a stream; an upstream that answers it with JSON cannot be spliced in.
+      if (splice) return { kind: 'failed', committed: false, outcome: 'stream_truncated', status, message: 'a continuation was answered without a stream' };
+      return await deliverJson(env, ex, ep, resp.body, resp.headers, status, timer);
+    }
+    return await deliverStream(env, ex, ep, resp.stream, resp.headers, status, timer, splice, delivery);
   } catch (err) {
     timer.cancel();
     resp.stream?.destroy();
-    if (ex.clientGone) return { kind: 'aborted', committed: ex.committed };
-    const outcome = timer.timedOut ? 'timeout' : !ex.committed && isEventStream(resp.headers) ? 'stream_cut_before_first_event' : 'stream_truncated';
-    if (ex.committed) endBrokenStream(ex, `upstream stream failed: ${(err as Error).message}`);
-    return { kind: 'failed', committed: ex.committed, outcome, status, message: (err as Error).message };
+    if (ex.clientGone) return { kind: 'aborted', committed: delivery.committed };
+    const outcome = timer.timedOut ? 'timeout' : !delivery.committed && isEventStream(resp.headers) ? 'stream_cut_before_first_event' : 'stream_truncated';
+    if (delivery.committed) endBrokenStream(ex, `upstream stream failed: ${(err as Error).message}`);
+    return { kind: 'failed', committed: delivery.committed, outcome, status, message: (err as Error).message };
   } finally {
     timer.cancel();
     if (ex.current === ac) ex.current = undefined;
@@ -279,11 +309,21 @@ function deliverStream(
   respHeaders: UpstreamHeaders,
   status: number,
   timer: AttemptTimer,
+  splice: Splice | undefined,
+  delivery: { committed: boolean },
 ): Promise<AttemptResult> {
   const decoder = new SseDecoder();
   const framer = new SseFramer();
   const observer = ex.protocol.createObserver();
-  ex.observer = observer;
+  const cont = ex.continuation;
+  // A continuation's observer becomes the exchange's at its splice: until then, a failure of it
+  // leaves the broken stream's, which the client's error event and its bill follow.
+  if (!splice) ex.observer = observer;
+  // What the client receives, followed so that a break can be continued: this attempt's events
+  // from its commit on (a continuation's, as spliced, go on in the same track).
+  const track = splice ? cont!.track : cont?.enabledFor(ep) ? cont.codec.track() : undefined;
+  /** Spliced events held with the continuation's start events, tracked once it commits. */
+  let heldTracked: SseEvent[] | undefined = splice ? [] : undefined;
   const res = ex.res;
   const idle = env.config.retry.upstream_timeout;
   // The relay asked for a usage chunk the client did not: events are re-encoded without it.
@@ -337,12 +377,32 @@ function deliverStream(
     };
     /** The commit point: the headers and the held events go to the client; nothing is retried after this. */
     const commit = () => {
-      ex.committed = true;
-      ex.ttfbAt = env.clock.now();
-      res.writeHead(status, downstreamHeaders(respHeaders, ex.requestId));
+      delivery.committed = true;
+      if (splice) {
+        // The continuation takes over the client's open stream: no headers, same message.
+        cont!.spliced();
+        ex.observer = observer;
+        for (const ev of heldTracked!) track!.push(ev);
+        heldTracked = undefined;
+      } else {
+        ex.committed = true;
+        ex.ttfbAt = env.clock.now();
+        res.writeHead(status, downstreamHeaders(respHeaders, ex.requestId));
+        if (cont && track) cont.track = track;
+      }
       const first = held!.length === 1 ? held![0] : Buffer.concat(held!.map((c) => (typeof c === 'string' ? Buffer.from(c) : c)));
       held = undefined;
       release(first);
+    };
+    /** One continuation event as the client gets it, tracked (after the splice) or held for the track (before). */
+    const emitSpliced = (ev: SseEvent): string => {
+      let out = '';
+      for (const e of splice!(ev)) {
+        if (heldTracked) heldTracked.push(e);
+        else track!.push(e);
+        out += encodeSse(e);
+      }
+      return out;
     };
     const data = (bytes: Buffer) => {
       const whole = framer.take(bytes);
@@ -356,9 +416,13 @@ function deliverStream(
       const limit = held ? HOLD_EVENTS - heldEvents : 0;
       /** Events to keep from the client (the relay's usage chunk), by index in `events`. */
       let hidden: number[] | undefined;
+      /** A continuation's events as the client gets them (spliced), encoded. */
+      let spliced = '';
       for (let i = 0; i < events.length; i++) {
         const phase = observer.push(events[i]);
         if (hideUsage && phase === 'usage') (hidden ??= []).push(i);
+        else if (splice) spliced += emitSpliced(events[i]);
+        else if (track) track.push(events[i]);
         if (commits) continue;
         if (phase === 'error') errorFirst = true;
         if ((phase !== 'start' && phase !== 'ping') || i + 1 >= limit) commits = true;
@@ -367,7 +431,8 @@ function deliverStream(
       // The whole events go on as the upstream's bytes, unless the relay's usage chunk is among
       // them (or the bytes end on a bare \r, whose event the decoder has not read yet): then the
       // events are re-encoded without it.
-      if (hideUsage && (hidden || whole[whole.length - 1] === CR)) chunk = encodeWithout(events, hidden);
+      if (splice) chunk = spliced;
+      else if (hideUsage && (hidden || whole[whole.length - 1] === CR)) chunk = encodeWithout(events, hidden);
       if (events.length > 0) {
         // The first event ends the first-byte wait; from then on, the inactivity limit.
         if (held && heldEvents === 0) timer.arm(idle);
@@ -401,7 +466,8 @@ function deliverStream(
         }
         const finish = () => {
           try {
-            endStream(ex, decoder, observer, failure, status, timer, hideUsage, framer.partialBytes, { release, written: () => charging ?? Promise.resolve() }).then(resolve, reject);
+            const client: ClientWrites = { release, written: () => charging ?? Promise.resolve(), encode: splice ? emitSpliced : undefined };
+            endStream(ex, ep, decoder, observer, failure, status, timer, hideUsage || splice !== undefined, framer.partialBytes, client).then(resolve, reject);
           } catch (err) {
             reject(err);
           }
@@ -434,7 +500,12 @@ interface ClientWrites {
   release(chunk: string, completes: boolean): void;
   /** Settles once everything released so far was written. */
   written(): Promise<void>;
+  /** A continuation's event as the client gets it (spliced), instead of as the upstream sent it. */
+  encode?: (ev: SseEvent) => string;
 }
+
+/** Maps a continuation's events onto the client's stream (ContinuationTrack.splicer). */
+type Splice = (ev: SseEvent) => SseEvent[];
 
 const CR = 0x0d;
 
@@ -453,6 +524,7 @@ function encodeWithout(events: readonly SseEvent[], skip: readonly number[] | un
  */
 async function endStream(
   ex: Exchange,
+  ep: EndpointModel,
   decoder: SseDecoder,
   observer: StreamObserver,
   failure: Error | undefined,
@@ -467,7 +539,7 @@ async function endStream(
     for (const ev of decoder.flush()) {
       const phase = observer.push(ev);
       // A re-encoded stream forwards events, not bytes: a last event without its blank line goes out here.
-      if (reencoded && phase !== 'usage' && !res.writableEnded) res.write(encodeSse(ev));
+      if (reencoded && phase !== 'usage' && !res.writableEnded) res.write(client.encode ? client.encode(ev) : encodeSse(ev));
     }
   }
   timer.cancel();
@@ -497,6 +569,11 @@ async function endStream(
   }
   const outcome = failure && timer.timedOut ? 'timeout' : 'stream_truncated';
   const message = failure ? `upstream stream failed: ${failure.message}` : 'upstream stream ended before the model finished';
+  // Another endpoint may finish the answer: the client's stream stays open (relay/proxy/continuation.ts).
+  const cont = ex.continuation;
+  if (cont && !ex.clientGone && cont.hold(ep, observer, ex.info.estimatedInputTokens, { message, outcome }) === undefined) {
+    return { kind: 'failed', committed: true, outcome, status, message, continuable: true, ...dropped };
+  }
   endBrokenStream(ex, message);
   return { kind: 'failed', committed: true, outcome, status, message, ...dropped };
 }

@@ -47,7 +47,9 @@ export type TransportOutcome = 'connect_error' | 'timeout' | 'stream_error' | 's
 export type BodyOutcome = 'context_length_exceeded' | 'content_policy';
 /** Upstream 401/403 that do not concern the credential itself (`authOutcome`). */
 export type AuthScopeOutcome = 'auth_scope' | 'auth_model';
-export type Outcome = TransportOutcome | BodyOutcome | AuthScopeOutcome | number;
+/** A continuation's 400 that refuses the assistant prefill (relay/proxy/continuation.ts). */
+export type ContinuationOutcome = 'prefill_rejected';
+export type Outcome = TransportOutcome | BodyOutcome | AuthScopeOutcome | ContinuationOutcome | number;
 
 const serverError = (status: number): ErrorRule => ({
   class: `http_${status}`,
@@ -110,6 +112,10 @@ export const ERROR_TABLE: Readonly<Record<string, ErrorRule>> = Object.freeze({
   // The credential may not use this one model: another endpoint may; the endpoint stays usable for the rest.
   auth_model: { class: 'auth_model', action: 'failover', breaker: false },
   '400': clientError(400),
+  // A continuation sent to a model that takes no assistant prefill: nothing is wrong with the
+  // endpoint (it serves every other request), and the client never sees this answer (the
+  // original failure stays theirs). The next endpoint that takes a prefill may continue.
+  prefill_rejected: { class: 'prefill_rejected', action: 'failover', breaker: false },
   // Not an attempt's outcome but a request's: every endpoint of one channel failed with an
   // outcome marked `channel`. The channel as a whole cools, so the next requests go straight to
   // another channel instead of walking dead endpoints again. Never the last channel standing

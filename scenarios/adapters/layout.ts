@@ -34,6 +34,12 @@ export const layoutEndpointSchema = z
       ),
     models: z.array(z.string()).describe('Models it serves; empty = every model.'),
     model_map: z.record(z.string(), z.string()).describe('Client model name -> the name sent upstream.'),
+    prefill: z
+      .union([z.boolean(), z.record(z.string(), z.boolean())])
+      .optional()
+      .describe(
+        'Whether the upstream takes an assistant prefill (for every model, or per model): only such endpoints may continue a broken answer (channel `continuation`). Absent: claude yes, openai (chat) no, other kinds never.',
+      ),
   })
   .strict();
 
@@ -43,6 +49,12 @@ export const layoutChannelSchema = z
     priority: z.number().int().describe('Lower is first: the primary channel is the first unpaused channel that has an endpoint for the request.'),
     paused: z.boolean().describe('A paused channel gets no requests; its endpoints stay configured and serve again once it is resumed.'),
     cross_channel: z.boolean().describe('Whether requests may fail over into this channel from another one.'),
+    continuation: z
+      .enum(['off', 'prefill'])
+      .optional()
+      .describe(
+        'prefill: a stream of this channel that breaks mid-answer (cut, or stalled) is continued on another endpoint that takes an assistant prefill, the text the client already has sent as the prefill and the continuation spliced into the same client stream. Absent or off: it ends with the protocol\u2019s error event.',
+      ),
     endpoints: z.array(layoutEndpointSchema),
   })
   .strict();

@@ -188,6 +188,16 @@ function evaluateLevel(expect: LevelExpectation, obs: StepObservation): Check[] 
     const bad = R.find((r) => !ok(r.text));
     add('text', R.length > 0 && !bad, t, bad ? bad.text : R[0]?.text);
   }
+  if (expect.stream_error !== undefined) {
+    const want = expect.stream_error;
+    const bad = R.filter(
+      (r) =>
+        !r.streamError ||
+        (want.type !== undefined && r.streamError.type !== want.type) ||
+        (want.message_contains !== undefined && !r.streamError.message.includes(want.message_contains)),
+    );
+    add('stream error event', R.length > 0 && bad.length === 0, want, bad.length ? (bad[0].streamError ?? `no error event (${bad[0].streamEnd})`) : R[0]?.streamError);
+  }
   if (expect.stream_end !== undefined) {
     const want = expect.stream_end;
     const ok = (e: string) => (want === 'terminal_or_error' ? e === 'terminal' || e === 'error' : e === want);
@@ -268,6 +278,28 @@ function evaluateLevel(expect: LevelExpectation, obs: StepObservation): Check[] 
     const seq: string[] = [];
     for (const j of obs.journal) if (seq[seq.length - 1] !== j.upstream) seq.push(j.upstream);
     add('upstream order', JSON.stringify(seq) === JSON.stringify(expect.order), expect.order, seq);
+  }
+  if (expect.continued) {
+    // Each named upstream's answer (the entry that carried text), in order.
+    const parts = expect.continued.map((name) => entriesFor(name, obs).filter((j) => typeof j.text === 'string').at(-1));
+    const texts = parts.map((j) => j?.text ?? '');
+    let before = '';
+    const prefills = parts.map((j, k) => {
+      const asked = j?.prefill ?? null;
+      // Anthropic refuses a prefill ending in whitespace: the relay may leave trailing whitespace out.
+      const ok = k === 0 ? asked === null : asked === before || asked === before.trimEnd();
+      before += texts[k];
+      return ok;
+    });
+    add(
+      'continued: prefills',
+      parts.every((j) => j !== undefined) && prefills.every(Boolean),
+      expect.continued.map((n, k) => (k === 0 ? `${n}: no prefill` : `${n}: prefill = the text before it`)),
+      parts.map((j, k) => (j ? `${expect.continued![k]}: prefill ${JSON.stringify(j.prefill ?? null)}` : `${expect.continued![k]}: no answer`)),
+    );
+    const joined = texts.join('');
+    const bad = R.find((r) => r.text !== joined);
+    add('continued: text', R.length > 0 && joined.length > 0 && !bad, joined, bad ? bad.text : R[0]?.text);
   }
   if (expect.upstream_statuses) {
     const got = tally(obs.journal, (j) => String(j.status));

@@ -38,6 +38,7 @@ export const LEVEL_RULES: Readonly<Record<string, LevelRule>> = {
   same_endpoint: NOT_PROTOCOL('which endpoint serves is routing, read from the relay\u2019s records'),
   upstreams: NOT_PROTOCOL('which upstream is asked, and how often, is routing'),
   order: NOT_PROTOCOL('the order upstreams are asked in is routing'),
+  continued: NOT_PROTOCOL('continuing an answer on another upstream is failover'),
   max_duration: NOT_PROTOCOL('a time bound is resilience, or the reference relay\u2019s durations'),
   min_duration: NOT_PROTOCOL('a time bound is resilience, or the reference relay\u2019s durations'),
 };

@@ -80,6 +80,7 @@ export function portableLayout(scenario: string, reference: ScenarioLayout, upst
       failover: e.failover_enabled,
       models: e.models,
       model_map: e.model_map,
+      ...(e.prefill !== undefined ? { prefill: e.prefill } : {}),
     };
   };
   // Validated, so an adapter never receives what the documented schema does not allow.
@@ -88,7 +89,14 @@ export function portableLayout(scenario: string, reference: ScenarioLayout, upst
     scenario,
     strategy: cfg.strategy,
     cross_channel_failover: cfg.cross_channel_failover,
-    channels: cfg.channels.map((c) => ({ name: c.name, priority: c.priority, paused: c.paused, cross_channel: c.cross_channel, endpoints: c.endpoints.map(endpoint) })),
+    channels: cfg.channels.map((c) => ({
+      name: c.name,
+      priority: c.priority,
+      paused: c.paused,
+      cross_channel: c.cross_channel,
+      ...(c.continuation !== 'off' ? { continuation: c.continuation } : {}),
+      endpoints: c.endpoints.map(endpoint),
+    })),
     fallback_chain: fallbackChain(cfg),
     keys: cfg.keys.map((k) => ({ name: k.name, key: k.key })),
     upstreams: upstreams.map((u) => ({ name: u.name, kind: u.kind as UpstreamKind, base_url: u.url, tokens: u.tokens })),

@@ -275,6 +275,8 @@ const expectFields = {
     /** Error body in the protocol's shape, with this type (or just the shape when `true`). */
     error: z.union([z.literal(true), z.object({ type: z.string().optional(), message_contains: z.string().optional() }).strict()]).optional(),
     text: textSchema.optional(),
+    /** The error event a stream ended with: its type, and text its message contains. */
+    stream_error: z.object({ type: z.string().optional(), message_contains: z.string().optional() }).strict().optional(),
     /** How a stream ended. */
     stream_end: z.enum(['terminal', 'error', 'terminal_or_error', 'none']).optional(),
     /**
@@ -300,6 +302,12 @@ const expectFields = {
     only_token: z.record(z.string(), z.string()).optional(),
     /** This credential reached no upstream during the step. */
     token_unused: z.union([z.string(), z.array(z.string())]).optional(),
+    /**
+     * A continued answer (mid-stream continuation): the client's text is the text these upstreams
+     * (or endpoints) sent, joined in this order, and each after the first was asked to continue
+     * exactly what came before it (its request's assistant prefill, as the journal shows it).
+     */
+    continued: z.array(z.string()).min(2).optional(),
     /** Upstream order of the journal (consecutive repeats collapsed). */
     order: z.array(z.string()).optional(),
     /** Upstream requests answered with these statuses: { 401: 0 }. */
