@@ -18,8 +18,8 @@ export class Exchange {
   usage: Usage | null = null;
   /** The generated answer's text tokens (one per content event, text first), when there is one. */
   textTokens: readonly string[] | undefined = undefined;
-  /** Output tokens of the content events written so far (streams; a whole body: all of them). */
-  contentTokensSent = 0;
+  /** Content events written so far (one generated token each; a whole body: all of them). */
+  contentEventsSent = 0;
   /** The assistant prefill the request ended with, or null. */
   prefill: string | null = null;
   /** The response reached its planned end (or a planned cut). */
@@ -124,7 +124,7 @@ export class Exchange {
   /** The text of the content written so far (what the client could read of the answer). */
   get textSent(): string | null {
     if (!this.textTokens) return null;
-    return this.textTokens.slice(0, Math.min(this.contentTokensSent, this.textTokens.length)).join('');
+    return this.textTokens.slice(0, Math.min(this.contentEventsSent, this.textTokens.length)).join('');
   }
 
   /** Called when the response closed, whichever way. */

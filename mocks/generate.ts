@@ -54,7 +54,7 @@ export function generate(ctx: Ctx, action: FaultAction | undefined): void {
     const body = protocol.buildResponse(info, ctx.body, content, usage, ids);
     if (!action?.empty && !action?.hang) {
       ctx.ex.usage = usage;
-      ctx.ex.contentTokensSent = usage.outputTokens;
+      ctx.ex.contentEventsSent = content.tokens.length;
     }
     sendJson(ctx, 200, body, action);
     return;
@@ -66,7 +66,7 @@ export function generate(ctx: Ctx, action: FaultAction | undefined): void {
     if (action.drip) {
       for (const e of events) text += encodeSse(e);
       ctx.ex.eventsSent = events.length;
-      ctx.ex.contentTokensSent = usage.outputTokens;
+      ctx.ex.contentEventsSent = content.tokens.length;
       ctx.ex.usage = usage;
     }
     writeBody(ctx.ex, 200, headers, text, action);

@@ -96,12 +96,16 @@ export interface EncodedStream {
   starts: Uint32Array;
   /** tokensBefore[i] = output tokens delivered by the content events before event i: tokensForChars of their characters (a cut stream's bill). */
   tokensBefore: Uint32Array;
+  /** contentBefore[i] = content events before event i (the journal's text sent: one generated token each). */
+  contentBefore: Uint32Array;
 }
 
 export function encodeStream(events: readonly LabeledEvent[]): EncodedStream {
   const n = events.length;
   const starts = new Uint32Array(n + 1);
   const tokensBefore = new Uint32Array(n + 1);
+  const contentBefore = new Uint32Array(n + 1);
+  let content = 0;
   let text = '';
   let offset = 0;
   let chars = 0;
@@ -110,13 +114,18 @@ export function encodeStream(events: readonly LabeledEvent[]): EncodedStream {
     const piece = encodeSse(e);
     starts[i] = offset;
     tokensBefore[i] = tokensForChars(chars);
+    contentBefore[i] = content;
     offset += Buffer.byteLength(piece);
-    if (e.phase === 'content') chars += e.chars ?? 0;
+    if (e.phase === 'content') {
+      chars += e.chars ?? 0;
+      content++;
+    }
     text += piece;
   }
   starts[n] = offset;
   tokensBefore[n] = tokensForChars(chars);
-  return { bytes: Buffer.from(text), starts, tokensBefore };
+  contentBefore[n] = content;
+  return { bytes: Buffer.from(text), starts, tokensBefore, contentBefore };
 }
 
 /** Where each fault of the action strikes (events sent before it), -1 for none. */
@@ -138,7 +147,7 @@ export function writeStream(ex: Exchange, plan: StreamPlan): void {
   const { action, fullUsage, buildError, stats, pacer } = plan;
   const n = plan.events.length;
   const due = schedule(plan.events, plan.pacing);
-  const { bytes, starts, tokensBefore } = encodeStream(plan.events);
+  const { bytes, starts, tokensBefore, contentBefore } = encodeStream(plan.events);
   const { dupAt, malformedAt, stallAt, errorAt, cutAt } = faultPositions(action, plan.events);
   let start = ex.clock.now();
   let i = 0;
@@ -261,7 +270,7 @@ export function writeStream(ex: Exchange, plan: StreamPlan): void {
       }
       ex.eventsSent++;
       i++;
-      ex.contentTokensSent = tokensBefore[i];
+      ex.contentEventsSent = contentBefore[i];
     }
     ex.usage = fullUsage;
     ex.end(takePending());
