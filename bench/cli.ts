@@ -122,7 +122,7 @@ async function main(): Promise<number> {
     process.stdout.write(USAGE + '\n');
     return values.help ? 0 : 2;
   }
-  const names = positionals.includes('all') ? listBenchmarks().filter((n) => n !== 'resources') : positionals;
+  const names = positionals.includes('all') ? listBenchmarks().filter((n) => !n.startsWith('resources')) : positionals;
   const outDir = resolve(values.out ?? join(ROOT, 'reports', 'out'));
   mkdirSync(outDir, { recursive: true });
   const key = values.key ?? process.env.BENCH_RELAY_KEY;

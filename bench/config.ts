@@ -15,7 +15,7 @@ import type { RequestName } from './requests.js';
 
 
 const name = z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'use lower-case letters, digits and . _ - only');
-const requestName = z.enum(['chat', 'chat-stream', 'messages', 'messages-stream']);
+const requestName = z.enum(['chat', 'chat-stream', 'messages', 'messages-stream', 'agent']);
 const listOf = <T extends z.ZodType>(item: T) => z.union([item, z.array(item).min(1)]).transform((v) => (Array.isArray(v) ? v : [v]) as z.output<T>[]);
 export const TARGET_KINDS = ['bare', 'direct', 'proxy', 'relay'] as const;
 export type TargetKind = (typeof TARGET_KINDS)[number];
@@ -63,6 +63,10 @@ export const phaseSchema = z
     const streaming = p.request.map((r) => r.endsWith('-stream'));
     if (p.load === 'stream' && streaming.includes(false)) ctx.addIssue({ code: 'custom', path: ['request'], message: 'a stream phase sends *-stream requests' });
     if (p.load !== 'stream' && streaming.includes(true)) ctx.addIssue({ code: 'custom', path: ['request'], message: 'closed/open phases send non-stream requests (use load: stream)' });
+    // The agent mix speaks two protocols to two upstreams, each request its own body: only a relay routes it, only the open model varies it.
+    if (p.request.includes('agent') && (p.load !== 'open' || p.targets.some((t) => t !== 'relay'))) {
+      ctx.addIssue({ code: 'custom', path: ['request'], message: 'agent requests go to relay targets only, under load: open' });
+    }
   });
 
 export const checkSchema = z

@@ -42,12 +42,12 @@ export async function runOpenLoad(opts: OpenLoadOptions): Promise<LoadRunResult>
   const start = performance.now();
   const timeline = new TimelineRecorder(start);
   const inflight = new Set<Promise<void>>();
-  const body = opts.request.body;
 
-  const send = (intended: number) => {
+  const send = (intended: number, i: number) => {
+    const request = opts.request.nth?.(i) ?? opts.request;
     const sentAt = performance.now();
     const p = pool
-      .request({ method: opts.request.method, path: opts.request.path, headers: opts.request.headers, body })
+      .request({ method: request.method, path: request.path, headers: request.headers, body: request.body })
       .then(async (res) => {
         await res.body.dump();
         return String(res.statusCode);
@@ -71,7 +71,10 @@ export async function runOpenLoad(opts: OpenLoadOptions): Promise<LoadRunResult>
   await new Promise<void>((resolve) => {
     const tick = () => {
       const now = performance.now();
-      while (next < total && start + next * interval <= now) send(start + next++ * interval);
+      while (next < total && start + next * interval <= now) {
+        send(start + next * interval, next);
+        next++;
+      }
       if (next < total && opts.onProgress && next % Math.max(1, Math.floor(opts.rate / 4)) === 0) opts.onProgress(next / total);
       if (next >= total) return resolve();
       // Timers are ~1 ms coarse; several due requests in one tick keep their own intended times.

@@ -5,15 +5,19 @@
  * the credential, so the measured difference is the relay.
  */
 import type { ProtocolId, UpstreamKind } from '../protocols/types.js';
+import { agentRequestFactory } from './agent-requests.js';
 import type { ContentProtocol } from './first-content.js';
 
-export type RequestName = 'chat' | 'chat-stream' | 'messages' | 'messages-stream';
+/** `agent`: Claude Code and Codex CLI alike, ~100 kB bodies, a request of its own each time (agent-requests.ts). */
+export type RequestName = 'chat' | 'chat-stream' | 'messages' | 'messages-stream' | 'agent';
 
 export interface HttpRequestSpec {
   method: 'POST' | 'GET';
   path: string;
   headers: Record<string, string>;
   body: string;
+  /** Request i of a run when each one differs (the agent mix); else every request is this one. */
+  nth?: (i: number) => HttpRequestSpec;
 }
 
 export interface RequestShape {
@@ -28,6 +32,8 @@ export const REQUEST_SHAPES: Record<RequestName, RequestShape> = {
   'chat-stream': { upstreamKind: 'openai', protocol: 'openai-chat', stream: true },
   messages: { upstreamKind: 'claude', protocol: 'anthropic', stream: false },
   'messages-stream': { upstreamKind: 'claude', protocol: 'anthropic', stream: true },
+  // Two protocols and two upstreams (claude, openai-responses): through a relay only, open load only.
+  agent: { upstreamKind: 'claude', protocol: 'anthropic', stream: false },
 };
 
 /**
@@ -54,6 +60,10 @@ export function buildRequest(name: RequestName, opts: RequestOptions): HttpReque
   const maxTokens = opts.maxTokens ?? 16;
   const prompt = [{ role: 'user', content: 'Say hello to the benchmark.' }];
   switch (name) {
+    case 'agent': {
+      const nth = agentRequestFactory(opts.credential);
+      return { ...nth(0), nth };
+    }
     case 'chat':
     case 'chat-stream': {
       const stream = name === 'chat-stream';

@@ -73,13 +73,22 @@ export function sampleProcess(pid: number, intervalMs = 500): ResourceSampler {
   };
 }
 
-/** RSS growth in per cent from the start of the measured window to its end. */
+/**
+ * RSS growth in per cent from the start of the measured window to its end: the median of the
+ * last quarter of the samples over the median of the first quarter. A process whose garbage
+ * piles up between full collections (the mock under 100 kB bodies swings 300-800 MB every
+ * minute or so) has an RSS that is a sawtooth: a few samples at each end (the former rule) gave
+ * +62% or -2% by where the teeth fell, a quarter's median holds several teeth. A leak moves
+ * the median of every quarter.
+ */
 export function rssGrowthPct(samples: readonly ResourceSample[]): number {
   if (samples.length < 2) return 0;
-  // Average a few samples at each end so one GC does not decide the verdict.
-  const k = Math.max(1, Math.min(4, Math.floor(samples.length / 4)));
-  const avg = (xs: readonly ResourceSample[]) => xs.reduce((s, x) => s + x.rssMb, 0) / xs.length;
-  const first = avg(samples.slice(0, k));
-  const last = avg(samples.slice(-k));
+  const k = Math.max(1, Math.floor(samples.length / 4));
+  const median = (xs: readonly ResourceSample[]) => {
+    const v = xs.map((x) => x.rssMb).sort((a, b) => a - b);
+    return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+  };
+  const first = median(samples.slice(0, k));
+  const last = median(samples.slice(-k));
   return first === 0 ? 0 : ((last - first) / first) * 100;
 }

@@ -99,6 +99,8 @@ export interface RunRecord {
   clientCpuPct?: number;
   /** CPU of the mocks process during the run, % of one core. */
   mockCpuPct?: number;
+  /** The mocks process's RSS/CPU during the run (a run against the mocks, not the bare server). */
+  mockResources?: ResourceSample[];
   /** CPU of the bare server during a run against it (the mock sits idle then), % of one core. */
   bareCpuPct?: number;
   /** Requests each mock upstream received during this run (journal counts). */
@@ -221,6 +223,8 @@ const DEFS: Record<string, MetricDef> = {
   gap_added_p99_ms: { unit: 'ms', better: 'smaller', gate: true, minEffectPct: 20, minEffectAbs: 1 },
   rss_max_mb: { unit: 'MB', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 5 },
   rss_growth_pct: { unit: '%', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 2 },
+  mock_rss_max_mb: { unit: 'MB', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 5 },
+  mock_rss_growth_pct: { unit: '%', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 2 },
   cpu_mean_pct: { unit: '% of a core', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 5 },
   client_cpu_pct: { unit: '% of a core', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 5 },
   mock_cpu_pct: { unit: '% of a core', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 5 },
@@ -291,6 +295,10 @@ export function runMetrics(run: RunRecord): Record<string, number> {
   if (run.mockCpuPct !== undefined) {
     m.mock_cpu_pct = run.mockCpuPct;
     if (!run.stream) m.mock_cpu_ms_per_req = perRequest(run.mockCpuPct);
+  }
+  if (run.mockResources && run.mockResources.length > 1) {
+    m.mock_rss_max_mb = Math.max(...run.mockResources.map((s) => s.rssMb));
+    m.mock_rss_growth_pct = rssGrowthPct(run.mockResources);
   }
   if (run.resources && run.resources.length > 1) {
     const r = run.resources;

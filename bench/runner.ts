@@ -290,7 +290,11 @@ export async function runBenchmark(opts: RunOptions): Promise<BenchResult> {
             if (probe) record.probe = probe;
             record.clientCpuPct = ((cpu.user + cpu.system) / 1000 / (performance.now() - t0)) * 100;
             if (upstream.name === 'bare') record.bareCpuPct = meanCpu(upstreamSampler.stop());
-            else record.mockCpuPct = meanCpu(upstreamSampler.stop());
+            else {
+              // The mock's memory over the run too: agent-sized bodies are journaled there.
+              record.mockResources = upstreamSampler.stop();
+              record.mockCpuPct = meanCpu(record.mockResources);
+            }
             if (record.stream) record.stream.upstreamLateMs = (await scheduler.stats()).latenessMs;
             if (sampler) record.resources = sampler.stop();
             if (hasFaults) record.upstreamCounts = await upstreamCounts(stack);
