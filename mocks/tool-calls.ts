@@ -65,12 +65,19 @@ export function planToolCall(
   return undefined;
 }
 
+/**
+ * The call of `name` (else a tool picked by the seed). A literal input is sent as given, even for
+ * a tool the request did not offer (a rule's choice); otherwise only an offered tool is called,
+ * with a generated input: a tool that is not offered (misspelt in a marker, or one the mock never
+ * calls, such as a Codex namespace's) has no schema to honour, so the answer stays text rather
+ * than a call with an input its schema may refuse.
+ */
 function callFor(tools: OfferedTool[], name: string | undefined, input: Record<string, unknown> | undefined, random: Random): PlannedToolCall | undefined {
   const tool = name !== undefined ? tools.find((t) => t.name === name) : tools[Math.floor(random() * tools.length)];
   const chosen = name ?? tool?.name;
   if (chosen === undefined) return undefined;
   if (input) return { name: chosen, input };
-  return { name: chosen, input: tool ? validToolInput(tool, Math.floor(random() * 2 ** 31)) : {} };
+  return tool ? { name: chosen, input: validToolInput(tool, Math.floor(random() * 2 ** 31)) } : undefined;
 }
 
 /** How often optional properties are filled in: 0 keeps inputs to what the schema requires. */
