@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startMocks, type MockFleet } from './index.js';
+import { seededRandom } from './random.js';
 import { TOOL_CALL_MARKER, validToolInput } from './tool-calls.js';
 
 interface AnthropicTool {
@@ -273,5 +274,140 @@ describe('tool inputs over the schemas Claude Code and Codex send (property)', (
       expect(call.name).toBe(tool.name);
       expectValid(tool.parameters, JSON.parse(call.arguments));
     }
+  });
+});
+
+/**
+ * The issue's promise, as a property: whatever a request offers (any subset of the tool lists
+ * Claude Code and Codex really send, Codex's namespace and web_search included) and however a
+ * call is asked for (marker, named marker, tool_choice required / named, a rule, an eager
+ * upstream, nothing), over all three protocols, streamed or not, a tool call that comes back names
+ * an offered tool and its input validates against that tool's schema. Deterministic (seeded).
+ */
+describe('property: no request that offers tools gets an invalid tool input', () => {
+  type Ask = 'none' | 'marker' | 'named-marker' | 'required' | 'named-choice' | 'rule' | 'eager';
+  const ASKS: Ask[] = ['none', 'marker', 'named-marker', 'required', 'named-choice', 'rule', 'eager'];
+  const ROUNDS = 28;
+  const NAMESPACE_FUNCTIONS = CODEX_TOOLS.filter((t) => t.type === 'namespace').flatMap((t) => (t as ResponsesTool & { tools: ResponsesTool[] }).tools);
+
+  /** A non-empty random subset, in the order offered. */
+  function subset<T>(random: () => number, items: T[]): T[] {
+    const out = items.filter(() => random() < 0.4);
+    return out.length > 0 ? out : [items[Math.floor(random() * items.length)]];
+  }
+
+  interface Offer {
+    /** Callable tools offered: name -> schema. */
+    schemas: Map<string, Record<string, unknown>>;
+    prompt: string;
+    choice?: string;
+  }
+
+  /** What to offer and how to ask; the upstream is set up for `rule` and `eager`. */
+  async function plan(upstream: string, random: () => number, ask: Ask, callable: Array<{ name: string; schema: Record<string, unknown> }>): Promise<Offer> {
+    await fleet.control.reset();
+    const schemas = new Map(callable.map((t) => [t.name, t.schema]));
+    const named = callable.length > 0 ? callable[Math.floor(random() * callable.length)].name : undefined;
+    if (ask === 'rule') await fleet.control.setRules(upstream, [{ name: 'call-some-tool', action: { respond: { tool_call: {} } } }]);
+    if (ask === 'eager') await fleet.control.configure(upstream, { tool_calls: { probability: 1 } });
+    const prompt = ask === 'marker' ? `go ${TOOL_CALL_MARKER}` : ask === 'named-marker' && named ? `go ${TOOL_CALL_MARKER}=${named}` : 'go';
+    return { schemas, prompt, choice: ask === 'required' ? 'required' : ask === 'named-choice' ? named : undefined };
+  }
+
+  function expectOfferedAndValid(offer: Offer, name: string, input: unknown): void {
+    expect([...offer.schemas.keys()], `called ${name}`).toContain(name);
+    expectValid(offer.schemas.get(name), input);
+  }
+
+  it('Codex namespace functions: the generator gives inputs their schemas accept too (never called by the mock, which offers no namespace calls)', () => {
+    expect(NAMESPACE_FUNCTIONS.length).toBeGreaterThan(0);
+    for (const t of NAMESPACE_FUNCTIONS) {
+      for (let seed = 1; seed <= 25; seed++) expectValid(t.parameters, validToolInput({ name: t.name!, schema: t.parameters! }, seed * 7919, { optionalsProbability: 0.5 }));
+    }
+  });
+
+  it('Anthropic (Claude Code tools), stream and non-stream', async () => {
+    const random = seededRandom(1601);
+    let calls = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      const ask = ASKS[round % ASKS.length];
+      const tools = subset(random, CLAUDE_TOOLS);
+      const offer = await plan('claude', random, ask, tools.map((t) => ({ name: t.name, schema: t.input_schema ?? { type: 'object' } })));
+      const body = {
+        ...anthropicAsk(offer.prompt),
+        tools: tools as Anthropic.Tool[],
+        ...(offer.choice ? { tool_choice: offer.choice === 'required' ? { type: 'any' as const } : { type: 'tool' as const, name: offer.choice } } : {}),
+      };
+      const msg = round % 2 ? await claude.messages.create(body) : await claude.messages.stream(body).finalMessage();
+      for (const b of msg.content) {
+        if (b.type !== 'tool_use') continue;
+        calls++;
+        expectOfferedAndValid(offer, b.name, b.input);
+      }
+      expect(msg.stop_reason).toBe(ask === 'none' ? 'end_turn' : msg.content.some((b) => b.type === 'tool_use') ? 'tool_use' : 'end_turn');
+    }
+    // Every asking round called (none of them may pass by answering text).
+    expect(calls).toBe(ROUNDS - Math.ceil(ROUNDS / ASKS.length));
+  });
+
+  it('Chat Completions (Codex functions as chat tools), stream and non-stream', async () => {
+    const random = seededRandom(1602);
+    let calls = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      const ask = ASKS[round % ASKS.length];
+      const tools = subset(random, CHAT_TOOLS);
+      const offer = await plan('chat', random, ask, tools.map((t) => ({ name: t.function.name, schema: t.function.parameters! })));
+      const body = {
+        model: 'gpt-5',
+        tools,
+        messages: [{ role: 'user' as const, content: offer.prompt }],
+        ...(offer.choice ? { tool_choice: offer.choice === 'required' ? ('required' as const) : { type: 'function' as const, function: { name: offer.choice } } } : {}),
+      };
+      const got: Array<{ name: string; args: string }> = [];
+      if (round % 2) {
+        const res = await openai.chat.completions.create(body);
+        for (const c of res.choices[0].message.tool_calls ?? []) if (c.type === 'function') got.push({ name: c.function.name, args: c.function.arguments });
+      } else {
+        for await (const chunk of await openai.chat.completions.create({ ...body, stream: true })) {
+          for (const d of chunk.choices[0]?.delta?.tool_calls ?? []) {
+            if (d.function?.name) got.push({ name: d.function.name, args: '' });
+            if (d.function?.arguments) got.at(-1)!.args += d.function.arguments;
+          }
+        }
+      }
+      for (const c of got) {
+        calls++;
+        expectOfferedAndValid(offer, c.name, JSON.parse(c.args));
+      }
+    }
+    expect(calls).toBe(ROUNDS - Math.ceil(ROUNDS / ASKS.length));
+  });
+
+  it('Responses (Codex tools, namespace and web_search included), stream and non-stream', async () => {
+    const random = seededRandom(1603);
+    let calls = 0;
+    let asked = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      const ask = ASKS[round % ASKS.length];
+      const tools = subset(random, CODEX_TOOLS);
+      const callable = tools.filter((t) => t.type === 'function' && t.parameters).map((t) => ({ name: t.name!, schema: t.parameters! }));
+      const offer = await plan('responses', random, ask, callable);
+      const body = {
+        model: 'gpt-5.1-codex',
+        tools: tools as OpenAI.Responses.Tool[],
+        input: offer.prompt,
+        ...(offer.choice ? { tool_choice: offer.choice === 'required' ? ('required' as const) : { type: 'function' as const, name: offer.choice } } : {}),
+      };
+      const res = round % 2 ? await responses.responses.create(body) : await responses.responses.stream(body).finalResponse();
+      for (const item of res.output) {
+        if (item.type !== 'function_call') continue;
+        calls++;
+        expectOfferedAndValid(offer, item.name, JSON.parse(item.arguments));
+      }
+      // A subset of only namespace / web_search tools has nothing the mock calls: text, as it should be.
+      if (ask !== 'none' && callable.length > 0) asked++;
+    }
+    expect(asked).toBeGreaterThan(ROUNDS / 2);
+    expect(calls).toBe(asked);
   });
 });
