@@ -49,6 +49,17 @@ describe('journal bounds', () => {
     expect(journal.bytes).toBe(0);
   });
 
+  it('counts a body as V8 holds it: one byte a character when ASCII, two when any character is not Latin-1', () => {
+    const ascii = body(10_000);
+    const wide = JSON.stringify({ messages: [{ role: 'user', content: `${'x'.repeat(10_000)} \u2014 done` }] });
+    const journal = new Journal();
+    journal.append(entry(journal.nextSeq(), Buffer.byteLength(ascii)), ascii);
+    expect(journal.bytes).toBe(ENTRY_OVERHEAD_BYTES + ascii.length);
+    journal.reset();
+    journal.append(entry(journal.nextSeq(), Buffer.byteLength(wide)), wide);
+    expect(journal.bytes).toBe(ENTRY_OVERHEAD_BYTES + 2 * wide.length);
+  });
+
   it('still bounds by entry count', () => {
     const journal = new Journal({ max: 3 });
     for (let i = 1; i <= 7; i++) journal.append(entry(journal.nextSeq(), 2), '{}');
