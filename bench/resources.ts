@@ -74,21 +74,20 @@ export function sampleProcess(pid: number, intervalMs = 500): ResourceSampler {
 }
 
 /**
- * RSS growth in per cent from the start of the measured window to its end: the median of the
- * last quarter of the samples over the median of the first quarter. A process whose garbage
- * piles up between full collections (the mock under 100 kB bodies swings 300-800 MB every
- * minute or so) has an RSS that is a sawtooth: a few samples at each end (the former rule) gave
- * +62% or -2% by where the teeth fell, a quarter's median holds several teeth. A leak moves
- * the median of every quarter.
+ * RSS growth in per cent from the start of the measured window to its end: the lowest RSS of the
+ * last quarter of the samples over the lowest of the first quarter, i.e. the floor the process
+ * returns to after its full collections. A process whose garbage piles up between full
+ * collections has a sawtooth RSS (the mock under 100 kB bodies: 300-750 MB, a tooth every one
+ * to two minutes, teeth growing as V8 widens its heap limit while the live heap stays at
+ * ~135 MB): a few samples at each end read it as +62% or -2% by where the teeth fell, and a
+ * quarter's median moved with the teeth's width. A leak raises the floor; `rss_max_mb` keeps the
+ * peak.
  */
 export function rssGrowthPct(samples: readonly ResourceSample[]): number {
   if (samples.length < 2) return 0;
   const k = Math.max(1, Math.floor(samples.length / 4));
-  const median = (xs: readonly ResourceSample[]) => {
-    const v = xs.map((x) => x.rssMb).sort((a, b) => a - b);
-    return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
-  };
-  const first = median(samples.slice(0, k));
-  const last = median(samples.slice(-k));
+  const floor = (xs: readonly ResourceSample[]) => Math.min(...xs.map((x) => x.rssMb));
+  const first = floor(samples.slice(0, k));
+  const last = floor(samples.slice(-k));
   return first === 0 ? 0 : ((last - first) / first) * 100;
 }
