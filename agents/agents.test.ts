@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { maskToken } from '../lib/mask.js';
 import type { FaultRule } from '../mocks/config.js';
 import { MOCK_WORDS } from '../mocks/content.js';
+import type { Usage } from '../protocols/types.js';
 import { agentCommands, codexConfig } from '../relay/stack.js';
 import type { AgentCase, CaseResult, SessionReport, TurnResult } from './session.js';
 
@@ -81,12 +82,16 @@ const mockTokens = (name: string) => report.stack.mocks.find((m) => m.name === n
 /** Requests that generated (not health probes, not model lists). */
 const generations = (c: CaseResult, path: string) => c.journal.filter((e) => e.method === 'POST' && e.path === path);
 
-/** Exactly the mock's words, as many as the upstream billed, ending the sentence. */
-function expectMockText(stdout: string, outputTokens: number): void {
+/**
+ * Exactly the mock's words, as many as the upstream billed for the answer's text (its output
+ * tokens less those it spent reasoning: both agents ask for reasoning, which they do not print).
+ */
+function expectMockText(stdout: string, usage: Usage): void {
   const text = stdout.trim();
   expect(text.endsWith('.'), text).toBe(true);
   const words = text.slice(0, -1).split(' ');
-  expect(words).toHaveLength(outputTokens);
+  expect(usage.reasoningTokens, 'the agent asked for reasoning and got it').toBeGreaterThan(0);
+  expect(words).toHaveLength(usage.outputTokens - usage.reasoningTokens!);
   words[0] = words[0].charAt(0).toLowerCase() + words[0].slice(1);
   for (const w of words) expect(MOCK_WORDS, `"${w}" in ${text}`).toContain(w);
 }
@@ -108,8 +113,9 @@ function expectLedgerMatchesUpstream(c: CaseResult, path: string): void {
   for (const e of billed) {
     const rows = closing.filter((r) => r.requestId === e.headers['x-request-id']);
     expect(rows, `ledger rows of ${String(e.headers['x-request-id'])}`).toHaveLength(1);
-    const { inputTokens, outputTokens, cacheWriteTokens, cacheReadTokens } = rows[0].usage;
-    expect({ inputTokens, outputTokens, cacheWriteTokens, cacheReadTokens }).toEqual(e.usage);
+    // Reasoning tokens are output tokens: charged in outputTokens (the mock's split is its own).
+    const pick = ({ inputTokens, outputTokens, cacheWriteTokens, cacheReadTokens }: Usage) => ({ inputTokens, outputTokens, cacheWriteTokens, cacheReadTokens });
+    expect(pick(rows[0].usage)).toEqual(pick(e.usage!));
     expect(rows[0].cost).toBeGreaterThan(0);
   }
   const reached = new Set(billed.map((e) => e.headers['x-request-id']));
@@ -168,7 +174,7 @@ describe('real coding agents through pnpm stack (loopback-only network namespace
       expect(e.headers['anthropic-version']).toBe('2023-06-01');
       expect(e.stream).toBe(true);
     }
-    c.turns.forEach((t, i) => expectMockText(t.stdout, sent[i].usage!.outputTokens));
+    c.turns.forEach((t, i) => expectMockText(t.stdout, sent[i].usage!));
     expectTwoTurnSession(c, '/v1/messages', 'claude-a', 'x-claude-code-session-id');
   });
 
@@ -180,7 +186,7 @@ describe('real coding agents through pnpm stack (loopback-only network namespace
       expect(e.headers['session-id']).toBeTruthy();
       expect(e.stream).toBe(true);
     }
-    c.turns.forEach((t, i) => expectMockText(t.stdout, sent[i].usage!.outputTokens));
+    c.turns.forEach((t, i) => expectMockText(t.stdout, sent[i].usage!));
     expectTwoTurnSession(c, '/v1/responses', 'openai-a', 'session-id');
   });
 
@@ -208,7 +214,7 @@ describe('real coding agents through pnpm stack (loopback-only network namespace
     expect(cutLogged.attempts[0].token).toBe(maskToken(cut.credential));
     // What each turn printed is the mock's answer to that turn's last request.
     const turnEnds = [rest.at(-2)!, rest.at(-1)!];
-    c.turns.forEach((t, i) => expectMockText(t.stdout, turnEnds[i].usage!.outputTokens));
+    c.turns.forEach((t, i) => expectMockText(t.stdout, turnEnds[i].usage!));
     expectLedgerMatchesUpstream(c, path);
   });
 });

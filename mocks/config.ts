@@ -13,7 +13,7 @@ export const UPSTREAM_KINDS = ['claude', 'openai', 'openai-responses', 'chatgpt-
 export { durationSchema };
 
 /** Where in a stream a fault strikes: after N events, or after a named point of the phases. */
-export const STREAM_POINTS = ['start', 'first_content', 'mid_content', 'last_content', 'usage'] as const;
+export const STREAM_POINTS = ['start', 'first_content', 'mid_content', 'last_content', 'usage', 'mid_reasoning'] as const;
 export type StreamPoint = (typeof STREAM_POINTS)[number];
 export const streamPointSchema = z.union([z.number().int().min(0), z.enum(STREAM_POINTS)]);
 
@@ -186,7 +186,11 @@ export const upstreamConfigSchema = z
     stream: streamPacingSchema.prefault({}),
     /** Delay before response headers on every request. */
     latency: durationSchema.prefault(0),
-    output: z.object({ tokens: z.number().int().min(0).default(16) }).strict().prefault({}),
+    /**
+     * Words generated, and reasoning tokens spent when a request asks for reasoning (thinking,
+     * Responses `reasoning`, Chat `reasoning_effort`; scaled by the effort asked, protocols/reasoning.ts).
+     */
+    output: z.object({ tokens: z.number().int().min(0).default(16), reasoning_tokens: z.number().int().min(0).default(8) }).strict().prefault({}),
     /**
      * Tool calls without a rule: the share of tool-offering requests answered with a call (drawn
      * from the content seed; default 0, so agents get text that ends their turn) and which tool.

@@ -44,7 +44,7 @@ const settingsBody = z
       .object({ ttft: durationSchema.optional(), chunk_delay: durationSchema.optional(), tokens_per_second: z.number().positive().nullable().optional() })
       .strict()
       .optional(),
-    output: z.object({ tokens: z.number().int().min(0) }).strict().optional(),
+    output: z.object({ tokens: z.number().int().min(0).optional(), reasoning_tokens: z.number().int().min(0).optional() }).strict().optional(),
     tool_calls: z.object({ probability: z.number().min(0).max(1), name: z.string().min(1).optional() }).strict().optional(),
   })
   .strict();
@@ -198,7 +198,8 @@ function route(state: ControlState, method: string, path: string, q: URLSearchPa
       const patch = validateConfig(parseJson(raw), settingsBody, 'settings');
       const s = up.settings;
       if (patch.latency !== undefined) s.latency = patch.latency;
-      if (patch.output) s.outputTokens = patch.output.tokens;
+      if (patch.output?.tokens !== undefined) s.outputTokens = patch.output.tokens;
+      if (patch.output?.reasoning_tokens !== undefined) s.reasoningTokens = patch.output.reasoning_tokens;
       if (patch.tool_calls) s.toolCalls = { ...patch.tool_calls };
       if (patch.stream) {
         const p = { ...s.pacing };
@@ -207,7 +208,7 @@ function route(state: ControlState, method: string, path: string, q: URLSearchPa
         if (patch.stream.tokens_per_second !== undefined) p.tokensPerSecond = patch.stream.tokens_per_second ?? undefined;
         s.pacing = p;
       }
-      return { latency: s.latency, stream: s.pacing, output: { tokens: s.outputTokens }, tool_calls: s.toolCalls };
+      return { latency: s.latency, stream: s.pacing, output: { tokens: s.outputTokens, reasoning_tokens: s.reasoningTokens }, tool_calls: s.toolCalls };
     }
     case 'POST /upstreams/:name/jwt': {
       const up = upstreamOf(state, parts[1]);

@@ -26,7 +26,7 @@ export interface IssuedJwt {
 export interface SettingsPatch {
   latency?: number | string;
   stream?: { ttft?: number | string; chunk_delay?: number | string; tokens_per_second?: number | null };
-  output?: { tokens: number };
+  output?: { tokens?: number; reasoning_tokens?: number };
   /** Share of tool-offering requests answered with a tool call, and which tool (default: one offered). */
   tool_calls?: { probability: number; name?: string };
 }

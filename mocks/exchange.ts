@@ -18,7 +18,7 @@ export class Exchange {
   usage: Usage | null = null;
   /** The generated answer's text tokens (one per content event, text first), when there is one. */
   textTokens: readonly string[] | undefined = undefined;
-  /** Content events written so far (one generated token each; a whole body: all of them). */
+  /** Content events of the answer (not its reasoning) written so far (one generated token each; a whole body: all of them). */
   contentEventsSent = 0;
   /** The assistant prefill the request ended with, or null. */
   prefill: string | null = null;

@@ -4,7 +4,7 @@
  */
 import { encodeSse } from '../protocols/sse.js';
 import { generatedOutputTokens } from '../protocols/tokens.js';
-import type { Usage } from '../protocols/types.js';
+import type { GeneratedContent, Usage } from '../protocols/types.js';
 import { writeBody } from './body-writer.js';
 import type { FaultAction } from './config.js';
 import { generateContent } from './content.js';
@@ -42,13 +42,14 @@ export function generate(ctx: Ctx, action: FaultAction | undefined): void {
     seed: up.seed,
     requestNumber: variant,
     outputTokens,
+    reasoningTokens: up.settings.reasoningTokens,
     protocol: protocol.id,
     toolCalls: up.settings.toolCalls,
     ask: action?.respond?.tool_call,
     continues: prefill !== undefined,
   });
   ctx.ex.textTokens = content.tokens;
-  const usage = billUsage(protocol.id, ctx.body, info, generatedOutputTokens(content), ctx.credential, up.cache);
+  const usage = withReasoning(billUsage(protocol.id, ctx.body, info, generatedOutputTokens(content), ctx.credential, up.cache), content);
   const ids = { id: responseId(up.seed, n), created };
   if (!info.stream) {
     const body = protocol.buildResponse(info, ctx.body, content, usage, ids);
@@ -125,15 +126,20 @@ function sendTemplated(ctx: Ctx, variant: number, outputTokens: number, id: stri
   const info = ctx.info!;
   const input = billUsage(protocol.id, ctx.body, info, 0, ctx.credential, up.cache);
   const calls = up.settings.toolCalls;
-  const key = `${protocol.id}\u0001${variant}\u0001${outputTokens}\u0001${calls.probability},${calls.name ?? ''}\u0001${input.inputTokens},${input.cacheWriteTokens},${input.cacheReadTokens}\u0001${ctx.rawText}`;
+  const key = `${protocol.id}\u0001${variant}\u0001${outputTokens},${up.settings.reasoningTokens}\u0001${calls.probability},${calls.name ?? ''}\u0001${input.inputTokens},${input.cacheWriteTokens},${input.cacheReadTokens}\u0001${ctx.rawText}`;
   let t = up.templates.get(key);
   if (!t) {
-    const content = generateContent(info, ctx.body, { seed: up.seed, requestNumber: variant, outputTokens, protocol: protocol.id, toolCalls: up.settings.toolCalls });
-    const usage = { ...input, outputTokens: generatedOutputTokens(content) };
+    const content = generateContent(info, ctx.body, { seed: up.seed, requestNumber: variant, outputTokens, reasoningTokens: up.settings.reasoningTokens, protocol: protocol.id, toolCalls: up.settings.toolCalls });
+    const usage = withReasoning({ ...input, outputTokens: generatedOutputTokens(content) }, content);
     t = { text: JSON.stringify(protocol.buildResponse(info, ctx.body, content, usage, MARK_IDS)), usage };
     up.remember(key, t);
   }
   ctx.ex.usage = { ...t.usage };
   const text = t.text.replaceAll(ID_MARK, id).replaceAll(CREATED_TEXT, String(created));
   writeBody(ctx.ex, 200, { 'content-type': 'application/json', [KINDS[up.kind].requestIdHeader]: ctx.requestId }, text, undefined);
+}
+
+/** The usage of an answer with reasoning says how many of its output tokens were reasoning. */
+function withReasoning(usage: Usage, content: GeneratedContent): Usage {
+  return content.reasoning ? { ...usage, reasoningTokens: content.reasoning.tokens.length } : usage;
 }

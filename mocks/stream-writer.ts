@@ -39,9 +39,11 @@ export interface StreamPlan {
 export function resolvePoint(point: number | StreamPoint, events: readonly LabeledEvent[]): number {
   if (typeof point === 'number') return Math.min(point, events.length);
   const content: number[] = [];
+  const reasoning: number[] = [];
   let usageAt = -1;
   let terminalAt = events.length;
   events.forEach((e, i) => {
+    if (e.reasoning) reasoning.push(i);
     if (e.phase === 'content') content.push(i);
     else if (e.phase === 'usage' && usageAt === -1) usageAt = i;
     else if (e.phase === 'terminal' && terminalAt === events.length) terminalAt = i;
@@ -59,6 +61,13 @@ export function resolvePoint(point: number | StreamPoint, events: readonly Label
     case 'usage':
       // After the usage event; for protocols whose terminal carries usage, just before the terminal.
       return usageAt >= 0 ? usageAt + 1 : terminalAt;
+    case 'mid_reasoning': {
+      // Inside the thinking block / reasoning item: after half its content events, or right after
+      // it opened when it has none (reasoning not shown); without reasoning, like `start`.
+      const inner = reasoning.filter((i) => events[i].phase === 'content');
+      if (inner.length > 0) return inner[Math.ceil(inner.length / 2) - 1] + 1;
+      return reasoning.length > 0 ? reasoning[0] + 1 : beforeContent;
+    }
   }
 }
 
@@ -80,8 +89,10 @@ export function schedule(events: readonly LabeledEvent[], pacing: Pacing): Float
   return out;
 }
 
+/** The full usage with the output tokens actually sent; how many of those were reasoning is not told apart. */
 function addOutput(base: Usage, output: number): Usage {
-  return { ...base, outputTokens: output };
+  const { reasoningTokens: _split, ...rest } = base;
+  return { ...rest, outputTokens: output };
 }
 
 /**
@@ -96,7 +107,7 @@ export interface EncodedStream {
   starts: Uint32Array;
   /** tokensBefore[i] = output tokens delivered by the content events before event i: tokensForChars of their characters (a cut stream's bill). */
   tokensBefore: Uint32Array;
-  /** contentBefore[i] = content events before event i (the journal's text sent: one generated token each). */
+  /** contentBefore[i] = content events of the answer (not its reasoning) before event i (the journal's text sent: one generated token each). */
   contentBefore: Uint32Array;
 }
 
@@ -118,7 +129,8 @@ export function encodeStream(events: readonly LabeledEvent[]): EncodedStream {
     offset += Buffer.byteLength(piece);
     if (e.phase === 'content') {
       chars += e.chars ?? 0;
-      content++;
+      // The reasoning's events come before the answer's and carry none of its text.
+      if (!e.reasoning) content++;
     }
     text += piece;
   }

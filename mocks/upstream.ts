@@ -25,6 +25,8 @@ export interface UpstreamSettings {
   latency: number;
   pacing: Pacing;
   outputTokens: number;
+  /** Reasoning tokens at medium effort, for requests that ask for reasoning. */
+  reasoningTokens: number;
   toolCalls: ToolCallPolicy;
 }
 
@@ -103,5 +105,5 @@ export class MockUpstream {
 }
 
 function settingsOf(config: ResolvedUpstreamConfig): UpstreamSettings {
-  return { latency: config.latency, pacing: { ...config.stream }, outputTokens: config.output.tokens, toolCalls: { ...config.tool_calls } };
+  return { latency: config.latency, pacing: { ...config.stream }, outputTokens: config.output.tokens, reasoningTokens: config.output.reasoning_tokens, toolCalls: { ...config.tool_calls } };
 }

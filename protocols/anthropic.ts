@@ -2,13 +2,17 @@
  * Anthropic Messages API (POST /v1/messages), as the official SDK and Claude Code see it.
  * Field names follow @anthropic-ai/sdk resources/messages: Message, Usage, RawMessageStreamEvent.
  *
- * Stream order (text, then an optional tool_use block when the request had tools):
+ * Stream order (a thinking block when the request asked for thinking, text, then an optional
+ * tool_use block when the request had tools):
  *   message_start (usage: input + cache tokens, output_tokens 1)
- *   content_block_start(0, text) · ping · content_block_delta(text_delta)* · content_block_stop(0)
+ *   [content_block_start(0, {type: thinking, thinking: '', signature: ''}) · ping ·
+ *    content_block_delta(thinking_delta)* · content_block_delta(signature_delta) · content_block_stop(0)]
+ *   content_block_start(i, text) · [ping] · content_block_delta(text_delta)* · content_block_stop(i)
  *   [content_block_start(1, tool_use) · content_block_delta(input_json_delta)* · content_block_stop(1)]
  *   message_delta {delta:{stop_reason, stop_sequence}, usage:{output_tokens}} · message_stop
  * Errors mid-stream: `event: error` data {type:'error', error:{type:'overloaded_error', ...}}.
  */
+import { opaqueBlob } from './reasoning.js';
 import { estimateInputTokens, tokensForChars } from './tokens.js';
 import type {
   ErrorOptions,
@@ -180,8 +184,22 @@ function toolUseId(id: string): string {
   return prefixed('toolu_', id);
 }
 
+/**
+ * The thinking block's text and signature. With `display: omitted` the text is empty and the
+ * signature still comes (the real API's words: "thinking content is redacted but a signature is
+ * returned for multi-turn continuity"); the tokens are billed either way.
+ */
+function thinkingOf(content: GeneratedContent): { thinking: string; signature: string } | undefined {
+  const r = content.reasoning;
+  if (!r) return undefined;
+  const words = r.tokens.join('');
+  return { thinking: r.shown ? words : '', signature: opaqueBlob(`thinking\u0000${words}`, 344, 'Eq') };
+}
+
 function buildResponse(req: RequestInfo, body: unknown, content: GeneratedContent, usage: Usage, ids: ResponseIds): Json {
   const blocks: Json[] = [];
+  const thinking = thinkingOf(content);
+  if (thinking) blocks.push({ type: 'thinking', thinking: thinking.thinking, signature: thinking.signature });
   const text = content.tokens.join('');
   if (text.length > 0 || !content.toolCall) blocks.push({ type: 'text', text });
   if (content.toolCall) {
@@ -202,9 +220,10 @@ function buildResponse(req: RequestInfo, body: unknown, content: GeneratedConten
   };
 }
 
-function ev(event: string, data: Json, phase: StreamPhase, chars?: number): LabeledEvent {
+function ev(event: string, data: Json, phase: StreamPhase, chars?: number, reasoning?: true): LabeledEvent {
   const out: LabeledEvent = { event, data: JSON.stringify(data), phase };
   if (chars !== undefined) out.chars = chars;
+  if (reasoning) out.reasoning = true;
   return out;
 }
 
@@ -237,6 +256,20 @@ function buildStream(req: RequestInfo, body: unknown, content: GeneratedContent,
     if (!pinged) events.push(ev('ping', { type: 'ping' }, 'ping'));
     pinged = true;
   };
+  const thinking = thinkingOf(content);
+  if (thinking) {
+    events.push(ev('content_block_start', { type: 'content_block_start', index, content_block: { type: 'thinking', thinking: '', signature: '' } }, 'start', undefined, true));
+    ping();
+    if (content.reasoning!.shown) {
+      for (const t of content.reasoning!.tokens) {
+        events.push(ev('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'thinking_delta', thinking: t } }, 'content', t.length, true));
+      }
+    }
+    // The signature comes whole, just before the block's stop; it is no output token of its own.
+    events.push(ev('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'signature_delta', signature: thinking.signature } }, 'content', 0, true));
+    events.push(ev('content_block_stop', { type: 'content_block_stop', index }, 'content_end'));
+    index++;
+  }
   if (content.tokens.length > 0 || !content.toolCall) {
     events.push(ev('content_block_start', { type: 'content_block_start', index, content_block: { type: 'text', text: '' } }, 'start'));
     ping();

@@ -109,7 +109,7 @@ export function chatUsage(u: Usage): Json {
     total_tokens: prompt + u.outputTokens,
     prompt_tokens_details: { cached_tokens: u.cacheReadTokens, audio_tokens: 0 },
     completion_tokens_details: {
-      reasoning_tokens: 0,
+      reasoning_tokens: u.reasoningTokens ?? 0,
       audio_tokens: 0,
       accepted_prediction_tokens: 0,
       rejected_prediction_tokens: 0,

@@ -5,6 +5,9 @@
  * Stream (every frame `event: <type>` + data JSON with the same `type` and a `sequence_number`
  * counting from 0):
  *   response.created · response.in_progress ·
+ *   [response.output_item.added(reasoning) · (response.reasoning_summary_part.added ·
+ *    response.reasoning_summary_text.delta* · response.reasoning_summary_text.done ·
+ *    response.reasoning_summary_part.done, when a summary was asked for) · response.output_item.done] ·
  *   response.output_item.added(message) · response.content_part.added(output_text) ·
  *   response.output_text.delta* · response.output_text.done · response.content_part.done ·
  *   response.output_item.done ·
@@ -15,6 +18,7 @@
  * bare `error` event {type:'error', code, message, param}.
  */
 import { openAiErrorFromBody, openAiErrorReply } from './openai-shared.js';
+import { opaqueBlob } from './reasoning.js';
 import { estimateInputTokens, tokensForChars } from './tokens.js';
 import type {
   ErrorReply,
@@ -80,7 +84,7 @@ export function responsesUsage(u: Usage): Json {
     input_tokens: input,
     input_tokens_details: { cached_tokens: u.cacheReadTokens },
     output_tokens: u.outputTokens,
-    output_tokens_details: { reasoning_tokens: 0 },
+    output_tokens_details: { reasoning_tokens: u.reasoningTokens ?? 0 },
     total_tokens: input + u.outputTokens,
   };
 }
@@ -112,6 +116,7 @@ function textFromBody(body: unknown): string {
 
 interface Ids {
   response: string;
+  reasoning: string;
   message: string;
   functionCall: string;
   callId: string;
@@ -121,6 +126,7 @@ function idsFor(ids: ResponseIds, content?: GeneratedContent): Ids {
   const base = ids.id.replace(/^(resp_|msg_|chatcmpl-)/, '');
   return {
     response: prefixed('resp_', ids.id),
+    reasoning: `rs_${base}`,
     message: `msg_${base}`,
     functionCall: `fc_${base}`,
     callId: prefixed('call_', content?.toolCall?.id ?? base),
@@ -189,12 +195,26 @@ function functionCallItem(id: string, status: string, args: string, callId: stri
   return { id, type: 'function_call', status, arguments: args, call_id: callId, name };
 }
 
+function summaryText(text: string): Json {
+  return { type: 'summary_text', text };
+}
+
+/** The reasoning item: its summary when one was asked for, its encrypted content when `include` asked. */
+function reasoningItem(id: string, content: GeneratedContent, done: boolean): Json {
+  const r = content.reasoning!;
+  const words = r.tokens.join('');
+  const item: Json = { id, type: 'reasoning', summary: done && r.shown ? [summaryText(words)] : [] };
+  if (done && r.encrypted) item.encrypted_content = opaqueBlob(`reasoning\u0000${words}`, 512, 'gAAAAA');
+  return item;
+}
+
 function hasMessage(content: GeneratedContent): boolean {
   return content.tokens.length > 0 || !content.toolCall;
 }
 
 function finalOutput(content: GeneratedContent, i: Ids): Json[] {
   const out: Json[] = [];
+  if (content.reasoning) out.push(reasoningItem(i.reasoning, content, true));
   const messageStatus = content.stopReason === 'max_tokens' ? 'incomplete' : 'completed';
   if (hasMessage(content)) out.push(messageItem(i.message, messageStatus, [outputText(content.tokens.join(''))]));
   if (content.toolCall) {
@@ -219,9 +239,10 @@ function buildResponse(req: RequestInfo, body: unknown, content: GeneratedConten
 /** Numbers events as the API does: one counter over the whole stream. */
 class Sequencer {
   constructor(private next = 0) {}
-  ev(type: string, fields: Json, phase: StreamPhase, chars?: number): LabeledEvent {
+  ev(type: string, fields: Json, phase: StreamPhase, chars?: number, reasoning?: true): LabeledEvent {
     const out: LabeledEvent = { event: type, data: JSON.stringify({ type, sequence_number: this.next++, ...fields }), phase };
     if (chars !== undefined) out.chars = chars;
+    if (reasoning) out.reasoning = true;
     return out;
   }
 }
@@ -236,6 +257,20 @@ function buildStream(req: RequestInfo, body: unknown, content: GeneratedContent,
   events.push(s.ev('response.in_progress', { response: pending }, 'start'));
   let outputIndex = 0;
   const incomplete = content.stopReason === 'max_tokens';
+  if (content.reasoning) {
+    const r = content.reasoning;
+    events.push(s.ev('response.output_item.added', { output_index: outputIndex, item: reasoningItem(i.reasoning, content, false) }, 'start', undefined, true));
+    if (r.shown) {
+      const text = r.tokens.join('');
+      const at = { item_id: i.reasoning, output_index: outputIndex, summary_index: 0 };
+      events.push(s.ev('response.reasoning_summary_part.added', { ...at, part: summaryText('') }, 'start', undefined, true));
+      for (const t of r.tokens) events.push(s.ev('response.reasoning_summary_text.delta', { ...at, delta: t }, 'content', t.length, true));
+      events.push(s.ev('response.reasoning_summary_text.done', { ...at, text }, 'content_end', undefined, true));
+      events.push(s.ev('response.reasoning_summary_part.done', { ...at, part: summaryText(text) }, 'content_end', undefined, true));
+    }
+    events.push(s.ev('response.output_item.done', { output_index: outputIndex, item: reasoningItem(i.reasoning, content, true) }, 'content_end'));
+    outputIndex++;
+  }
   if (hasMessage(content)) {
     const text = content.tokens.join('');
     const at = { item_id: i.message, output_index: outputIndex, content_index: 0 };

@@ -48,9 +48,12 @@ export function estimateInputTokens(protocol: ProtocolId, body: unknown): number
   return Math.max(1, Math.ceil(requestTextLength(protocol, body) / 4));
 }
 
-/** Output tokens the generated content bills: one per text token and one per tool-argument chunk. */
+/**
+ * Output tokens the generated content bills: one per text token, one per tool-argument chunk and
+ * one per reasoning token (reasoning is output, billed whether its text is shown or not).
+ */
 export function generatedOutputTokens(content: GeneratedContent): number {
-  return content.tokens.length + (content.toolCall ? content.toolCall.argumentChunks.length : 0);
+  return content.tokens.length + (content.toolCall ? content.toolCall.argumentChunks.length : 0) + (content.reasoning?.tokens.length ?? 0);
 }
 
 export function requestTextLength(protocol: ProtocolId, body: unknown): number {

@@ -21,6 +21,12 @@ export interface Usage {
   cacheReadTokens: number;
   /** true when the upstream reported none and the number is the relay's own estimate. */
   estimated?: boolean;
+  /**
+   * Of `outputTokens`, those the model spent reasoning (thinking, reasoning items): already in
+   * `outputTokens`, which is what is charged. The mocks set it on a complete answer (the journal
+   * shows the split, the builders report it in the protocol's usage details); relays never need it.
+   */
+  reasoningTokens?: number;
 }
 
 export const ZERO_USAGE: Usage = Object.freeze({ inputTokens: 0, outputTokens: 0, cacheWriteTokens: 0, cacheReadTokens: 0 });
@@ -50,10 +56,12 @@ export type StreamPhase = 'start' | 'ping' | 'content' | 'content_end' | 'usage'
 export interface LabeledEvent extends SseEvent {
   phase: StreamPhase;
   /**
-   * Characters of output (text, refusal, tool arguments) this event delivers (content events):
-   * a cut stream is billed tokensForChars of those sent (protocols/tokens.ts).
+   * Characters of output (text, refusal, thinking, tool arguments) this event delivers (content
+   * events): a cut stream is billed tokensForChars of those sent (protocols/tokens.ts).
    */
   chars?: number;
+  /** An event of the reasoning (thinking block, reasoning item): where `mid_reasoning` cuts; none of the answer's text. */
+  reasoning?: true;
 }
 
 /** What the mock decided to answer, before faults and pacing are applied. */
@@ -62,6 +70,12 @@ export interface GeneratedContent {
   tokens: string[];
   /** When the request had tools: one tool call whose JSON input is streamed in pieces. */
   toolCall?: { id: string; name: string; input: Record<string, unknown>; argumentChunks: string[] };
+  /**
+   * When the request asked for reasoning (protocols/reasoning.ts): its tokens, one word each
+   * (billed as output tokens whether shown or not), and whether the words are sent (thinking
+   * text, a Responses summary) or only counted (thinking omitted, no summary, Chat).
+   */
+  reasoning?: { tokens: string[]; shown: boolean; encrypted: boolean };
   stopReason: 'end_turn' | 'max_tokens' | 'tool_use';
 }
 

@@ -2,8 +2,8 @@
  * Mid-stream continuation on the wire: a stream cut mid-text is continued on another endpoint by
  * assistant prefill, and the client reads ONE message (one message_start, the same text block,
  * indexes consistent, one message_stop; chat: one id, one role chunk, one [DONE]), usage the sum
- * of both upstreams'. And where it must not continue: a tool call, a model that refuses prefill,
- * an endpoint out of failover, the switch off: the original cause ends the stream.
+ * of both upstreams'. And where it must not continue: a tool call, a thinking block, a model that
+ * refuses prefill, an endpoint out of failover, the switch off: the original cause ends the stream.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MockFleet } from '../mocks/index.js';
@@ -120,6 +120,22 @@ describe('continuation by prefill', () => {
     expect(events.at(-1)!.event).toBe('error');
     expect(events.at(-1)!.data.error.message).toContain('upstream stream failed');
     expect((await stack.mocks.control.journal()).map((e) => e.upstream)).toEqual(['a']);
+  });
+
+  it('a cut inside a thinking block is never continued: the thinking went out, no text, the original cause ends the stream', async () => {
+    stack = await start();
+    await stack.mocks.control.addRule('a', { times: 1, action: { cut: { after: 'mid_reasoning', mode: 'fin' } } });
+    const res = await ask(stack.relay, '/v1/messages', claudeBody({ stream: true, max_tokens: 4096, thinking: { type: 'enabled', budget_tokens: 2048 } }));
+    expect(res.status).toBe(200);
+    const events = parsed(res.text);
+    const deltas = events.filter((e) => e.event === 'content_block_delta').map((e) => e.data.delta.type);
+    expect(deltas.length).toBeGreaterThan(0);
+    expect(new Set(deltas)).toEqual(new Set(['thinking_delta']));
+    expect(events.at(-1)!.event).toBe('error');
+    expect(events.at(-1)!.data.error.message).toContain('upstream stream failed');
+    expect((await stack.mocks.control.journal()).map((e) => e.upstream)).toEqual(['a']);
+    const [log] = await requestLog(stack.relay, res);
+    expect(log.attempts.map((a: { endpoint: string }) => a.endpoint)).toEqual(['A']);
   });
 
   it('a model that refuses prefill is skipped with its 400 never shown; the original cause ends the stream', async () => {
