@@ -63,6 +63,8 @@ export interface ScenarioResult {
   /** Why the scenario errored, is not applicable, or was skipped. */
   reason?: string;
   missingCapabilities?: Capability[];
+  /** On a target without a virtual clock: what the layout's policy durations were multiplied by (engine/policy-time.ts). */
+  timeScale?: number;
   startedAt: string;
   durationMs: number;
   steps: StepResult[];

@@ -15,7 +15,8 @@ import { sendAll, type ClientResult } from './clients.js';
 import { evaluate, expectationsByLevel, attemptLabel, skipChecks, type Check, type StepObservation } from './expect.js';
 import { checkInvariants } from './invariants.js';
 import { billingChecks } from './billing.js';
-import { LEVELS, PLAY_CAPABILITIES, resolveLayout, type BillingExpectation, type Capability, type ClientProtocol, type Expectation, type Level, type Scenario, type ScenarioEndpoint, type ScenarioLayout, type Step } from './schema.js';
+import { blackBoxLayout, isPolicyWait, parsePolicy, resolvePolicyWait, timeScale } from './policy-time.js';
+import { LEVELS, PLAY_CAPABILITIES, policyWaits, resolveLayout, type BillingExpectation, type Capability, type ClientProtocol, type Expectation, type Level, type Scenario, type ScenarioEndpoint, type ScenarioLayout, type Step } from './schema.js';
 import { capabilitySet, type AdapterCapabilities, type AdapterContext, type Layout, type RelayAdapter, type RelayAttempt, type RelayRecord } from '../adapters/api.js';
 import { applyToReference, portableChange, portableLayout, type ResolvedChange, type RunningUpstream } from './portable-layout.js';
 import type { LevelVerdict, RequestView, ScenarioResult, StepResult, UpstreamHit } from './result.js';
@@ -65,7 +66,7 @@ function stepAction(step: Step): string {
     const r = step.request;
     return `${r.background ? `start ${r.background}: ` : ''}request ${r.protocol}${r.stream ? ' stream' : ''}${r.path ? ` ${r.path}` : ''}${r.count > 1 ? ` ×${r.count}` : ''}${r.concurrency > 1 ? ` (${r.concurrency} at once)` : ''}`;
   }
-  if (step.advance !== undefined) return `advance clock ${formatMs(step.advance)}`;
+  if (step.advance !== undefined) return `advance clock ${isPolicyWait(step.advance) ? step.advance.text : formatMs(step.advance)}`;
   if (step.wait !== undefined) return `wait ${formatMs(step.wait)}`;
   if (step.faults) {
     const f = step.faults;
@@ -112,12 +113,17 @@ interface Ctx {
   caps: Set<Capability>;
   inbound: Set<ClientProtocol>;
   maxRealWaitMs: number;
+  /**
+   * What the policy durations of the layouts this target gets are multiplied by: 1 on a virtual
+   * clock, less on a target without one so policy waits take seconds of real time (policy-time.ts).
+   */
+  timeScale: number;
   /** Background requests the target could not play: name -> why. */
   skippedFlights: Map<string, string>;
   actx: AdapterContext;
   relayUrl: string;
   baseUrls: Partial<Record<ClientProtocol, string>>;
-  /** The relay layout as it stands: the reference relay's terms, and the portable one adapters get. */
+  /** The relay layout as it stands (as the target got it: scaled by timeScale): the reference relay's terms, and the portable one adapters get. */
   reference: ScenarioLayout;
   layout: Layout;
   upstreams: RunningUpstream[];
@@ -353,9 +359,20 @@ function cannotPlay(ctx: Ctx, step: Step): string | undefined {
   if (step.join && ctx.skippedFlights.has(step.join)) return ctx.skippedFlights.get(step.join);
   if (step.health_check && !(ctx.caps.has('health') && ctx.adapter.healthCheck)) return 'the target cannot run a health probe round on demand';
   if (step.relay_change?.restart && !ctx.caps.has('restart')) return 'the target\u2019s adapter cannot restart it';
-  if (step.advance !== undefined && !ctx.caps.has('clock') && step.advance > ctx.maxRealWaitMs)
-    return `no virtual clock, and ${formatMs(step.advance)} is longer than the real-time bound (${formatMs(ctx.maxRealWaitMs)})`;
+  if (step.advance !== undefined && !ctx.caps.has('clock') && advanceMs(ctx, step) > ctx.maxRealWaitMs)
+    return `no virtual clock, and ${formatMs(advanceMs(ctx, step))} is longer than the real-time bound (${formatMs(ctx.maxRealWaitMs)})`;
   return undefined;
+}
+
+/** How far an `advance` step moves: its duration, or its policy duration under the layout the target has now. */
+function advanceMs(ctx: Pick<Ctx, 'reference'>, step: Step): number {
+  const a = step.advance!;
+  return isPolicyWait(a) ? resolvePolicyWait(a, parsePolicy(ctx.reference)) : a;
+}
+
+/** The layout as this target gets it (policy durations shortened on a target without a virtual clock). */
+function forTarget(ctx: Pick<Ctx, 'timeScale'>, layout: ScenarioLayout): ScenarioLayout {
+  return blackBoxLayout(layout, ctx.timeScale);
 }
 
 /** A step the target cannot play: its checks are listed as skipped with the reason. */
@@ -450,7 +467,8 @@ function resolveChange(ctx: Ctx, step: Step): ResolvedChange {
 
 /** Hands a change to the adapter in portable terms, with the whole layout after it. */
 async function applyChange(ctx: Ctx, change: ResolvedChange): Promise<void> {
-  const reference = applyToReference(ctx.reference, change);
+  // A whole new layout is scaled like the first one; patches apply to the (scaled) layout in force.
+  const reference = applyToReference(ctx.reference, change.kind === 'layout' ? { ...change, layout: forTarget(ctx, change.layout) } : change);
   const layout = portableLayout(ctx.scenario.name, reference, ctx.upstreams);
   await ctx.adapter.apply(portableChange(change, ctx.layout, layout), ctx.actx);
   ctx.reference = reference;
@@ -486,7 +504,7 @@ function learnLayout(ctx: Ctx, layout: ScenarioLayout, tokenOf: (e: ScenarioEndp
 async function runStep(ctx: Ctx, step: Step, index: number): Promise<StepResult> {
   const started = performance.now();
   const realTime = step.advance !== undefined && !ctx.caps.has('clock');
-  const action = realTime ? `${stepAction(step).replace('advance clock', 'wait')} in real time (no virtual clock)` : stepAction(step);
+  const action = advanceAction(ctx, step, realTime);
   const base = { index, name: step.name ?? action, action };
   const why = cannotPlay(ctx, step);
   if (why) {
@@ -505,7 +523,7 @@ async function runStep(ctx: Ctx, step: Step, index: number): Promise<StepResult>
       ctx.flights.delete(step.join);
       out = await finishRequests(ctx, flight, step);
     } else {
-      if (step.advance !== undefined) await (realTime ? sleep(step.advance) : advanceClock(ctx, step.advance));
+      if (step.advance !== undefined) await (realTime ? sleep(advanceMs(ctx, step)) : advanceClock(ctx, advanceMs(ctx, step)));
       else if (step.wait !== undefined) await sleep(step.wait);
       else if (step.faults) {
         const f = step.faults;
@@ -547,6 +565,15 @@ async function runStep(ctx: Ctx, step: Step, index: number): Promise<StepResult>
   } catch (err) {
     return { ...base, status: 'error', checks: [], requests: [], upstreamHits: [], error: (err as Error).message, durationMs: performance.now() - started };
   }
+}
+
+/** The step's action in words; an `advance` says how far it moved, and how, on this target. */
+function advanceAction(ctx: Ctx, step: Step, realTime: boolean): string {
+  if (step.advance === undefined) return stepAction(step);
+  const ms = formatMs(advanceMs(ctx, step));
+  const policy = isPolicyWait(step.advance) ? `${step.advance.text} = ` : '';
+  const scaled = isPolicyWait(step.advance) && ctx.timeScale < 1 ? `, durations ×${ctx.timeScale.toPrecision(2)} for a target without a virtual clock` : '';
+  return realTime ? `wait ${policy}${ms} in real time (no virtual clock${scaled})` : `advance clock ${policy}${ms}`;
 }
 
 function printStep(log: (s: string) => void, s: StepResult): void {
@@ -646,7 +673,10 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
     secrets.push(...issued.values());
     const withKeys: ScenarioLayout = scenario.relay.keys?.length ? scenario.relay : { ...scenario.relay, keys: [DEFAULT_KEY] };
     const routing = { fleet, shared: sharedUpstreams(scenario) };
-    const layout = resolveLayout(withKeys, (upstream, endpoint) => endpointUrl(routing, upstream, endpoint), (e) => issued.get(e) ?? String(e.token)) as ScenarioLayout;
+    // Without a virtual clock the target gets policy durations short enough to wait out for real.
+    const blackBoxScale = timeScale(policyWaits(scenario).map((w) => w.ms));
+    const scale = declared.has('clock') ? 1 : blackBoxScale;
+    const layout = blackBoxLayout(resolveLayout(withKeys, (upstream, endpoint) => endpointUrl(routing, upstream, endpoint), (e) => issued.get(e) ?? String(e.token)) as ScenarioLayout, scale);
     const upstreams: RunningUpstream[] = fleet.upstreams.map((u) => ({ name: u.name, kind: u.kind, url: u.url, tokens: u.tokens }));
     const portable = portableLayout(scenario.name, layout, upstreams);
     const actx: AdapterContext = { scenario: scenario.name, log };
@@ -656,6 +686,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
       caps: declared,
       inbound: new Set(opts.adapter.capabilities.inbound),
       maxRealWaitMs: opts.maxRealWaitMs ?? DEFAULT_MAX_REAL_WAIT_MS,
+      timeScale: scale,
       skippedFlights: new Map(),
       actx,
       relayUrl: opts.target ?? '',
@@ -695,6 +726,15 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
     }
     ctx.defaultKey = opts.clientKey ?? ctx.keys.get(withKeys.keys![0].name);
     if (opts.clientKey) secrets.push(opts.clientKey);
+    if (!ctx.caps.has('clock') && ctx.timeScale !== blackBoxScale) {
+      // The relay turned out to have no virtual clock (a reference relay without RELAY_TEST_CLOCK): give it the short durations.
+      ctx.timeScale = blackBoxScale;
+      await applyChange(ctx, { kind: 'layout', layout: ctx.reference });
+    }
+    if (ctx.timeScale < 1) {
+      log(`  (no virtual clock: the layout's policy durations are ×${ctx.timeScale.toPrecision(2)}, so its longest policy wait is ${formatMs(Math.round(Math.max(...policyWaits(scenario).map((w) => w.ms)) * ctx.timeScale))} of real time)`);
+      result.timeScale = ctx.timeScale;
+    }
     const lacking = required.filter((c) => !ctx.caps.has(c));
     if (lacking.length) {
       log(`  – not applicable: the target lacks ${lacking.join(', ')}`);

@@ -10,6 +10,8 @@ import { durationSchema } from '../../lib/schema.js';
 import { faultRuleSchema, upstreamConfigSchema, type FaultRule, type UpstreamConfig } from '../../mocks/config.js';
 import { relayConfigSchema } from '../../relay/config/schema.js';
 import { LEVELS, levelViolations } from './levels.js';
+import { parseDuration } from '../../lib/duration.js';
+import { isPolicyWait, parsePolicy, parsePolicyWait, rawPolicyWait, resolvePolicyWait, type PolicyWait } from './policy-time.js';
 
 /** What a target must be able to do for a scenario to apply to it. */
 export const CAPABILITIES = [
@@ -103,9 +105,43 @@ export function resolveLayout(layout: unknown, urlOf: (upstream: string, endpoin
   };
 }
 
-const layoutSchema = validatedBy<ScenarioLayout>(relayConfigSchema, (v) =>
-  resolveLayout(v, () => PLACEHOLDER_URL, (e) => (typeof e.token === 'object' && e.token !== null ? 'jwt-issued-at-run-time' : (e.token as string))),
-);
+const withPlaceholders = (v: unknown) =>
+  resolveLayout(v, () => PLACEHOLDER_URL, (e) => (typeof e.token === 'object' && e.token !== null ? 'jwt-issued-at-run-time' : (e.token as string)));
+
+const layoutSchema = validatedBy<ScenarioLayout>(relayConfigSchema, withPlaceholders);
+
+/**
+ * An `advance`: a duration (`15d`), or a policy duration of the layout in force at that step
+ * (`cooldowns.network + 1ms`, engine/policy-time.ts), which the engine resolves at run time.
+ */
+const advanceSchema = z.union([z.number().nonnegative(), z.string()]).transform((value, ctx): number | PolicyWait => {
+  if (typeof value === 'number') return value;
+  try {
+    return parseDuration(value);
+  } catch (durationError) {
+    if (!/[a-z_]\.[a-z_]/.test(value)) {
+      ctx.addIssue({ code: 'custom', message: `${(durationError as Error).message}, or a policy duration like "cooldowns.network + 1ms"` });
+      return z.NEVER;
+    }
+  }
+  try {
+    return parsePolicyWait(value);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+
+/** Each policy wait of the scenario resolved against the layout in force at its step (as written, unscaled), in ms. */
+export function policyWaits(s: Pick<Scenario, 'relay' | 'steps'>): Array<{ step: number; wait: PolicyWait; ms: number }> {
+  const out: Array<{ step: number; wait: PolicyWait; ms: number }> = [];
+  let layout: unknown = s.relay;
+  s.steps.forEach((st, i) => {
+    if (st.relay_change?.layout) layout = st.relay_change.layout;
+    if (isPolicyWait(st.advance)) out.push({ step: i, wait: st.advance, ms: resolvePolicyWait(st.advance, parsePolicy(withPlaceholders(layout))) });
+  });
+  return out;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Steps
@@ -367,8 +403,11 @@ export const stepSchema = z
   .object({
     ...stepBase,
     request: requestSchema.optional(),
-    /** Virtual time: moves the relay's (and mocks') clock. */
-    advance: duration.optional(),
+    /**
+     * Virtual time: moves the relay's (and mocks') clock; on a target without one, waits in real
+     * time. A policy duration (`cooldowns.network + 1ms`) follows the layout the target was given.
+     */
+    advance: advanceSchema.optional(),
     /** Real time: only for stream pacing and in-flight work. */
     wait: duration.optional(),
     faults: faultsSchema.optional(),
@@ -427,6 +466,16 @@ export const scenarioSchema = z
       if (st.faults?.upstream && !mockNames.has(st.faults.upstream))
         ctx.addIssue({ code: 'custom', path: ['steps', i, 'faults', 'upstream'], message: `no mock upstream named "${st.faults.upstream}"` });
       for (const v of levelViolations(st.expect, s.level)) ctx.addIssue({ code: 'custom', path: ['steps', i, 'expect', ...v.path], message: v.message });
+    });
+    // A policy wait taking more off than the duration it names is a mistake in the file.
+    let layout: unknown = s.relay;
+    s.steps.forEach((st, i) => {
+      if (st.relay_change?.layout) layout = st.relay_change.layout;
+      if (!isPolicyWait(st.advance)) return;
+      const parsed = relayConfigSchema.safeParse(withPlaceholders(layout));
+      if (!parsed.success) return; // the layout's own errors are reported on it
+      const raw = rawPolicyWait(st.advance, parsed.data);
+      if (raw < 0) ctx.addIssue({ code: 'custom', path: ['steps', i, 'advance'], message: `"${st.advance.text}" comes to ${raw}ms under the layout in force at this step` });
     });
   });
 
