@@ -15,6 +15,7 @@ import { sendAll, type ClientResult } from './clients.js';
 import { evaluate, expectationsByLevel, attemptLabel, skipChecks, type Check, type StepObservation } from './expect.js';
 import { checkInvariants } from './invariants.js';
 import { billingChecks } from './billing.js';
+import { playedAs, skipDialectChecks, type PlayedAs } from './played-protocol.js';
 import { blackBoxLayout, isPolicyWait, parsePolicy, resolvePolicyWait, timeScale } from './policy-time.js';
 import { LEVELS, PLAY_CAPABILITIES, policyWaits, resolveLayout, type BillingExpectation, type Capability, type ClientProtocol, type Expectation, type Level, type Scenario, type ScenarioEndpoint, type ScenarioLayout, type Step } from './schema.js';
 import { capabilitySet, type AdapterCapabilities, type AdapterContext, type Layout, type RelayAdapter, type RelayAttempt, type RelayRecord } from '../adapters/api.js';
@@ -112,6 +113,7 @@ interface Ctx {
   /** What the adapter declared, narrowed by what configure found. */
   caps: Set<Capability>;
   inbound: Set<ClientProtocol>;
+  translates: AdapterCapabilities['translates'];
   maxRealWaitMs: number;
   /**
    * What the policy durations of the layouts this target gets are multiplied by: 1 on a virtual
@@ -281,11 +283,19 @@ interface Flight {
   step: Step;
   index: number;
   startSeq: number;
+  /** Set when the requests went out in another protocol than written (played-protocol.ts). */
+  played?: PlayedAs;
   done: Promise<ClientResult[]>;
 }
 
+/** How this target plays a request written in a protocol it does not accept (undefined: as written, or not at all). */
+function playedOn(ctx: Ctx, spec: NonNullable<Step['request']>): PlayedAs | undefined {
+  return playedAs(spec, { inbound: ctx.inbound, translates: ctx.translates }, ctx.layout.channels.flatMap((c) => c.endpoints.map((e) => e.kind)));
+}
+
 function startRequests(ctx: Ctx, step: Step, index: number): Flight {
-  const spec = step.request!;
+  const played = playedOn(ctx, step.request!);
+  const spec = played ? { ...step.request!, protocol: played.sent } : step.request!;
   const key = resolveKey(ctx, spec.key);
   let bar: SingleBar | undefined;
   if (ctx.progress && spec.count >= 50 && !spec.background) {
@@ -304,7 +314,7 @@ function startRequests(ctx: Ctx, step: Step, index: number): Flight {
   const done = Promise.all([sending, spec.advance_during && ctx.caps.has('clock') ? advanceWhile(ctx, spec.advance_during, sending) : undefined])
     .then(([results]) => results)
     .finally(() => bar?.stop());
-  return { step, index, startSeq: ctx.lastSeq, done };
+  return { step, index, startSeq: ctx.lastSeq, done, ...(played ? { played } : {}) };
 }
 
 /** Waits for a flight of requests and checks them against the expectations of `expectStep`. */
@@ -333,7 +343,8 @@ async function finishRequests(ctx: Ctx, flight: Flight, expectStep: Step): Promi
     attempts: records[i]?.attempts,
     upstreamHits: r.requestId ? journal.filter((j) => requestIdOf(j) === r.requestId).map(hit) : [],
   }));
-  const checks = [...evaluate(expectStep.expect, obs, ctx.scenario.level), ...(await billingChecksOf(ctx, expectStep.expect))];
+  const evaluated = [...evaluate(expectStep.expect, obs, ctx.scenario.level), ...(await billingChecksOf(ctx, expectStep.expect))];
+  const checks = flight.played ? skipDialectChecks(evaluated, flight.played) : evaluated;
   return { checks, requests, upstreamHits: journal.map(hit) };
 }
 
@@ -355,7 +366,7 @@ async function billingChecksOf(ctx: Ctx, expect: Expectation | undefined): Promi
 /** Why the target cannot play this step (it is then skipped with its checks), or undefined. */
 function cannotPlay(ctx: Ctx, step: Step): string | undefined {
   const protocol = step.request?.protocol;
-  if (protocol && !ctx.inbound.has(protocol)) return `the target does not accept ${protocol} requests`;
+  if (protocol && !ctx.inbound.has(protocol) && !playedOn(ctx, step.request!)) return `the target does not accept ${protocol} requests${ctx.translates && Object.keys(ctx.translates).length ? ', nor translates another protocol to its upstreams' : ''}`;
   if (step.join && ctx.skippedFlights.has(step.join)) return ctx.skippedFlights.get(step.join);
   if (step.health_check && !(ctx.caps.has('health') && ctx.adapter.healthCheck)) return 'the target cannot run a health probe round on demand';
   if (step.relay_change?.restart && !ctx.caps.has('restart')) return 'the target\u2019s adapter cannot restart it';
@@ -504,7 +515,7 @@ function learnLayout(ctx: Ctx, layout: ScenarioLayout, tokenOf: (e: ScenarioEndp
 async function runStep(ctx: Ctx, step: Step, index: number): Promise<StepResult> {
   const started = performance.now();
   const realTime = step.advance !== undefined && !ctx.caps.has('clock');
-  const action = advanceAction(ctx, step, realTime);
+  const action = actionText(ctx, step, realTime);
   const base = { index, name: step.name ?? action, action };
   const why = cannotPlay(ctx, step);
   if (why) {
@@ -567,8 +578,10 @@ async function runStep(ctx: Ctx, step: Step, index: number): Promise<StepResult>
   }
 }
 
-/** The step's action in words; an `advance` says how far it moved, and how, on this target. */
-function advanceAction(ctx: Ctx, step: Step, realTime: boolean): string {
+/** The step's action in words: an `advance` says how far it moved and how, a request the protocol it went out in, on this target. */
+function actionText(ctx: Ctx, step: Step, realTime: boolean): string {
+  const played = step.request && playedOn(ctx, step.request);
+  if (played) return `${stepAction(step)}, sent as ${played.sent} (the target translates it to ${played.kinds.join(', ')})`;
   if (step.advance === undefined) return stepAction(step);
   const ms = formatMs(advanceMs(ctx, step));
   const policy = isPolicyWait(step.advance) ? `${step.advance.text} = ` : '';
@@ -685,6 +698,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
       adapter: opts.adapter,
       caps: declared,
       inbound: new Set(opts.adapter.capabilities.inbound),
+      translates: opts.adapter.capabilities.translates,
       maxRealWaitMs: opts.maxRealWaitMs ?? DEFAULT_MAX_REAL_WAIT_MS,
       timeScale: scale,
       skippedFlights: new Map(),
@@ -716,6 +730,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
     const caps: AdapterCapabilities = { ...opts.adapter.capabilities, ...found.capabilities };
     ctx.caps = capabilitySet(caps);
     ctx.inbound = new Set(caps.inbound);
+    ctx.translates = caps.translates;
     ctx.relayUrl = found.url ?? opts.target ?? '';
     if (!ctx.relayUrl) throw new Error(`the ${opts.adapter.name} adapter started no relay and no --target was given`);
     ctx.baseUrls = { ...caps.baseUrls, ...found.baseUrls };
