@@ -114,6 +114,8 @@ interface Ctx {
   caps: Set<Capability>;
   inbound: Set<ClientProtocol>;
   translates: AdapterCapabilities['translates'];
+  /** How the target takes client keys (adapters/api.ts `keys`). */
+  keyMode: AdapterCapabilities['keys'];
   maxRealWaitMs: number;
   /**
    * What the policy durations of the layouts this target gets are multiplied by: 1 on a virtual
@@ -368,6 +370,10 @@ function cannotPlay(ctx: Ctx, step: Step): string | undefined {
   const protocol = step.request?.protocol;
   if (protocol && !ctx.inbound.has(protocol) && !playedOn(ctx, step.request!)) return `the target does not accept ${protocol} requests${ctx.translates && Object.keys(ctx.translates).length ? ', nor translates another protocol to its upstreams' : ''}`;
   if (step.join && ctx.skippedFlights.has(step.join)) return ctx.skippedFlights.get(step.join);
+  // A relay without client keys has none to refuse: an unknown key or none at all is every other request to it.
+  const key = step.request?.key;
+  if (ctx.keyMode === 'none' && key !== undefined && (key === 'none' || !ctx.keys.has(key)))
+    return `the target takes no client keys (keys: none), so it has no key to refuse ${key === 'none' ? 'a request without one' : 'this one'} for`;
   if (step.health_check && !(ctx.caps.has('health') && ctx.adapter.healthCheck)) return 'the target cannot run a health probe round on demand';
   if (step.relay_change?.restart && !ctx.caps.has('restart')) return 'the target\u2019s adapter cannot restart it';
   if (step.advance !== undefined && !ctx.caps.has('clock') && advanceMs(ctx, step) > ctx.maxRealWaitMs)
@@ -699,6 +705,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
       caps: declared,
       inbound: new Set(opts.adapter.capabilities.inbound),
       translates: opts.adapter.capabilities.translates,
+      keyMode: opts.adapter.capabilities.keys,
       maxRealWaitMs: opts.maxRealWaitMs ?? DEFAULT_MAX_REAL_WAIT_MS,
       timeScale: scale,
       skippedFlights: new Map(),
@@ -731,6 +738,7 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
     ctx.caps = capabilitySet(caps);
     ctx.inbound = new Set(caps.inbound);
     ctx.translates = caps.translates;
+    ctx.keyMode = caps.keys;
     ctx.relayUrl = found.url ?? opts.target ?? '';
     if (!ctx.relayUrl) throw new Error(`the ${opts.adapter.name} adapter started no relay and no --target was given`);
     ctx.baseUrls = { ...caps.baseUrls, ...found.baseUrls };
