@@ -5,7 +5,7 @@
  *   pnpm conformance --target http://127.0.0.1:3456 --adapter ./scenarios/adapters/peers/ccr/adapter.ts
  *
  * configure and every change write `$HOME/.claude-code-router/config.json` (./config.ts) and
- * restart the relay through `POST /api/restart`; `--adapter-option home=<dir>` names that HOME
+ * restart the relay as `ccr restart` does; `--adapter-option home=<dir>` names that HOME
  * (default: the one `pnpm peer ccr` uses). The relay takes Anthropic requests only and
  * translates to OpenAI Chat upstreams; it has one client key, no virtual clock, no request
  * records or endpoint state, and none of sticky sessions, health probes, billing, custom-pass or
@@ -13,7 +13,7 @@
  */
 import { defineAdapter, type Layout } from '../../api.js';
 import { ccrConfig, TRANSLATED } from './config.js';
-import { defaultCcrHome, readConfig, restartThroughApi, writeConfig } from './server.js';
+import { defaultCcrHome, readConfig, restartCcr, writeConfig } from './server.js';
 
 export default defineAdapter(({ target, options }) => {
   if (!target) throw new Error('ccr adapter: needs --target <router url> (pnpm peer ccr starts one)');
@@ -36,7 +36,7 @@ export default defineAdapter(({ target, options }) => {
     layout = l;
     if (text === inForce && !restart) return keyInForce;
     writeConfig(home, next);
-    await restartThroughApi(target, home, keyInForce);
+    await restartCcr(home);
     keyInForce = next.APIKEY;
     inForce = text;
     return next.APIKEY;

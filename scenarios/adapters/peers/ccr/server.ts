@@ -2,12 +2,13 @@
  * Starts claude-code-router 2.0.0 (installed on demand, see ../install.ts) on 127.0.0.1, with a
  * home of its own so it never reads or writes the user's ~/.claude-code-router.
  *
- * How the relay is run matters for restarts: `POST /api/restart` spawns `ccr restart`, which
- * kills the PID in its PID file and starts a detached `node cli.js start`, so `ccr` must be on
- * PATH and the process this module started is not the one that serves afterwards. stop() kills
- * whatever the PID file names. NODE_OPTIONS carries the loopback shim into every respawn: with
+ * How the relay is run matters for restarts: a restart (restartCcr, as `ccr restart` and its
+ * `POST /api/restart` do it) kills the PID in its PID file and starts a detached
+ * `node cli.js start`, so the process this module started is not the one that serves
+ * afterwards. stop() kills whatever the PID file names. NODE_OPTIONS carries the loopback shim into every respawn: with
  * no providers configured, claude-code-router listens on 0.0.0.0 without authentication.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -93,6 +94,19 @@ async function stopByPidFile(home: string): Promise<void> {
   if (alive(pid)) process.kill(pid, 'SIGKILL');
 }
 
+function cliPath(dir: string): string {
+  return join(dir, 'node_modules', '@musistudio', 'claude-code-router', 'dist', 'cli.js');
+}
+
+/** Its HOME, `ccr` on PATH (its own /api/restart runs `ccr restart`), and the loopback shim for every process it spawns. */
+function serverEnv(dir: string, home: string): Record<string, string> {
+  return {
+    HOME: home,
+    PATH: `${join(dir, 'node_modules', '.bin')}:${process.env.PATH ?? ''}`,
+    NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${LOOPBACK_SHIM}`.trim(),
+  };
+}
+
 export interface StartCcrOptions extends StartPeerOptions {
   /** The relay's HOME (config, PID file, logs); default .relaylab/peers/ccr/home. */
   home?: string;
@@ -106,16 +120,11 @@ export async function startCcr(opts: StartCcrOptions = {}): Promise<RunningPeer 
   const port = opts.port ?? (await freePort());
   const config = readConfig(home) ?? placeholderConfig(port);
   writeConfig(home, { ...config, HOST: '127.0.0.1', PORT: port });
-  const bin = join(dir, 'node_modules', '.bin');
   const service = await startService({
     name: 'claude-code-router',
-    command: [process.execPath, join(dir, 'node_modules', '@musistudio', 'claude-code-router', 'dist', 'cli.js'), 'start'],
+    command: [process.execPath, cliPath(dir), 'start'],
     cwd: dir,
-    env: {
-      HOME: home,
-      PATH: `${bin}:${process.env.PATH ?? ''}`,
-      NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${LOOPBACK_SHIM}`.trim(),
-    },
+    env: serverEnv(dir, home),
     ports: [port],
     startTimeoutMs: 30_000,
   });
@@ -132,30 +141,26 @@ export async function startCcr(opts: StartCcrOptions = {}): Promise<RunningPeer 
 }
 
 /**
- * Applies config.json the way claude-code-router documents: `POST /api/restart` (authenticated
- * with the key the running instance has), then waits until a new process has written its PID
- * and accepts connections on the configured port.
+ * Applies config.json by restarting the relay the way `ccr restart` does (what its
+ * `POST /api/restart` runs): stop the process its PID file names, start a detached
+ * `node cli.js start` in the same HOME, and wait until the new process has written its PID and
+ * accepts connections on the configured port. Done here rather than through the API, which
+ * starts a whole `ccr` CLI process only to start the server: each of the 2.7 MB bundle's
+ * start-ups costs seconds on a busy machine, and a scorecard restarts it dozens of times.
  */
-export async function restartThroughApi(url: string, home: string, runningKey: string | undefined, timeoutMs = 30_000): Promise<void> {
-  const before = runningPid(home);
-  let res;
-  try {
-    res = await request(new URL('/api/restart', url), {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(runningKey ? { 'x-api-key': runningKey } : {}) },
-      body: '{}',
-    });
-  } catch (err) {
-    throw new Error(`claude-code-router: POST /api/restart failed: ${(err as Error).message}`);
-  }
-  const text = await res.body.text();
-  if (res.statusCode >= 300) throw new Error(`claude-code-router: POST /api/restart answered ${res.statusCode} ${text.slice(0, 200)}`);
-  const port = readConfig(home)?.PORT ?? Number(new URL(url).port);
+export async function restartCcr(home: string, timeoutMs = 30_000): Promise<void> {
+  const dir = peerDir('ccr');
+  const port = readConfig(home)?.PORT;
+  if (port === undefined) throw new Error(`claude-code-router: no config.json in ${home}`);
+  await stopByPidFile(home);
+  const child = spawn(process.execPath, [cliPath(dir), 'start'], { cwd: dir, env: { ...process.env, ...serverEnv(dir, home) }, detached: true, stdio: 'ignore' });
+  child.unref();
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const pid = runningPid(home);
-    if (pid !== undefined && pid !== before && (await canConnect(port, '127.0.0.1'))) return;
-    if (Date.now() > deadline) throw new Error(`claude-code-router did not come back within ${timeoutMs} ms after /api/restart (is ccr on its PATH?)`);
+    if (pid !== undefined && (await canConnect(port, '127.0.0.1'))) return;
+    if (child.exitCode !== null && child.exitCode !== 0) throw new Error(`claude-code-router exited (${child.exitCode}) while restarting`);
+    if (Date.now() > deadline) throw new Error(`claude-code-router did not come back within ${timeoutMs} ms of a restart`);
     await sleep(50);
   }
 }
