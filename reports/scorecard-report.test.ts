@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Check } from '../scenarios/engine/expect.js';
 import type { ScenarioResult, StepResult } from '../scenarios/engine/result.js';
 import type { Level } from '../scenarios/engine/schema.js';
-import { cellOf, renderScorecard, summarize, type ScorecardTarget } from './scorecard-report.js';
+import { cellOf, realTimeWaitMs, renderScorecard, shortReason, summarize, type ScorecardTarget } from './scorecard-report.js';
 
 const check = (name: string, pass: boolean, level?: Level, skipped = false): Check => ({ name, pass, skipped, expected: 'x', actual: pass ? 'x' : 'y', ...(level ? { level } : {}) });
 
@@ -69,5 +69,25 @@ describe('scorecard cells', () => {
     expect(html).toContain('sk-ant…AAAA');
     expect(html).toContain('b &lt;x&gt;');
     expect(html).not.toMatch(/<(script|link)[^>]+(src|href)=/);
+  });
+
+  it('says in the cell why a scenario was skipped whole, and folds the evidence until a cell link opens it', () => {
+    const html = renderScorecard({
+      title: 'relaylab scorecard',
+      startedAt: '2026-01-01T00:00:00Z',
+      durationMs: 1000,
+      machine: 'test',
+      targets: [{ name: 'peer', description: 'a relay', url: 'http://127.0.0.1:2', adapter: 'peer.ts', durationMs: 1, results: [result('a', [check('s', false, 'protocol')]), { ...result('b', [], 'not_applicable'), reason: 'target lacks: sticky' }] }],
+    });
+    expect(html).toContain('not applicable: lacks sticky');
+    expect(html).not.toMatch(/<details open/);
+    expect(html).toContain("addEventListener('hashchange'");
+    expect(shortReason(`every check was skipped: ${'x'.repeat(200)}`).length).toBe(90);
+  });
+
+  it('adds up the real time a relay without a virtual clock spent waiting', () => {
+    const waited = (action: string, durationMs: number): StepResult => ({ ...step([]), action, durationMs });
+    const r = { ...result('a', []), steps: [waited('wait cooldowns.network + 1ms = 501ms in real time (no virtual clock)', 520), waited('wait 200ms', 200), waited('advance clock 5s', 3)] };
+    expect(realTimeWaitMs({ name: 'p', description: '', url: '', adapter: '', durationMs: 1, results: [r] })).toBe(520);
   });
 });

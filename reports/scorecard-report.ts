@@ -145,7 +145,22 @@ function cellContent(cell: Cell, scenario: string, target: string): Raw {
     hasDetail ? el('a', { href: `#${anchor(scenario, target)}` }, label) : label,
     counts ? el('div', { class: 'counts' }, counts) : '',
     cell.skipped && cell.kind !== 'skipped' ? el('div', { class: 'counts' }, `${cell.skipped} skipped`) : '',
+    // Why a scenario was skipped whole is what a reader asks first: say it in the cell.
+    cell.kind === 'skipped' && cell.reason ? el('div', { class: 'why' }, shortReason(cell.reason)) : '',
   );
+}
+
+/** A skip reason short enough for a cell ("target lacks: sticky" -> "lacks sticky"); the whole one is in the title. */
+export function shortReason(reason: string): string {
+  const lacks = /^target lacks: (.*)$/.exec(reason);
+  if (lacks) return `not applicable: lacks ${lacks[1]}`;
+  const text = reason.replace(/^every check was skipped: /, '');
+  return text.length > 90 ? `${text.slice(0, 89)}\u2026` : text;
+}
+
+/** Real time the relay's column spent waiting out `advance` steps (a relay without a virtual clock). */
+export function realTimeWaitMs(t: ScorecardTarget): number {
+  return t.results.flatMap((r) => r.steps).filter((st) => st.action.startsWith('wait ') && st.action.includes('in real time')).reduce((sum, st) => sum + st.durationMs, 0);
 }
 
 function show(v: unknown): string {
@@ -233,8 +248,12 @@ export function renderScorecard(s: Scorecard): string {
     subtitle: `${s.targets.map((t) => t.name).join(' · ')} · ${s.machine} · started ${s.startedAt} · ${(s.durationMs / 1000).toFixed(0)} s`,
     body: [
       el('div', { id: 'summary' }, tiles(summaries.flatMap((m) => [
-        { label: `${m.name}: scenarios that ran checks`, value: `${m.ranChecks}/${m.scenarios}`, verdict: (m.ranChecks / Math.max(1, m.scenarios) >= 0.8 ? 'pass' : 'skip') as Verdict },
-        { label: `${m.name}: passed · protocol · resilience · policy`, value: `${m.byKind.pass} · ${m.byKind.protocol} · ${m.byKind.resilience} · ${m.byKind.reference}`, verdict: (m.byKind.protocol ? 'fail' : 'pass') as Verdict },
+        { label: `${m.name}: scenarios that ran checks (not skipped whole)`, value: `${m.ranChecks}/${m.scenarios} (${pct(m.ranChecks, m.scenarios)})`, verdict: (m.ranChecks / Math.max(1, m.scenarios) >= 0.8 ? 'pass' : 'skip') as Verdict },
+        {
+          label: `${m.name}: scenarios by their worst failing level`,
+          value: el('span', { class: 'kinds' }, `${m.byKind.pass} pass · ${m.byKind.protocol} protocol · ${m.byKind.resilience} resilience · ${m.byKind.reference} policy`),
+          verdict: (m.byKind.protocol ? 'fail' : 'pass') as Verdict,
+        },
       ]))),
       s.targets.filter((t) => t.error).map((t) => el('p', {}, badge('error', 'ERROR'), ' ', `${t.name}: ${t.error}`)),
       el('div', { class: 'legend-row' }, LEGEND.map(([k, text]) => el('span', { class: 'legend-item' }, el('span', { class: `cell-label ${k}` }, CELL_LABEL[k]), ' ', text))),
@@ -245,16 +264,36 @@ export function renderScorecard(s: Scorecard): string {
       ),
       table(head, [...rows, totals], { class: 'matrix' }),
       el('h2', {}, `Failures and skips (${failing.length} scenarios)`),
-      failing.map((f) => details(el('span', {}, el('b', {}, f.name), ' ', f.cells.map((c) => el('span', { class: `cell-label ${cellOf(c.r).kind}` }, `${c.t}: ${CELL_LABEL[cellOf(c.r).kind]}`))), f.cells.map((c) => failuresOf(c.r!, c.t)), true)),
+      failing.map((f) => details(el('span', {}, el('b', {}, f.name), ' ', f.cells.map((c) => el('span', { class: `cell-label ${cellOf(c.r).kind}` }, `${c.t}: ${CELL_LABEL[cellOf(c.r).kind]}`))), f.cells.map((c) => failuresOf(c.r!, c.t)))),
       el('h2', {}, 'Relays'),
       table(
-        ['relay', 'what', 'url', 'adapter', 'time', 'checks passed'],
-        s.targets.map((t, i) => [t.name, t.description, el('code', {}, t.url), el('code', {}, t.adapter), `${(t.durationMs / 1000).toFixed(0)} s`, `${summaries[i].checksPassed}/${summaries[i].checksRan}`]),
+        ['relay', 'what', 'url', 'adapter', 'time', 'of it waited in real time', 'checks passed'],
+        s.targets.map((t, i) => [
+          t.name,
+          t.description,
+          el('code', {}, t.url),
+          el('code', {}, t.adapter),
+          `${(t.durationMs / 1000).toFixed(0)} s`,
+          realTimeWaitMs(t) > 0 ? `${(realTimeWaitMs(t) / 1000).toFixed(0)} s (no virtual clock: policy durations shortened, see each step)` : 'none (virtual clock)',
+          `${summaries[i].checksPassed}/${summaries[i].checksRan}`,
+        ]),
       ),
     ],
     css: SCORECARD_CSS,
+    script: OPEN_TARGET,
   });
 }
+
+/** The failures are folded per scenario; a cell's link opens the fold it points into. */
+const OPEN_TARGET = `
+function openTarget() {
+  var el = location.hash && document.getElementById(decodeURIComponent(location.hash.slice(1)));
+  for (var d = el; d; d = d.parentElement) if (d.tagName === 'DETAILS') d.open = true;
+  if (el) el.scrollIntoView();
+}
+window.addEventListener('hashchange', openTarget);
+openTarget();
+`;
 
 const SCORECARD_CSS = `
 table.matrix td, table.matrix th { padding:5px 8px; }
@@ -263,6 +302,8 @@ table.matrix td:first-child { white-space:nowrap; }
 .cell { border-radius:6px; padding:4px 8px; min-width:120px; }
 .cell a { text-decoration:none; }
 .cell .counts { font-size:11px; color:#475467; margin-top:2px; white-space:nowrap; }
+.cell .why { font-size:11px; color:#475467; margin-top:2px; max-width:260px; }
+.tile-value .kinds { font-size:18px; }
 .cell.pass { background:#e6f6ef; } .cell.protocol { background:#fdeee9; } .cell.resilience { background:#fef0c7; }
 .cell.reference { background:#eff4ff; } .cell.skipped, .cell.missing { background:#f2f4f7; } .cell.error { background:#f9edfb; }
 .cell-label { display:inline-block; padding:1px 8px; border-radius:10px; font-size:11px; font-weight:700; letter-spacing:.03em; }
