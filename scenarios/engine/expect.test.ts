@@ -162,4 +162,14 @@ describe('invariants', () => {
     const [, ok] = checkInvariants({ ...base, journal: straight, attempts });
     expect(ok).toMatchObject({ pass: true, actual: '2 requests ok (endpoint by record 2)' });
   });
+
+  it('judges only error answers at protocol level: whether there is an error at all is the status check or the relay\u2019s policy', () => {
+    const answers = (statuses: number[]) => ({ ...obs([]), results: statuses.map((status, index) => ({ index, status, error: status >= 400 ? { type: 'permission_error', message: 'no' } : undefined }) as unknown as ClientResult) });
+    const served = evaluate({ error: { type: 'permission_error' } } as Expectation, answers([200]));
+    expect(served).toEqual([expect.objectContaining({ name: 'error shape', level: 'protocol', skipped: true, pass: true })]);
+    // the same at reference level: a refusal the relay did not make fails there
+    expect(evaluate({ reference: { error: true } } as Expectation, answers([200]))).toEqual([expect.objectContaining({ name: 'error shape', level: 'reference', pass: false })]);
+    expect(evaluate({ error: { type: 'permission_error' } } as Expectation, answers([403, 200]))).toEqual([expect.objectContaining({ name: 'error shape', pass: true })]);
+    expect(evaluate({ error: { type: 'rate_limit_error' } } as Expectation, answers([403]))).toEqual([expect.objectContaining({ name: 'error shape', pass: false })]);
+  });
 });

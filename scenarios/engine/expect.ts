@@ -150,7 +150,7 @@ export function expectationsByLevel(expect: Expectation | undefined, level: Leve
 
 /** Every check of a step's expectations, each labelled with its level (`level`: the scenario's default). */
 export function evaluate(expect: Expectation | undefined, obs: StepObservation, level: Level = 'protocol'): Check[] {
-  return expectationsByLevel(expect, level).flatMap((b) => evaluateLevel(b.expect, obs).map((c) => ({ ...c, level: b.level })));
+  return expectationsByLevel(expect, level).flatMap((b) => evaluateLevel(b.expect, obs, b.level).map((c) => ({ ...c, level: b.level })));
 }
 
 /** Marks checks as not evaluated, with the reason (a step the target cannot play). */
@@ -158,7 +158,7 @@ export function skipChecks(checks: Check[], reason: string): Check[] {
   return checks.map((c) => ({ name: c.name, level: c.level, pass: true, skipped: true, reason, expected: c.expected, actual: '(not run)' }));
 }
 
-function evaluateLevel(expect: LevelExpectation, obs: StepObservation): Check[] {
+function evaluateLevel(expect: LevelExpectation, obs: StepObservation, level: Level = 'protocol'): Check[] {
   const checks: Check[] = [];
   const R = obs.results;
   const add = (name: string, pass: boolean, expected: unknown, actual: unknown) => checks.push({ name, pass, expected, actual });
@@ -173,13 +173,21 @@ function evaluateLevel(expect: LevelExpectation, obs: StepObservation): Check[] 
   }
   if (expect.error !== undefined) {
     const want = expect.error === true ? {} : expect.error;
-    const bad = R.filter(
+    // At protocol level the check is the error's shape: whether there is an error at all is the
+    // status check's (protocol) or the relay's policy (a relay without billing answers 200 where
+    // the reference relay refuses), so an answer that is no error is not judged here.
+    const isError = (r: (typeof R)[number]) => r.status >= 400 || r.status === 0 || r.streamError !== undefined;
+    const judged = level === 'protocol' ? R.filter(isError) : R;
+    if (level === 'protocol' && R.length > 0 && judged.length === 0) {
+      checks.push({ name: 'error shape', pass: true, skipped: true, reason: 'no error answer to judge the shape of (whether there is one is the status check\u2019s, or the relay\u2019s policy)', expected: want.type ? `error.type = ${want.type}` : "the protocol's error shape", actual: tally(R, (r) => String(r.status)) });
+    }
+    const bad = judged.filter(
       (r) =>
         !r.error ||
         (want.type !== undefined && r.error.type !== want.type) ||
         (want.message_contains !== undefined && !(r.error.message ?? '').includes(want.message_contains)),
     );
-    add('error shape', bad.length === 0 && R.length > 0, want.type ? `error.type = ${want.type}` : "the protocol's error shape", bad.length ? (bad[0].error ?? bad[0].body ?? bad[0].rawBody ?? null) : R[0]?.error);
+    if (judged.length > 0 || R.length === 0) add('error shape', bad.length === 0 && R.length > 0, want.type ? `error.type = ${want.type}` : "the protocol's error shape", bad.length ? (bad[0].error ?? bad[0].body ?? bad[0].rawBody ?? null) : R[0]?.error);
   }
   if (expect.text !== undefined) {
     const t = expect.text;
