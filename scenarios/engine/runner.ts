@@ -371,14 +371,33 @@ function cannotPlay(ctx: Ctx, step: Step): string | undefined {
   if (protocol && !ctx.inbound.has(protocol) && !playedOn(ctx, step.request!)) return `the target does not accept ${protocol} requests${ctx.translates && Object.keys(ctx.translates).length ? ', nor translates another protocol to its upstreams' : ''}`;
   if (step.join && ctx.skippedFlights.has(step.join)) return ctx.skippedFlights.get(step.join);
   // A relay without client keys has none to refuse: an unknown key or none at all is every other request to it.
-  const key = step.request?.key;
-  if (ctx.keyMode === 'none' && key !== undefined && (key === 'none' || !ctx.keys.has(key)))
-    return `the target takes no client keys (keys: none), so it has no key to refuse ${key === 'none' ? 'a request without one' : 'this one'} for`;
+  if (ctx.keyMode === 'none' && step.request && sendsNoKnownKey(ctx, step.request) && expectsKeyRefusal(step))
+    return `the target takes no client keys (keys: none), so it has no key to refuse ${step.request.key === 'none' ? 'a request without one' : 'this one'} for`;
   if (step.health_check && !(ctx.caps.has('health') && ctx.adapter.healthCheck)) return 'the target cannot run a health probe round on demand';
   if (step.relay_change?.restart && !ctx.caps.has('restart')) return 'the target\u2019s adapter cannot restart it';
   if (step.advance !== undefined && !ctx.caps.has('clock') && advanceMs(ctx, step) > ctx.maxRealWaitMs)
     return `no virtual clock, and ${formatMs(advanceMs(ctx, step))} is longer than the real-time bound (${formatMs(ctx.maxRealWaitMs)})`;
   return undefined;
+}
+
+/**
+ * Whether a request carries none of the layout's keys: `key: none` with no credential header of
+ * its own, or a literal key that is not one (`key: none` with the key written into its headers,
+ * as Claude Code sends it, carries one).
+ */
+function sendsNoKnownKey(ctx: Pick<Ctx, 'keys'>, spec: NonNullable<Step['request']>): boolean {
+  if (spec.key === undefined) return false;
+  if (spec.key !== 'none') return !ctx.keys.has(spec.key);
+  const known = [...ctx.keys.values()];
+  const credentials = Object.entries(spec.headers).filter(([h]) => ['authorization', 'x-api-key', 'api-key'].includes(h.toLowerCase()));
+  return !credentials.some(([, v]) => known.some((k) => v.includes(k)));
+}
+
+/** Whether a step expects its requests refused for their key (401 or 403 at any level). */
+function expectsKeyRefusal(step: Step): boolean {
+  const e = step.expect;
+  const statuses = [e?.status, e?.protocol?.status, e?.resilience?.status, e?.reference?.status].flatMap((x) => (x === undefined ? [] : Array.isArray(x) ? x : [x]));
+  return statuses.some((x) => x === 401 || x === 403);
 }
 
 /** How far an `advance` step moves: its duration, or its policy duration under the layout the target has now. */
