@@ -176,6 +176,10 @@ function textFromBody(body: unknown): string {
   return out;
 }
 
+function stopReasonFromBody(body: unknown): string | undefined {
+  return isObject(body) ? str(body.stop_reason) : undefined;
+}
+
 function modelOf(req: RequestInfo, body: unknown): string {
   return req.model ?? (isObject(body) ? str(body.model) : undefined) ?? 'claude-sonnet-4-6';
 }
@@ -331,6 +335,7 @@ class AnthropicObserver implements StreamObserver {
   text = '';
   complete = false;
   finished = false;
+  stopReason: string | undefined = undefined;
   error: { type: string; message: string } | undefined = undefined;
   contentEvents = 0;
   /** Characters of text, thinking and tool input the content deltas carried. */
@@ -369,7 +374,10 @@ class AnthropicObserver implements StreamObserver {
       case 'message_delta':
         this.mergeDelta(data.usage);
         // The model's own end: the stop_reason (end_turn, max_tokens, tool_use ...) is only ever set here.
-        if (isObject(data.delta) && data.delta.stop_reason !== null && data.delta.stop_reason !== undefined) this.finished = true;
+        if (isObject(data.delta) && data.delta.stop_reason !== null && data.delta.stop_reason !== undefined) {
+          this.finished = true;
+          this.stopReason = str(data.delta.stop_reason);
+        }
         return 'usage';
       case 'message_stop':
         this.complete = true;
@@ -579,6 +587,7 @@ export const anthropic: Protocol = {
   errorFromBody,
   usageFromBody,
   textFromBody,
+  stopReasonFromBody,
   createObserver: () => new AnthropicObserver(),
   sessionKey,
   withModel: replaceModel,

@@ -144,6 +144,12 @@ function textFromBody(body: unknown): string {
   return typeof c.message.content === 'string' ? c.message.content : '';
 }
 
+function stopReasonFromBody(body: unknown): string | undefined {
+  if (!isObject(body) || !Array.isArray(body.choices)) return undefined;
+  const c = body.choices[0];
+  return isObject(c) ? str(c.finish_reason) : undefined;
+}
+
 export function finishReason(stop: GeneratedContent['stopReason']): string {
   return stop === 'max_tokens' ? 'length' : stop === 'tool_use' ? 'tool_calls' : 'stop';
 }
@@ -240,6 +246,7 @@ class ChatObserver implements StreamObserver {
   text = '';
   complete = false;
   finished = false;
+  stopReason: string | undefined = undefined;
   /** Choices seen (highest index + 1) and how many of them carried their finish_reason (n > 1 streams each choice apart). */
   private choices = 0;
   private finishedChoices = 0;
@@ -275,6 +282,7 @@ class ChatObserver implements StreamObserver {
     const c = choices[0];
     if (!isObject(c)) return 'start';
     const finish = c.finish_reason !== null && c.finish_reason !== undefined;
+    if (finish && (c.index ?? 0) === 0) this.stopReason = str(c.finish_reason);
     const index = typeof c.index === 'number' ? c.index : 0;
     if (index >= this.choices) this.choices = index + 1;
     if (finish && ++this.finishedChoices >= this.choices) this.finished = true;
@@ -440,6 +448,7 @@ export const openaiChat: Protocol = {
   errorFromBody: openAiErrorFromBody,
   usageFromBody,
   textFromBody,
+  stopReasonFromBody,
   createObserver: () => new ChatObserver(),
   sessionKey,
   withModel: replaceModel,

@@ -24,6 +24,12 @@ const BODIES: Record<Exclude<ProtocolId, 'custom-pass'>, { plain: object; tools:
   },
 };
 
+/** The stop reason as each protocol words it: Anthropic's stop_reason, Chat's finish_reason. */
+const STOP_WORDS: Partial<Record<ProtocolId, Record<GeneratedContent['stopReason'], string>>> = {
+  anthropic: { end_turn: 'end_turn', max_tokens: 'max_tokens', tool_use: 'tool_use' },
+  'openai-chat': { end_turn: 'stop', max_tokens: 'length', tool_use: 'tool_calls' },
+};
+
 function decodeByteByByte(events: SseEvent[]): SseEvent[] {
   const bytes = Buffer.from(encodeSseAll(events), 'utf8');
   const d = new SseDecoder();
@@ -68,6 +74,9 @@ describe.each(Object.keys(BODIES) as Array<keyof typeof BODIES>)('%s stream roun
       expect(built.reduce((n, e) => n + (e.chars ?? 0), 0)).toBe(delivered.length);
       expect(obs.contentTokens).toBe(countTextTokens(delivered));
       expect(built.at(-1)!.phase).toBe('terminal');
+      // The stop reason in the protocol's own words (Responses has none).
+      expect(obs.stopReason).toBe(STOP_WORDS[id]?.[content.stopReason]);
+      expect(p.stopReasonFromBody?.(p.buildResponse(req, body, content, usage, IDS))).toBe(STOP_WORDS[id]?.[content.stopReason]);
     });
   }
 

@@ -151,6 +151,11 @@ export interface StreamObserver {
    * but without its sentinel lost nothing but the sentinel (`Protocol.terminalEvents`).
    */
   readonly finished: boolean;
+  /**
+   * Why the model stopped, in the protocol's own words (Anthropic's stop_reason, Chat's
+   * finish_reason of the first choice), once the stream said; protocols without one leave it out.
+   */
+  readonly stopReason?: string;
   /** Set when an in-stream error / response.failed / response.incomplete was seen. */
   readonly error: { type: string; message: string; incomplete?: boolean } | undefined;
   /** Number of content events seen (0 = nothing delivered yet). */
@@ -207,6 +212,8 @@ export interface Protocol {
   usageFromBody(body: unknown): Usage | undefined;
   /** Output text from a non-stream JSON response body. */
   textFromBody(body: unknown): string;
+  /** Why the model stopped, from a non-stream JSON body, in the protocol's own words (Anthropic, Chat). */
+  stopReasonFromBody?(body: unknown): string | undefined;
   createObserver(): StreamObserver;
   /** Sticky-session key from headers and body, by the protocol's precedence; undefined if none. */
   sessionKey(headers: Record<string, string | string[] | undefined>, body: unknown): SessionKey | undefined;
