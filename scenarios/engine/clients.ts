@@ -7,6 +7,8 @@ import { Agent, request, type Dispatcher } from 'undici';
 import { protocolFor } from '../../protocols/index.js';
 import { SseDecoder } from '../../protocols/sse.js';
 import { StrictSseCheck } from './strict-sse.js';
+import { eventOrderCheck } from './event-order.js';
+import { blockTypesFromBody, StreamParts, toolCallsFromBody, type ReadToolCall } from './answer-parts.js';
 import type { Protocol, ProtocolId, Usage } from '../../protocols/types.js';
 import type { ClientProtocol, RequestSpec } from './schema.js';
 
@@ -33,6 +35,14 @@ export interface ClientResult {
   /** The protocol-shaped error of a >= 400 answer, if the body had that shape. */
   error?: { type?: string; message?: string };
   usage?: Usage;
+  /** Why the model stopped, in the protocol's own words (Anthropic stop_reason, Chat finish_reason). */
+  stopReason?: string;
+  /** The tool calls of the answer (Anthropic tool_use blocks, Chat tool_calls), read in the client's protocol. */
+  toolCalls?: ReadToolCall[];
+  /** Anthropic: the answer's content block types in order (text, tool_use, thinking ...). */
+  blockTypes?: string[];
+  /** A stream's events out of their protocol's order (event-order.ts); undefined where no rules apply or the client left. */
+  orderProblems?: string[];
   /** The client left on purpose (abort_after). */
   aborted: boolean;
   transportError?: string;
@@ -243,10 +253,14 @@ export async function send(opts: SendOptions): Promise<ClientResult> {
       const decoder = new SseDecoder();
       const strict = new StrictSseCheck();
       const observer = protocol?.createObserver();
+      const order = eventOrderCheck(WIRE_PROTOCOL[spec.protocol]);
+      const tools = new StreamParts(WIRE_PROTOCOL[spec.protocol]);
       const onEvents = (events: ReturnType<SseDecoder['push']>) => {
         for (const ev of events) {
           result.events++;
           observer?.push(ev);
+          order?.push(ev);
+          tools.push(ev);
           if (spec.abort_after?.events !== undefined && result.events >= spec.abort_after.events && !abortedOnPurpose) {
             if (spec.abort_after.ms) timers.push(setTimeout(leave, spec.abort_after.ms));
             else leave();
@@ -263,12 +277,16 @@ export async function send(opts: SendOptions): Promise<ClientResult> {
         if (!abortedOnPurpose) result.transportError = (err as Error).message;
       }
       if (!abortedOnPurpose) strict.end();
+      if (order && !abortedOnPurpose) result.orderProblems = order.end();
+      result.toolCalls = tools.calls;
+      result.blockTypes = tools.blockTypes;
       result.illFormedEvents = strict.illFormed;
       if (strict.problems.length > 0) result.illFormed = strict.problems;
       result.malformedLines = decoder.problems.length;
       if (observer) {
         result.text = observer.text;
         result.usage = observer.usage;
+        result.stopReason = observer.stopReason;
         if (observer.error) {
           result.streamEnd = 'error';
           result.streamError = { type: observer.error.type, message: observer.error.message };
@@ -285,6 +303,9 @@ export async function send(opts: SendOptions): Promise<ClientResult> {
       else if (protocol && result.body !== undefined && built.method === 'POST') {
         result.text = safe(() => protocol.textFromBody(result.body)) ?? '';
         result.usage = safe(() => protocol.usageFromBody(result.body));
+        result.stopReason = safe(() => protocol.stopReasonFromBody?.(result.body));
+        result.toolCalls = toolCallsFromBody(WIRE_PROTOCOL[spec.protocol], result.body);
+        result.blockTypes = blockTypesFromBody(WIRE_PROTOCOL[spec.protocol], result.body);
       }
     }
   } catch (err) {
