@@ -91,6 +91,69 @@ describe('expectations', () => {
     expect(checks).toHaveLength(2);
   });
 
+  it('same_as_upstream pairs each answer with the step\u2019s upstream answer: text and input/output tokens, whatever the protocols', () => {
+    const usage = { inputTokens: 19, outputTokens: 12, cacheWriteTokens: 0, cacheReadTokens: 0 };
+    const upstream = entry(1, 'up', 'tok', 200, { kind: 'openai', answerText: 'Hello there.', usage });
+    const answer = (over: Partial<ClientResult>) => ({ index: 0, protocol: 'anthropic', status: 200, text: 'Hello there.', usage, ...over }) as ClientResult;
+    const run = (r: ClientResult, journal = [upstream]) => evaluate({ same_as_upstream: ['text', 'usage'] }, { ...obs(journal), results: [r] });
+    expect(run(answer({})).map((c) => [c.name, c.pass])).toEqual([
+      ['text as upstream', true],
+      ['usage as upstream', true],
+    ]);
+    // A translator that streams no usage reports zeros: not what the upstream billed.
+    const zero = run(answer({ usage: { ...usage, inputTokens: 0, outputTokens: 0 } }))[1];
+    expect(zero).toMatchObject({ pass: false, expected: { input_tokens: 19, output_tokens: 12 }, actual: { input_tokens: 0, output_tokens: 0 } });
+    expect(run(answer({ text: 'Hello' }))[0]).toMatchObject({ pass: false, expected: 'Hello there.', actual: 'Hello' });
+    // An error answer of the upstream has no generated text: nothing to pair the client's 200 with.
+    const [unpaired] = run(answer({}), [entry(1, 'up', 'tok', 429)]);
+    expect(unpaired).toMatchObject({ name: 'same as upstream', pass: false });
+  });
+
+  it('upstream_body: exact values, `contains` in strings, arrays and objects, `a|b` for either path', () => {
+    const body = { messages: [{ role: 'system', content: [{ type: 'text', text: 'You are a probe.' }] }], stop: ['ZZ'], max_completion_tokens: 7, system: 'plain' };
+    const checks = evaluate(
+      {
+        upstream_body: {
+          'messages.0.role': 'system',
+          'messages.0.content': { contains: 'a probe' },
+          stop: { contains: 'ZZ' },
+          system: { contains: 'lai' },
+          'max_tokens|max_completion_tokens': 7,
+          max_tokens: 7,
+          'tools.0.name': { contains: 'x' },
+        },
+      },
+      obs([entry(1, 'up', 'tok', 200, { body })]),
+    );
+    expect(checks.map((c) => [c.name, c.pass])).toEqual([
+      ['upstream body messages.0.role', true],
+      ['upstream body messages.0.content', true],
+      ['upstream body stop', true],
+      ['upstream body system', true],
+      ['upstream body max_tokens|max_completion_tokens', true],
+      ['upstream body max_tokens', false],
+      ['upstream body tools.0.name', false],
+    ]);
+    expect(checks.at(-1)!.actual).toBe('(missing)');
+  });
+
+  it('stop_reason, tool_calls, content_blocks and event_order read what the client read, in its own protocol', () => {
+    const r = { index: 0, protocol: 'anthropic', status: 200, streamEnd: 'terminal', stopReason: 'tool_use', toolCalls: [{ name: 'get_weather', input: { city: 'x' } }], blockTypes: ['text', 'tool_use'], orderProblems: [] } as unknown as ClientResult;
+    const expectation: Expectation = { stop_reason: 'tool_use', tool_calls: ['get_weather'], content_blocks: ['text', 'tool_use'], event_order: true };
+    expect(evaluate(expectation, { ...obs([]), results: [r] }).every((c) => c.pass)).toBe(true);
+    const bad = { ...r, stopReason: 'end_turn', toolCalls: [{ name: 'get_weather', input: undefined }], blockTypes: ['server_tool_use', 'text', 'tool_use'], orderProblems: ['event 4: message_delta while block 0 is open'] } as ClientResult;
+    const checks = evaluate(expectation, { ...obs([]), results: [bad] });
+    expect(checks.map((c) => [c.name, c.pass, c.actual])).toEqual([
+      ['stop_reason', false, 'end_turn'],
+      ['tool_calls', false, ['get_weather (input not a JSON object)']],
+      ['content_blocks', false, ['server_tool_use', 'text', 'tool_use']],
+      ['event_order', false, ['event 4: message_delta while block 0 is open']],
+    ]);
+    // A stream whose order nobody judged (no rules for its protocol) cannot pass event_order.
+    const unjudged = { ...r, protocol: 'openai-responses', orderProblems: undefined } as unknown as ClientResult;
+    expect(evaluate({ event_order: true }, { ...obs([]), results: [unjudged] })[0].pass).toBe(false);
+  });
+
   it('reads health rounds in any of the answer shapes', () => {
     const round = { results: { at: 1, results: [{ endpoint: 'A', status: 'healthy', ok: true }, { endpoint: 'I', status: 'not_checked' }] } };
     expect(healthResults(round)).toEqual({ A: 'healthy', I: 'not_checked' });

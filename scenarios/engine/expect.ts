@@ -95,6 +95,51 @@ function getPath(obj: unknown, path: string): unknown {
   return cur;
 }
 
+/** `a.b|c.d`: the first of the alternative paths that is present. */
+function bodyValue(body: unknown, paths: string): unknown {
+  for (const p of paths.split('|')) {
+    const v = getPath(body, p.trim());
+    if (v !== undefined) return v;
+  }
+  return undefined;
+}
+
+/** `{ contains: x }` holds for a string with x, an array with an element that is or holds x, an object whose JSON holds x; anything else is compared as JSON. */
+export function valueMatches(want: unknown, got: unknown): boolean {
+  if (want && typeof want === 'object' && !Array.isArray(want) && Object.keys(want).length === 1 && typeof (want as { contains?: unknown }).contains === 'string') {
+    const x = (want as { contains: string }).contains;
+    if (typeof got === 'string') return got.includes(x);
+    if (Array.isArray(got)) return got.some((g) => g === x || valueMatches(want, g));
+    return got !== undefined && got !== null && typeof got === 'object' && JSON.stringify(got).includes(x);
+  }
+  return got !== undefined && JSON.stringify(got) === JSON.stringify(want);
+}
+
+/**
+ * The client read what the upstream generated: each 2xx answer paired, in order, with the step's
+ * upstream answers (journal entries with a generated text); through a translating relay too.
+ */
+function sameAsUpstream(what: Array<'text' | 'usage'>, results: ClientResult[], journal: JournalEntry[]): Check[] {
+  const answered = results.filter((r) => r.status >= 200 && r.status < 300);
+  const generated = journal.filter((j) => j.answerText !== null && j.status !== null && j.status < 300);
+  if (answered.length === 0 || answered.length !== generated.length) {
+    return [{ name: 'same as upstream', pass: false, expected: `each of ${answered.length} answer(s) paired with one upstream answer`, actual: `${generated.length} upstream answer(s) in the journal` }];
+  }
+  const checks: Check[] = [];
+  const one = answered.length === 1;
+  answered.forEach((r, i) => {
+    const j = generated[i];
+    const suffix = one ? '' : ` (request ${r.index + 1})`;
+    if (what.includes('text')) checks.push({ name: `text as upstream${suffix}`, pass: r.text === j.answerText, expected: j.answerText, actual: r.text });
+    if (what.includes('usage')) {
+      const want = { input_tokens: j.usage?.inputTokens, output_tokens: j.usage?.outputTokens };
+      const got = { input_tokens: r.usage?.inputTokens, output_tokens: r.usage?.outputTokens };
+      checks.push({ name: `usage as upstream${suffix}`, pass: j.usage !== null && got.input_tokens === want.input_tokens && got.output_tokens === want.output_tokens, expected: want, actual: r.usage ? got : '(no usage)' });
+    }
+  });
+  return checks;
+}
+
 /** Journal entries that belong to an endpoint (its upstream, one of its tokens) or an upstream. */
 function entriesFor(name: string, obs: StepObservation): JournalEntry[] {
   const ep = obs.endpoints.get(name);
@@ -233,6 +278,29 @@ function evaluateLevel(expect: LevelExpectation, obs: StepObservation, level: Le
       add(`usage.${k}`, R.length > 0 && actual.every((v) => v !== undefined && countMatches(want, v)), want, actual.length === 1 ? actual[0] : actual);
     }
   }
+  if (expect.stop_reason !== undefined) {
+    const got = R.map((r) => r.stopReason ?? '(none)');
+    add('stop_reason', R.length > 0 && got.every((g) => g === expect.stop_reason), expect.stop_reason, got.length === 1 ? got[0] : tally(got, (g) => g));
+  }
+  if (expect.tool_calls) {
+    const want = expect.tool_calls;
+    const got = R.map((r) => (r.toolCalls ?? []).map((c) => (c.input === undefined ? `${c.name} (input not a JSON object)` : c.name)));
+    const pass = R.length > 0 && got.every((g) => JSON.stringify(g) === JSON.stringify(want));
+    add('tool_calls', pass, want, got.length === 1 ? got[0] : got);
+  }
+  if (expect.content_blocks) {
+    const want = expect.content_blocks;
+    const got = R.map((r) => r.blockTypes ?? `(no content blocks in ${r.protocol})`);
+    add('content_blocks', R.length > 0 && got.every((g) => JSON.stringify(g) === JSON.stringify(want)), want, got.length === 1 ? got[0] : got);
+  }
+  if (expect.event_order !== undefined) {
+    const streams = R.filter((r) => r.streamEnd !== 'n/a');
+    const unjudged = streams.filter((r) => r.orderProblems === undefined);
+    const bad = streams.filter((r) => (r.orderProblems?.length ?? 0) > 0);
+    const actual = unjudged.length ? `no order rules for ${unjudged[0].protocol} (or the client left)` : bad.length === 0 ? true : bad.flatMap((r) => r.orderProblems!);
+    add('event_order', streams.length > 0 && unjudged.length === 0 && (bad.length === 0) === expect.event_order, expect.event_order, actual);
+  }
+  if (expect.same_as_upstream) checks.push(...sameAsUpstream(expect.same_as_upstream, R, obs.journal));
   if (expect.headers) {
     for (const [name, value] of Object.entries(expect.headers)) {
       const got = R.map((r) => r.headers[name.toLowerCase()]);
@@ -327,6 +395,13 @@ function evaluateLevel(expect: LevelExpectation, obs: StepObservation, level: Le
     for (const [name, value] of Object.entries(expect.upstream_query)) {
       const got = obs.journal.map((j) => j.query[name]).map((v) => (Array.isArray(v) ? v.join(',') : v));
       add(`upstream query ${name}`, got.length > 0 && got.every((g) => g === value), value, [...new Set(got.map((g) => g ?? '(missing)'))]);
+    }
+  }
+  if (expect.upstream_body) {
+    for (const [path, want] of Object.entries(expect.upstream_body)) {
+      const got = obs.journal.map((j) => bodyValue(j.body, path));
+      const pass = got.length > 0 && got.every((g) => valueMatches(want, g));
+      add(`upstream body ${path}`, pass, want, got.length === 1 ? (got[0] ?? '(missing)') : got.map((g) => g ?? '(missing)'));
     }
   }
   if (expect.upstream_disconnects !== undefined) {

@@ -65,6 +65,8 @@ export interface ScenarioResult {
   missingCapabilities?: Capability[];
   /** On a target without a virtual clock: what the layout's policy durations were multiplied by (engine/policy-time.ts). */
   timeScale?: number;
+  /** Translations the scenario needs that the target does not declare (`anthropic -> openai`). */
+  missingTranslations?: string[];
   startedAt: string;
   durationMs: number;
   steps: StepResult[];

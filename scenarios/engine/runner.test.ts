@@ -86,6 +86,33 @@ describe('runScenario against the real mocks and the in-process reference relay'
     expect(r).toMatchObject({ status: 'not_applicable', missingCapabilities: ['sticky'] });
   });
 
+  it('reports a translation scenario as not applicable on a target that does not declare that pair, declared or as configured', async () => {
+    const translation = parseYamlConfig(
+      SMALL.replace(/kind: claude/g, 'kind: openai')
+        .replace(/type: claude/g, 'type: openai')
+        .replace('request: { protocol: anthropic, stream: true }', 'request: { protocol: anthropic, translate_to: openai, stream: true }')
+        .replace('request: { protocol: openai-chat, path: /v1/messages }', 'request: { protocol: openai-chat }')
+        .replace('STATUS', '200'),
+      scenarioSchema,
+      'small.yaml',
+    );
+    const refuse = () => Promise.reject(new Error('must not be configured'));
+    const chatOnly: RelayAdapter = { name: 'chat-to-claude', capabilities: { ...REFERENCE_CAPABILITIES, translates: { 'openai-chat': ['claude'] } }, configure: refuse, apply: refuse };
+    const r = await runScenario(translation, { adapter: chatOnly, file: 'small.yaml', log: quiet });
+    expect(r).toMatchObject({ status: 'not_applicable', missingTranslations: ['anthropic -> openai'], reason: 'target does not translate: anthropic -> openai' });
+    // Declared, but the relay found by configure does not translate after all.
+    const base = inProcessAdapter();
+    const narrowed: RelayAdapter = {
+      ...base,
+      name: 'narrowed',
+      capabilities: { ...base.capabilities, translates: { anthropic: ['openai'] } },
+      configure: async (layout, c) => ({ ...(await base.configure(layout, c)), capabilities: { translates: {} } }),
+    };
+    const n = await runScenario(translation, { adapter: narrowed, file: 'small.yaml', log: quiet });
+    expect(n).toMatchObject({ status: 'not_applicable', missingTranslations: ['anthropic -> openai'] });
+    expect(n.steps).toEqual([]);
+  });
+
   it('skips, one by one and with the reason, what a black-box target cannot play or show; the rest still runs', async () => {
     const base = inProcessAdapter();
     // The in-process relay, seen as a relay without records, clock or OpenAI Chat inbound.

@@ -17,7 +17,7 @@ import { checkInvariants } from './invariants.js';
 import { billingChecks } from './billing.js';
 import { playedAs, skipDialectChecks, type PlayedAs } from './played-protocol.js';
 import { blackBoxLayout, isPolicyWait, parsePolicy, resolvePolicyWait, timeScale } from './policy-time.js';
-import { LEVELS, PLAY_CAPABILITIES, policyWaits, resolveLayout, type BillingExpectation, type Capability, type ClientProtocol, type Expectation, type Level, type Scenario, type ScenarioEndpoint, type ScenarioLayout, type Step } from './schema.js';
+import { LEVELS, PLAY_CAPABILITIES, policyWaits, requiredTranslations, resolveLayout, translationLabel, type BillingExpectation, type Capability, type ClientProtocol, type Expectation, type Level, type Scenario, type ScenarioEndpoint, type ScenarioLayout, type Step } from './schema.js';
 import { capabilitySet, type AdapterCapabilities, type AdapterContext, type Layout, type RelayAdapter, type RelayAttempt, type RelayRecord } from '../adapters/api.js';
 import { applyToReference, portableChange, portableLayout, type ResolvedChange, type RunningUpstream } from './portable-layout.js';
 import type { LevelVerdict, RequestView, ScenarioResult, StepResult, UpstreamHit } from './result.js';
@@ -42,6 +42,13 @@ export interface RunOptions {
 }
 
 const DEFAULT_MAX_REAL_WAIT_MS = 30_000;
+
+/** The translations a scenario needs that a target does not declare in `translates`. */
+export function missingTranslations(s: Scenario, caps: AdapterCapabilities): string[] {
+  return requiredTranslations(s)
+    .filter((t) => !caps.translates?.[t.from]?.includes(t.to))
+    .map(translationLabel);
+}
 
 /** Capabilities a scenario needs: declared ones plus those its steps imply. */
 export function requiredCapabilities(s: Scenario): Set<Capability> {
@@ -696,6 +703,13 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
     log(`  – not applicable: the ${opts.adapter.name} target lacks ${missing.join(', ')}`);
     return finish({ ...result, status: 'not_applicable', missingCapabilities: missing, reason: `target lacks: ${missing.join(', ')}` }, []);
   }
+  // A translation step's request can only be answered by translating: a target that does not
+  // translate that pair cannot play the scenario at all.
+  const untranslated = missingTranslations(scenario, opts.adapter.capabilities);
+  if (untranslated.length) {
+    log(`  – not applicable: the ${opts.adapter.name} target does not translate ${untranslated.join(', ')}`);
+    return finish({ ...result, status: 'not_applicable', missingTranslations: untranslated, reason: `target does not translate: ${untranslated.join(', ')}` }, []);
+  }
 
   let fleet: MockFleet | undefined;
   let configured = false;
@@ -781,6 +795,11 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
     if (lacking.length) {
       log(`  – not applicable: the target lacks ${lacking.join(', ')}`);
       return finish({ ...result, status: 'not_applicable', missingCapabilities: lacking, reason: `target lacks: ${lacking.join(', ')}` }, secrets);
+    }
+    const notTranslated = missingTranslations(scenario, caps);
+    if (notTranslated.length) {
+      log(`  – not applicable: the target does not translate ${notTranslated.join(', ')}`);
+      return finish({ ...result, status: 'not_applicable', missingTranslations: notTranslated, reason: `target does not translate: ${notTranslated.join(', ')}` }, secrets);
     }
     // Anything the relay did while starting (probes) is not part of step 1.
     ctx.lastSeq = Math.max(0, ...(await settledJournal(fleet, 0, 60)).map((j) => j.seq));

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../lib/yaml-config.js';
 import { loadScenario } from './load.js';
+import { requiredTranslations } from './schema.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'relaylab-scenario-'));
 
@@ -80,6 +81,45 @@ describe('scenario schema', () => {
     const issues = errorOf(write('tiny', lines)).issues;
     expect(issues.map((i) => i.field)).toEqual(expect.arrayContaining(['relay.channels[0].endpoints[0].upstream', 'steps[0]']));
     expect(issues.find((i) => i.field === 'relay.channels[0].endpoints[0].upstream')?.message).toMatch(/no mock upstream named "up-z"/);
+  });
+
+  describe('translation steps', () => {
+    // VALID with an openai endpoint in place of the claude one: an Anthropic request can only be translated.
+    const translating = (request: string) => {
+      const lines = [...VALID];
+      lines[5] = '    kind: openai';
+      lines[11] = '        - { name: A, type: openai, upstream: up-a, token: Token-A }';
+      lines[14] = `  - request: ${request}`;
+      lines[15] = '    expect: { status: 200 }';
+      return lines;
+    };
+
+    it('loads an Anthropic request meant for an OpenAI Chat upstream, and the engine learns the pair', () => {
+      const { scenario } = loadScenario(write('tiny', translating('{ protocol: anthropic, translate_to: openai }')));
+      expect(scenario.steps[0].request?.translate_to).toBe('openai');
+      expect(requiredTranslations(scenario)).toEqual([{ from: 'anthropic', to: 'openai' }]);
+    });
+
+    it('refuses an undeclared translation, a kind the protocol speaks, and a kind the layout lacks, each at its line', () => {
+      const undeclared = errorOf(write('tiny', translating('{ protocol: anthropic }'))).issues[0];
+      expect(undeclared).toMatchObject({ line: 15, field: 'steps[0].request.protocol' });
+      expect(undeclared.message).toMatch(/no endpoint speaks anthropic .*translate_to: openai/);
+
+      const native = errorOf(write('tiny', translating('{ protocol: openai-chat, translate_to: openai }'))).issues[0];
+      expect(native).toMatchObject({ line: 15, field: 'steps[0].request.translate_to' });
+      expect(native.message).toMatch(/without translation/);
+
+      const absent = errorOf(write('tiny', translating('{ protocol: anthropic, translate_to: openai-responses }'))).issues;
+      expect(absent.map((i) => i.message)).toContainEqual(expect.stringMatching(/no openai-responses endpoint in relay.channels/));
+    });
+
+    it('refuses a translation step whose layout also serves the protocol natively (no relay would translate)', () => {
+      const lines = translating('{ protocol: anthropic, translate_to: openai }');
+      lines.splice(12, 0, '        - { name: B, type: claude, upstream: up-a, token: Token-A }');
+      const issue = errorOf(write('tiny', lines)).issues[0];
+      expect(issue).toMatchObject({ line: 16, field: 'steps[0].request.translate_to' });
+      expect(issue.message).toMatch(/has claude endpoints, which anthropic requests reach without translation/);
+    });
   });
 
   it('insists the name matches the file', () => {

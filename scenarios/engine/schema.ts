@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { durationSchema } from '../../lib/schema.js';
 import { faultRuleSchema, upstreamConfigSchema, type FaultRule, type UpstreamConfig } from '../../mocks/config.js';
 import { relayConfigSchema } from '../../relay/config/schema.js';
+import { UPSTREAM_KINDS, type UpstreamKind } from '../../protocols/index.js';
 import { LEVELS, levelViolations } from './levels.js';
 import { parseDuration } from '../../lib/duration.js';
 import { isPolicyWait, parsePolicy, parsePolicyWait, rawPolicyWait, resolvePolicyWait, type PolicyWait } from './policy-time.js';
@@ -149,6 +150,29 @@ export function policyWaits(s: Pick<Scenario, 'relay' | 'steps'>): Array<{ step:
 export const PROTOCOLS = ['anthropic', 'openai-chat', 'openai-responses', 'codex', 'custom-pass'] as const;
 export type ClientProtocol = (typeof PROTOCOLS)[number];
 
+/**
+ * The upstream kinds a client protocol reaches without translation (the upstream speaks it:
+ * OpenAI's API serves Responses too). Any other kind a request is meant to reach is a
+ * translation, which a scenario declares with the request's `translate_to`.
+ */
+export const NATIVE_KINDS: Readonly<Record<ClientProtocol, readonly UpstreamKind[]>> = {
+  anthropic: ['claude'],
+  'openai-chat': ['openai'],
+  'openai-responses': ['openai', 'openai-responses', 'chatgpt-oauth'],
+  codex: ['openai', 'openai-responses', 'chatgpt-oauth'],
+  'custom-pass': ['custom-pass'],
+};
+
+/** A client protocol in, an upstream API out: what a relay's `translates` capability lists. */
+export interface Translation {
+  from: ClientProtocol;
+  to: UpstreamKind;
+}
+
+export function translationLabel(t: Translation): string {
+  return `${t.from} -> ${t.to}`;
+}
+
 const sessionSchema = z
   .object({
     /** The protocol's session header (x-claude-code-session-id, session_id, x-session-id). */
@@ -206,6 +230,13 @@ export const requestSchema = z
     advance_during: z.array(z.object({ after: duration, by: duration }).strict()).min(1).optional(),
     /** Start the requests under this name and go on at once; a later `join: <name>` waits and checks them. */
     background: z.string().min(1).optional(),
+    /**
+     * The upstream kind this request is meant to reach when it is not one its protocol speaks
+     * (`anthropic` in, `openai` upstream): a translation. The layout must serve the protocol only
+     * through endpoints of that kind; a target whose `translates` lacks the pair cannot play the
+     * scenario (not applicable).
+     */
+    translate_to: z.enum(UPSTREAM_KINDS as [UpstreamKind, ...UpstreamKind[]]).optional(),
   })
   .strict();
 
@@ -283,6 +314,12 @@ export const billingExpectSchema = z
   .strict();
 export type BillingExpectation = z.infer<typeof billingExpectSchema>;
 
+/**
+ * A value an upstream request body must hold at a path: the value itself, or `{ contains: x }`
+ * (a string holding x, an array with an element equal to or holding x, an object whose JSON holds x).
+ */
+const bodyValueSchema = z.union([z.object({ contains: z.string() }).strict(), z.unknown()]);
+
 const usageExpectSchema = z
   .object({
     input_tokens: countSchema.optional(),
@@ -322,6 +359,24 @@ const expectFields = {
      */
     well_formed: z.boolean().optional(),
     usage: usageExpectSchema.optional(),
+    /** Why the model stopped, in the client protocol's own words (Anthropic `end_turn`, Chat `stop`, `length`, `tool_calls` ...). */
+    stop_reason: z.string().min(1).optional(),
+    /** The tool calls the client read, by name in order, each with a JSON object as its input (Anthropic tool_use, Chat tool_calls). */
+    tool_calls: z.array(z.string().min(1)).optional(),
+    /** Anthropic: the answer's content block types, in order (`[text, tool_use]`): nothing invented, nothing lost. */
+    content_blocks: z.array(z.string().min(1)).optional(),
+    /**
+     * Every stream's events came in the order its protocol defines (engine/event-order.ts):
+     * Anthropic message_start, blocks opened, filled and closed one at a time, message_delta,
+     * message_stop; Chat: no content after a choice's finish_reason, usage after it, [DONE] last.
+     */
+    event_order: z.boolean().optional(),
+    /**
+     * What the client read equals what the upstream that served it generated (the journal's
+     * answer): `text` the same text, `usage` the same input and output tokens, whatever the
+     * protocols on either side (a translating relay maps prompt/completion tokens to input/output).
+     */
+    same_as_upstream: z.array(z.enum(['text', 'usage'])).min(1).optional(),
     /** The client got response header(s) with these values (`*` = present; `text/event-stream` also matches `text/event-stream; charset=utf-8`). */
     headers: z.record(z.string(), z.string()).optional(),
     /** Client-side duration bound for every request of the step. */
@@ -354,6 +409,11 @@ const expectFields = {
     upstream_headers: z.record(z.string(), z.string()).optional(),
     /** ... and these query parameters. */
     upstream_query: z.record(z.string(), z.string()).optional(),
+    /**
+     * Every upstream request body of the step holds these values at these dot paths
+     * (`tools.0.function.name`); `a|b` is either path (`max_tokens|max_completion_tokens`).
+     */
+    upstream_body: z.record(z.string(), bodyValueSchema).optional(),
     /** Upstream requests whose stream was cut by the client leaving: >0 proves an abort propagated. */
     upstream_disconnects: countSchema.optional(),
 
@@ -459,6 +519,7 @@ export const scenarioSchema = z
           ctx.addIssue({ code: 'custom', path: ['relay', 'channels', ci, 'endpoints', ei, 'upstream'], message: `no mock upstream named "${e.upstream}" (have: ${[...mockNames].join(', ')})` });
       }),
     );
+    for (const issue of translationIssues(s)) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
     const started = new Set<string>();
     s.steps.forEach((st, i) => {
       if (st.request?.background) started.add(st.request.background);
@@ -480,3 +541,52 @@ export const scenarioSchema = z
   });
 
 export type Scenario = z.infer<typeof scenarioSchema>;
+
+/** The endpoint types of a layout (the scenario's starting one). */
+function layoutKinds(layout: ScenarioLayout): Set<string> {
+  return new Set((layout.channels ?? []).flatMap((c) => (c.endpoints ?? []).map((e) => e.type)));
+}
+
+/**
+ * A translation step must be one: the layout has an endpoint of the kind it is meant to reach,
+ * and none its protocol reaches natively (a relay would serve those and never translate).
+ */
+function translationIssues(s: { relay: ScenarioLayout; steps: Array<{ request?: RequestSpec; relay_change?: RelayChange }> }): Array<{ path: PropertyKey[]; message: string }> {
+  const kinds = layoutKinds(s.relay);
+  const out: Array<{ path: PropertyKey[]; message: string }> = [];
+  // A layout replaced mid-scenario may bring other kinds; only a fixed layout is checked for undeclared translations.
+  const fixedLayout = !s.steps.some((st) => st.relay_change?.layout || st.relay_change?.update_endpoint);
+  s.steps.forEach((st, i) => {
+    const r = st.request;
+    if (!r) return;
+    const native = NATIVE_KINDS[r.protocol];
+    if (!r.translate_to) {
+      const other = [...kinds].filter((k) => !native.includes(k as UpstreamKind));
+      if (fixedLayout && kinds.size > 0 && other.length === kinds.size) {
+        out.push({ path: ['steps', i, 'request', 'protocol'], message: `no endpoint speaks ${r.protocol} (the layout has ${other.join(', ')}): a step that tests translation says so with translate_to: ${other[0]}` });
+      }
+      return;
+    }
+    const path = ['steps', i, 'request', 'translate_to'];
+    if (native.includes(r.translate_to)) {
+      out.push({ path, message: `${r.protocol} requests reach ${r.translate_to} upstreams without translation; translate_to names a kind they do not speak` });
+      return;
+    }
+    if (!kinds.has(r.translate_to)) out.push({ path, message: `no ${r.translate_to} endpoint in relay.channels to translate to (have: ${[...kinds].join(', ') || 'none'})` });
+    const direct = native.filter((k) => kinds.has(k));
+    if (direct.length) {
+      out.push({ path, message: `relay.channels has ${direct.join(', ')} endpoints, which ${r.protocol} requests reach without translation; a translation step needs a layout that serves ${r.protocol} only through ${r.translate_to}` });
+    }
+  });
+  return out;
+}
+
+/** The translations a scenario's requests need (each pair once). */
+export function requiredTranslations(s: Pick<Scenario, 'steps'>): Translation[] {
+  const seen = new Map<string, Translation>();
+  for (const st of s.steps) {
+    const r = st.request;
+    if (r?.translate_to) seen.set(`${r.protocol} ${r.translate_to}`, { from: r.protocol, to: r.translate_to });
+  }
+  return [...seen.values()];
+}
