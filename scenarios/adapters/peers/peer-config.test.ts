@@ -76,7 +76,7 @@ describe('claude-code-router config', () => {
 
   it('translates to openai endpoints when the chain has no claude one, and never leaves the providers empty', () => {
     const openaiOnly = layout({ channels: [{ name: 'main', endpoints: [{ name: 'O', type: 'openai', base_url: 'http://127.0.0.1:18601', token: 'sk-o' }] }] });
-    expect(ccrConfig(openaiOnly, { HOST: '127.0.0.1', PORT: 1 }).Providers).toEqual([{ name: 'O', api_base_url: 'http://127.0.0.1:18601/v1/chat/completions', api_key: 'sk-o', models: ['gpt-4o-mini'] }]);
+    expect(ccrConfig(openaiOnly, { HOST: '127.0.0.1', PORT: 1 }).Providers).toEqual([{ name: 'O', api_base_url: 'http://127.0.0.1:18601/v1/chat/completions', api_key: 'sk-o', models: ['gpt-4o-mini'], transformer: { use: ['streamoptions'] } }]);
     const none = layout({ channels: [{ name: 'main', paused: true, endpoints: [{ name: 'A', type: 'claude', base_url: 'http://127.0.0.1:18600', token: 'sk-ant-a' }] }] });
     const c = ccrConfig(none, { HOST: '127.0.0.1', PORT: 1 });
     expect(c.Providers).toHaveLength(1);

@@ -20,6 +20,14 @@ import { UNCONFIGURED_PROVIDER, type CcrConfig } from './server.js';
 
 const DEFAULT_MODEL: Partial<Record<UpstreamKind, string>> = { claude: 'claude-sonnet-4-5', openai: 'gpt-4o-mini' };
 
+/**
+ * Each kind's provider transformer: claude endpoints keep the Anthropic format; openai endpoints
+ * get `streamoptions`, which asks a Chat stream for its usage (`stream_options.include_usage`),
+ * as an operator must: without it the upstream streams no usage and claude-code-router tells its
+ * Anthropic client 0 input and 0 output tokens.
+ */
+const TRANSFORMER: Partial<Record<UpstreamKind, string>> = { claude: 'Anthropic', openai: 'streamoptions' };
+
 /** Upstream kinds an Anthropic request reaches: natively, else through translation. */
 const NATIVE: readonly UpstreamKind[] = ['claude'];
 export const TRANSLATED: readonly UpstreamKind[] = ['openai'];
@@ -39,7 +47,7 @@ function provider(e: LayoutEndpoint): CcrConfig['Providers'][number] {
     api_base_url: e.url!,
     api_key: e.token,
     models: [modelOf(e)],
-    ...(e.kind === 'claude' ? { transformer: { use: ['Anthropic'] } } : {}),
+    ...{ transformer: { use: [TRANSFORMER[e.kind]!] } },
   };
 }
 
