@@ -104,6 +104,8 @@ describe('scenario schema', () => {
       const undeclared = errorOf(write('tiny', translating('{ protocol: anthropic }'))).issues[0];
       expect(undeclared).toMatchObject({ line: 15, field: 'steps[0].request.protocol' });
       expect(undeclared.message).toMatch(/no endpoint speaks anthropic .*translate_to: openai/);
+      // A request at a path of its own probes input handling: no translation is implied.
+      expect(loadScenario(write('tiny', translating('{ protocol: anthropic, path: /v1/chat/completions }'))).scenario.steps).toHaveLength(1);
 
       const native = errorOf(write('tiny', translating('{ protocol: openai-chat, translate_to: openai }'))).issues[0];
       expect(native).toMatchObject({ line: 15, field: 'steps[0].request.translate_to' });

@@ -561,8 +561,10 @@ function translationIssues(s: { relay: ScenarioLayout; steps: Array<{ request?: 
     if (!r) return;
     const native = NATIVE_KINDS[r.protocol];
     if (!r.translate_to) {
+      // Only a generation request as a client sends it; a path, method or raw body of its own probes input handling.
+      const generation = r.path === undefined && r.method === undefined && r.raw_body === undefined;
       const other = [...kinds].filter((k) => !native.includes(k as UpstreamKind));
-      if (fixedLayout && kinds.size > 0 && other.length === kinds.size) {
+      if (generation && fixedLayout && kinds.size > 0 && other.length === kinds.size) {
         out.push({ path: ['steps', i, 'request', 'protocol'], message: `no endpoint speaks ${r.protocol} (the layout has ${other.join(', ')}): a step that tests translation says so with translate_to: ${other[0]}` });
       }
       return;
