@@ -93,7 +93,7 @@ describe('expectations', () => {
 
   it('same_as_upstream pairs each answer with the step\u2019s upstream answer: text and input/output tokens, whatever the protocols', () => {
     const usage = { inputTokens: 19, outputTokens: 12, cacheWriteTokens: 0, cacheReadTokens: 0 };
-    const upstream = entry(1, 'up', 'tok', 200, { kind: 'openai', answerText: 'Hello there.', usage });
+    const upstream = entry(1, 'up', 'tok', 200, { kind: 'openai', text: 'Hello there.', usage });
     const answer = (over: Partial<ClientResult>) => ({ index: 0, protocol: 'anthropic', status: 200, text: 'Hello there.', usage, ...over }) as ClientResult;
     const run = (r: ClientResult, journal = [upstream]) => evaluate({ same_as_upstream: ['text', 'usage'] }, { ...obs(journal), results: [r] });
     expect(run(answer({})).map((c) => [c.name, c.pass])).toEqual([

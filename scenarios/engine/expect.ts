@@ -121,7 +121,7 @@ export function valueMatches(want: unknown, got: unknown): boolean {
  */
 function sameAsUpstream(what: Array<'text' | 'usage'>, results: ClientResult[], journal: JournalEntry[]): Check[] {
   const answered = results.filter((r) => r.status >= 200 && r.status < 300);
-  const generated = journal.filter((j) => j.answerText !== null && j.status !== null && j.status < 300);
+  const generated = journal.filter((j) => typeof j.text === 'string' && j.status !== null && j.status < 300);
   if (answered.length === 0 || answered.length !== generated.length) {
     return [{ name: 'same as upstream', pass: false, expected: `each of ${answered.length} answer(s) paired with one upstream answer`, actual: `${generated.length} upstream answer(s) in the journal` }];
   }
@@ -130,7 +130,7 @@ function sameAsUpstream(what: Array<'text' | 'usage'>, results: ClientResult[], 
   answered.forEach((r, i) => {
     const j = generated[i];
     const suffix = one ? '' : ` (request ${r.index + 1})`;
-    if (what.includes('text')) checks.push({ name: `text as upstream${suffix}`, pass: r.text === j.answerText, expected: j.answerText, actual: r.text });
+    if (what.includes('text')) checks.push({ name: `text as upstream${suffix}`, pass: r.text === j.text, expected: j.text, actual: r.text });
     if (what.includes('usage')) {
       const want = { input_tokens: j.usage?.inputTokens, output_tokens: j.usage?.outputTokens };
       const got = { input_tokens: r.usage?.inputTokens, output_tokens: r.usage?.outputTokens };
