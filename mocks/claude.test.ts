@@ -30,6 +30,9 @@ describe('claude kind with @anthropic-ai/sdk', () => {
     expect(msg.usage.output_tokens).toBe(12);
     expect(text.split(' ')).toHaveLength(12);
     expect(msg.usage.input_tokens).toBe(Math.ceil('Say something'.length / 4));
+    // A plain answer (served from a template) journals its text like any other.
+    const [entry] = await fleet.control.journal({ upstream: 'claude' });
+    expect(entry.text).toBe(text);
   });
 
   it('is deterministic for the seed and request number', async () => {

@@ -131,10 +131,13 @@ function sendTemplated(ctx: Ctx, variant: number, outputTokens: number, id: stri
   if (!t) {
     const content = generateContent(info, ctx.body, { seed: up.seed, requestNumber: variant, outputTokens, reasoningTokens: up.settings.reasoningTokens, protocol: protocol.id, toolCalls: up.settings.toolCalls });
     const usage = withReasoning({ ...input, outputTokens: generatedOutputTokens(content) }, content);
-    t = { text: JSON.stringify(protocol.buildResponse(info, ctx.body, content, usage, MARK_IDS)), usage };
+    t = { text: JSON.stringify(protocol.buildResponse(info, ctx.body, content, usage, MARK_IDS)), usage, textTokens: content.tokens };
     up.remember(key, t);
   }
   ctx.ex.usage = { ...t.usage };
+  // The journal's text: a whole body carries every token, as the generated path says.
+  ctx.ex.textTokens = t.textTokens;
+  ctx.ex.contentEventsSent = t.textTokens.length;
   const text = t.text.replaceAll(ID_MARK, id).replaceAll(CREATED_TEXT, String(created));
   writeBody(ctx.ex, 200, { 'content-type': 'application/json', [KINDS[up.kind].requestIdHeader]: ctx.requestId }, text, undefined);
 }

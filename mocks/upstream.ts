@@ -46,8 +46,8 @@ export class MockUpstream {
   /** Generation requests served (content seed); 1-based for the next one after increment. */
   requestCount = 0;
   /** Rendered non-stream answers with marker id/timestamp (see generate.ts), bounded. */
-  readonly templates = new Map<string, { text: string; usage: Usage }>();
-  /** Characters held by the templates' keys and texts. */
+  readonly templates = new Map<string, { text: string; usage: Usage; textTokens: readonly string[] }>();
+  /** Characters held by the templates' keys, texts and text tokens. */
   private templateChars = 0;
 
   constructor(
@@ -80,8 +80,9 @@ export class MockUpstream {
     this.rules.set(rules);
   }
 
-  remember(key: string, template: { text: string; usage: Usage }): void {
-    const chars = key.length + template.text.length;
+  remember(key: string, template: { text: string; usage: Usage; textTokens: readonly string[] }): void {
+    // The text tokens hold the text a second time.
+    const chars = key.length + 2 * template.text.length;
     // Two bytes a character at worst (a body with non-Latin-1 text is a two-byte string).
     if (this.templates.size >= MAX_TEMPLATES || 2 * (this.templateChars + chars) > MAX_TEMPLATE_BYTES) this.clearTemplates();
     this.templates.set(key, template);
