@@ -4,7 +4,9 @@
  * request simply reads `holder.current` and sees the latest layout from then on.
  */
 import { createHash } from 'node:crypto';
+import type { ProtocolId } from '../../protocols/types.js';
 import { forwardedHeaderNames } from '../proxy/headers.js';
+import { translationFor, type Translation } from '../translate/index.js';
 import type { BreakerSettings } from '../state/types.js';
 import type { EndpointType, ParsedRelayConfig } from './schema.js';
 
@@ -33,6 +35,12 @@ export interface EndpointModel {
   contextWindow: number | ReadonlyMap<string, number> | undefined;
   /** `prefill`: for every model, or per upstream model name (undefined = the type's default, `prefillOf`). */
   prefill: boolean | ReadonlyMap<string, boolean> | undefined;
+  /**
+   * `translate_from`: the translation for each client protocol it serves by translation
+   * (relay/translate); undefined when it serves only its own protocol (the common case, read
+   * once per attempt).
+   */
+  translations: ReadonlyMap<ProtocolId, Translation> | undefined;
   /** The channel's `continuation` (copied here: the attempt that breaks reads it from its endpoint). */
   continuation: 'off' | 'prefill';
   /** Client header names passed upstream: the type's allowlist plus `forward_headers`. */
@@ -83,6 +91,8 @@ export interface RelayModel {
   keysByKey: ReadonlyMap<string, KeyModel>;
   /** Some channel has endpoints of equal priority: the planner needs a rotation counter. */
   needsRotation: boolean;
+  /** Some endpoint serves another protocol's clients by translation: the planner considers them (else it never looks). */
+  translates: boolean;
 }
 
 export function tokenFingerprint(token: string): string {
@@ -93,6 +103,7 @@ export function compileConfig(cfg: ParsedRelayConfig, version: number): RelayMod
   const endpoints = new Map<string, EndpointModel>();
   let order = 0;
   let needsRotation = false;
+  let translates = false;
   const channels: ChannelModel[] = cfg.channels.map((c, ci) => {
     const eps = c.endpoints.map((e): EndpointModel => {
       const url = new URL(e.base_url);
@@ -115,12 +126,14 @@ export function compileConfig(cfg: ParsedRelayConfig, version: number): RelayMod
         modelMap: new Map(Object.entries(e.model_map)),
         contextWindow: typeof e.context_window === 'object' ? new Map(Object.entries(e.context_window)) : e.context_window,
         prefill: typeof e.prefill === 'object' ? new Map(Object.entries(e.prefill)) : e.prefill,
+        translations: translationsOf(e.type, e.translate_from),
         continuation: c.continuation,
         forwardHeaders: forwardedHeaderNames(e.type, e.forward_headers),
         setHeaders: Object.fromEntries(Object.entries(e.set_headers).map(([k, v]) => [k.toLowerCase(), v])),
         order: order++,
       };
       endpoints.set(e.name, model);
+      if (model.translations) translates = true;
       return model;
     });
     const priorities = eps.map((e) => e.priority);
@@ -157,7 +170,22 @@ export function compileConfig(cfg: ParsedRelayConfig, version: number): RelayMod
     endpoints,
     keysByKey,
     needsRotation,
+    translates,
   };
+}
+
+function translationsOf(type: EndpointType, from: readonly ProtocolId[]): ReadonlyMap<ProtocolId, Translation> | undefined {
+  const out = new Map<ProtocolId, Translation>();
+  for (const p of from) {
+    const t = translationFor(p, type);
+    if (t) out.set(p, t);
+  }
+  return out.size > 0 ? out : undefined;
+}
+
+/** The translation an attempt at `ep` needs for a `protocol` client, or undefined when the endpoint speaks it. */
+export function translationOf(ep: EndpointModel, protocol: ProtocolId): Translation | undefined {
+  return ep.translations?.get(protocol);
 }
 
 /** The context window an endpoint declares for a client's model, or undefined when it declares none. */

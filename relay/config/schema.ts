@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { durationSchema as duration } from '../../lib/schema.js';
 import { NEVER_FORWARDED, RELAY_OWNED } from '../proxy/headers.js';
+import { translatableFrom } from '../translate/pairs.js';
 
 export const ENDPOINT_TYPES = ['claude', 'openai', 'openai-responses', 'chatgpt-oauth', 'custom-pass'] as const;
 export type EndpointType = (typeof ENDPOINT_TYPES)[number];
@@ -31,7 +32,7 @@ const headerName = z
   .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'expected an HTTP header name')
   .transform((v) => v.toLowerCase());
 
-export const endpointConfigSchema = z.object({
+const endpointFields = z.object({
   name,
   type: z.enum(ENDPOINT_TYPES),
   base_url: baseUrl,
@@ -58,6 +59,13 @@ export const endpointConfigSchema = z.object({
    * other types never continue.
    */
   prefill: z.union([z.boolean(), z.record(z.string(), z.boolean())]).optional(),
+  /**
+   * Client protocols this endpoint also serves by translation (relay/translate): `[anthropic]` on
+   * an openai (Chat) endpoint serves Anthropic Messages clients, `[openai-chat]` on a claude
+   * endpoint serves Chat clients. Opt-in: without it a request only reaches endpoints that speak
+   * its protocol. Such an endpoint keeps its place in the priority order for those clients too.
+   */
+  translate_from: z.array(z.enum(['anthropic', 'openai-chat'])).default([]),
   /** Client headers to pass on beyond what the endpoint type's API understands (relay/proxy/headers). */
   forward_headers: z
     .array(
@@ -77,6 +85,19 @@ export const endpointConfigSchema = z.object({
         else if (RELAY_OWNED.has(parsed.data)) ctx.addIssue({ code: 'custom', path: [raw], message: 'set by the relay itself (credentials come from token and account_id)' });
       }
     }),
+});
+
+export const endpointConfigSchema = endpointFields.superRefine((e, ctx) => {
+  const possible = translatableFrom(e.type);
+  e.translate_from.forEach((p, i) => {
+    if (!possible.includes(p)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['translate_from', i],
+        message: `a ${e.type} endpoint cannot serve ${p} clients by translation (${possible.length ? `it can: ${possible.join(', ')}` : 'it translates nothing'})`,
+      });
+    }
+  });
 });
 
 /** Mid-stream continuation (relay/proxy/continuation.ts). */

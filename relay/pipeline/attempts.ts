@@ -5,7 +5,7 @@
  * endpoint with the new token as one more attempt.
  */
 import type { Clock } from '../../lib/clock.js';
-import type { EndpointModel, KeyModel, RelayModel } from '../config/model.js';
+import { translationOf, type EndpointModel, type KeyModel, type RelayModel } from '../config/model.js';
 import { runAttemptLoop, type AttemptResult, type LoopDeps, type LoopResult } from '../proxy/attempt-loop.js';
 import { canContinueOn, continuationFor } from '../proxy/continuation.js';
 import type { Exchange } from '../proxy/exchange.js';
@@ -51,14 +51,20 @@ class ExchangeLoop implements LoopDeps, AttemptEnv {
 
   async attempt(ep: EndpointModel): Promise<AttemptResult> {
     const result = await attemptUpstream(this, this.ex, ep);
+    // The attempt trail says which attempts were translated (relay/translate).
+    if (ep.translations) {
+      const tr = translationOf(ep, this.ex.protocol.id);
+      if (tr) result.translated = tr.label;
+    }
     if (result.kind !== 'failed' || result.status !== 401 || result.committed || ep.type !== 'chatgpt-oauth' || !ep.refreshToken || this.refreshed) return result;
     this.refreshed = true;
     const fresh = await this.rt.refreshToken(ep).catch(() => undefined);
     return fresh && !this.ex.clientGone ? { ...result, refreshed: fresh } : result;
   }
 
+  /** A translated attempt never continues a broken stream (the prefill is in the client's protocol). */
   canContinue(ep: EndpointModel): boolean {
-    return canContinueOn(ep, this.ex.model);
+    return canContinueOn(ep, this.ex.model) && translationOf(ep, this.ex.protocol.id) === undefined;
   }
 
   onBackgroundError(err: unknown): void {

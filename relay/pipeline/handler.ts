@@ -94,10 +94,12 @@ async function handle(rt: RelayRuntime, req: IncomingMessage, res: ServerRespons
 async function serve(rt: RelayRuntime, config: RelayModel, key: KeyModel, ex: Exchange, path: string): Promise<void> {
   const session = sessionOf(config, ex, key.name);
   const types = ex.forcedType ? new Set([ex.forcedType]) : ex.route.types;
+  // Endpoints that translate other protocols are looked at only when the layout has some (relay/translate).
+  const translateFrom = config.translates && ex.route.kind === 'generate' && !ex.forcedType ? ex.protocol.id : undefined;
   let planned: Planned | undefined;
   let loop: LoopResult | undefined;
   try {
-    planned = await planRequest(rt, config, types, ex.model, ex.startedAt, session?.stickyKey);
+    planned = await planRequest(rt, config, types, ex.model, ex.startedAt, session?.stickyKey, translateFrom);
     if (planned.plan.candidates.length > 0 && !ex.clientGone) loop = await runAttempts(rt, config, key, ex, planned, session !== undefined);
     if (!ex.committed && !ex.clientGone) answerFailure(ex, loop ?? noAttempts(), planned.plan, rt.clock.now());
   } catch (err) {

@@ -25,10 +25,11 @@ export async function planRequest(
   model: string | undefined,
   now: number,
   stickyKey: string | undefined,
+  translateFrom?: PlanRequest['translateFrom'],
 ): Promise<Planned> {
   const { live } = rt;
-  const relevant = relevantEndpoints(config, { types, model });
-  if (relevant.length === 0) return { plan: plan(config, { types, model }, NO_STATES, now), states: NO_STATES };
+  const relevant = relevantEndpoints(config, { types, model, translateFrom });
+  if (relevant.length === 0) return { plan: plan(config, { types, model, translateFrom }, NO_STATES, now), states: NO_STATES };
   const targets = relevant.map((e) => ({ endpoint: e.name, channel: e.channel, tokenId: e.tokenId }));
   const rotates = config.needsRotation && config.strategy === 'priority';
   let states: EndpointLiveState[];
@@ -49,5 +50,5 @@ export async function planRequest(
   for (const s of states) stateMap.set(s.endpoint, s);
   // A binding a failover moved remembers where the session belongs; it goes back once that is usable.
   const home = config.sticky.returnAfterFailover ? binding?.home : undefined;
-  return { plan: plan(config, { types, model, binding: binding?.endpoint, home }, stateMap, now, rotation), states: stateMap, binding };
+  return { plan: plan(config, { types, model, translateFrom, binding: binding?.endpoint, home }, stateMap, now, rotation), states: stateMap, binding };
 }

@@ -57,6 +57,8 @@ export interface AttemptResult {
   repaired?: boolean;
   /** Bytes of a partial event the upstream left when it stopped, never forwarded (the client's stream stays whole). */
   partialEventBytes?: number;
+  /** The attempt was translated (relay/translate): `client protocol>upstream protocol`. */
+  translated?: string;
   /**
    * A committed stream broke and the client's stream was left open for a continuation
    * (relay/proxy/continuation.ts): the loop goes on with the candidates that can continue it.
@@ -143,6 +145,7 @@ export async function runAttemptLoop(
     if (attempts.length === 0 && sticky) record.sticky = sticky;
     if (result.repaired) record.repaired = true;
     if (result.partialEventBytes) record.partialEventBytes = result.partialEventBytes;
+    if (result.translated) record.translated = result.translated;
     attempts.push(record);
     out.last = result;
     out.endpoint = endpoint;

@@ -11,6 +11,12 @@
  *
  * A complete answer is charged before its last bytes leave (Exchange.chargeBeforeRelease): the
  * chunk with the terminal event, or the whole JSON body, waits for the charge to be written.
+ *
+ * Translation (relay/translate, an endpoint's `translate_from`) is one seam here: the request,
+ * the path, the JSON answer and the error body are mapped, and a stream is read through a
+ * translator, so the rest of the attempt (commit point, observer, repair, error events, billing)
+ * works on the client's protocol unchanged. A translated attempt never holds its stream for a
+ * continuation (`continuation: prefill` needs the upstream to speak the client's protocol).
  */
 import type { ServerResponse } from 'node:http';
 import type { Clock, TimerHandle } from '../../lib/clock.js';
@@ -18,7 +24,9 @@ import { upstreamAuthHeaders } from '../../protocols/auth.js';
 import { encodeSse, encodeSseAll, SseDecoder, SseFramer } from '../../protocols/sse.js';
 import type { Protocol, SseEvent, StreamObserver } from '../../protocols/types.js';
 import type { EndpointModel, RelayModel } from '../config/model.js';
-import { upstreamModel } from '../config/model.js';
+import { translationOf, upstreamModel } from '../config/model.js';
+import { TranslatedEventStream, type Translation } from '../translate/index.js';
+import type { EventSource } from '../translate/event-stream.js';
 import { parseRetryAfter, refineOutcome, type Outcome } from '../routing/error-classes.js';
 import type { AttemptResult } from './attempt-loop.js';
 import { AttemptSignal } from './attempt-signal.js';
@@ -28,7 +36,7 @@ import type { UpstreamPools } from './pools.js';
 import { isPrefillRejection } from './continuation.js';
 import { streamEnding } from './stream-ending.js';
 import { askStreamUsage, relayAsksStreamUsage } from './stream-usage.js';
-import { isEventStream, requestUpstream, type UpstreamEventStream, type UpstreamResponse } from './upstream-request.js';
+import { isEventStream, requestUpstream, type UpstreamResponse } from './upstream-request.js';
 
 type UpstreamHeaders = Record<string, string | string[] | undefined>;
 
@@ -52,12 +60,12 @@ function endpointHeaders(ep: EndpointModel): EndpointHeaders {
   return h;
 }
 
-/** The upstream path for an endpoint: its base URL's path, the route's path, the client's query. */
-export function upstreamPath(ep: EndpointModel, ex: Exchange): string {
+/** The upstream path for an endpoint: its base URL's path, the route's path (a translation's API path), the client's query. */
+export function upstreamPath(ep: EndpointModel, ex: Exchange, tr?: Translation): string {
   let prefix = ep.pathPrefix;
   // Codex's ChatGPT backend lives under /backend-api/codex; a bare origin means the standard place.
   if (ep.type === 'chatgpt-oauth' && prefix === '') prefix = '/backend-api/codex';
-  let path = ex.route.upstreamPath(ep.type);
+  let path = tr ? tr.path : ex.route.upstreamPath(ep.type);
   // A base URL that already ends in /v1 must not get a second one.
   if (prefix.endsWith('/v1') && path.startsWith('/v1/')) path = path.slice(3);
   return prefix + path + ex.query;
@@ -67,8 +75,10 @@ export function upstreamPath(ep: EndpointModel, ex: Exchange): string {
  * The body for an endpoint: the client's bytes unless the model must be renamed, stream usage
  * asked for, or the answer so far added as a prefill (`prefill`, a continuation).
  */
-function bodyFor(ep: EndpointModel, ex: Exchange, prefill?: (body: unknown) => unknown): Buffer | string {
+function bodyFor(ep: EndpointModel, ex: Exchange, tr: Translation | undefined, prefill?: (body: unknown) => unknown): Buffer | string {
   const target = ex.model === undefined ? undefined : upstreamModel(ep, ex.model);
+  // In the upstream's protocol, model named, stream usage asked for (the translation's own business).
+  if (tr) return JSON.stringify(tr.request(ex.body, target));
   const renamed = target !== undefined && (target !== ex.model || ex.forcedType !== undefined);
   const askUsage = relayAsksStreamUsage(ex);
   if (!renamed && !askUsage && !prefill) return ex.rawBody;
@@ -145,18 +155,20 @@ class AttemptTimer {
  * credential, or the endpoint's configuration), never the client's: classified by what it says
  * (`authOutcome`), and its body is not kept, so it can never be handed to the client.
  */
-export function upstreamErrorResult(protocol: Protocol, status: number, headers: UpstreamHeaders, body: Buffer, now: number): AttemptResult {
-  const outcome = errorOutcome(protocol, status, body);
+export function upstreamErrorResult(protocol: Protocol, status: number, headers: UpstreamHeaders, body: Buffer, now: number, tr?: Translation): AttemptResult {
+  // A translated attempt's error is classified in the upstream's own terms, and answered in the client's.
+  const outcome = errorOutcome(tr ? tr.upstream : protocol, status, body);
   if (status === 401 || status === 403) {
     return { kind: 'failed', committed: false, outcome, status, message: "an upstream refused the relay's credentials" };
   }
+  const reply = tr ? { status, headers: { ...headers, 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify(tr.error(status, body, outcome === 'context_length_exceeded'))) } : { status, headers, body };
   return {
     kind: 'failed',
     committed: false,
     outcome,
     status,
     retryAfterMs: parseRetryAfter(headers, now),
-    reply: { status, headers, body },
+    reply,
     message: `upstream answered ${status}`,
   };
 }
@@ -178,10 +190,11 @@ export async function attemptUpstream(env: AttemptEnv, ex: Exchange, ep: Endpoin
   const { config, clock } = env;
   const ac = new AttemptSignal();
   ex.current = ac;
+  const tr = translationOf(ep, ex.protocol.id);
   const timer = new AttemptTimer(clock, ac);
   // A continuation: the stream the client is reading broke and waits (relay/proxy/continuation.ts).
   let splice: Splice | undefined;
-  const body = bodyFor(ep, ex, ex.continuation?.pending ? (b) => {
+  const body = bodyFor(ep, ex, tr, ex.continuation?.pending ? (b) => {
     const begun = ex.continuation!.begin(b);
     splice = begun.splice;
     return begun.body;
@@ -198,7 +211,7 @@ export async function attemptUpstream(env: AttemptEnv, ex: Exchange, ep: Endpoin
 
   let resp: UpstreamResponse;
   try {
-    resp = await requestUpstream(env.pools.get(ep.origin), { method: 'POST', path: upstreamPath(ep, ex), headers, body }, ac, MAX_ERROR_BODY);
+    resp = await requestUpstream(env.pools.get(ep.origin), { method: 'POST', path: upstreamPath(ep, ex, tr), headers, body }, ac, MAX_ERROR_BODY);
   } catch (err) {
     timer.cancel();
     if (ex.clientGone) return { kind: 'aborted', committed: false };
@@ -212,15 +225,16 @@ export async function attemptUpstream(env: AttemptEnv, ex: Exchange, ep: Endpoin
       // Never a stream (only a 2xx is), and at most MAX_ERROR_BODY bytes: requestUpstream cuts the rest.
       const errBody = await (resp.body as Promise<Buffer>);
       timer.cancel();
-      const failed = upstreamErrorResult(ex.protocol, status, resp.headers, errBody, clock.now());
+      const failed = upstreamErrorResult(ex.protocol, status, resp.headers, errBody, clock.now(), tr);
       return splice ? continuationRefused(ex.protocol, failed, errBody) : failed;
     }
     if (resp.body) {
       // A continuation is a stream; an upstream that answers it with JSON cannot be spliced in.
       if (splice) return { kind: 'failed', committed: false, outcome: 'stream_truncated', status, message: 'a continuation was answered without a stream' };
-      return await deliverJson(env, ex, ep, resp.body, resp.headers, status, timer);
+      return await deliverJson(env, ex, ep, resp.body, resp.headers, status, timer, tr);
     }
-    return await deliverStream(env, ex, ep, resp.stream, resp.headers, status, timer, splice, delivery);
+    const stream = tr ? new TranslatedEventStream(resp.stream, tr.stream({ created: Math.floor(clock.now() / 1000), estimatedInputTokens: ex.info.estimatedInputTokens, includeUsage: ex.info.includeUsage })) : resp.stream;
+    return await deliverStream(env, ex, ep, stream, resp.headers, status, timer, splice, delivery, tr !== undefined);
   } catch (err) {
     timer.cancel();
     resp.stream?.destroy();
@@ -242,8 +256,9 @@ async function deliverJson(
   respHeaders: UpstreamHeaders,
   status: number,
   timer: AttemptTimer,
+  tr: Translation | undefined,
 ): Promise<AttemptResult> {
-  const data = await body;
+  let data = await body;
   timer.cancel();
   if (ex.clientGone) return { kind: 'aborted', committed: false };
   let parsed: unknown;
@@ -257,12 +272,21 @@ async function deliverJson(
     // client yet, so this is a failed attempt like a stream without its terminal event, never a broken 200.
     return { kind: 'failed', committed: false, outcome: 'stream_truncated', status, message: 'upstream JSON body is incomplete' };
   }
-  if (parsed !== undefined) {
+  if (tr) {
+    // An answer the relay cannot read cannot be translated: a failed attempt, like one cut short.
+    if (parsed === undefined) return { kind: 'failed', committed: false, outcome: 'stream_truncated', status, message: 'upstream answer is not JSON (cannot translate it)' };
+    // Billed from the upstream's own usage (cache writes stay cache writes), then answered in the client's protocol.
+    ex.usage = tr.upstream.usageFromBody(parsed);
+    parsed = tr.answer(parsed, Math.floor(env.clock.now() / 1000));
+    data = Buffer.from(JSON.stringify(parsed));
+    if (!ex.usage) ex.outputText = ex.protocol.textFromBody(parsed);
+  } else if (parsed !== undefined) {
     ex.usage = ex.protocol.usageFromBody(parsed);
     if (!ex.usage) ex.outputText = ex.protocol.textFromBody(parsed);
   }
   const headers = downstreamHeaders(respHeaders, ex.requestId);
   headers['content-length'] = String(data.length);
+  if (tr) headers['content-type'] = 'application/json';
   ex.committed = true;
   await ex.chargeBeforeRelease?.(ep.name);
   ex.ttfbAt = env.clock.now();
@@ -305,12 +329,13 @@ function deliverStream(
   env: AttemptEnv,
   ex: Exchange,
   ep: EndpointModel,
-  body: UpstreamEventStream,
+  body: EventSource,
   respHeaders: UpstreamHeaders,
   status: number,
   timer: AttemptTimer,
   splice: Splice | undefined,
   delivery: { committed: boolean },
+  translated: boolean,
 ): Promise<AttemptResult> {
   const decoder = new SseDecoder();
   const framer = new SseFramer();
@@ -321,7 +346,7 @@ function deliverStream(
   if (!splice) ex.observer = observer;
   // What the client receives, followed so that a break can be continued: this attempt's events
   // from its commit on (a continuation's, as spliced, go on in the same track).
-  const track = splice ? cont!.track : cont?.enabledFor(ep) ? cont.codec.track() : undefined;
+  const track = splice ? cont!.track : cont?.enabledFor(ep) && !translated ? cont.codec.track() : undefined;
   /** Spliced events held with the continuation's start events, tracked once it commits. */
   let heldTracked: SseEvent[] | undefined = splice ? [] : undefined;
   const res = ex.res;
@@ -467,7 +492,7 @@ function deliverStream(
         const finish = () => {
           try {
             const client: ClientWrites = { release, written: () => charging ?? Promise.resolve(), encode: splice ? emitSpliced : undefined };
-            endStream(ex, ep, decoder, observer, failure, status, timer, hideUsage || splice !== undefined, framer.partialBytes, client).then(resolve, reject);
+            endStream(ex, ep, decoder, observer, failure, status, timer, hideUsage || splice !== undefined, framer.partialBytes, client, translated).then(resolve, reject);
           } catch (err) {
             reject(err);
           }
@@ -533,6 +558,7 @@ async function endStream(
   reencoded: boolean,
   partialBytes: number,
   client: ClientWrites,
+  translated: boolean,
 ): Promise<AttemptResult> {
   const res = ex.res;
   if (!failure) {
@@ -571,7 +597,7 @@ async function endStream(
   const message = failure ? `upstream stream failed: ${failure.message}` : 'upstream stream ended before the model finished';
   // Another endpoint may finish the answer: the client's stream stays open (relay/proxy/continuation.ts).
   const cont = ex.continuation;
-  if (cont && !ex.clientGone && cont.hold(ep, observer, ex.info.estimatedInputTokens, { message, outcome }) === undefined) {
+  if (cont && !translated && !ex.clientGone && cont.hold(ep, observer, ex.info.estimatedInputTokens, { message, outcome }) === undefined) {
     return { kind: 'failed', committed: true, outcome, status, message, continuable: true, ...dropped };
   }
   endBrokenStream(ex, message);

@@ -13,12 +13,19 @@
 import type { EndpointLiveState } from '../state/types.js';
 import { contextWindowOf, endpointServesModel, type ChannelModel, type EndpointModel, type RelayModel } from '../config/model.js';
 import type { EndpointType } from '../config/schema.js';
+import type { ProtocolId } from '../../protocols/types.js';
 
 export interface PlanRequest {
   /** Endpoint types that can serve this request. */
   types: ReadonlySet<EndpointType>;
   /** The client's model name (after the `type,` prefix is removed). */
   model: string | undefined;
+  /**
+   * The client's protocol, when endpoints of other types may serve it by translation (some
+   * endpoint's `translate_from`, generate routes only): those endpoints are candidates too, in
+   * their place by priority. Unset: only `types` count (no endpoint is ever looked at twice).
+   */
+  translateFrom?: ProtocolId;
   /** Endpoint name of the session's sticky binding, if any. */
   binding?: string;
   /**
@@ -68,7 +75,8 @@ export function relevantEndpoints(config: RelayModel, req: PlanRequest): Endpoin
 }
 
 function serves(e: EndpointModel, req: PlanRequest): boolean {
-  return req.types.has(e.type) && endpointServesModel(e, req.model);
+  const reaches = req.types.has(e.type) || (req.translateFrom !== undefined && e.translations?.has(req.translateFrom) === true);
+  return reaches && endpointServesModel(e, req.model);
 }
 
 /** Whether an endpoint may be tried now, and whether only as a half-open probe. */

@@ -152,6 +152,8 @@ export interface AttemptRecord {
   repaired?: boolean;
   /** Bytes of a partial event dropped where the upstream stopped mid-event. */
   partialEventBytes?: number;
+  /** A translated attempt (relay/translate): `anthropic>openai-chat`, `openai-chat>anthropic`. */
+  translated?: string;
   durationMs: number;
 }
 
