@@ -16,6 +16,8 @@ const FEATURES = CAPABILITIES.filter((c): c is Feature => c !== 'clock' && c !==
 /** Everything the reference relay can do over its admin API (restart when it runs as `pnpm relay`). */
 export const REFERENCE_CAPABILITIES: AdapterCapabilities = {
   inbound: PROTOCOLS,
+  // Endpoints that say `translate_from` in the layout (relay/translate): Anthropic clients on Chat upstreams, Chat clients on claude.
+  translates: { anthropic: ['openai'], 'openai-chat': ['claude'] },
   keys: 'layout',
   clock: 'virtual',
   restart: true,

@@ -115,7 +115,7 @@ describe('runScenario against the real mocks and the in-process reference relay'
 
   it('skips, one by one and with the reason, what a black-box target cannot play or show; the rest still runs', async () => {
     const base = inProcessAdapter();
-    // The in-process relay, seen as a relay without records, clock or OpenAI Chat inbound.
+    // The in-process relay, seen as a relay without records, clock or OpenAI Chat inbound (it still declares its translations).
     const blackBox: RelayAdapter = { ...base, name: 'black-box', capabilities: { ...base.capabilities, inbound: ['anthropic'], clock: 'none', records: false } };
     const r = await runScenario(scenario('200'), { adapter: blackBox, file: 'small.yaml', log: quiet, maxRealWaitMs: 1000 });
     expect(r.status, JSON.stringify(r.steps)).toBe('pass');
@@ -124,7 +124,7 @@ describe('runScenario against the real mocks and the in-process reference relay'
     expect(failover.checks.find((c) => c.name === 'attempts')).toMatchObject({ skipped: true, level: 'reference', reason: 'the target does not show its records or state' });
     expect(failover.checks.find((c) => c.name === 'stream_end')).toMatchObject({ pass: true, level: 'protocol' });
     expect(advance).toMatchObject({ status: 'skipped', reason: 'no virtual clock, and 31s is longer than the real-time bound (1s)' });
-    expect(chat).toMatchObject({ status: 'skipped', reason: 'the target does not accept openai-chat requests' });
+    expect(chat).toMatchObject({ status: 'skipped', reason: 'the target does not accept openai-chat requests, nor translates another protocol to its upstreams' });
     expect(chat.checks).toEqual([expect.objectContaining({ name: 'status', skipped: true, pass: true, level: 'protocol' })]);
     expect(r.levels).toEqual({ protocol: 'pass', resilience: 'none', reference: 'skipped' });
   });
