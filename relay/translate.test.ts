@@ -168,6 +168,40 @@ describe('opt-in', () => {
   });
 });
 
+describe('a translated stream that breaks', () => {
+  it("is never continued, even where continuation is on: the client's stream ends with its protocol's error event", async () => {
+    const s = await startStack(
+      { upstreams: [{ name: 'openai', kind: 'openai', tokens: [O1], output: { tokens: 12 } }, { name: 'claude', kind: 'claude', tokens: [C1] }] },
+      (m) => ({
+        sticky: { enabled: false },
+        channels: [
+          {
+            name: 'main',
+            continuation: 'prefill',
+            endpoints: [
+              { name: 'o1', type: 'openai', base_url: m.get('openai').url, token: O1, priority: 1, translate_from: ['anthropic'] },
+              // Takes a prefill: it would continue a native Anthropic stream.
+              { name: 'c1', type: 'claude', base_url: m.get('claude').url, token: C1, priority: 2 },
+            ],
+          },
+        ],
+      }),
+      { redisUrl: '', mysqlUrl: '' },
+    );
+    try {
+      await s.mocks.control.addRule('openai', { times: 1, action: { cut: { after: 'mid_content', mode: 'fin' } } });
+      const res = await ask(s.relay, '/v1/messages', claudeBody({ stream: true }));
+      const events = sseEvents(res.text);
+      expect(events[0].event).toBe('message_start');
+      expect(events.some((e) => e.event === 'content_block_delta')).toBe(true);
+      expect(events[events.length - 1].event).toBe('error');
+      expect((await s.mocks.control.journal()).map((j) => j.upstream)).toEqual(['openai']);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
 describe('official SDKs through a translation', () => {
   it('@anthropic-ai/sdk streams from a Chat upstream to the end: text, stop reason and usage', async () => {
     await stack.mocks.control.addRule('claude', { match: { token: C1 }, action: { status: 500 } });
