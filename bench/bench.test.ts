@@ -68,6 +68,13 @@ describe('pnpm bench overhead, end to end', () => {
       expect(typeof r.histogram).toBe('string');
       expect(r.histogram.length).toBeGreaterThan(10);
     }
+    // The latency phase runs its targets at once (side_by_side), the throughput phase one by one.
+    const starts = (phase: string) => back.runs.filter((r) => r.phase === phase).map((r) => r.startedAtMs!).sort((a, b) => a - b);
+    const together = starts('rate-1000');
+    expect(together[together.length - 1] - together[0]).toBeLessThan(500);
+    expect(back.runs.filter((r) => r.phase === 'rate-1000').every((r) => r.sideBySide)).toBe(true);
+    const inTurn = starts('closed-50');
+    for (let i = 1; i < inTurn.length; i++) expect(inTurn[i] - inTurn[i - 1]).toBeGreaterThanOrEqual(1000);
     // The relay and the proxy runs were sampled from /proc: CPU per request side by side.
     expect(back.runs.find((r) => r.target === 'relay')!.resources!.length).toBeGreaterThan(1);
     expect(back.runs.find((r) => r.target === 'proxy')!.resources!.length).toBeGreaterThan(1);

@@ -113,6 +113,7 @@ async function main(): Promise<number> {
       'mocks-port': { type: 'string' },
       'relay-delay': { type: 'string' },
       'cpu-prof': { type: 'boolean' },
+      'relay-node-flag': { type: 'string', multiple: true },
       check: { type: 'boolean' },
       'no-progress': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -153,7 +154,7 @@ async function main(): Promise<number> {
         targets,
         mocksPort: values['mocks-port'] ? Number(values['mocks-port']) : undefined,
         relayDelayMs: delayRaw === undefined ? undefined : delayRaw.includes(',') ? delayRaw.split(',').map(Number) : Number(delayRaw),
-        relayNodeFlags: values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${join(outDir, 'profiles')}`] : undefined,
+        relayNodeFlags: [...(values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${join(outDir, 'profiles')}`] : []), ...(values['relay-node-flag'] ?? [])],
         onProgress: (label, f) => bar?.update(Math.round(f * 1000), { label }),
         log,
       });

@@ -34,6 +34,13 @@ describe('benchmark files', () => {
     }
   });
 
+  it('only an open-model phase may run its targets side by side', () => {
+    const text = ['name: x', 'upstreams:', '  - { name: a, kind: openai }', 'phases:', '  - { name: p, load: closed, connections: 5, request: chat, side_by_side: true }', ''].join('\n');
+    expect(() => parseYamlConfig(text, benchConfigSchema, 'x.yaml')).toThrow(/x\.yaml:5:\d+: phases\[0\]\.side_by_side: only open-model phases/);
+    const open = ['name: x', 'upstreams:', '  - { name: a, kind: openai }', 'phases:', '  - { name: p, load: open, rate: 5, request: chat, side_by_side: true }', ''].join('\n');
+    expect(parseYamlConfig(open, benchConfigSchema, 'x.yaml').phases[0].side_by_side).toBe(true);
+  });
+
   it('mock upstreams are checked by the mocks schema', () => {
     const text = ['name: x', 'upstreams:', '  - { name: a, kind: gemini }', 'phases:', '  - { name: p, load: open, rate: 10, request: chat }', ''].join('\n');
     expect(() => parseYamlConfig(text, benchConfigSchema, 'x.yaml')).toThrow(/upstreams\[0\]\.kind/);

@@ -54,11 +54,19 @@ export const phaseSchema = z
     faults: z.array(faultSet).default([]),
     duration: duration.optional(),
     warmup: duration.optional(),
+    /**
+     * open: run every target at the same time, each at the full rate, instead of one after the
+     * other. Added latency is a difference of two percentiles (target minus direct); measured
+     * seconds apart on a shared machine, the drift between the two windows is larger than what a
+     * relay adds at p99. Measured together, what the machine does to one it does to all.
+     */
+    side_by_side: z.boolean().default(false),
   })
   .strict()
   .superRefine((p, ctx) => {
     if (p.load === 'closed' && !p.connections) ctx.addIssue({ code: 'custom', path: ['connections'], message: 'a closed-model phase needs connections' });
     if (p.load === 'open' && !p.rate) ctx.addIssue({ code: 'custom', path: ['rate'], message: 'an open-model phase needs rate' });
+    if (p.side_by_side && p.load !== 'open') ctx.addIssue({ code: 'custom', path: ['side_by_side'], message: 'only open-model phases run their targets side by side (closed ones would split the CPU, streams the event budget)' });
     if (p.load === 'stream' && !p.streams) ctx.addIssue({ code: 'custom', path: ['streams'], message: 'a stream phase needs streams' });
     const streaming = p.request.map((r) => r.endsWith('-stream'));
     if (p.load === 'stream' && streaming.includes(false)) ctx.addIssue({ code: 'custom', path: ['request'], message: 'a stream phase sends *-stream requests' });

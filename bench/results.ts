@@ -76,6 +76,10 @@ export interface RunRecord {
   /** A relay run's ceiling: the bare proxy measured in the same phase and round, when the phase has one. */
   ceiling?: string;
   round: number;
+  /** Measured at the same time as the phase's other targets (an open phase with side_by_side), not in turn. */
+  sideBySide?: boolean;
+  /** When the measured run began (epoch ms; older results: absent). */
+  startedAtMs?: number;
   load: 'closed' | 'open' | 'stream';
   request: string;
   connections?: number;

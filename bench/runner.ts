@@ -256,51 +256,82 @@ export async function runBenchmark(opts: RunOptions): Promise<BenchResult> {
         const unit = costs[idx] / targets.length;
         const hasFaults = instance.phase.faults.length > 0;
         for (const f of instance.phase.faults) await control(stack, 'PUT', `/upstreams/${encodeURIComponent(f.upstream)}/rules`, f.rules);
+        const measure = async (target: ResolvedTarget, progress: (part: number, weight: number) => (f: number) => void): Promise<RunRecord> => {
+          const request = buildRequest(instance.request, { credential: target.credential, maxTokens: instance.phase.max_tokens });
+          const every = Math.max(100, Math.min(1000, durationMs / 20));
+          const sampler = target.pid ? sampleProcess(target.pid, every) : undefined;
+          // The mock and this process are sampled too: a run where either sits near 100% of a
+          // core measured the load generator or the mock, not the relay.
+          const upstream = upstreamOf(stack, target);
+          const upstreamSampler = sampleProcess(upstream.pid, every);
+          const scheduler = new MockControlClient(upstream.url);
+          if (instance.load === 'stream') await scheduler.resetStats();
+          const closeProbe = target.pid && target.probeFile ? await probeWindow(target.pid, target.probeFile) : undefined;
+          const cpu0 = process.cpuUsage();
+          const t0 = performance.now();
+          const startedAtMs = Date.now();
+          let result: LoadRunResult | StreamRunResult;
+          try {
+            result = await runLoad(instance, target, request, durationMs, progress(warmWeight, 1 - warmWeight), streamWorker);
+          } catch (err) {
+            upstreamSampler.stop();
+            sampler?.stop();
+            throw err;
+          }
+          const cpu = process.cpuUsage(cpu0);
+          const probe = await closeProbe?.();
+          const record = toRecord(instance, target, baseline, ceiling, round, result);
+          record.startedAtMs = startedAtMs;
+          if (probe) record.probe = probe;
+          record.clientCpuPct = ((cpu.user + cpu.system) / 1000 / (performance.now() - t0)) * 100;
+          if (upstream.name === 'bare') record.bareCpuPct = meanCpu(upstreamSampler.stop());
+          else {
+            // The mock's memory over the run too: agent-sized bodies are journaled there.
+            record.mockResources = upstreamSampler.stop();
+            record.mockCpuPct = meanCpu(record.mockResources);
+          }
+          if (record.stream) record.stream.upstreamLateMs = (await scheduler.stats()).latenessMs;
+          if (sampler) record.resources = sampler.stop();
+          return record;
+        };
+        const warm = (target: ResolvedTarget, progress: (part: number, weight: number) => (f: number) => void) => {
+          const request = buildRequest(instance.request, { credential: target.credential, maxTokens: instance.phase.max_tokens });
+          if (warmupMs > 0 || instance.load === 'stream') return runLoad(instance, target, request, warmupMs, progress(0, warmWeight), streamWorker);
+        };
+        const warmWeight = instance.load === 'stream' ? 0.5 : warmupMs / (durationMs + warmupMs);
+        const label = (target: ResolvedTarget) => `${instance.id} ${targetLabel(target.name, target.variant)} round ${round + 1}/${rounds}`;
         try {
-          for (const target of order) {
-            const label = `${instance.id} ${targetLabel(target.name, target.variant)} round ${round + 1}/${rounds}`;
+          if (instance.phase.side_by_side) {
+            // Every target at once, each at the full rate: one window for all (see side_by_side).
             const base = doneCost;
-            const share = (part: number, weight: number) => (f: number) => opts.onProgress?.(label, (base + unit * (part + weight * f)) / totalCost);
-            const request = buildRequest(instance.request, { credential: target.credential, maxTokens: instance.phase.max_tokens });
-            const warmWeight = instance.load === 'stream' ? 0.5 : warmupMs / (durationMs + warmupMs);
-            if (warmupMs > 0 || instance.load === 'stream') await runLoad(instance, target, request, warmupMs, share(0, warmWeight), streamWorker);
+            const all = `${instance.id} ${order.map((t) => targetLabel(t.name, t.variant)).join(' + ')} side by side, round ${round + 1}/${rounds}`;
+            const progress = (part: number, weight: number) => (f: number) => opts.onProgress?.(all, (base + unit * targets.length * (part + weight * f)) / totalCost);
+            await Promise.all(order.map((t, i) => warm(t, i === 0 ? progress : () => () => undefined)));
             if (hasFaults) await control(stack, 'DELETE', '/journal');
-            const every = Math.max(100, Math.min(1000, durationMs / 20));
-            const sampler = target.pid ? sampleProcess(target.pid, every) : undefined;
-            // The mock and this process are sampled too: a run where either sits near 100% of a
-            // core measured the load generator or the mock, not the relay.
-            const upstream = upstreamOf(stack, target);
-            const upstreamSampler = sampleProcess(upstream.pid, every);
-            const scheduler = new MockControlClient(upstream.url);
-            if (instance.load === 'stream') await scheduler.resetStats();
-            const closeProbe = target.pid && target.probeFile ? await probeWindow(target.pid, target.probeFile) : undefined;
-            const cpu0 = process.cpuUsage();
             const t0 = performance.now();
-            let result: LoadRunResult | StreamRunResult;
-            try {
-              result = await runLoad(instance, target, request, durationMs, share(warmWeight, 1 - warmWeight), streamWorker);
-            } catch (err) {
-              upstreamSampler.stop();
-              sampler?.stop();
-              throw err;
+            const records = await Promise.all(order.map((t, i) => measure(t, i === 0 ? progress : () => () => undefined)));
+            const elapsed = Math.round(performance.now() - t0);
+            const counts = hasFaults ? await upstreamCounts(stack) : undefined;
+            for (const [i, record] of records.entries()) {
+              if (counts) record.upstreamCounts = counts;
+              record.sideBySide = true;
+              runs.push(record);
+              opts.log?.(`${label(order[i])} (side by side): ${summaryLine(record)} (${elapsed} ms)`);
             }
-            const cpu = process.cpuUsage(cpu0);
-            const probe = await closeProbe?.();
-            const record = toRecord(instance, target, baseline, ceiling, round, result);
-            if (probe) record.probe = probe;
-            record.clientCpuPct = ((cpu.user + cpu.system) / 1000 / (performance.now() - t0)) * 100;
-            if (upstream.name === 'bare') record.bareCpuPct = meanCpu(upstreamSampler.stop());
-            else {
-              // The mock's memory over the run too: agent-sized bodies are journaled there.
-              record.mockResources = upstreamSampler.stop();
-              record.mockCpuPct = meanCpu(record.mockResources);
+            doneCost += unit * targets.length;
+          } else {
+            for (const target of order) {
+              const base = doneCost;
+              const progress = (part: number, weight: number) => (f: number) => opts.onProgress?.(label(target), (base + unit * (part + weight * f)) / totalCost);
+              await warm(target, progress);
+              if (hasFaults) await control(stack, 'DELETE', '/journal');
+              const t0 = performance.now();
+              const record = await measure(target, progress);
+              if (hasFaults) record.upstreamCounts = await upstreamCounts(stack);
+              runs.push(record);
+              doneCost += unit;
+              opts.log?.(`${label(target)}: ${summaryLine(record)} (${Math.round(performance.now() - t0)} ms)`);
             }
-            if (record.stream) record.stream.upstreamLateMs = (await scheduler.stats()).latenessMs;
-            if (sampler) record.resources = sampler.stop();
-            if (hasFaults) record.upstreamCounts = await upstreamCounts(stack);
-            runs.push(record);
-            doneCost += unit;
-            opts.log?.(`${label}: ${summaryLine(record)} (${Math.round(performance.now() - t0)} ms)`);
           }
         } finally {
           for (const f of instance.phase.faults) await control(stack, 'DELETE', `/upstreams/${encodeURIComponent(f.upstream)}/rules`);
