@@ -33,7 +33,7 @@ import { runMetricsScrapeBench } from './metrics-scrape.js';
 import { runBenchmark } from './runner.js';
 
 const USAGE = `usage: pnpm bench <name...|all> [--target [name=]url]... [--key k] [--rounds n] [--duration s]
-       [--warmup s] [--out dir] [--label l] [--mocks-port n] [--relay-delay ms] [--cpu-prof] [--check] [--no-progress]
+       [--warmup s] [--out dir] [--label l] [--mocks-port n] [--relay-delay ms] [--cpu-prof] [--relay-node-flag f]... [--check] [--no-progress]
 benchmarks: ${listBenchmarks().join(', ')}
        pnpm bench metrics-scrape [--rows 10,1000,100000,1000000] [--scrapes 30] [--backend embedded|mysql] [--out dir]`;
 

@@ -13,7 +13,7 @@
  */
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
-import type { Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 import type { Clock } from '../../lib/clock.js';
 import { protocolFor } from '../../protocols/index.js';
 import type { Billing } from '../billing/types.js';
@@ -23,6 +23,7 @@ import type { LiveState, RecordStore, RequestLogEntry } from '../state/types.js'
 import { EncryptedRecordStore } from './encrypted-records.js';
 import { InFlightResponses, SettlementTracker } from './in-flight.js';
 import { resolveLimits, serverOptions, type ServiceLimits } from './limits.js';
+import { accessLine } from './access-line.js';
 import { createRelayLoggers } from './logger.js';
 import { RelayMetrics, type LedgerSource } from './metrics.js';
 import { ObservedRecordStore } from './observed-records.js';
@@ -64,6 +65,8 @@ export class RelayService {
   readonly logger: Logger;
   /** One line per client request (no redaction: its fields hold no secret); `logger` when one was given. */
   private readonly accessLog: Logger;
+  /** Where the access log's lines go: its logger's destination, written to directly (access-line.ts). */
+  private readonly accessOut: DestinationStream;
   readonly metrics = new RelayMetrics();
   readonly inFlight = new InFlightResponses();
   private readonly box: SecretBox | undefined;
@@ -79,6 +82,7 @@ export class RelayService {
     this.limits = resolveLimits(env, opts.limits);
     if (opts.logger) this.logger = this.accessLog = opts.logger;
     else ({ logger: this.logger, access: this.accessLog } = createRelayLoggers({ level: opts.logLevel }));
+    this.accessOut = (this.accessLog as unknown as Record<symbol, DestinationStream>)[pino.symbols.streamSym];
     const key = opts.secretKey ?? env.RELAY_SECRET_KEY;
     this.box = key ? new SecretBox(key) : undefined;
   }
@@ -188,24 +192,7 @@ export class RelayService {
 
   private onRequest(e: RequestLogEntry): void {
     this.metrics.observe(e);
-    if (this.accessLog.isLevelEnabled('info')) {
-      this.accessLog.info(
-        {
-          requestId: e.requestId,
-          keyName: e.keyName,
-          protocol: e.protocol,
-          path: e.path,
-          model: e.model,
-          stream: e.stream,
-          status: e.status,
-          outcome: e.outcome,
-          latencyMs: e.latencyMs,
-          ttfbMs: e.ttfbMs,
-          attempts: e.attempts.map((a) => `${a.endpoint}:${a.status ?? '-'}${a.errorClass ? `:${a.errorClass}` : ''}`),
-        },
-        'request',
-      );
-    }
+    if (this.accessLog.isLevelEnabled('info')) this.accessOut.write(accessLine(e, Date.now()));
   }
 
   private refuse(req: IncomingMessage, res: ServerResponse, path: string, status: number, message: string, extra: Record<string, string> = {}): void {

@@ -55,3 +55,20 @@ describe('createRelayLoggers', () => {
     destination.end();
   });
 });
+
+describe('bufferedDestination', () => {
+  it('takes the strings pino writes and writes them whole, non-ASCII included, in order', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'relay-log-')), 'relay.log');
+    const { destination } = bufferedDestination(file);
+    const { logger, access } = createRelayLoggers({ level: 'info', destination });
+    await new Promise((ok) => destination.once('ready', ok));
+    for (let i = 0; i < 300; i++) (i % 2 ? logger : access).info({ requestId: `req_${i}`, model: 'modèle-✓-😀' }, 'request');
+    await new Promise<void>((ok, fail) => destination.flush((err) => (err ? fail(err) : ok())));
+    const read = () => readFileSync(file, 'utf8').split('\n').filter(Boolean);
+    for (let waited = 0; read().length < 300 && waited < 5000; waited += 50) await new Promise((ok) => setTimeout(ok, 50));
+    const lines = read().map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.requestId)).toEqual(Array.from({ length: 300 }, (_, i) => `req_${i}`));
+    expect(lines.every((l) => l.model === 'modèle-✓-😀')).toBe(true);
+    destination.end();
+  });
+});
