@@ -15,6 +15,7 @@ import type { Layout, LayoutChange } from './layout.js';
 
 export type { Layout, LayoutChange, LayoutChannel, LayoutEndpoint } from './layout.js';
 export type { Capability, ClientProtocol } from '../engine/schema.js';
+export { fallbackChainFor } from './chain.js';
 
 /** A relay feature a scenario may need (the `requires:` vocabulary, minus what the fields below say). */
 export type Feature = Exclude<Capability, 'clock' | 'restart' | 'relay_records'>;

@@ -59,6 +59,25 @@ describe('portkey config', () => {
     });
     expect(portkeyConfig(l, 'anthropic')!.targets.map((t) => t.api_key)).toEqual(['sk-ant-b']);
   });
+
+  it("judges participation among the protocol's own endpoints: a claude endpoint out of failover leaves Chat's chain whole", () => {
+    const l = layout({
+      channels: [
+        {
+          name: 'main',
+          endpoints: [
+            { name: 'A', type: 'claude', base_url: 'http://127.0.0.1:18600', token: 'sk-ant-a', priority: 1, failover_enabled: false },
+            { name: 'B', type: 'claude', base_url: 'http://127.0.0.1:18600', token: 'sk-ant-b', priority: 2 },
+            { name: 'O', type: 'openai', base_url: 'http://127.0.0.1:18601', token: 'sk-o', priority: 1 },
+          ],
+        },
+      ],
+    });
+    // The layout-wide chain is [A] alone; a Chat request's first candidate is O, not a translation to A.
+    expect(l.fallback_chain).toEqual(['A']);
+    expect(portkeyConfig(l, 'anthropic')!.targets.map((t) => t.api_key)).toEqual(['sk-ant-a']);
+    expect(portkeyConfig(l, 'openai-chat')!.targets).toEqual([expect.objectContaining({ provider: 'openai', api_key: 'sk-o' })]);
+  });
 });
 
 describe('claude-code-router config', () => {

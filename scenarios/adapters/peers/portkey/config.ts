@@ -3,9 +3,10 @@
  * protocol. Portkey keeps no routing state of its own; the client sends the routing with every
  * request, so "configuring the relay" is choosing that header.
  *
- * - The layout's fallback_chain (unpaused channels by priority, endpoints by priority, failover
- *   participation applied) becomes a `fallback` strategy over targets in that order, one target
- *   per endpoint: its `api_key` is the endpoint's token and its `custom_host` the endpoint's base
+ * - The fallback order for the protocol's endpoints (`fallbackChainFor`: unpaused channels by
+ *   priority, endpoints by priority, failover participation applied, all among the endpoints that
+ *   serve the protocol, as the reference relay picks a request's primary channel and first
+ *   candidate) becomes a `fallback` strategy over targets in that order, one target per endpoint: its `api_key` is the endpoint's token and its `custom_host` the endpoint's base
  *   URL + `/v1` (Portkey appends `/messages`, `/chat/completions`, `/responses`).
  * - A protocol is served by the endpoints the reference relay would use for it (Anthropic ->
  *   claude, Chat Completions -> openai, Responses -> openai and openai-responses). When none is
@@ -15,7 +16,7 @@
  *   errors, overload), not on a client's own 400.
  * - `request_timeout` bounds a silent upstream (the layout's first-byte timeout).
  */
-import type { ClientProtocol, Layout, LayoutEndpoint } from '../../api.js';
+import { fallbackChainFor, type ClientProtocol, type Layout, type LayoutEndpoint } from '../../api.js';
 import type { UpstreamKind } from '../../../../protocols/index.js';
 
 export type PortkeyProvider = 'anthropic' | 'openai';
@@ -66,9 +67,7 @@ function target(e: LayoutEndpoint, timeoutMs: number): PortkeyTarget {
 
 /** The header value for requests of `protocol`, or undefined when no endpoint of the layout can serve them. */
 export function portkeyConfig(layout: Layout, protocol: ClientProtocol): PortkeyConfig | undefined {
-  const byName = new Map(layout.channels.flatMap((c) => c.endpoints).map((e) => [e.name, e]));
-  const chain = layout.fallback_chain.map((n) => byName.get(n)).filter((e): e is LayoutEndpoint => e !== undefined);
-  const pick = (kinds: readonly UpstreamKind[] | undefined) => chain.filter((e) => kinds?.includes(e.kind) && PROVIDER[e.kind]);
+  const pick = (kinds: readonly UpstreamKind[] | undefined) => fallbackChainFor(layout, (kinds ?? []).filter((k) => PROVIDER[k]));
   const serving = pick(NATIVE[protocol]).length ? pick(NATIVE[protocol]) : pick(TRANSLATES[protocol]);
   if (serving.length === 0) return undefined;
   const timeout = layout.policy.retry.first_byte_timeout_ms || layout.policy.retry.upstream_timeout_ms;
