@@ -125,6 +125,14 @@ export interface RelayAdapter {
    * applied while a load runs is in the requests sent after it; a step's own headers win.
    */
   requestHeaders?(protocol: ClientProtocol): Record<string, string>;
+  /**
+   * The model a request names when it is played in another protocol than written (a Chat step
+   * sent as an Anthropic request, engine/played-protocol.ts), for relays that route by the model:
+   * the step is about the endpoints of `kinds`, and the relay's own routing must reach them
+   * (claude-code-router sends a Claude haiku model to its background route). Undefined: the
+   * step's own model.
+   */
+  playedModel?(sent: ClientProtocol, kinds: readonly UpstreamKind[]): string | undefined;
   /** The newest `limit` request records, oldest first (capabilities.records). */
   readRecords?(limit: number): Promise<RelayRecord[]>;
   /** Moves the relay's virtual clock (capabilities.clock = virtual). */

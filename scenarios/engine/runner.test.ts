@@ -129,6 +129,43 @@ describe('runScenario against the real mocks and the in-process reference relay'
     expect(r.levels).toEqual({ protocol: 'pass', resilience: 'none', reference: 'skipped' });
   });
 
+  it("names the adapter's played model in a request played in another protocol, so a relay routing by model reaches the step's endpoints", async () => {
+    const chatScenario = parseYamlConfig(
+      `
+name: played
+description: a chat step played as an Anthropic request
+suites: [routing]
+seed: 5
+mocks:
+  - { name: up-o, kind: openai, tokens: [sk-proj-played-OOOO] }
+relay:
+  health: { enabled: false }
+  channels:
+    - name: main
+      endpoints:
+        - { name: O, type: openai, upstream: up-o, token: sk-proj-played-OOOO, translate_from: [anthropic] }
+  keys: [{ key: rk-played-client-0001, name: tester }]
+steps:
+  - request: { protocol: openai-chat }
+    expect: { status: 200, upstream_body: { model: gpt-played-route } }
+`,
+      scenarioSchema,
+      'played.yaml',
+    );
+    const base = inProcessAdapter();
+    const asked: string[] = [];
+    const byModel: RelayAdapter = {
+      ...base,
+      name: 'by-model',
+      capabilities: { ...base.capabilities, inbound: ['anthropic'] },
+      playedModel: (sent, kinds) => (asked.push(`${sent}:${kinds.join(',')}`), 'gpt-played-route'),
+    };
+    const r = await runScenario(chatScenario, { adapter: byModel, file: 'played.yaml', log: quiet });
+    expect(r.status, JSON.stringify(r.steps.flatMap((s) => s.checks.filter((c) => !c.pass)))).toBe('pass');
+    expect(asked).toEqual(['anthropic:openai']);
+    expect(r.steps[0].requests[0]).toMatchObject({ protocol: 'anthropic' });
+  });
+
   it('is an error, not a failure, when the target cannot be opened', async () => {
     const broken: RelayAdapter = {
       name: 'broken',

@@ -304,7 +304,8 @@ function playedOn(ctx: Ctx, spec: NonNullable<Step['request']>): PlayedAs | unde
 
 function startRequests(ctx: Ctx, step: Step, index: number): Flight {
   const played = playedOn(ctx, step.request!);
-  const spec = played ? { ...step.request!, protocol: played.sent } : step.request!;
+  const model = played && ctx.adapter.playedModel?.(played.sent, played.kinds);
+  const spec = played ? { ...step.request!, protocol: played.sent, ...(model ? { model } : {}) } : step.request!;
   const key = resolveKey(ctx, spec.key);
   let bar: SingleBar | undefined;
   if (ctx.progress && spec.count >= 50 && !spec.background) {

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { portableLayout, type RunningUpstream } from '../../engine/portable-layout.js';
 import type { ScenarioLayout } from '../../engine/schema.js';
-import { ccrConfig, providerName } from './ccr/config.js';
+import { ccrConfig, PLAYED_MODEL, providerName } from './ccr/config.js';
 import { portkeyConfig } from './portkey/config.js';
 
 const upstreams: RunningUpstream[] = [
@@ -86,11 +86,24 @@ describe('claude-code-router config', () => {
     expect(c.APIKEY).toBe('rk-alice-0001');
     expect(c.LOG).toBe(false);
     expect(c.Router.default).toBe('A,claude-sonnet-4-5');
-    expect(c.fallback).toEqual({ default: ['B,claude-sonnet-4-5'] });
+    expect(c.fallback).toEqual({ default: ['B,claude-sonnet-4-5'], background: [] });
     expect(c.Providers).toEqual([
       { name: 'A', api_base_url: 'http://127.0.0.1:18600/v1/messages', api_key: 'sk-ant-a', models: ['claude-sonnet-4-5'], transformer: { use: ['Anthropic'] } },
       { name: 'B', api_base_url: 'http://127.0.0.1:18600/v1/messages', api_key: 'sk-ant-b', models: ['claude-sonnet-4-5'], transformer: { use: ['Anthropic'] } },
+      { name: 'O', api_base_url: 'http://127.0.0.1:18601/v1/chat/completions', api_key: 'sk-o', models: ['gpt-4o-mini'], transformer: { use: ['streamoptions'] } },
     ]);
+  });
+
+  it('gives the openai endpoints beside claude ones the background route, where the model a played Chat step names goes', () => {
+    const c = ccrConfig(layout(), { HOST: '127.0.0.1', PORT: 3456 });
+    expect(c.Router.background).toBe('O,gpt-4o-mini');
+    // claude-code-router's router: a model naming claude and haiku takes Router.background.
+    expect(PLAYED_MODEL).toMatch(/claude/);
+    expect(PLAYED_MODEL).toMatch(/haiku/);
+    const openaiOnly = layout({ channels: [{ name: 'main', endpoints: [{ name: 'O', type: 'openai', base_url: 'http://127.0.0.1:18601', token: 'sk-o' }] }] });
+    const o = ccrConfig(openaiOnly, { HOST: '127.0.0.1', PORT: 1 });
+    expect(o.Router).toEqual({ default: 'O,gpt-4o-mini' });
+    expect(o.fallback).toEqual({ default: [] });
   });
 
   it('translates to openai endpoints when the chain has no claude one, and never leaves the providers empty', () => {

@@ -12,7 +12,7 @@
  * ChatGPT OAuth, so the engine skips what depends on those.
  */
 import { defineAdapter, type Layout } from '../../api.js';
-import { ccrConfig, TRANSLATED } from './config.js';
+import { ccrConfig, PLAYED_MODEL, TRANSLATED } from './config.js';
 import { defaultCcrHome, readConfig, restartCcr, writeConfig } from './server.js';
 
 export default defineAdapter(({ target, options }) => {
@@ -53,6 +53,9 @@ export default defineAdapter(({ target, options }) => {
       records: false,
       features: ['admin_tokens', 'pause', 'cross_channel'],
     },
+    // A step written for OpenAI clients, played as an Anthropic request, is about the openai
+    // endpoints: the model its router sends to them (config.ts).
+    playedModel: (_sent, kinds) => (kinds.every((k) => TRANSLATED.includes(k)) ? PLAYED_MODEL : undefined),
     async configure(l) {
       const key = await push(l);
       return key ? { keys: Object.fromEntries(l.keys.map((k) => [k.name, key])) } : undefined;

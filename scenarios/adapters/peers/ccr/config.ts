@@ -2,19 +2,27 @@
  * A relaylab layout as claude-code-router's config.json.
  *
  * claude-code-router takes Anthropic Messages requests and sends each to one "provider,model":
- * `Router.default` first, then `fallback.default` in order when that provider answers an error.
- * So the layout's fallback_chain (unpaused channels by priority, endpoints by priority, failover
- * participation applied) becomes one provider per endpoint, the first as the route and the rest
- * as the fallback list. `api_base_url` is the endpoint's full API URL; claude endpoints keep the
- * Anthropic format (the `Anthropic` transformer), openai endpoints get claude-code-router's
- * translation to Chat Completions, used only when the chain has no claude endpoint (the reference
- * relay sends Anthropic requests to claude endpoints only).
+ * the route its Router picks (`Router.default`, or `Router.background` for a Claude haiku model),
+ * then that route's `fallback` list in order when the provider answers an error. So the fallback
+ * order of the layout's claude endpoints (`fallbackChainFor`: unpaused channels by priority,
+ * endpoints by priority, failover participation applied) becomes one provider per endpoint, the
+ * first as the default route and the rest as its fallback list. `api_base_url` is the endpoint's
+ * full API URL; claude endpoints keep the Anthropic format (the `Anthropic` transformer), openai
+ * endpoints get claude-code-router's translation to Chat Completions.
+ *
+ * A layout with no claude endpoint routes every request to its openai endpoints. A layout with
+ * both gives the openai ones the `background` route, so that a step written for an OpenAI client
+ * and played as an Anthropic request (engine/played-protocol.ts) reaches the endpoints it is
+ * about: the adapter names a haiku model for it (`PLAYED_MODEL`), which claude-code-router's
+ * router sends to `Router.background`, and its fallback list is `fallback.background`. The
+ * reference relay sends Anthropic requests to claude endpoints only, so the default route keeps
+ * them.
  *
  * It has one client key (`APIKEY`): the layout's first key, and every key name maps to it.
  * The router, not the client, picks the model sent upstream: the endpoint's first model, or a
  * default per kind when it serves every model.
  */
-import type { Layout, LayoutEndpoint } from '../../api.js';
+import { fallbackChainFor, type Layout, type LayoutEndpoint } from '../../api.js';
 import type { UpstreamKind } from '../../../../protocols/index.js';
 import { UNCONFIGURED_PROVIDER, type CcrConfig } from './server.js';
 
@@ -59,10 +67,27 @@ export function servingChain(layout: Layout): LayoutEndpoint[] {
   return native.length ? native : chain.filter((e) => TRANSLATED.includes(e.kind));
 }
 
+/**
+ * The model a request played for openai endpoints names: claude-code-router sends a model whose
+ * name holds "claude" and "haiku" to `Router.background` (its route for Claude Code's background
+ * requests), and the config gives that route the openai endpoints.
+ */
+export const PLAYED_MODEL = 'claude-haiku-4-5';
+
+/** The endpoints of `kinds`, in their fallback order, that have an API URL to send to. */
+function chainOf(layout: Layout, kinds: readonly UpstreamKind[]): LayoutEndpoint[] {
+  return fallbackChainFor(layout, kinds).filter((e) => !!e.url);
+}
+
 /** The whole config.json for a layout; `base` keeps what relaylab does not decide (HOST, PORT). */
 export function ccrConfig(layout: Layout, base: Pick<CcrConfig, 'HOST' | 'PORT'>): CcrConfig {
-  const chain = servingChain(layout);
+  const native = chainOf(layout, NATIVE);
+  const translated = chainOf(layout, TRANSLATED);
+  const main = native.length ? native : translated;
+  // The openai endpoints get a route of their own only beside claude ones (else they are the default).
+  const background = native.length ? translated : [];
   const route = (e: LayoutEndpoint) => `${providerName(e.name)},${modelOf(e)}`;
+  const providers = [...new Map([...main, ...background].map((e) => [e.name, e])).values()];
   const timeout = layout.policy.retry.first_byte_timeout_ms || layout.policy.retry.upstream_timeout_ms;
   return {
     HOST: base.HOST,
@@ -72,8 +97,11 @@ export function ccrConfig(layout: Layout, base: Pick<CcrConfig, 'HOST' | 'PORT'>
     LOG: false,
     ...(timeout > 0 ? { API_TIMEOUT_MS: timeout } : {}),
     // With no provider at all it would listen on 0.0.0.0 without a key: keep one that goes nowhere.
-    Providers: chain.length ? chain.map(provider) : [UNCONFIGURED_PROVIDER],
-    Router: { default: chain.length ? route(chain[0]) : `${UNCONFIGURED_PROVIDER.name},${UNCONFIGURED_PROVIDER.models[0]}` },
-    fallback: { default: chain.slice(1).map(route) },
+    Providers: providers.length ? providers.map(provider) : [UNCONFIGURED_PROVIDER],
+    Router: {
+      default: main.length ? route(main[0]) : `${UNCONFIGURED_PROVIDER.name},${UNCONFIGURED_PROVIDER.models[0]}`,
+      ...(background.length ? { background: route(background[0]) } : {}),
+    },
+    fallback: { default: main.slice(1).map(route), ...(background.length ? { background: background.slice(1).map(route) } : {}) },
   };
 }
