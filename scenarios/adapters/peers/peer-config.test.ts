@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { portableLayout, type RunningUpstream } from '../../engine/portable-layout.js';
 import type { ScenarioLayout } from '../../engine/schema.js';
 import { ccrConfig, PLAYED_MODEL, providerName } from './ccr/config.js';
-import { portkeyConfig } from './portkey/config.js';
+import { portkeyConfig, type PortkeyLeaf } from './portkey/config.js';
 
 const upstreams: RunningUpstream[] = [
   { name: 'up-a', kind: 'claude', url: 'http://127.0.0.1:18600', tokens: ['sk-ant-a', 'sk-ant-b'] },
@@ -41,7 +41,7 @@ describe('portkey config', () => {
       { provider: 'anthropic', api_key: 'sk-ant-a', custom_host: 'http://127.0.0.1:18600/v1', request_timeout: 4000 },
       { provider: 'anthropic', api_key: 'sk-ant-b', custom_host: 'http://127.0.0.1:18600/v1', request_timeout: 4000 },
     ]);
-    expect(portkeyConfig(layout(), 'openai-chat')!.targets.map((t) => t.api_key)).toEqual(['sk-o']);
+    expect(portkeyConfig(layout(), 'openai-chat')!.targets.map((t) => (t as PortkeyLeaf).api_key)).toEqual(['sk-o']);
   });
 
   it('translates Chat Completions to claude endpoints only when no openai endpoint serves, and has nothing for other protocols', () => {
@@ -57,7 +57,33 @@ describe('portkey config', () => {
         { name: 'next', priority: 2, endpoints: [{ name: 'B', type: 'claude', base_url: 'http://127.0.0.1:18600', token: 'sk-ant-b' }] },
       ],
     });
-    expect(portkeyConfig(l, 'anthropic')!.targets.map((t) => t.api_key)).toEqual(['sk-ant-b']);
+    expect(portkeyConfig(l, 'anthropic')!.targets.map((t) => (t as PortkeyLeaf).api_key)).toEqual(['sk-ant-b']);
+  });
+
+  it('shares a channel\'s equal priorities by weight, each request still failing over within them, then down the chain', () => {
+    const l = layout({
+      channels: [
+        {
+          name: 'main',
+          endpoints: [
+            { name: 'A', type: 'claude', base_url: 'http://127.0.0.1:18600', token: 'sk-ant-a', priority: 1, weight: 3 },
+            { name: 'B', type: 'claude', base_url: 'http://127.0.0.1:18600', token: 'sk-ant-b', priority: 1 },
+            { name: 'C', type: 'claude', base_url: 'http://127.0.0.1:18600', token: 'sk-ant-c', priority: 2 },
+          ],
+        },
+      ],
+    });
+    const c = portkeyConfig(l, 'anthropic')!;
+    const keys = (t: unknown): unknown => ('targets' in (t as object) ? (t as { targets: unknown[] }).targets.map(keys) : (t as { api_key: string }).api_key);
+    expect(c.strategy.mode).toBe('fallback');
+    expect(c.targets.map(keys)).toEqual([
+      [
+        ['sk-ant-a', 'sk-ant-b'],
+        ['sk-ant-b', 'sk-ant-a'],
+      ],
+      'sk-ant-c',
+    ]);
+    expect(c.targets[0]).toMatchObject({ strategy: { mode: 'loadbalance' }, targets: [{ weight: 3, strategy: { mode: 'fallback' } }, { weight: 1, strategy: { mode: 'fallback' } }] });
   });
 
   it("judges participation among the protocol's own endpoints: a claude endpoint out of failover leaves Chat's chain whole", () => {
@@ -75,7 +101,7 @@ describe('portkey config', () => {
     });
     // The layout-wide chain is [A] alone; a Chat request's first candidate is O, not a translation to A.
     expect(l.fallback_chain).toEqual(['A']);
-    expect(portkeyConfig(l, 'anthropic')!.targets.map((t) => t.api_key)).toEqual(['sk-ant-a']);
+    expect(portkeyConfig(l, 'anthropic')!.targets.map((t) => (t as PortkeyLeaf).api_key)).toEqual(['sk-ant-a']);
     expect(portkeyConfig(l, 'openai-chat')!.targets).toEqual([expect.objectContaining({ provider: 'openai', api_key: 'sk-o' })]);
   });
 });

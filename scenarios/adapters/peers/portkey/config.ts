@@ -15,18 +15,34 @@
  * - Fallback fires on what an operator would fail over on (auth, rate limit, timeouts, server
  *   errors, overload), not on a client's own 400.
  * - `request_timeout` bounds a silent upstream (the layout's first-byte timeout).
+ * - Endpoints of equal priority in one channel share its traffic by weight: such a group is one
+ *   target, Portkey's `loadbalance` over one `fallback` per member (that member first, then the
+ *   rest of the group), so each request starts at a member drawn by weight and still fails over
+ *   within the group before the chain goes on.
  */
 import { fallbackChainFor, type ClientProtocol, type Layout, type LayoutEndpoint } from '../../api.js';
 import type { UpstreamKind } from '../../../../protocols/index.js';
 
 export type PortkeyProvider = 'anthropic' | 'openai';
 
-export interface PortkeyTarget {
+export interface PortkeyLeaf {
   provider: PortkeyProvider;
   api_key: string;
   custom_host: string;
   request_timeout?: number;
+  weight?: number;
 }
+
+type Strategy = { mode: 'fallback'; on_status_codes: number[] } | { mode: 'loadbalance' };
+
+/** A nested target: Portkey applies its strategy to its own targets. */
+export interface PortkeyGroup {
+  strategy: Strategy;
+  targets: PortkeyTarget[];
+  weight?: number;
+}
+
+export type PortkeyTarget = PortkeyLeaf | PortkeyGroup;
 
 export interface PortkeyConfig {
   strategy: { mode: 'fallback'; on_status_codes: number[] };
@@ -56,7 +72,7 @@ const PROVIDER: Partial<Record<UpstreamKind, PortkeyProvider>> = {
 
 export const INBOUND = Object.keys(NATIVE) as ClientProtocol[];
 
-function target(e: LayoutEndpoint, timeoutMs: number): PortkeyTarget {
+function target(e: LayoutEndpoint, timeoutMs: number): PortkeyLeaf {
   return {
     provider: PROVIDER[e.kind]!,
     api_key: e.token,
@@ -71,5 +87,27 @@ export function portkeyConfig(layout: Layout, protocol: ClientProtocol): Portkey
   const serving = pick(NATIVE[protocol]).length ? pick(NATIVE[protocol]) : pick(TRANSLATES[protocol]);
   if (serving.length === 0) return undefined;
   const timeout = layout.policy.retry.first_byte_timeout_ms || layout.policy.retry.upstream_timeout_ms;
-  return { strategy: { mode: 'fallback', on_status_codes: FALLBACK_STATUSES }, targets: serving.map((e) => target(e, timeout)) };
+  const fallback = { mode: 'fallback', on_status_codes: FALLBACK_STATUSES } as const;
+  const targets = samePriorityGroups(layout, serving).map((group): PortkeyTarget => {
+    if (group.length === 1) return target(group[0], timeout);
+    const startingAt = (e: LayoutEndpoint): PortkeyGroup => ({
+      strategy: fallback,
+      weight: e.weight,
+      targets: [e, ...group.filter((o) => o !== e)].map((o) => target(o, timeout)),
+    });
+    return { strategy: { mode: 'loadbalance' }, targets: group.map(startingAt) };
+  });
+  return { strategy: fallback, targets };
+}
+
+/** The chain cut into runs of endpoints of one channel and one priority (the chain keeps each run together). */
+function samePriorityGroups(layout: Layout, chain: LayoutEndpoint[]): LayoutEndpoint[][] {
+  const channelOf = new Map(layout.channels.flatMap((c) => c.endpoints.map((e) => [e.name, c.name] as const)));
+  const groups: LayoutEndpoint[][] = [];
+  for (const e of chain) {
+    const last = groups.at(-1)?.at(-1);
+    if (last && channelOf.get(last.name) === channelOf.get(e.name) && last.priority === e.priority) groups.at(-1)!.push(e);
+    else groups.push([e]);
+  }
+  return groups;
 }
