@@ -18,6 +18,8 @@
  * reference relay sends Anthropic requests to claude endpoints only, so the default route keeps
  * them.
  *
+ * The layout's timeouts cannot be configured: claude-code-router 2.0 has no upstream timeout.
+ *
  * It has one client key (`APIKEY`): the layout's first key, and every key name maps to it.
  * The router, not the client, picks the model sent upstream: the endpoint's first model, or a
  * default per kind when it serves every model.
@@ -88,14 +90,15 @@ export function ccrConfig(layout: Layout, base: Pick<CcrConfig, 'HOST' | 'PORT'>
   const background = native.length ? translated : [];
   const route = (e: LayoutEndpoint) => `${providerName(e.name)},${modelOf(e)}`;
   const providers = [...new Map([...main, ...background].map((e) => [e.name, e])).values()];
-  const timeout = layout.policy.retry.first_byte_timeout_ms || layout.policy.retry.upstream_timeout_ms;
   return {
     HOST: base.HOST,
     PORT: base.PORT,
     APIKEY: layout.keys[0]?.key,
     // Its log records request headers, upstream credentials included: off.
     LOG: false,
-    ...(timeout > 0 ? { API_TIMEOUT_MS: timeout } : {}),
+    // No upstream timeout: API_TIMEOUT_MS is handed to the Claude Code that `ccr code` starts (its
+    // client timeout), not used by the router, whose upstream calls time out after an hour; the
+    // layout's timeouts have no place here.
     // With no provider at all it would listen on 0.0.0.0 without a key: keep one that goes nowhere.
     Providers: providers.length ? providers.map(provider) : [UNCONFIGURED_PROVIDER],
     Router: {
