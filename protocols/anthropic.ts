@@ -331,6 +331,9 @@ function deltaChars(d: Json): number {
 }
 
 class AnthropicObserver implements StreamObserver {
+  /** Whether `text` joins the text deltas (off: a consumer that only counts, the relay). */
+  constructor(private readonly keepText = true) {}
+
   usage: Usage | undefined = undefined;
   text = '';
   complete = false;
@@ -359,7 +362,7 @@ class AnthropicObserver implements StreamObserver {
     switch (type) {
       case 'content_block_delta': {
         const d = data.delta;
-        if (isObject(d) && d.type === 'text_delta' && typeof d.text === 'string') this.text += d.text;
+        if (this.keepText && isObject(d) && d.type === 'text_delta' && typeof d.text === 'string') this.text += d.text;
         if (isObject(d)) this.outputChars += deltaChars(d);
         this.contentEvents++;
         return 'content';
@@ -588,7 +591,7 @@ export const anthropic: Protocol = {
   usageFromBody,
   textFromBody,
   stopReasonFromBody,
-  createObserver: () => new AnthropicObserver(),
+  createObserver: (options) => new AnthropicObserver(options?.text),
   sessionKey,
   withModel: replaceModel,
   buildResponse,

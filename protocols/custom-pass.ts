@@ -244,6 +244,9 @@ function buildStreamError(kind: 'overloaded' | 'failed' | 'incomplete'): Labeled
 
 /** One envelope per event; code 0 completes, anything else is an error. */
 class CustomPassObserver implements StreamObserver {
+  /** Whether `text` joins the text deltas (off: a consumer that only counts, the relay). */
+  constructor(private readonly keepText = true) {}
+
   usage: Usage | undefined = undefined;
   text = '';
   complete = false;
@@ -270,7 +273,7 @@ class CustomPassObserver implements StreamObserver {
     this.usage = usageFromBody(data) ?? this.usage;
     const text = textFromBody(data);
     if (text.length > 0) {
-      this.text += text;
+      if (this.keepText) this.text += text;
       this.contentEvents++;
       this.contentTokens += this.usage?.outputTokens ?? 0;
     }
@@ -298,7 +301,7 @@ export const customPass: Protocol = {
   errorFromBody,
   usageFromBody,
   textFromBody,
-  createObserver: () => new CustomPassObserver(),
+  createObserver: (options) => new CustomPassObserver(options?.text),
   sessionKey,
   withModel: replaceModel,
   buildResponse,

@@ -242,6 +242,9 @@ function buildStreamError(kind: 'overloaded' | 'failed' | 'incomplete'): Labeled
 }
 
 class ChatObserver implements StreamObserver {
+  /** Whether `text` joins the text deltas (off: a consumer that only counts, the relay). */
+  constructor(private readonly keepText = true) {}
+
   usage: Usage | undefined = undefined;
   text = '';
   complete = false;
@@ -290,7 +293,7 @@ class ChatObserver implements StreamObserver {
     let delivered = false;
     if (delta) {
       if (typeof delta.content === 'string' && delta.content.length > 0) {
-        this.text += delta.content;
+        if (this.keepText) this.text += delta.content;
         this.outputChars += delta.content.length;
         delivered = true;
       }
@@ -449,7 +452,7 @@ export const openaiChat: Protocol = {
   usageFromBody,
   textFromBody,
   stopReasonFromBody,
-  createObserver: () => new ChatObserver(),
+  createObserver: (options) => new ChatObserver(options?.text),
   sessionKey,
   withModel: replaceModel,
   buildResponse,

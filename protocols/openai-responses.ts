@@ -383,6 +383,9 @@ export function sequenceOf(data: string): number {
 }
 
 class ResponsesObserver implements StreamObserver {
+  /** Whether `text` joins the text deltas (off: a consumer that only counts, the relay). */
+  constructor(private readonly keepText = true) {}
+
   usage: Usage | undefined = undefined;
   text = '';
   complete = false;
@@ -424,7 +427,7 @@ class ResponsesObserver implements StreamObserver {
     }
     const type = str(data.type) ?? event.event ?? '';
     if (CONTENT_DELTAS.has(type)) {
-      if (type === 'response.output_text.delta' && typeof data.delta === 'string') this.text += data.delta;
+      if (this.keepText && type === 'response.output_text.delta' && typeof data.delta === 'string') this.text += data.delta;
       if (typeof data.delta === 'string') this.outputChars += data.delta.length;
       this.contentEvents++;
       return 'content';
@@ -497,7 +500,7 @@ export const openaiResponses: Protocol = {
   errorFromBody: openAiErrorFromBody,
   usageFromBody,
   textFromBody,
-  createObserver: () => new ResponsesObserver(),
+  createObserver: (options) => new ResponsesObserver(options?.text),
   sessionKey,
   withModel: replaceModel,
   buildResponse,

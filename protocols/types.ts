@@ -136,7 +136,7 @@ export interface StreamObserver {
   push(event: SseEvent): StreamPhase;
   /** Usage reported so far by the stream (merged from start + final events); undefined if none. */
   readonly usage: Usage | undefined;
-  /** Output text seen so far (text deltas joined). */
+  /** Output text seen so far (text deltas joined); '' when created with `{ text: false }`. */
   readonly text: string;
   /**
    * true once the protocol ended the stream by its own rules: message_stop, [DONE],
@@ -214,7 +214,13 @@ export interface Protocol {
   textFromBody(body: unknown): string;
   /** Why the model stopped, from a non-stream JSON body, in the protocol's own words (Anthropic, Chat). */
   stopReasonFromBody?(body: unknown): string | undefined;
-  createObserver(): StreamObserver;
+  /**
+   * A stream's observer. `{ text: false }`: `text` stays empty, everything else is observed; for a
+   * consumer that counts what was delivered (`contentTokens`) and never reads it back, such as the
+   * relay, whose 1,000 concurrent streams otherwise each held their whole answer through every
+   * young collection.
+   */
+  createObserver(options?: { text?: boolean }): StreamObserver;
   /** Sticky-session key from headers and body, by the protocol's precedence; undefined if none. */
   sessionKey(headers: Record<string, string | string[] | undefined>, body: unknown): SessionKey | undefined;
   /** Returns a copy of the body with `model` replaced (model mapping); other fields untouched. */

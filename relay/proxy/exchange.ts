@@ -32,7 +32,7 @@ export interface Exchange {
   ttfbAt?: number;
   /** Final usage of the delivered answer. */
   usage?: Usage;
-  /** Output text seen (for estimates when the upstream reported no usage). */
+  /** A JSON answer's text, for the estimate when the upstream reported no usage (a stream counts its delivered characters instead: `observer.contentTokens`). */
   outputText: string;
   /** The observer of the stream being delivered (error events are spliced after what it saw). */
   observer?: StreamObserver;

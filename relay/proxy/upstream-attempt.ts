@@ -339,7 +339,9 @@ function deliverStream(
 ): Promise<AttemptResult> {
   const decoder = new SseDecoder();
   const framer = new SseFramer();
-  const observer = ex.protocol.createObserver();
+  // Counting is enough: a stream is billed from its usage or its delivered characters, and a
+  // continuation follows the client's text in its own track.
+  const observer = ex.protocol.createObserver({ text: false });
   const cont = ex.continuation;
   // A continuation's observer becomes the exchange's at its splice: until then, a failure of it
   // leaves the broken stream's, which the client's error event and its bill follow.
@@ -393,7 +395,6 @@ function deliverStream(
       if (!ex.chargeBeforeRelease || !completes) return write(chunk);
       // The usage the answer reported is final now: the charge is made from it.
       ex.usage = observer.usage;
-      ex.outputText = observer.text;
       body.pause();
       charging = ex.chargeBeforeRelease(ep.name).then(() => {
         if (!res.writableEnded && !res.destroyed) write(chunk);
@@ -570,7 +571,6 @@ async function endStream(
   }
   timer.cancel();
   ex.usage = observer.usage;
-  ex.outputText = observer.text;
   const dropped = partialBytes > 0 ? { partialEventBytes: partialBytes } : undefined;
   if (ex.clientGone) return { kind: 'aborted', committed: true, ...dropped };
   switch (streamEnding(observer)) {
