@@ -7,18 +7,35 @@
  * only, so it loads the same into a tsx process, a compiled production build and an older
  * release's relay, without changing how they run.
  *
+ * Once a second it also notes the process's RSS beside the resident size of V8's young
+ * generation (new space and new large-object space). The young generation is a reservation V8
+ * sizes by its own rules, up to two semi-spaces (16 MB each on 64-bit node 20) and a large-object
+ * space of one semi-space's size: it grows under allocation, and a memory-reducing full collection can
+ * shrink it to a few MB, which a lightly loaded process gets now and then and a steady one may not
+ * get for minutes (the relay under 20 req/s of 100 kB bodies: 32 -> 4 MB at one such collection,
+ * RSS 140 -> 110 MB, back to 32 MB minutes later, with the live heap flat). A leak cannot live there
+ * (what survives two young collections moves to the old generation), so RSS less the young
+ * generation is where the runner looks for one.
+ *
  * Active only when BENCH_PROBE_FILE is set. On SIGUSR2 it writes what it saw since the previous
- * signal to that file (`{ seq, loopDelayMs, gc }`, written to a temporary file and renamed, so a
- * reader never sees half of it) and starts counting anew: the runner signals before and after
- * each measured run.
+ * signal to that file (`{ seq, loopDelayMs, gc, memory }`, written to a temporary file and
+ * renamed, so a reader never sees half of it) and starts counting anew: the runner signals before
+ * and after each measured run.
  */
 import { renameSync, writeFileSync } from 'node:fs';
 import { createHistogram, performance, PerformanceObserver } from 'node:perf_hooks';
+import { getHeapSpaceStatistics } from 'node:v8';
 
 /** The loop's sampling timer (ms): a late tick shows a block of at least this length. */
 const RESOLUTION_MS = 10;
 /** Names of `detail.kind` (perf_hooks constants NODE_PERFORMANCE_GC_*). */
 const GC_KINDS = { 1: 'minor', 2: 'major', 4: 'incremental', 8: 'weakcb' };
+/** How often RSS and the young generation are noted (ms). */
+const MEMORY_MS = 1000;
+/** At most this many memory samples per window (5.5 hours of them): a window never read stays bounded. */
+const MEMORY_MAX = 20_000;
+const YOUNG_SPACES = new Set(['new_space', 'new_large_object_space']);
+const MB = 1024 * 1024;
 
 const file = process.env.BENCH_PROBE_FILE;
 if (file) {
@@ -47,23 +64,44 @@ if (file) {
     }
   });
   observer.observe({ entryTypes: ['gc'] });
+  /** @type {Array<{ t: number, rssMb: number, youngMb: number }>} */
+  let memory = [];
+  let windowStart = performance.now();
+  const noteMemory = () => {
+    if (memory.length >= MEMORY_MAX) return;
+    let young = 0;
+    for (const s of getHeapSpaceStatistics()) if (YOUNG_SPACES.has(s.space_name)) young += s.physical_space_size;
+    memory.push({ t: round((performance.now() - windowStart) / 1000), rssMb: round(process.memoryUsage.rss() / MB), youngMb: round(young / MB) });
+  };
+  setInterval(noteMemory, MEMORY_MS).unref();
+  noteMemory();
   let seq = 0;
   // The histogram holds how late each tick came, in µs (at least 1: a histogram takes no 0).
   const late = (/** @type {number} */ us) => (us <= 1 ? 0 : us / 1000);
   process.on('SIGUSR2', () => {
+    noteMemory();
     const out = {
       seq: ++seq,
       pid: process.pid,
       loopDelayMs: { p50: late(loop.percentile(50)), p99: late(loop.percentile(99)), max: late(loop.max), samples: loop.count },
       gc,
+      memory,
     };
     writeFileSync(`${file}.tmp`, JSON.stringify(out));
     renameSync(`${file}.tmp`, file);
     loop.reset();
     gc = freshGc();
+    memory = [];
+    windowStart = performance.now();
+    noteMemory();
   });
 }
 
 function freshGc() {
   return { count: 0, totalMs: 0, maxMs: 0, byKind: {} };
+}
+
+/** Three decimals: enough for MB and seconds, and a short file. */
+function round(/** @type {number} */ x) {
+  return Math.round(x * 1000) / 1000;
 }

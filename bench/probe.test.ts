@@ -32,6 +32,14 @@ describe('loop probe', () => {
       expect(blocked!.loopDelayMs.max).toBeGreaterThan(40);
       expect(blocked!.gc.count).toBeGreaterThan(0);
       expect(blocked!.runQueueWaitMs).toBeGreaterThanOrEqual(0);
+      // RSS and the young generation, noted at the window's start and end at least.
+      const memory = blocked!.memory!;
+      expect(memory.length).toBeGreaterThanOrEqual(2);
+      expect(memory[0].t).toBeLessThan(memory.at(-1)!.t);
+      for (const m of memory) {
+        expect(m.youngMb).toBeGreaterThan(0);
+        expect(m.rssMb).toBeGreaterThan(m.youngMb);
+      }
       expect(probeLine(blocked!, 300)).toMatch(/^loop late p99 [\d.]+ max [\d.]+ ms; gc [\d.]+% of the run \(minor \d+x max [\d.]+.*\); waited for a CPU \d+% of the run$/);
       // The next window starts afresh: it counts only its own ticks (at most one per 10 ms of it),
       // not the earlier window's too. (Not its lateness: on a busy machine any window has some.)

@@ -16,6 +16,17 @@ export interface ProbeReading {
   gc: { count: number; totalMs: number; maxMs: number; byKind: Record<string, { count: number; totalMs: number; maxMs: number }> };
   /** Time the main thread was runnable but waited for a CPU (run queue), ms. */
   runQueueWaitMs?: number;
+  /**
+   * Once a second: seconds into the run, the process's RSS and the resident size of V8's young
+   * generation, both MB (results from before the probe noted them: absent).
+   */
+  memory?: ProbeMemorySample[];
+}
+
+export interface ProbeMemorySample {
+  t: number;
+  rssMb: number;
+  youngMb: number;
 }
 
 export interface ProbeHandle {
@@ -66,7 +77,7 @@ export async function readProbe(pid: number, file: string, timeoutMs = 3000): Pr
     await new Promise((r) => setTimeout(r, 20));
     if (!existsSync(file)) continue;
     const raw = JSON.parse(readFileSync(file, 'utf8')) as ProbeReading & { seq: number };
-    if (raw.seq > before) return { loopDelayMs: raw.loopDelayMs, gc: raw.gc };
+    if (raw.seq > before) return { loopDelayMs: raw.loopDelayMs, gc: raw.gc, memory: raw.memory };
   }
   return undefined;
 }

@@ -134,6 +134,38 @@ describe('metrics', () => {
   });
 });
 
+describe('memory', () => {
+  // The relay under 20 req/s of 100 kB bodies (resources-agents, probe once a second): the young
+  // generation at 32 MB, shrunk to 4 MB by a memory-reducing collection early in the window and
+  // grown back later, with everything else flat. Raw RSS reads that as growth; RSS less the young
+  // generation does not, and still sees a leak elsewhere.
+  const young = (t: number) => (t < 100 ? 32 : t < 400 ? 4 + (t - 100) / 25 : 32);
+  const withMemory = (leakMbPerS: number): RunRecord => {
+    const memory = Array.from({ length: 600 }, (_, t) => ({ t, youngMb: young(t), rssMb: 80 + young(t) + leakMbPerS * t }));
+    return {
+      ...run('relay', 0, 20, 1, 4),
+      resources: memory.map((x) => ({ t: x.t, rssMb: x.rssMb, cpuPct: 5 })),
+      probe: { loopDelayMs: { p50: 0, p99: 1, max: 2, samples: 60_000 }, gc: { count: 0, totalMs: 0, maxMs: 0, byKind: {} }, memory },
+    };
+  };
+
+  it("judges RSS growth without the young generation's resizing, and still sees a leak", () => {
+    const flat = runMetrics(withMemory(0));
+    expect(flat.rss_growth_pct).toBeGreaterThan(25);
+    expect(Math.abs(flat.rss_less_young_growth_pct)).toBeLessThan(1);
+    expect(flat.young_max_mb).toBe(32);
+    // 0.05 MB/s: 30 MB over the 10 minutes on an 80 MB floor.
+    expect(runMetrics(withMemory(0.05)).rss_less_young_growth_pct).toBeGreaterThan(25);
+  });
+
+  it('has no such figure for a run without the probe\'s memory samples (older results, relays run by someone else)', () => {
+    const older = withMemory(0);
+    delete older.probe!.memory;
+    expect(runMetrics(older).rss_less_young_growth_pct).toBeUndefined();
+    expect(runMetrics(older).rss_growth_pct).toBeGreaterThan(25);
+  });
+});
+
 describe('upstream CPU', () => {
   it("a run against the bare server reports the bare server's CPU, per request too", () => {
     const m = runMetrics({ ...run('bare', 0, 20_000, 1, 4), bareCpuPct: 90, mockCpuPct: 0.5 });

@@ -227,6 +227,10 @@ const DEFS: Record<string, MetricDef> = {
   gap_added_p99_ms: { unit: 'ms', better: 'smaller', gate: true, minEffectPct: 20, minEffectAbs: 1 },
   rss_max_mb: { unit: 'MB', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 5 },
   rss_growth_pct: { unit: '%', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 2 },
+  // The same floor-to-floor growth of RSS less V8's young generation (from the probe, once a
+  // second): what a leak raises, without the young generation's resizing (bench/loop-probe.mjs).
+  rss_less_young_growth_pct: { unit: '%', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 2 },
+  young_max_mb: { unit: 'MB', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 5 },
   mock_rss_max_mb: { unit: 'MB', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 5 },
   mock_rss_growth_pct: { unit: '%', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 2 },
   cpu_mean_pct: { unit: '% of a core', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 5 },
@@ -318,6 +322,10 @@ export function runMetrics(run: RunRecord): Record<string, number> {
     m.gc_max_ms = p.gc.maxMs;
     m.gc_pct = run.durationMs > 0 ? (p.gc.totalMs / run.durationMs) * 100 : NaN;
     if (p.runQueueWaitMs !== undefined && run.durationMs > 0) m.cpu_wait_pct = (p.runQueueWaitMs / run.durationMs) * 100;
+    if (p.memory && p.memory.length > 1) {
+      m.rss_less_young_growth_pct = rssGrowthPct(p.memory.map((x) => ({ t: x.t, rssMb: x.rssMb - x.youngMb, cpuPct: 0 })));
+      m.young_max_mb = Math.max(...p.memory.map((x) => x.youngMb));
+    }
   }
   return m;
 }

@@ -226,12 +226,19 @@ function resourceCharts(runs: readonly RunRecord[]): Content {
   const sampled = runs.filter((r) => r.resources && r.resources.length > 1 && r.round === 0);
   if (sampled.length === 0) return '';
   const rss: LineSeries[] = sampled.map((r) => ({ name: `${r.phase} ${r.target}`, points: r.resources!.map((s) => [s.t, s.rssMb]) }));
+  // Beside RSS, what the probe noted: V8's young generation, which V8 resizes by its own rules, and
+  // RSS without it, where a leak would show (bench/loop-probe.mjs).
+  for (const r of sampled.filter((x) => x.probe?.memory && x.probe.memory.length > 1)) {
+    const memory = r.probe!.memory!;
+    rss.push({ name: `${r.phase} ${r.target} less young gen`, points: memory.map((m) => [m.t, m.rssMb - m.youngMb]) });
+    rss.push({ name: `${r.phase} ${r.target} young gen`, points: memory.map((m) => [m.t, m.youngMb]) });
+  }
   const cpu: LineSeries[] = sampled.map((r) => ({ name: `${r.phase} ${r.target}`, points: r.resources!.slice(1).map((s) => [s.t, s.cpuPct]) }));
   return el(
     'div',
     {},
     el('h2', {}, 'Relay resources'),
-    el('p', { class: 'muted small' }, 'Sampled from /proc/<pid> of the relay process during each measured run (round 1).'),
+    el('p', { class: 'muted small' }, 'Sampled from /proc/<pid> of the relay process during each measured run (round 1); with the probe, its young generation and RSS less it, noted in the process once a second.'),
     el('div', { class: 'grid2' }, lineChart(rss, { title: 'RSS', xLabel: 's', yLabel: 'MB' }), lineChart(cpu, { title: 'CPU', xLabel: 's', yLabel: '% of one core' })),
   );
 }
