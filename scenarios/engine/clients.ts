@@ -11,6 +11,7 @@ import { eventOrderCheck } from './event-order.js';
 import { blockTypesFromBody, StreamParts, toolCallsFromBody, type ReadToolCall } from './answer-parts.js';
 import type { Protocol, ProtocolId, Usage } from '../../protocols/types.js';
 import type { ClientProtocol, RequestSpec } from './schema.js';
+import { DEFAULT_CLIENT_TIMEOUT_MS } from './patience.js';
 
 export type StreamEnd = 'terminal' | 'error' | 'none' | 'n/a';
 
@@ -234,7 +235,8 @@ export async function send(opts: SendOptions): Promise<ClientResult> {
   };
   const timers: NodeJS.Timeout[] = [];
   if (spec.abort_after?.ms !== undefined && spec.abort_after.events === undefined) timers.push(setTimeout(leave, spec.abort_after.ms));
-  timers.push(setTimeout(() => controller.abort(new Error(`client timeout after ${spec.timeout}ms`)), spec.timeout));
+  const patience = spec.timeout ?? DEFAULT_CLIENT_TIMEOUT_MS;
+  timers.push(setTimeout(() => controller.abort(new Error(`client timeout after ${patience}ms`)), patience));
   try {
     const res = await request(new URL(built.path, opts.baseUrl), {
       method: built.method as Dispatcher.HttpMethod,

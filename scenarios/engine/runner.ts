@@ -12,6 +12,7 @@ import type { JournalEntry } from '../../mocks/journal.js';
 import { ROUTE_PREFIX } from '../../mocks/server.js';
 import type { UpstreamConfig } from '../../mocks/config.js';
 import { sendAll, type ClientResult } from './clients.js';
+import { clientPatience } from './patience.js';
 import { evaluate, expectationsByLevel, attemptLabel, skipChecks, type Check, type StepObservation } from './expect.js';
 import { checkInvariants } from './invariants.js';
 import { billingChecks } from './billing.js';
@@ -305,7 +306,10 @@ function playedOn(ctx: Ctx, spec: NonNullable<Step['request']>): PlayedAs | unde
 function startRequests(ctx: Ctx, step: Step, index: number): Flight {
   const played = playedOn(ctx, step.request!);
   const model = played && ctx.adapter.playedModel?.(played.sent, played.kinds);
-  const spec = played ? { ...step.request!, protocol: played.sent, ...(model ? { model } : {}) } : step.request!;
+  const written = step.request!;
+  // A background flight is checked by a later step: only its own timeout, or the default, bounds it.
+  const timeout = clientPatience(written.timeout, written.background ? undefined : step.expect);
+  const spec = { ...written, timeout, ...(played ? { protocol: played.sent, ...(model ? { model } : {}) } : {}) };
   const key = resolveKey(ctx, spec.key);
   let bar: SingleBar | undefined;
   if (ctx.progress && spec.count >= 50 && !spec.background) {

@@ -219,8 +219,8 @@ export const requestSchema = z
     concurrency: z.number().int().min(1).max(500).default(1),
     /** Client disconnect: after a duration, or after N stream events. */
     abort_after: abortSchema.optional(),
-    /** Per-request client timeout. */
-    timeout: duration.default(30_000),
+    /** Per-request client timeout (default: engine/patience.ts, 30 s or twice the step's max_duration). */
+    timeout: duration.optional(),
     /**
      * Virtual time while the requests are in flight: after `after` of real time, and once a new
      * upstream call has begun since the previous move, move the clock `by`, in order, until the
