@@ -4,28 +4,15 @@ import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { compareResults, formatComparison, splitTargets, thresholdFor } from './compare.js';
 import { main, parseThresholds } from './compare-cli.js';
-import { RESULT_SCHEMA, type BenchResult, type Metric } from './results.js';
+import { emptyBenchResult } from './result-fixture.js';
+import type { BenchResult, Metric } from './results.js';
 
 function metric(name: string, values: number[], better: 'smaller' | 'bigger', gate = true, minEffectPct = 5): Metric {
   return { name, unit: better === 'bigger' ? 'req/s' : 'ms', better, values, mean: values.reduce((a, b) => a + b, 0) / values.length, gate, minEffectPct, minEffectAbs: 0 };
 }
 
 function result(metrics: Metric[], benchmark = 'overhead'): BenchResult {
-  return {
-    schema: RESULT_SCHEMA,
-    benchmark,
-    description: '',
-    startedAt: '2026-01-01T00:00:00Z',
-    finishedAt: '2026-01-01T00:01:00Z',
-    environment: { node: 'v20', platform: 'linux', arch: 'x64', cpuModel: 'cpu', cores: 2, totalMemoryMb: 1, loadAverage: { start: 0 }, git: { commit: 'abc', dirty: false } },
-    config: {},
-    targets: [],
-    runs: [],
-    metrics,
-    checks: [],
-    thresholds: {},
-    notes: [],
-  };
+  return emptyBenchResult({ benchmark, metrics });
 }
 
 const base = result([

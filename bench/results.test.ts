@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { decodeHistogram, encodeHistogram, newHistogram, recordMs, summarize } from './histogram.js';
 import { compareResults } from './compare.js';
-import { RESULT_SCHEMA, cpuPerRequestRows, deriveMetrics, evaluateChecks, githubBenchmarkFiles, runMetrics, targetLabel, toGithubBenchmark, withRounds, type BenchResult, type RunRecord } from './results.js';
+import { emptyBenchResult } from './result-fixture.js';
+import { cpuPerRequestRows, deriveMetrics, evaluateChecks, githubBenchmarkFiles, runMetrics, targetLabel, toGithubBenchmark, withRounds, type BenchResult, type RunRecord } from './results.js';
 
 function run(target: string, round: number, rps: number, p50: number, p99: number): RunRecord {
   const h = newHistogram();
@@ -253,21 +254,7 @@ describe('first content', () => {
     const old = [0, 1].flatMap((r) => [streamRun('direct', r, 1, undefined), streamRun('proxy', r, 2, undefined), streamRun('relay', r, 3, undefined)]);
     expect(metric(old, 'relay/first_content_added_p50_ms')).toBeUndefined();
     expect(metric(old, 'relay/first_event_added_p50_ms')!.values).toEqual([2, 2]);
-    const result = (runs: RunRecord[]): BenchResult => ({
-      schema: RESULT_SCHEMA,
-      benchmark: 'streaming',
-      description: '',
-      startedAt: '2026-01-01T00:00:00Z',
-      finishedAt: '2026-01-01T00:01:00Z',
-      environment: { node: 'v20', platform: 'linux', arch: 'x64', cpuModel: 'cpu', cores: 2, totalMemoryMb: 1, loadAverage: { start: 0 }, git: { commit: 'abc', dirty: false } },
-      config: {},
-      targets: [],
-      runs,
-      metrics: [],
-      checks: [],
-      thresholds: {},
-      notes: [],
-    });
+    const result = (runs: RunRecord[]): BenchResult => emptyBenchResult({ benchmark: 'streaming', runs });
     const c = compareResults(result(old), result(timed));
     expect(c.onlyInHead).toContain('streams/relay/first_content_added_p50_ms');
     expect(c.warnings.join('\n')).toMatch(/first event only/);
