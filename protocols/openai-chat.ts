@@ -150,8 +150,20 @@ function stopReasonFromBody(body: unknown): string | undefined {
   return isObject(c) ? str(c.finish_reason) : undefined;
 }
 
-export function finishReason(stop: GeneratedContent['stopReason']): string {
-  return stop === 'max_tokens' ? 'length' : stop === 'tool_use' ? 'tool_calls' : 'stop';
+/** Anthropic stop_reason (the mocks' generated content speaks it too) -> Chat finish_reason. */
+export function finishReason(stop: string | null | undefined): string {
+  switch (stop) {
+    case 'max_tokens':
+    case 'model_context_window_exceeded':
+      return 'length';
+    case 'tool_use':
+      return 'tool_calls';
+    case 'refusal':
+      return 'content_filter';
+    default:
+      // end_turn, stop_sequence, pause_turn
+      return 'stop';
+  }
 }
 
 function modelOf(req: RequestInfo, body: unknown): string {

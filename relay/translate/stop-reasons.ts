@@ -19,18 +19,5 @@ export function anthropicStopReason(finish: string | null | undefined): string {
   }
 }
 
-/** Anthropic stop_reason -> Chat finish_reason. */
-export function chatFinishReason(stop: string | null | undefined): string {
-  switch (stop) {
-    case 'max_tokens':
-    case 'model_context_window_exceeded':
-      return 'length';
-    case 'tool_use':
-      return 'tool_calls';
-    case 'refusal':
-      return 'content_filter';
-    default:
-      // end_turn, stop_sequence, pause_turn
-      return 'stop';
-  }
-}
+/** Anthropic stop_reason -> Chat finish_reason: the protocol's own mapping, which the mocks use too. */
+export { finishReason as chatFinishReason } from '../../protocols/openai-chat.js';
