@@ -256,8 +256,10 @@ export async function runBenchmark(opts: RunOptions): Promise<BenchResult> {
         const unit = costs[idx] / targets.length;
         const hasFaults = instance.phase.faults.length > 0;
         for (const f of instance.phase.faults) await control(stack, 'PUT', `/upstreams/${encodeURIComponent(f.upstream)}/rules`, f.rules);
+        // One request per target, for its warm-up and its measured run alike.
+        const requests = new Map(targets.map((t) => [t, buildRequest(instance.request, { credential: t.credential, maxTokens: instance.phase.max_tokens })]));
         const measure = async (target: ResolvedTarget, progress: (part: number, weight: number) => (f: number) => void): Promise<RunRecord> => {
-          const request = buildRequest(instance.request, { credential: target.credential, maxTokens: instance.phase.max_tokens });
+          const request = requests.get(target)!;
           const every = Math.max(100, Math.min(1000, durationMs / 20));
           const sampler = target.pid ? sampleProcess(target.pid, every) : undefined;
           // The mock and this process are sampled too: a run where either sits near 100% of a
@@ -295,7 +297,7 @@ export async function runBenchmark(opts: RunOptions): Promise<BenchResult> {
           return record;
         };
         const warm = (target: ResolvedTarget, progress: (part: number, weight: number) => (f: number) => void) => {
-          const request = buildRequest(instance.request, { credential: target.credential, maxTokens: instance.phase.max_tokens });
+          const request = requests.get(target)!;
           if (warmupMs > 0 || instance.load === 'stream') return runLoad(instance, target, request, warmupMs, progress(0, warmWeight), streamWorker);
         };
         const warmWeight = instance.load === 'stream' ? 0.5 : warmupMs / (durationMs + warmupMs);
