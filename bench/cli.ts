@@ -82,7 +82,8 @@ export function printChecks(result: BenchResult, write: (line: string) => void =
   for (const c of result.checks) {
     const verdict = c.ok === null ? 'n/a ' : c.ok ? 'PASS' : 'FAIL';
     const who = c.target ? `[${targetLabel(c.target, c.variant)}] ` : '';
-    write(`${verdict}  ${who}${c.label}: ${c.actual === null ? 'not measured' : withRounds(c.actual, c.rounds, 3, c.judgedBy)} (${c.op} ${c.value})\n`);
+    const twin = c.twin ? `; the ceiling's twin: ${withRounds(c.twin.actual, c.twin.rounds, 3, c.judgedBy)}` : '';
+    write(`${verdict}  ${who}${c.label}: ${c.actual === null ? 'not measured' : withRounds(c.actual, c.rounds, 3, c.judgedBy)} (${c.op} ${c.value})${twin}\n`);
     if (c.ok === false) failed = true;
   }
   for (const phase of new Set((result.cpuPerRequest ?? []).map((r) => r.phase))) {

@@ -2,9 +2,12 @@
  * A benchmark file (`bench/<name>.yaml`): the mock upstreams it needs, whether the reference
  * relay runs, and its phases. A phase is one load shape (closed, open fixed-rate or streaming)
  * sent to several targets (`bare` = the bare node:http server, `direct` = the upstream itself,
- * `proxy` = the bare undici proxy in front of that upstream, the ceiling for a relay, `relay` =
- * every relay under test); the first target of a phase is its baseline, the others are reported
- * relative to it, and relays also relative to the proxy when the phase has one.
+ * `proxy` = the bare undici proxy in front of that upstream, the ceiling for a relay, `twin` = a
+ * second process of that same proxy, `relay` = every relay under test); the first target of a
+ * phase is its baseline, the others are reported relative to it, and relays and the twin also
+ * relative to the proxy when the phase has one. The twin is the ceiling measured against itself:
+ * what its ratios read is how far two identical proxies drift apart in the same run, the
+ * resolution of every ratio check beside it.
  * List-valued `request`, `connections` and `rate` expand into one phase per combination.
  */
 import { z } from 'zod';
@@ -17,7 +20,7 @@ import type { RequestName } from './requests.js';
 const name = z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, 'use lower-case letters, digits and . _ - only');
 const requestName = z.enum(['chat', 'chat-stream', 'messages', 'messages-stream', 'agent']);
 const listOf = <T extends z.ZodType>(item: T) => z.union([item, z.array(item).min(1)]).transform((v) => (Array.isArray(v) ? v : [v]) as z.output<T>[]);
-export const TARGET_KINDS = ['bare', 'direct', 'proxy', 'relay'] as const;
+export const TARGET_KINDS = ['bare', 'direct', 'proxy', 'twin', 'relay'] as const;
 export type TargetKind = (typeof TARGET_KINDS)[number];
 
 /** Mock upstreams are validated by the mocks' own schema but kept as written for the child. */

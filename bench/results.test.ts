@@ -100,6 +100,31 @@ describe('metrics', () => {
     expect(targetLabel('mine', undefined)).toBe('mine');
   });
 
+  it("sets the ceiling's twin beside each ratio check, as a reference that never gates", () => {
+    const rounds = [0, 1, 2].flatMap((round) => [
+      { ...run('direct', round, 10_000, 1, 4) },
+      { ...run('proxy', round, 4_000, 1.2, 5), kind: 'proxy' as const },
+      { ...run('twin', round, [2_000, 4_400, 4_000][round], 1.2, 5), kind: 'twin' as const, ceiling: 'proxy' },
+      { ...run('relay', round, 3_600, 1.3, 6), kind: 'relay' as const, ceiling: 'proxy' },
+    ]);
+    const m = deriveMetrics(rounds);
+    const twin = m.find((x) => x.name === 'closed-50/twin/rps_vs_ceiling')!;
+    expect(twin.values).toEqual([0.5, 1.1, 1]);
+    expect(twin.gate).toBe(false);
+    expect(m.find((x) => x.name === 'closed-50/relay/rps_vs_ceiling')!.gate).toBe(true);
+    const [check, errors] = evaluateChecks(
+      [
+        { metric: 'closed-50/relay/rps_vs_ceiling', op: '>=', value: 0.8 },
+        { metric: 'closed-50/relay/error_pct', op: '<=', value: 0 },
+      ],
+      m,
+      ['relay'],
+    );
+    expect(check.twin).toEqual({ actual: 1, rounds: [0.5, 1.1, 1] });
+    // Only ratios to the ceiling have a twin to be read against.
+    expect(errors.twin).toBeUndefined();
+  });
+
   it('puts the CPU per request of the relays and the ceiling side by side', () => {
     const withCpu = (r: RunRecord, pcts: number[]): RunRecord => ({ ...r, resources: pcts.map((cpuPct, t) => ({ t, rssMb: 50, cpuPct })) });
     const rounds = [0, 1].flatMap((round) => [

@@ -3,6 +3,7 @@
  * bench:compare tests), relay-vs-baseline metrics, the issue's target checks, and the export in
  * the shape github-action-benchmark reads. Pure functions over plain data.
  */
+import type { TargetKind } from './config.js';
 import type { BenchEnvironment } from './environment.js';
 import type { LatencySummary } from './histogram.js';
 import type { TimelinePoint } from './load-result.js';
@@ -15,10 +16,11 @@ export const RESULT_SCHEMA = 'relaylab.bench/v1';
 /**
  * What a target stands for in the figures: the reference relay as shipped (`pnpm relay`
  * defaults: access log at info, request records, metrics) or quiet (log at warn), the ceiling
- * (the bare undici proxy), the baseline (the upstream called directly) or the floor (the bare
- * server, for the mock). Relays run by someone else have none.
+ * (the bare undici proxy), its twin (a second process of that proxy: the ceiling against itself),
+ * the baseline (the upstream called directly) or the floor (the bare server, for the mock).
+ * Relays run by someone else have none.
  */
-export type Variant = 'as shipped' | 'quiet' | 'ceiling' | 'baseline' | 'floor';
+export type Variant = 'as shipped' | 'quiet' | 'ceiling' | 'ceiling twin' | 'baseline' | 'floor';
 
 /** A target's name with what it stands for, as summary lines and reports show it: `relay (as shipped)`. */
 export function targetLabel(name: string, variant: Variant | undefined): string {
@@ -68,7 +70,7 @@ export interface RunRecord {
   /** Target name: bare, direct, proxy, relay, relay-quiet, or a --target name. */
   target: string;
   /** What the target is (older results: absent). */
-  kind?: 'bare' | 'direct' | 'proxy' | 'relay';
+  kind?: TargetKind;
   /** What the target stands for (older results: absent). */
   variant?: Variant;
   /** The phase's baseline target (its first), which relative metrics compare against. */
@@ -150,11 +152,17 @@ export interface CheckResult {
   value: number;
   actual: number | null;
   ok: boolean | null;
+  /**
+   * A ratio to the ceiling: the same metric of the ceiling's twin in the same run (median and
+   * rounds), when the phase ran one. Two identical proxies read this far apart, so a relay's figure
+   * is told from the ceiling's only by more than that.
+   */
+  twin?: { actual: number; rounds: number[] };
 }
 
 export interface TargetInfo {
   name: string;
-  kind: 'bare' | 'direct' | 'proxy' | 'relay';
+  kind: TargetKind;
   variant?: Variant;
   url: string;
 }
@@ -387,13 +395,13 @@ export function deriveMetrics(runs: readonly RunRecord[]): Metric[] {
   };
   const sameRound = (run: RunRecord, target: string | undefined) => runs.find((r) => r.phase === run.phase && r.round === run.round && r.target === target);
   for (const run of runs) {
-    // The baseline and the ceiling are references, not what is under test: they never gate.
-    const isReference = run.target === run.baseline || run.kind === 'proxy' || run.kind === 'bare';
+    // The baseline, the ceiling and its twin are references, not what is under test: they never gate.
+    const isReference = run.target === run.baseline || run.kind === 'proxy' || run.kind === 'twin' || run.kind === 'bare';
     for (const [key, value] of Object.entries(runMetrics(run))) add(`${run.phase}/${run.target}/${key}`, key, run.round, value, isReference);
     const base = run.target === run.baseline ? undefined : sameRound(run, run.baseline);
     if (base) for (const [key, value] of Object.entries(relativeMetrics(run, base))) add(`${run.phase}/${run.target}/${key}`, key, run.round, value, isReference);
     const ceil = run.ceiling ? sameRound(run, run.ceiling) : undefined;
-    if (ceil) for (const [key, value] of Object.entries(ceilingMetrics(run, ceil, base))) add(`${run.phase}/${run.target}/${key}`, key, run.round, value, false);
+    if (ceil) for (const [key, value] of Object.entries(ceilingMetrics(run, ceil, base))) add(`${run.phase}/${run.target}/${key}`, key, run.round, value, isReference);
   }
   return [...byName.entries()].map(([name, e]) => {
     const values = e.values.sort((a, b) => a[0] - b[0]).map((v) => v[1]);
@@ -442,8 +450,11 @@ export function evaluateChecks(
       const worstOf = (m: Metric) => (m.better === 'smaller' ? Math.max(...m.values) : Math.min(...m.values));
       const actual = found ? (worst ? worstOf(found) : (found.median ?? median(found.values))) : null;
       const ok = actual === null ? null : compareOp(actual, c.op, c.value);
-      const target = metric.split('/')[1];
-      out.push({ label: c.label ?? `${metric} ${c.op} ${c.value}`, metric, target, variant: variants.get(target), rounds: found?.values, judgedBy: worst ? 'worst round' : 'median', op: c.op, value: c.value, actual, ok });
+      const [phase, target, key] = metric.split('/');
+      const result: CheckResult = { label: c.label ?? `${metric} ${c.op} ${c.value}`, metric, target, variant: variants.get(target), rounds: found?.values, judgedBy: worst ? 'worst round' : 'median', op: c.op, value: c.value, actual, ok };
+      const twin = key?.endsWith('_vs_ceiling') && target !== 'twin' ? metrics.find((m) => m.name === `${phase}/twin/${key}`) : undefined;
+      if (twin) result.twin = { actual: worst ? worstOf(twin) : (twin.median ?? median(twin.values)), rounds: twin.values };
+      out.push(result);
     }
   }
   return out;

@@ -56,6 +56,7 @@ function targetsFor(instance: PhaseInstance, stack: RunningStack): ResolvedTarge
   for (const kind of instance.phase.targets) {
     if (kind === 'bare') out.push({ name: 'bare', kind, origin: stack.bare!.url, credential: 'bare', variant: 'floor' });
     else if (kind === 'proxy') out.push({ name: 'proxy', kind, origin: stack.proxy!.url, credential: 'proxy', pid: stack.proxy!.service.pid, variant: 'ceiling', probeFile: stack.proxy!.probeFile });
+    else if (kind === 'twin') out.push({ name: 'twin', kind, origin: stack.twin!.url, credential: 'proxy', pid: stack.twin!.service.pid, variant: 'ceiling twin', probeFile: stack.twin!.probeFile });
     else if (kind === 'direct') {
       // The direct baseline calls a healthy upstream: faults are what the relay must absorb.
       const faulted = new Set(instance.phase.faults.filter((f) => f.rules.length > 0).map((f) => f.upstream));
@@ -149,7 +150,7 @@ function toRecord(instance: PhaseInstance, target: ResolvedTarget, baseline: str
     kind: target.kind,
     variant: target.variant,
     baseline,
-    ceiling: target.kind === 'relay' ? ceiling : undefined,
+    ceiling: target.kind === 'relay' || target.kind === 'twin' ? ceiling : undefined,
     round,
     load: instance.load,
     request: instance.request,
@@ -212,10 +213,12 @@ export async function runBenchmark(opts: RunOptions): Promise<BenchResult> {
   const instances = expandPhases(config.phases);
   const needBare = instances.some((i) => i.phase.targets.includes('bare'));
   const needProxy = instances.some((i) => i.phase.targets.includes('proxy'));
+  const needTwin = instances.some((i) => i.phase.targets.includes('twin'));
   const stack = await startStack(config, {
     workDir: opts.workDir,
     needBare,
     needProxy,
+    needTwin,
     relaySpecs: opts.relaySpecs,
     targets: opts.targets ?? [],
     mocksPort: opts.mocksPort,

@@ -36,6 +36,12 @@ export interface RelayTarget {
   probeFile?: string;
 }
 
+export interface ProxyService {
+  url: string;
+  service: RunningService;
+  probeFile: string;
+}
+
 export interface RunningStack {
   /** The bare node:http server: a `bare` target, or the upstream of everything when `upstream: bare`. */
   bare?: { url: string; service: RunningService };
@@ -44,7 +50,9 @@ export interface RunningStack {
   /** What the relay, the proxy and `direct` call: the mocks, or the bare server under each upstream's name. */
   upstreams: BenchUpstream[];
   /** The bare undici proxy in front of the same upstreams: the ceiling for a relay. */
-  proxy?: { url: string; service: RunningService; probeFile: string };
+  proxy?: ProxyService;
+  /** A second process of the same proxy: the ceiling measured against itself. */
+  twin?: ProxyService;
   relays: RelayTarget[];
   services: RunningService[];
   stop(): Promise<void>;
@@ -64,6 +72,8 @@ export interface StackOptions {
   workDir: string;
   needBare: boolean;
   needProxy?: boolean;
+  /** A second bare proxy (`twin` targets). */
+  needTwin?: boolean;
   /** External relays; when empty and config.relay is true, the reference relay starts. */
   targets: Array<{ name: string; url: string; key?: string }>;
   /** Reference relays to start instead of the config's `relay_variants` (e.g. two releases). */
@@ -194,18 +204,26 @@ export async function startStack(config: BenchConfig, opts: StackOptions): Promi
       for (const u of upstreams) opts.log?.(`mock ${u.name} (${u.kind}) ${u.url}`);
     }
 
-    let proxy: RunningStack['proxy'];
-    if (opts.needProxy) {
+    const startProxy = async (name: 'proxy' | 'twin'): Promise<ProxyService> => {
       const port = await freePort();
       const openai = upstreams.find((u) => u.kind === 'openai') ?? upstreams[0];
       const claude = upstreams.find((u) => u.kind === 'claude');
       const args = ['--port', String(port), '--openai', openai.url, '--openai-token', openai.token];
       if (claude) args.push('--claude', claude.url, '--claude-token', claude.token);
-      const probe = probeFor(opts.workDir, 'proxy');
-      const service = await startService({ name: 'proxy', script: 'bench/bare-proxy.ts', args, ports: [port], nodeFlags: probe.nodeFlags, env: probe.env });
+      const probe = probeFor(opts.workDir, name);
+      const service = await startService({ name, script: 'bench/bare-proxy.ts', args, ports: [port], nodeFlags: probe.nodeFlags, env: probe.env });
       services.push(service);
-      proxy = { url: `http://127.0.0.1:${port}`, service, probeFile: probe.file };
+      return { url: `http://127.0.0.1:${port}`, service, probeFile: probe.file };
+    };
+    let proxy: ProxyService | undefined;
+    let twin: ProxyService | undefined;
+    if (opts.needProxy || opts.needTwin) {
+      proxy = await startProxy('proxy');
       opts.log?.(`bare undici proxy (the ceiling) ${proxy.url}`);
+    }
+    if (opts.needTwin) {
+      twin = await startProxy('twin');
+      opts.log?.(`its twin (the same proxy, a second process: the ceiling against itself) ${twin.url}`);
     }
 
     const relays: RelayTarget[] = opts.targets.map((t) => ({ name: t.name, url: t.url.replace(/\/$/, ''), key: t.key ?? BENCH_RELAY_KEY }));
@@ -263,7 +281,7 @@ export async function startStack(config: BenchConfig, opts: StackOptions): Promi
         }
       }
     }
-    return { bare, mocks, upstreams, proxy, relays, services, stop: stopAll };
+    return { bare, mocks, upstreams, proxy, twin, relays, services, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;

@@ -273,16 +273,21 @@ function sweepCharts(runs: readonly RunRecord[]): Content {
 
 function checksSection(result: BenchResult): Content {
   if (result.checks.length === 0) return '';
+  // A run with the ceiling's twin shows what two identical proxies read for each ratio check.
+  const twins = result.checks.some((c) => c.twin);
+  const rounds = (rs: readonly number[] | undefined) => (rs && rs.length > 1 ? el('span', { class: 'muted' }, ` (rounds ${rs.map((v) => fmt(v, 2)).join(', ')})`) : '');
   return [
     el('h2', {}, 'Targets'),
+    twins ? el('p', {}, "The ceiling's twin is a second process of the bare proxy, measured like the relay: the ceiling against itself. A ratio check tells the relay from the ceiling only by more than the twin's distance from 1.") : '',
     table(
-      ['', 'target', 'metric', 'measured', 'required'],
+      ['', 'target', 'metric', 'measured', 'required', ...(twins ? ["the ceiling's twin"] : [])],
       result.checks.map((c) => [
         c.ok === null ? badge('skip', 'N/A') : c.ok ? badge('pass') : badge('fail'),
         c.label,
         el('code', {}, c.metric),
-        c.actual === null ? 'not measured' : fmt(c.actual, 3),
+        c.actual === null ? 'not measured' : [fmt(c.actual, 3), rounds(c.rounds)],
         `${c.op} ${c.value}`,
+        ...(twins ? [c.twin ? [fmt(c.twin.actual, 3), rounds(c.twin.rounds)] : '–'] : []),
       ]),
     ),
   ];
