@@ -73,5 +73,11 @@ describe('load helpers', () => {
     // A leak under the same sawtooth is not.
     const leaking = Array.from({ length: 600 }, (_, i) => ({ t: i, rssMb: tooth(i) + i * 0.5, cpuPct: 50 }));
     expect(rssGrowthPct(leaking)).toBeGreaterThan(25);
+    // An instant (one sample) of released pages in a compaction is not the start's level; a
+    // level held for seconds is, and growth from it still shows.
+    const dip = Array.from({ length: 600 }, (_, i) => ({ t: i, rssMb: i < 45 ? 162 : i === 45 ? 124 : 140, cpuPct: 50 }));
+    expect(Math.abs(rssGrowthPct(dip))).toBeLessThan(1);
+    const lowStart = Array.from({ length: 600 }, (_, i) => ({ t: i, rssMb: i >= 40 && i < 50 ? 124 : 140, cpuPct: 50 }));
+    expect(rssGrowthPct(lowStart)).toBeGreaterThan(12);
   });
 });

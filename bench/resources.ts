@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
+import { median } from './stats.js';
 
 export interface ResourceSample {
   /** Seconds since sampling started. */
@@ -82,12 +83,26 @@ export function sampleProcess(pid: number, intervalMs = 500): ResourceSampler {
  * ~135 MB): a few samples at each end read it as +62% or -2% by where the teeth fell, and a
  * quarter's median moved with the teeth's width. A leak raises the floor; `rss_max_mb` keeps the
  * peak.
+ *
+ * A floor is a level the process stays at, not one sample: RSS is first smoothed by a running
+ * median of FLOOR_SAMPLES samples. A compacting collection can release pages for an instant (the
+ * relay at 500 req/s: one sample of 124 MB at 45 s between 162 MB before and 138-143 MB for the
+ * nine minutes after), and the lowest single sample made that instant the start's floor (+15%).
  */
 export function rssGrowthPct(samples: readonly ResourceSample[]): number {
   if (samples.length < 2) return 0;
-  const k = Math.max(1, Math.floor(samples.length / 4));
-  const floor = (xs: readonly ResourceSample[]) => Math.min(...xs.map((x) => x.rssMb));
-  const first = floor(samples.slice(0, k));
-  const last = floor(samples.slice(-k));
+  const levels = runningMedian(samples.map((x) => x.rssMb), FLOOR_SAMPLES);
+  const k = Math.max(1, Math.floor(levels.length / 4));
+  const first = Math.min(...levels.slice(0, k));
+  const last = Math.min(...levels.slice(-k));
   return first === 0 ? 0 : ((last - first) / first) * 100;
+}
+
+/** Samples a level must hold for (1 s apart in `resources`): a dip in fewer is an instant. */
+const FLOOR_SAMPLES = 5;
+
+/** Each value replaced by the median of the `width` values centred on it (fewer at the ends). */
+function runningMedian(xs: readonly number[], width: number): number[] {
+  const half = Math.floor(width / 2);
+  return xs.map((_, i) => median(xs.slice(Math.max(0, i - half), i + half + 1)));
 }

@@ -142,18 +142,26 @@ export function barePacing(config: BenchConfig): BarePacing {
  * --prod` runs: the compiled relay on plain node); a checkout from before the build (an older
  * release as `--base-ref`) runs relay/cli.ts under tsx, as its `pnpm relay` did; a copy without
  * the relay's CLI, the bench wrapper around startRelay. BENCH_RELAY_SCRIPT names another entry
- * point (run under tsx).
+ * point (run under tsx). The build runs with the node flags of the checkout's own `relay` script
+ * (`exec node --min-semi-space-size=16 relay/launch.mjs`: `nodeFlags`), so each release is
+ * measured with the flags its users get.
  */
-export function relayLaunch(root = ROOT): { kind: 'build' | 'tsx'; entry: string } {
-  if (process.env.BENCH_RELAY_SCRIPT) return { kind: 'tsx', entry: process.env.BENCH_RELAY_SCRIPT };
-  if (hasProductionBuild(root)) return { kind: 'build', entry: 'relay/launch.mjs' };
-  return { kind: 'tsx', entry: existsSync(join(root, 'relay', 'cli.ts')) ? 'relay/cli.ts' : 'bench/relay-process.ts' };
+export function relayLaunch(root = ROOT): { kind: 'build' | 'tsx'; entry: string; nodeFlags: string[] } {
+  if (process.env.BENCH_RELAY_SCRIPT) return { kind: 'tsx', entry: process.env.BENCH_RELAY_SCRIPT, nodeFlags: [] };
+  const scripts = packageScripts(root);
+  if (existsSync(join(root, 'relay', 'launch.mjs')) && scripts.build) return { kind: 'build', entry: 'relay/launch.mjs', nodeFlags: launcherNodeFlags(scripts.relay) };
+  return { kind: 'tsx', entry: existsSync(join(root, 'relay', 'cli.ts')) ? 'relay/cli.ts' : 'bench/relay-process.ts', nodeFlags: [] };
 }
 
-function hasProductionBuild(root: string): boolean {
-  if (!existsSync(join(root, 'relay', 'launch.mjs'))) return false;
-  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts?: Record<string, string> };
-  return Boolean(pkg.scripts?.build);
+function packageScripts(root: string): Record<string, string> {
+  if (!existsSync(join(root, 'package.json'))) return {};
+  return (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts?: Record<string, string> }).scripts ?? {};
+}
+
+/** The flags between `node` and `relay/launch.mjs` in a `relay` script (`exec node --a --b relay/launch.mjs`). */
+export function launcherNodeFlags(script: string | undefined): string[] {
+  const m = /\bnode((?:\s+--\S+)*)\s+relay\/launch\.mjs\b/.exec(script ?? '');
+  return m ? m[1].trim().split(/\s+/).filter(Boolean) : [];
 }
 
 /** Builds a checkout's relay (`pnpm build`): the benchmark measures the tree as it is, uncommitted changes included. */
@@ -243,7 +251,7 @@ export async function startStack(config: BenchConfig, opts: StackOptions): Promi
         const service = await startService({
           name: spec.name,
           ...(launch.kind === 'build'
-            ? { command: [process.execPath, ...nodeFlags, join(root, launch.entry), '--prod', ...args] as [string, ...string[]] }
+            ? { command: [process.execPath, ...launch.nodeFlags, ...nodeFlags, join(root, launch.entry), '--prod', ...args] as [string, ...string[]] }
             : { script: launch.entry, nodeFlags, args }),
           cwd: root,
           // In-memory live state and the embedded record store in dataDir: a benchmark measures

@@ -9,14 +9,17 @@
  * Why in this process: a wrapper between whoever supervises the relay and the relay itself
  * (the tsx CLI, a shell, a launcher that spawns node) is a process that can die alone. Killed
  * with SIGKILL it cannot pass the signal on, and the relay goes on, orphaned, holding its port
- * and its data dir. The `relay` script is `exec node relay/launch.mjs`, so the shell pnpm starts
- * becomes this node, and this node becomes the relay: pnpm's child is the relay.
+ * and its data dir. The `relay` script is `exec node <flags> relay/launch.mjs`, so the shell pnpm
+ * starts becomes this node, and this node becomes the relay: pnpm's child is the relay. Its node
+ * flags (V8's young generation at full size, see the README's "Memory") are the one list the
+ * Dockerfile and the benchmarks follow.
  *
  * pnpm itself still stands between a supervisor and the relay when one runs `pnpm relay`; a
  * SIGKILL of pnpm cannot be passed on either. So the relay watches the process that started it
  * and, once that one is gone (the relay is re-parented), shuts down as on SIGTERM (it stops
- * listening at once, drains, exits). Run the relay as a service with `node dist/relay/cli.js`
- * (the Docker image does), where no such watch applies: a service may outlive its starter.
+ * listening at once, drains, exits). Run the relay as a service with `node <flags>
+ * dist/relay/cli.js` (the Docker image does), where no such watch applies: a service may outlive
+ * its starter.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';

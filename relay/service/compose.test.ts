@@ -16,6 +16,7 @@ import { Redis } from 'ioredis';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { launcherNodeFlags } from '../../bench/stack.js';
 import { parseYamlConfig } from '../../lib/yaml-config.js';
 import { mocksConfigSchema } from '../../mocks/config.js';
 import { loadRelayConfig } from '../config/load.js';
@@ -119,13 +120,16 @@ describe('Dockerfile', () => {
     expect(text).toMatch(/^COPY --from=build \/app\/dist /m);
     // Every folder the relay and the mocks are compiled from reaches the build stage.
     for (const dir of ['lib', 'protocols', 'mocks', 'relay', 'deploy']) expect(text).toContain(`COPY ${dir} ./${dir}`);
-    // node itself runs the compiled relay (exec form: SIGTERM reaches it), no tsx, no wrapper.
-    expect(text).toMatch(/^CMD \["node", "--enable-source-maps", "dist\/relay\/cli\.js"\]$/m);
+    // node itself runs the compiled relay (exec form: SIGTERM reaches it), no tsx, no wrapper,
+    // with the node flags `pnpm relay` gives it (package.json's `relay` script is their one list).
+    const pkg = JSON.parse(await read('package.json'));
+    const relayCommand = ['node', ...launcherNodeFlags(pkg.scripts.relay), '--enable-source-maps', 'dist/relay/cli.js'];
+    expect(launcherNodeFlags(pkg.scripts.relay)).toContain('--min-semi-space-size=16');
+    expect(JSON.parse(/^CMD (\[.*\])$/m.exec(text)![1])).toEqual(relayCommand);
     const compose = parse(await read('docker-compose.yml')) as Compose;
-    expect(compose.services.relay.command).toEqual(['node', '--enable-source-maps', 'dist/relay/cli.js']);
+    expect(compose.services.relay.command).toEqual(relayCommand);
     expect(compose.services.mocks.command?.slice(0, 3)).toEqual(['node', '--enable-source-maps', 'dist/mocks/cli.js']);
     // What only the benchmarks use stays out of the production install.
-    const pkg = JSON.parse(await read('package.json'));
     for (const dev of ['autocannon', 'hdr-histogram-js', 'esbuild']) {
       expect(pkg.dependencies[dev], dev).toBeUndefined();
       expect(pkg.devDependencies[dev], dev).toBeDefined();
