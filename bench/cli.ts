@@ -92,7 +92,7 @@ export function printChecks(result: BenchResult, write: (line: string) => void =
       const vs = r.vsCeiling === undefined ? '' : `, ${r.vsCeiling.toFixed(2)}x the ceiling's`;
       return `${targetLabel(r.target, r.variant)} ${Math.round(r.medianUs)} µs (${Math.round(r.minUs)}-${Math.round(r.maxUs)}${vs})`;
     });
-    write(`cpu per request, ${phase}, median of the rounds (range): ${cells.join('; ')}\n`);
+    write(`cpu per ${rows[0].per ?? 'request'}, ${phase}, median of the rounds (range): ${cells.join('; ')}\n`);
   }
   for (const n of result.notes) write(`note: ${n}\n`);
   return failed;

@@ -275,6 +275,17 @@ describe('first content', () => {
     expect(metric(timed, 'relay/first_event_added_p50_vs_ceiling')).toBeUndefined();
   });
 
+  it("count a stream target's CPU per stream (its request and all its events), against the ceiling's", () => {
+    // 10 streams in 1 s at 40% of a core: 40 ms of CPU per stream; the proxy at 25%.
+    const sampled = (r: RunRecord, pct: number): RunRecord => ({ ...r, rps: 10, resources: [0, 1, 2].map((t) => ({ t, rssMb: 100, cpuPct: pct })) });
+    const runs = [0, 1].flatMap((r) => [streamRun('direct', r, 1, 51), sampled(streamRun('proxy', r, 2, 53), 25), sampled(streamRun('relay', r, 54, 54), 40)]);
+    expect(metric(runs, 'relay/cpu_ms_per_stream')!.values).toEqual([40, 40]);
+    expect(metric(runs, 'relay/cpu_per_stream_vs_ceiling')!.values).toEqual([1.6, 1.6]);
+    expect(metric(runs, 'relay/cpu_ms_per_req')).toBeUndefined();
+    const rows = cpuPerRequestRows(deriveMetrics(runs), []);
+    expect(rows.find((r) => r.target === 'relay')).toMatchObject({ per: 'stream', medianUs: 40_000, vsCeiling: 1.6 });
+  });
+
   it('read results from before first content was timed without inventing it, and say so in a comparison', () => {
     const old = [0, 1].flatMap((r) => [streamRun('direct', r, 1, undefined), streamRun('proxy', r, 2, undefined), streamRun('relay', r, 3, undefined)]);
     expect(metric(old, 'relay/first_content_added_p50_ms')).toBeUndefined();

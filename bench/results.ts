@@ -257,8 +257,11 @@ const DEFS: Record<string, MetricDef> = {
   first_event_added_p50_vs_ceiling: { unit: 'ratio', better: 'smaller', gate: false, minEffectPct: 20 },
   gap_added_p99_vs_ceiling: { unit: 'ratio', better: 'smaller', gate: false, minEffectPct: 20 },
   cpu_per_req_vs_ceiling: { unit: 'ratio', better: 'smaller', gate: false, minEffectPct: 10 },
+  cpu_per_stream_vs_ceiling: { unit: 'ratio', better: 'smaller', gate: false, minEffectPct: 10 },
   // CPU time per request survives a busy machine far better than throughput does.
   cpu_ms_per_req: { unit: 'ms CPU', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 0.02 },
+  // A stream run's CPU over its streams (each its request and all its events).
+  cpu_ms_per_stream: { unit: 'ms CPU', better: 'smaller', gate: false, minEffectPct: 10, minEffectAbs: 0.05 },
   // The target's own pauses (bench/loop-probe.mjs): whose was a long latency.
   loop_delay_p99_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 20, minEffectAbs: 1 },
   loop_delay_max_ms: { unit: 'ms', better: 'smaller', gate: false, minEffectPct: 25, minEffectAbs: 2 },
@@ -321,7 +324,9 @@ export function runMetrics(run: RunRecord): Record<string, number> {
     m.rss_max_mb = Math.max(...r.map((s) => s.rssMb));
     m.rss_growth_pct = rssGrowthPct(r);
     m.cpu_mean_pct = mean(r.slice(1).map((s) => s.cpuPct));
+    // rps of a stream run is streams completed per second: CPU per stream.
     if (!run.stream) m.cpu_ms_per_req = perRequest(m.cpu_mean_pct);
+    else m.cpu_ms_per_stream = perRequest(m.cpu_mean_pct);
   }
   if (run.probe) {
     const p = run.probe;
@@ -378,9 +383,10 @@ export function ceilingMetrics(run: RunRecord, ceil: RunRecord, base: RunRecord 
       m.added_p99_vs_ceiling = ratio(run.latency.p99 - base.latency.p99, ceil.latency.p99 - base.latency.p99);
     }
   }
-  const cpu = runMetrics(run).cpu_ms_per_req;
-  const ceilCpu = runMetrics(ceil).cpu_ms_per_req;
-  if (cpu !== undefined && ceilCpu !== undefined) m.cpu_per_req_vs_ceiling = ratio(cpu, ceilCpu);
+  const own = runMetrics(run);
+  const ceiling = runMetrics(ceil);
+  if (own.cpu_ms_per_req !== undefined && ceiling.cpu_ms_per_req !== undefined) m.cpu_per_req_vs_ceiling = ratio(own.cpu_ms_per_req, ceiling.cpu_ms_per_req);
+  if (own.cpu_ms_per_stream !== undefined && ceiling.cpu_ms_per_stream !== undefined) m.cpu_per_stream_vs_ceiling = ratio(own.cpu_ms_per_stream, ceiling.cpu_ms_per_stream);
   return m;
 }
 
@@ -465,7 +471,9 @@ export interface CpuPerRequestRow {
   phase: string;
   target: string;
   variant?: Variant;
-  /** µs of CPU (user + system, from /proc) per completed request. */
+  /** What the CPU is counted per: a request, or a whole stream (its request and every event). Older results: absent (request). */
+  per?: 'request' | 'stream';
+  /** µs of CPU (user + system, from /proc) per completed request, or stream. */
   medianUs: number;
   minUs: number;
   maxUs: number;
@@ -473,17 +481,19 @@ export interface CpuPerRequestRow {
   vsCeiling?: number;
 }
 
-/** The CPU-per-request rows of a run's metrics: relays and the bare proxy side by side, per phase. */
+/** The CPU-per-request (or per-stream) rows of a run's metrics: relays and the bare proxy side by side, per phase. */
 export function cpuPerRequestRows(metrics: readonly Metric[], targets: readonly TargetInfo[]): CpuPerRequestRow[] {
   const rows: CpuPerRequestRow[] = [];
   for (const m of metrics) {
     const [phase, target, key] = m.name.split('/');
-    if (key !== 'cpu_ms_per_req') continue;
-    const vs = metrics.find((x) => x.name === `${phase}/${target}/cpu_per_req_vs_ceiling`);
+    const per = key === 'cpu_ms_per_req' ? 'request' : key === 'cpu_ms_per_stream' ? 'stream' : undefined;
+    if (!per) continue;
+    const vs = metrics.find((x) => x.name === `${phase}/${target}/cpu_per_${per === 'request' ? 'req' : 'stream'}_vs_ceiling`);
     rows.push({
       phase,
       target,
       variant: targets.find((t) => t.name === target)?.variant,
+      per,
       medianUs: (m.median ?? median(m.values)) * 1000,
       minUs: Math.min(...m.values) * 1000,
       maxUs: Math.max(...m.values) * 1000,

@@ -197,8 +197,9 @@ function streamPhaseTables(result: BenchResult, phase: string, runs: readonly Ru
       meanSd(m('start_timeouts'), 0),
       isBase ? raw('<span class="muted">baseline</span>') : meanSd(m('first_content_added_p50_ms'), 3),
       isBase ? raw('<span class="muted">baseline</span>') : meanSd(m('gap_added_p99_ms')),
-      ...(ceiling ? ceilingCells(m, target === ceiling, ['first_content_added_p50_vs_ceiling', 'gap_added_p99_vs_ceiling']) : []),
+      ...(ceiling ? ceilingCells(m, target === ceiling, ['first_content_added_p50_vs_ceiling', 'gap_added_p99_vs_ceiling', 'cpu_per_stream_vs_ceiling']) : []),
       cpuCell(m),
+      m('cpu_ms_per_stream').length ? meanSd(m('cpu_ms_per_stream'), 2) : '–',
     ]);
   }
   // Time to the first content (older results, which did not time it: to the first event, so titled).
@@ -211,7 +212,7 @@ function streamPhaseTables(result: BenchResult, phase: string, runs: readonly Ru
       { class: 'muted small' },
       `${runs[0].request}: ${first.streams} concurrent streams${first.expectedGapMs ? `, programmed gap ${first.expectedGapMs} ms` : ''}; gap = time between reads that completed events; first content = the first event that carries the answer (content_block_delta, a chat chunk with content, output_text.delta), what streams are judged by, since a relay may hold the start events until then; upstream late = how late the upstream's paced writes left by its own clock (the mock's, or the bare server's in its row); client delay = how late the load client's own event loop ran (its pauses lengthen the gaps it measures).`,
     ),
-    table(['target', 'complete', 'TTFB p50', 'first event p50', 'first content p50', 'first content p99', 'gap p50', 'gap p99', 'upstream late p99', 'client delay p99', 'events/s', 'stalls', 'no first event', `+first content p50 vs ${baseline}`, `+gap p99 vs ${baseline}`, ...(ceiling ? [`+first content p50 as × ${ceiling}'s`, `+gap p99 as × ${ceiling}'s`] : []), CPU_HEADER], rows, { class: 'overhead' }),
+    table(['target', 'complete', 'TTFB p50', 'first event p50', 'first content p50', 'first content p99', 'gap p50', 'gap p99', 'upstream late p99', 'client delay p99', 'events/s', 'stalls', 'no first event', `+first content p50 vs ${baseline}`, `+gap p99 vs ${baseline}`, ...(ceiling ? [`+first content p50 as × ${ceiling}'s`, `+gap p99 as × ${ceiling}'s`, `CPU per stream as × ${ceiling}'s`] : []), CPU_HEADER, 'ms CPU per stream (relay or proxy)'], rows, { class: 'overhead' }),
     el('div', { class: 'grid2' }, percentileChart(timedContent ? 'Time to first content by percentile' : 'Time to first event by percentile (a result from before first content was timed)', firstWait), percentileChart('Inter-chunk gap by percentile', gaps)),
     el(
       'div',
