@@ -40,7 +40,8 @@ describe('pnpm bench overhead, end to end', () => {
     const out = mkdtempSync(join(tmpdir(), 'relaylab-bench-'));
     const config = loadBenchConfig(join(import.meta.dirname, 'overhead.yaml'));
     // Keep it tiny: the open-model phase at 200 req/s, one round of 1 s after a short warm-up.
-    config.phases = config.phases.map((p) => (p.load === 'open' ? { ...p, rate: [200] } : { ...p, connections: [10] }));
+    // The open phase also with the ceiling's twin (streaming runs it by default, overhead on request).
+    config.phases = config.phases.map((p) => (p.load === 'open' ? { ...p, rate: [200], targets: [...p.targets, 'twin' as const] } : { ...p, connections: [10] }));
     const result = await runBenchmark({ config, workDir: join(out, 'work'), rounds: 1, durationMs: 1000, warmupMs: 200 });
 
     const jsonPath = join(out, 'bench-overhead.json');
