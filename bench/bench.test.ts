@@ -58,6 +58,7 @@ describe('pnpm bench overhead, end to end', () => {
       'closed-50/proxy',
       'closed-50/relay',
       'closed-50/relay-quiet',
+      'closed-50/twin',
       'rate-1000/direct',
       'rate-1000/proxy',
       'rate-1000/relay',
@@ -89,11 +90,14 @@ describe('pnpm bench overhead, end to end', () => {
     expect(metric('closed-50/relay/cpu_per_req_vs_ceiling')!.mean).toBeGreaterThan(0);
     expect(back.checks.map((c) => c.metric)).toEqual(expect.arrayContaining(['closed-50/relay/rps_vs_ceiling', 'closed-50/relay-quiet/rps_vs_ceiling', 'rate-1000/relay/added_p99_vs_ceiling']));
     // The ceiling's twin (a second proxy process) ran at 1,000 req/s beside the others: its own
-    // added p99 over the proxy's stands next to the relay's check, and never gates.
+    // added p99 over the proxy's stands next to the relay's check (when the proxy added any: a
+    // ratio to 0 is no figure, in a 1 s run that happens), and never gates.
     const p99 = back.checks.find((c) => c.metric === 'rate-1000/relay/added_p99_vs_ceiling')!;
-    expect(p99.twin?.rounds).toHaveLength(1);
-    expect(metric('rate-1000/twin/added_p99_vs_ceiling')!.gate).toBe(false);
-    expect(back.checks.find((c) => c.metric === 'closed-50/relay/rps_vs_ceiling')!.twin).toBeUndefined();
+    expect(p99.twin?.rounds).toEqual(metric('rate-1000/twin/added_p99_vs_ceiling')?.values);
+    expect(metric('rate-1000/twin/error_pct')!.gate).toBe(false);
+    expect(metric('rate-1000/twin/added_p50_ms')!.gate).toBe(false);
+    // At 50 connections the twin runs in turn like the others; a throughput ratio is always a figure.
+    expect(back.checks.find((c) => c.metric === 'closed-50/relay/rps_vs_ceiling')!.twin?.rounds).toHaveLength(1);
     // As shipped the relay writes its access log (to a file here, as stderr would be in production); quiet does not.
     const work = join(out, 'work');
     expect(readFileSync(join(work, 'relay.log'), 'utf8')).toMatch(/"msg":"request"/);
@@ -109,7 +113,7 @@ describe('pnpm bench overhead, end to end', () => {
     expect(shot.svgs).toBeGreaterThanOrEqual(8);
     expect(shot.text).toContain('closed-50');
     expect(shot.text).toContain("relay throughput at least 0.8x the bare undici proxy's");
-    expect(shot.text).toContain("the ceiling's twin");
+    if (back.checks.some((c) => c.twin)) expect(shot.text).toContain("the ceiling's twin");
     const cmp = await renderInChromium(compareHtml, join(out, 'compare.png'));
     expect(cmp.errors).toEqual([]);
     expect(cmp.text).toContain('PASS');
