@@ -8,7 +8,7 @@ import { anthropic } from '../../protocols/anthropic.js';
 import { openaiChat } from '../../protocols/openai-chat.js';
 import { DONE_DATA } from '../../protocols/sse.js';
 import { IDS, TEXT, TOOL, USAGE } from '../../protocols/test-fixtures.js';
-import type { GeneratedContent, SseEvent } from '../../protocols/types.js';
+import type { GeneratedContent, Protocol, SseEvent, StreamObserver } from '../../protocols/types.js';
 import { isObject, tryParse } from '../../protocols/util.js';
 import { AnthropicToChatStream } from './anthropic-stream-to-chat.js';
 import { ChatToAnthropicStream } from './chat-stream-to-anthropic.js';
@@ -36,6 +36,12 @@ function types(events: SseEvent[]): string[] {
 function data(e: SseEvent): Record<string, unknown> {
   return tryParse(e.data) as Record<string, unknown>;
 }
+/** What the client protocol's own observer reads from the translated events. */
+function observed(protocol: Pick<Protocol, 'createObserver'>, events: SseEvent[]): StreamObserver {
+  const obs = protocol.createObserver();
+  for (const e of events) obs.push(e);
+  return obs;
+}
 
 describe('Chat stream -> Anthropic events', () => {
   const translate = (events: SseEvent[], clean = true) => run(new ChatToAnthropicStream({ estimatedInputTokens: 99 }), events, clean);
@@ -44,8 +50,7 @@ describe('Chat stream -> Anthropic events', () => {
     const out = translate(chatStream(TEXT));
     expect(types(out)).toEqual(['message_start', 'content_block_start', ...TEXT.tokens.map(() => 'content_block_delta'), 'content_block_stop', 'message_delta', 'message_stop']);
     expect(out.every((e) => e.event === data(e).type)).toBe(true);
-    const obs = anthropic.createObserver();
-    for (const e of out) obs.push(e);
+    const obs = observed(anthropic, out);
     expect(obs.text).toBe(TEXT.tokens.join(''));
     expect(obs.usage).toEqual(USAGE);
     expect(obs.stopReason).toBe('end_turn');
@@ -66,14 +71,12 @@ describe('Chat stream -> Anthropic events', () => {
       .join('');
     expect(JSON.parse(json)).toEqual(TOOL.toolCall!.input);
     expect(out.filter((e) => e.event === 'content_block_stop').map((e) => data(e).index)).toEqual([0, 1]);
-    const obs = anthropic.createObserver();
-    for (const e of out) obs.push(e);
+    const obs = observed(anthropic, out);
     expect(obs.stopReason).toBe('tool_use');
   });
 
   it('length reads as max_tokens', () => {
-    const obs = anthropic.createObserver();
-    for (const e of translate(chatStream({ ...TEXT, stopReason: 'max_tokens' }))) obs.push(e);
+    const obs = observed(anthropic, translate(chatStream({ ...TEXT, stopReason: 'max_tokens' })));
     expect(obs.stopReason).toBe('max_tokens');
   });
 
@@ -103,8 +106,7 @@ describe('Chat stream -> Anthropic events', () => {
   it('a stream cut before the finish ends with no finish of its own', () => {
     const events = chatStream(TEXT).slice(0, 4);
     const out = translate(events);
-    const obs = anthropic.createObserver();
-    for (const e of out) obs.push(e);
+    const obs = observed(anthropic, out);
     expect(obs.finished).toBe(false);
     expect(types(out)).not.toContain('message_delta');
   });
@@ -128,8 +130,7 @@ describe('Anthropic events -> Chat stream', () => {
     expect(new Set(chunks.map((c) => `${c.id} ${c.created} ${c.model}`)).size).toBe(1);
     expect(chunks[0]).toMatchObject({ object: 'chat.completion.chunk', created: 1_700_000_000, model: 'claude-sonnet-4-5' });
     expect(chunks[chunks.length - 1]).toMatchObject({ choices: [] });
-    const obs = openaiChat.createObserver();
-    for (const e of out) obs.push(e);
+    const obs = observed(openaiChat, out);
     expect(obs.text).toBe(TEXT.tokens.join(''));
     expect(obs.usage).toEqual(USAGE);
     expect(obs.stopReason).toBe('stop');
@@ -149,22 +150,19 @@ describe('Anthropic events -> Chat stream', () => {
       .flatMap((c) => ((c.choices as Array<{ delta: { tool_calls?: Array<Record<string, unknown>> } }>)[0]?.delta.tool_calls ?? []));
     expect(calls[0]).toEqual({ index: 0, id: 'toolu_tc1', type: 'function', function: { name: 'get_weather', arguments: '' } });
     expect(JSON.parse(calls.slice(1).map((c) => (c.function as { arguments: string }).arguments).join(''))).toEqual(TOOL.toolCall!.input);
-    const obs = openaiChat.createObserver();
-    for (const e of out) obs.push(e);
+    const obs = observed(openaiChat, out);
     expect(obs.stopReason).toBe('tool_calls');
   });
 
   it('max_tokens reads as length', () => {
-    const obs = openaiChat.createObserver();
-    for (const e of translate(anthropicStream({ ...TEXT, stopReason: 'max_tokens' }))) obs.push(e);
+    const obs = observed(openaiChat, translate(anthropicStream({ ...TEXT, stopReason: 'max_tokens' })));
     expect(obs.stopReason).toBe('length');
   });
 
   it('an error event becomes an error chunk that keeps its type', () => {
     const out = translate([anthropic.streamErrorEvents('Overloaded', 'overloaded_error')[0]]);
     expect(data(out[0])).toEqual({ error: { message: 'Overloaded', type: 'overloaded_error', param: null, code: null } });
-    const obs = openaiChat.createObserver();
-    obs.push(out[0]);
+    const obs = observed(openaiChat, [out[0]]);
     expect(obs.error).toEqual({ type: 'overloaded_error', message: 'Overloaded' });
   });
 
